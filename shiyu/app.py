@@ -1,0 +1,43 @@
+"""``create_app(settings)``: builds the ASGI app. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from shiyu import __version__
+from shiyu.core import pii
+from shiyu.core.config import Settings
+from shiyu.core.db import make_engine, make_session_factory
+from shiyu.web import errors
+from shiyu.web.api import api_router
+
+DESCRIPTION = """Shiyu (市域) municipal social-governance platform.
+
+Every endpoint is scoped by the caller's grants (a role over an area subtree or a department): objects
+outside them answer 404, as if they did not exist. Errors are `{"code", "message", "detail"}`; the message
+is Chinese by default, English with `Accept-Language: en` or `?lang=en`. Lists take `limit` and `offset`
+and answer `{"items", "total", "limit", "offset"}`. Authenticate with `POST /api/v1/auth/token` and send
+`Authorization: Bearer <token>`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
+    engine = make_engine(settings.database_url)
+    app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    errors.install(app)
+    app.include_router(api_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness and database reachability")
+    def healthz() -> dict:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    return app

@@ -1,0 +1,55 @@
+"""Core sub-commands: serve, worker, db, pii."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from shiyu.core import migrate, pii
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="serve the web app and API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="app processes (production mode)")
+    serve.set_defaults(handler=_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="migrate up (to head by default)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=lambda a: migrate.upgrade(_settings().database_url, a.revision))
+    down = dbsub.add_parser("downgrade", help="migrate down (to base by default)")
+    down.add_argument("revision", nargs="?", default="base")
+    down.set_defaults(handler=lambda a: migrate.downgrade(_settings().database_url, a.revision))
+
+    p = sub.add_parser("pii", help="personal-data keys")
+    psub = p.add_subparsers(dest="pii_command", required=True)
+    rot = psub.add_parser("rotate", help="re-encrypt every personal-data value under the active key")
+    rot.set_defaults(handler=_rotate)
+
+
+def _settings() -> Any:
+    from shiyu.cli import load_settings
+
+    return load_settings()
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    _settings()  # fail fast on bad configuration, before forking workers
+    uvicorn.run("shiyu.web.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=True, log_level="info")
+
+
+def _rotate(_args: argparse.Namespace) -> None:
+    from shiyu.core.db import make_engine, make_session_factory
+    from shiyu.core.rotation import rotate_all
+
+    settings = _settings()
+    pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
+    factory = make_session_factory(make_engine(settings.database_url))
+    for table, count in rotate_all(factory).items():
+        print(f"{table}: {count} 行已重新加密 / rows re-encrypted")

@@ -1,0 +1,78 @@
+"""One typed settings object, read from ``SHIYU_*`` environment variables and validated at start.
+
+Why one object: every module that needs configuration receives it from ``create_app(settings)`` or the CLI,
+so tests build their own settings and nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "shiyu-demo-secret-do-not-use-in-production"
+# A fixed demo key so that a demo database stays readable across restarts; refused outside demo mode.
+DEMO_PII_KEY = "demo1:" + base64.b64encode(b"shiyu-demo-personal-data-key-32b").decode()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHIYU_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite:///var/shiyu.db"
+    redis_url: str | None = None
+    secret_key: str = DEMO_SECRET
+    demo_mode: bool = False
+    timezone: str = "Asia/Shanghai"
+    default_language: str = "zh"
+
+    # Personal data: "kid:base64key" entries separated by commas; the first is the active key used for
+    # new writes, the others are kept to read older rows until `shiyu pii rotate` re-encrypts them.
+    pii_keys: str = DEMO_PII_KEY
+    # Key for the keyed hash (blind index) beside each encrypted value; it cannot rotate without a rebuild.
+    pii_hash_key: str | None = None
+
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_minutes: int = Field(default=8 * 60, ge=5)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+
+    storage_dir: str = "var/files"
+    tile_url: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets(self) -> Settings:
+        if not self.demo_mode:
+            if self.secret_key == DEMO_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SHIYU_SECRET_KEY 必须设置为至少 32 个字符的随机值 / SHIYU_SECRET_KEY must be set to a random "
+                    "value of at least 32 characters outside demo mode (SHIYU_DEMO_MODE=1)"
+                )
+            if self.pii_keys == DEMO_PII_KEY:
+                raise ValueError(
+                    "SHIYU_PII_KEYS 必须设置 / SHIYU_PII_KEYS must be set outside demo mode "
+                    "(format kid:base64-32-byte-key[,older…])"
+                )
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def random_secret() -> str:
+    """A fresh secret for `shiyu init-secrets` and for tests."""
+    return secrets.token_urlsafe(48)

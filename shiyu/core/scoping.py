@@ -1,0 +1,156 @@
+"""Data scope, applied in one place: the ORM layer.
+
+Every row that belongs to a place carries ``area_path`` — the codes of its area chain, e.g.
+``/350200000000/350203000000/350203001000/`` — and every grant is a role over an area subtree (or over a
+department). A session carries the caller as ``session.info["principal"]``; on every ORM SELECT (including
+lazy loads of relationships) the listener below adds, for each scoped class, "area_path lies under one of
+the caller's subtrees that grants this class's view permission". A session without a principal refuses to
+query scoped data at all, so forgetting the scope is an error, not a leak. Writes are checked at flush
+against the class's write permission. This is the idea of NetBox's restricted querysets, done with
+SQLAlchemy's ``with_loader_criteria`` so that handlers and services cannot forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import String, event, false, or_
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+
+from shiyu.core.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class GrantScope:
+    """One grant as the scope layer sees it: a role over an area subtree and/or a department."""
+
+    role: str
+    area_path: str | None = None
+    department_id: int | None = None
+
+
+@dataclass
+class Principal:
+    """Who is acting. ``permissions_of`` maps a role name to its permission set (see org.identity.roles)."""
+
+    user_id: int | None
+    username: str
+    grants: tuple[GrantScope, ...] = ()
+    is_system: bool = False
+    permissions_of: Any = None
+    _paths_cache: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def system(cls, name: str = "system") -> Principal:
+        """For migrations, the demo builder and periodic jobs: sees and writes everything."""
+        return cls(user_id=None, username=name, is_system=True)
+
+    def _perms(self, role: str) -> frozenset[str]:
+        return self.permissions_of(role) if self.permissions_of else frozenset()
+
+    def has_permission(self, permission: str) -> bool:
+        return self.is_system or any(permission in self._perms(g.role) for g in self.grants)
+
+    def paths_with(self, permission: str) -> tuple[str, ...]:
+        """Area subtrees where this principal holds ``permission``, with nested subtrees folded away."""
+        if permission not in self._paths_cache:
+            paths = sorted(
+                {g.area_path for g in self.grants if g.area_path and permission in self._perms(g.role)}
+            )
+            folded: list[str] = []
+            for p in paths:
+                if not any(p.startswith(q) for q in folded):
+                    folded.append(p)
+            self._paths_cache[permission] = tuple(folded)
+        return self._paths_cache[permission]
+
+    def departments_with(self, permission: str) -> tuple[int, ...]:
+        return tuple(
+            sorted(
+                {
+                    g.department_id
+                    for g in self.grants
+                    if g.department_id is not None and permission in self._perms(g.role)
+                }
+            )
+        )
+
+    def can(self, permission: str, area_path: str) -> bool:
+        return self.is_system or any(area_path.startswith(p) for p in self.paths_with(permission))
+
+    def require(self, permission: str, area_path: str | None = None) -> None:
+        allowed = self.can(permission, area_path) if area_path is not None else self.has_permission(permission)
+        if not allowed:
+            raise Forbidden(detail={"permission": permission})
+
+
+class ScopedMixin:
+    """A row that belongs to an area subtree. Subclasses name the permissions that read and write it."""
+
+    __view_permission__: ClassVar[str]
+    __write_permission__: ClassVar[str]
+
+    area_path: Mapped[str] = mapped_column(String(160), index=True)
+
+
+_SCOPED: list[type] = []
+
+
+def register_scoped(cls: type) -> type:
+    """Class decorator: put a ScopedMixin model under the scope listener."""
+    _SCOPED.append(cls)
+    return cls
+
+
+def scope_criteria(cls: Any, principal: Principal, permission: str) -> Any:
+    paths = principal.paths_with(permission)
+    extra = getattr(cls, "__extra_scope__", None)
+    clauses = [cls.area_path.startswith(p, autoescape=True) for p in paths]
+    if extra is not None:
+        clauses.extend(extra(principal))
+    return or_(*clauses) if clauses else false()
+
+
+class ScopeMissing(RuntimeError):
+    """A session queried scoped data without saying who is asking: a programming error."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state: ORMExecuteState) -> None:
+    if not state.is_select or state.execution_options.get("unscoped", False):
+        return
+    principal: Principal | None = state.session.info.get("principal")
+    if principal is None:
+        touched = {m.class_ for m in state.all_mappers}
+        if any(issubclass(c, ScopedMixin) for c in touched):
+            raise ScopeMissing("session has no principal; set session.info['principal']")
+        return
+    if principal.is_system:
+        return
+    options = [
+        with_loader_criteria(
+            cls, scope_criteria(cls, principal, cls.__view_permission__), include_aliases=True
+        )
+        for cls in _SCOPED
+    ]
+    state.statement = state.statement.options(*options)
+
+
+@event.listens_for(Session, "before_flush")
+def _check_writes(session: Session, _ctx: Any, _instances: Any) -> None:
+    principal: Principal | None = session.info.get("principal")
+    changed: Iterable[Any] = list(session.new) + list(session.dirty) + list(session.deleted)
+    for obj in changed:
+        if not isinstance(obj, ScopedMixin):
+            continue
+        if principal is None:
+            raise ScopeMissing("session has no principal; set session.info['principal']")
+        if principal.is_system:
+            continue
+        allowed = principal.can(obj.__write_permission__, obj.area_path)
+        if not allowed and getattr(type(obj), "__extra_write__", None):
+            allowed = type(obj).__extra_write__(principal, obj)
+        if not allowed:
+            raise Forbidden(detail={"permission": obj.__write_permission__})

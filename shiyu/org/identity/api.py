@@ -1,0 +1,76 @@
+"""Routes for log-in and accounts. Thin: parse, authorise, call the service, return."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from shiyu.core.paging import Page
+from shiyu.org.identity import service, tokens
+from shiyu.org.identity.schemas import GrantIn, GrantOut, RevealIn, RevealOut, TokenIn, TokenOut, UserIn, UserOut
+from shiyu.web.deps import CurrentPrincipal, Db, Paging, client_ip
+
+router = APIRouter(tags=["identity"])
+
+
+@router.post("/auth/token", response_model=TokenOut, summary="Log in and get a short-lived bearer token")
+def login(body: TokenIn, request: Request) -> TokenOut:
+    settings = request.app.state.settings
+    result = service.authenticate(
+        request.app.state.session_factory, settings, body.username, body.password, client_ip(request)
+    )
+    token = tokens.issue(settings.secret_key, result.user_id, result.token_version, "access",
+                         settings.access_token_minutes)
+    return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)
+
+
+@router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
+def me(db: Db, principal: CurrentPrincipal) -> dict:
+    return service.masked_user(service.get_user(db, principal.user_id))
+
+
+@router.get("/users", response_model=Page[UserOut], summary="Users within your grants")
+def list_users(
+    db: Db, paging: Paging,
+    q: str | None = Query(None, description="part of the username"),
+    role: str | None = None,
+    phone: str | None = Query(None, description="exact phone number (searched by keyed hash)"),
+) -> dict:
+    users, total = service.list_users(db, paging, q=q, role=role, phone=phone)
+    return {"items": [service.masked_user(u) for u in users], "total": total, "limit": paging.limit,
+            "offset": paging.offset}
+
+
+@router.post("/users", response_model=UserOut, status_code=201, summary="Create a user in an area you manage")
+def create_user(body: UserIn, db: Db, principal: CurrentPrincipal) -> dict:
+    user = service.create_user(
+        db, principal, username=body.username, password=body.password, home_area_id=body.home_area_id,
+        full_name=body.full_name, phone=body.phone, id_number=body.id_number, language=body.language,
+    )
+    for g in body.grants:
+        service.add_grant(db, principal, user, g.role, area_id=g.area_id, department_id=g.department_id)
+    db.refresh(user)
+    return service.masked_user(user)
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: int, db: Db) -> dict:
+    return service.masked_user(service.get_user(db, user_id))
+
+
+@router.post("/users/{user_id}/grants", response_model=GrantOut, status_code=201)
+def add_grant(user_id: int, body: GrantIn, db: Db, principal: CurrentPrincipal) -> GrantOut:
+    user = service.get_user(db, user_id)
+    g = service.add_grant(db, principal, user, body.role, area_id=body.area_id, department_id=body.department_id)
+    return GrantOut(id=g.id, role=g.role, area_id=g.area_id, department_id=g.department_id)
+
+
+@router.delete("/users/{user_id}/grants/{grant_id}", status_code=204)
+def remove_grant(user_id: int, grant_id: int, db: Db, principal: CurrentPrincipal) -> None:
+    service.get_user(db, user_id)
+    service.remove_grant(db, principal, grant_id)
+
+
+@router.post("/users/{user_id}/reveal", response_model=RevealOut,
+             summary="See one personal-data field in the clear (needs pii.reveal and a reason; audited)")
+def reveal(user_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) -> RevealOut:
+    return RevealOut(field=body.field, value=service.reveal(db, principal, user_id, body.field, body.reason))

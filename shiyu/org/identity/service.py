@@ -1,0 +1,239 @@
+"""Accounts: log-in with lock-out, principals, user and grant management, audited reveal of personal data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from shiyu.core import audit
+from shiyu.core.config import Settings
+from shiyu.core.db import transaction
+from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from shiyu.core.paging import PageParams, paginate
+from shiyu.core.pii import blind_hash, mask, personal_columns
+from shiyu.core.scoping import GrantScope, Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.core.validators import validate_id_number, validate_phone
+from shiyu.org.areas.models import Area
+from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.passwords import hash_password, needs_rehash, verify_password
+from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role, permissions_of
+from shiyu.org.units.models import Department
+
+BAD_LOGIN = ("login_failed", "用户名或密码错误", "Wrong username or password")
+
+
+def principal_for(user: User) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        grants=tuple(GrantScope(g.role, g.area_path, g.department_id) for g in user.grants),
+        permissions_of=permissions_of,
+    )
+
+
+def load_principal(session: Session, user_id: int, token_version: int) -> Principal:
+    """The principal behind a token; unscoped on purpose (nobody is acting yet)."""
+    user = session.execute(
+        select(User).options(selectinload(User.grants)).where(User.id == user_id),
+        execution_options={"unscoped": True},
+    ).scalar_one_or_none()
+    if user is None or not user.is_active or user.token_version != token_version:
+        raise Unauthenticated("token_revoked", "登录已失效，请重新登录", "This login is no longer valid; log in again")
+    return principal_for(user)
+
+
+@dataclass
+class LoginResult:
+    user_id: int
+    token_version: int
+    principal: Principal
+
+
+def authenticate(
+    factory: sessionmaker[Session], settings: Settings, username: str, password: str, client_ip: str | None
+) -> LoginResult:
+    """Check a password. Failures count; at the threshold the account locks for ``lockout_minutes``.
+    The outcome (and the counter) is committed before any error is raised, so a failed login is recorded."""
+    outcome: LoginResult | None = None
+    error: Unauthenticated | None = None
+    with transaction(factory, principal=Principal.system("login"), client_ip=client_ip) as s:
+        user = s.scalar(select(User).options(selectinload(User.grants)).where(User.username == username))
+        now = utcnow()
+        if user is None or not user.is_active:
+            audit.record(s, "login_failed", "user_account", None, reason=f"username={username[:64]}")
+            error = Unauthenticated(*BAD_LOGIN)
+        elif user.locked_until and user.locked_until > now:
+            audit.record(s, "login_refused_locked", "user_account", user.id, area_path=user.area_path)
+            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            error = Unauthenticated(
+                "account_locked",
+                "密码错误次数过多，账号已锁定，请{minutes}分钟后再试",
+                "Too many wrong passwords: the account is locked; try again in {minutes} minutes",
+                minutes=minutes,
+            )
+        elif not verify_password(user.password_hash, password):
+            user.failed_logins += 1
+            audit.record(s, "login_failed", "user_account", user.id, area_path=user.area_path)
+            if user.failed_logins >= settings.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+                user.token_version += 1
+                audit.record(s, "account_locked", "user_account", user.id, area_path=user.area_path)
+            error = Unauthenticated(*BAD_LOGIN)
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            principal = principal_for(user)
+            audit.record(s, "login", "user_account", user.id, area_path=user.area_path, actor=principal)
+            outcome = LoginResult(user.id, user.token_version, principal)
+    if error is not None:
+        raise error
+    assert outcome is not None
+    return outcome
+
+
+def masked_user(user: User) -> dict[str, Any]:
+    """A user as every API and page shows it: personal data masked."""
+    data: dict[str, Any] = {
+        "id": user.id,
+        "username": user.username,
+        "is_active": user.is_active,
+        "language": user.language,
+        "area_path": user.area_path,
+        "locked": bool(user.locked_until and user.locked_until > utcnow()),
+        "last_login_at": user.last_login_at,
+        "grants": [
+            {"id": g.id, "role": g.role, "area_id": g.area_id, "department_id": g.department_id}
+            for g in user.grants
+        ],
+    }
+    for attr, kind in personal_columns(User).items():
+        data[attr] = mask(kind, getattr(user, attr))
+    return data
+
+
+def list_users(
+    session: Session, params: PageParams, *, q: str | None = None, role: str | None = None,
+    area_path: str | None = None, phone: str | None = None,
+) -> tuple[list[User], int]:
+    stmt = select(User).options(selectinload(User.grants)).order_by(User.id)
+    if q:
+        stmt = stmt.where(User.username.contains(q, autoescape=True))
+    if phone:
+        stmt = stmt.where(User.phone_hash == blind_hash("phone", phone))
+    if role:
+        stmt = stmt.where(User.grants.any(Grant.role == role))
+    if area_path:
+        stmt = stmt.where(User.area_path.startswith(area_path, autoescape=True))
+    return paginate(session, stmt, params)
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.scalar(select(User).options(selectinload(User.grants)).where(User.id == user_id))
+    if user is None:
+        raise NotFound(detail={"object": "user", "id": user_id})
+    return user
+
+
+def _area(session: Session, area_id: int) -> Area:
+    area = session.get(Area, area_id)
+    if area is None:
+        raise NotFound(detail={"object": "area", "id": area_id})
+    return area
+
+
+def create_user(
+    session: Session, principal: Principal, *, username: str, password: str, home_area_id: int,
+    full_name: str | None = None, phone: str | None = None, id_number: str | None = None, language: str = "zh",
+) -> User:
+    home = _area(session, home_area_id)
+    principal.require("user.manage", home.area_path)
+    if session.scalar(select(User.id).where(User.username == username), execution_options={"unscoped": True}):
+        raise ValidationFailed(
+            "username_taken", "用户名已被使用", "This username is already taken", detail={"field": "username"}
+        )
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        area_path=home.area_path,
+        full_name=full_name,
+        phone=validate_phone(phone) if phone else None,
+        id_number=validate_id_number(id_number) if id_number else None,
+        language=language,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_grant(
+    session: Session, principal: Principal, user: User, role: str, *, area_id: int | None = None,
+    department_id: int | None = None,
+) -> Grant:
+    """Give ``user`` a role. Nobody can hand out more than they hold over that place (no escalation)."""
+    try:
+        role_enum = Role(role)
+    except ValueError as exc:
+        raise ValidationFailed("unknown_role", "未知角色", "Unknown role", detail={"field": "role"}) from exc
+    if role_enum in DEPARTMENT_ROLES:
+        if department_id is None:
+            raise ValidationFailed(
+                "department_required", "该角色须指定部门", "This role is granted over a department",
+                detail={"field": "department_id"},
+            )
+        dept = session.get(Department, department_id)
+        if dept is None:
+            raise NotFound(detail={"object": "department", "id": department_id})
+        path, area_id = dept.area_path, None
+    else:
+        if area_id is None:
+            raise ValidationFailed(
+                "area_required", "该角色须指定区域", "This role is granted over an area", detail={"field": "area_id"}
+            )
+        path = _area(session, area_id).area_path
+    principal.require("user.manage", path)
+    if not principal.is_system and not all(principal.can(p, path) for p in permissions_of(role_enum)):
+        raise Forbidden(
+            "grant_exceeds_own", "不能授予超出自身权限的角色", "You cannot grant a role with more rights than you hold"
+        )
+    grant = Grant(user=user, role=role_enum.value, area_id=area_id, department_id=department_id, area_path=path)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def remove_grant(session: Session, principal: Principal, grant_id: int) -> None:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(detail={"object": "grant", "id": grant_id})
+    principal.require("user.manage", grant.area_path)
+    session.delete(grant)
+    session.flush()
+
+
+def reveal(session: Session, principal: Principal, user_id: int, field: str, reason: str) -> str | None:
+    """The clear value of one personal-data field, for a caller allowed to see it who says why.
+    Every reveal is in the audit log with its reason."""
+    kinds = personal_columns(User)
+    if field not in kinds:
+        raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field", detail={"field": field})
+    if len(reason.strip()) < 4:
+        raise ValidationFailed(
+            "reason_required", "查看个人信息须填写事由（至少4个字）",
+            "Give a reason (at least 4 characters) to see personal data", detail={"field": "reason"},
+        )
+    user = get_user(session, user_id)
+    principal.require("pii.reveal", user.area_path)
+    audit.record(
+        session, "reveal", "user_account", user.id, area_path=user.area_path, reason=reason.strip(),
+        after={"field": field},
+    )
+    return getattr(user, field)

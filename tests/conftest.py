@@ -1,0 +1,127 @@
+"""Test harness: every database test runs on SQLite and, when ``SHIYU_TEST_POSTGRES_URL`` is set (CI sets
+it), on PostgreSQL too. Each xdist worker gets its own databases, migrated with Alembic once per session;
+each test starts from empty tables."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shiyu.core import migrate, pii
+from shiyu.core.config import Settings
+from shiyu.core.db import Base, make_engine, make_session_factory
+from shiyu.core.scoping import Principal
+
+PG_URL = os.environ.get("SHIYU_TEST_POSTGRES_URL")
+if os.environ.get("SHIYU_TEST_REQUIRE_POSTGRES") == "1" and not PG_URL:
+    raise RuntimeError("SHIYU_TEST_REQUIRE_POSTGRES=1 but SHIYU_TEST_POSTGRES_URL is not set")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pg_database_url(suffix: str) -> str:
+    """Create (or re-create) a PostgreSQL database for this worker and return its URL."""
+    assert PG_URL
+    base = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_{suffix}_{_worker()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database_url(backend: str, tmp_dir: str, suffix: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir}/{suffix}_{_worker()}.db"
+    return pg_database_url(suffix)
+
+
+@pytest.fixture(scope="session")
+def test_keys() -> dict[str, str]:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return {"pii_keys": f"k1:{key}", "secret_key": secrets.token_urlsafe(40)}
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One migrated database per backend for the whole session."""
+    tmp = str(tmp_path_factory.mktemp("db"))
+    urls = {}
+    for backend in BACKENDS:
+        url = fresh_database_url(backend, tmp, "shared")
+        migrate.upgrade(url)
+        urls[backend] = url
+    yield urls
+
+
+def _empty_tables(url: str) -> None:
+    import shiyu.models  # noqa: F401
+
+    engine = make_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+            conn.execute(text("PRAGMA foreign_keys=ON"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, migrated: dict[str, str]) -> str:
+    url = migrated[request.param]
+    _empty_tables(url)
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str, test_keys: dict[str, str], tmp_path) -> Settings:
+    s = Settings(database_url=db_url, storage_dir=str(tmp_path / "files"), **test_keys)
+    pii.configure(s.pii_keys, s.pii_hash_key, s.secret_key)
+    return s
+
+
+@pytest.fixture
+def factory(settings: Settings):
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def system_session(factory):
+    """A session acting as the system (no scope), for arranging test data."""
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        yield s
+
+
+@pytest.fixture
+def app(settings: Settings):
+    from shiyu.app import create_app
+
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
