@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from shiyu import __version__
 from shiyu.core import pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
-from shiyu.web import errors
+from shiyu.web import errors, pages
 from shiyu.web.api import api_router
 
 DESCRIPTION = """Shiyu (市域) municipal social-governance platform.
@@ -33,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database reachability")
     def healthz() -> dict:

@@ -61,8 +61,19 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     for backend in BACKENDS:
         url = fresh_database_url(backend, tmp, "shared")
         migrate.upgrade(url)
+        _create_unmigrated_tables(url)
         urls[backend] = url
     yield urls
+
+
+def _create_unmigrated_tables(url: str) -> None:
+    """Tables of models that have no migration yet (work in progress); tests/test_migrations.py fails
+    until the migration catches up, so this never hides drift on main."""
+    import shiyu.models  # noqa: F401
+
+    engine = make_engine(url)
+    Base.metadata.create_all(engine, checkfirst=True)
+    engine.dispose()
 
 
 def _empty_tables(url: str) -> None:

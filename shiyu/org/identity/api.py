@@ -66,8 +66,7 @@ def add_grant(user_id: int, body: GrantIn, db: Db, principal: CurrentPrincipal) 
 
 @router.delete("/users/{user_id}/grants/{grant_id}", status_code=204)
 def remove_grant(user_id: int, grant_id: int, db: Db, principal: CurrentPrincipal) -> None:
-    service.get_user(db, user_id)
-    service.remove_grant(db, principal, grant_id)
+    service.remove_grant(db, principal, user_id, grant_id)
 
 
 @router.post("/users/{user_id}/reveal", response_model=RevealOut,

@@ -210,9 +210,9 @@ def add_grant(
     return grant
 
 
-def remove_grant(session: Session, principal: Principal, grant_id: int) -> None:
+def remove_grant(session: Session, principal: Principal, user_id: int, grant_id: int) -> None:
     grant = session.get(Grant, grant_id)
-    if grant is None:
+    if grant is None or grant.user_id != user_id:
         raise NotFound(detail={"object": "grant", "id": grant_id})
     principal.require("user.manage", grant.area_path)
     session.delete(grant)
@@ -224,7 +224,8 @@ def reveal(session: Session, principal: Principal, user_id: int, field: str, rea
     Every reveal is in the audit log with its reason."""
     kinds = personal_columns(User)
     if field not in kinds:
-        raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field", detail={"field": field})
+        raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field",
+                               detail={"field": field})
     if len(reason.strip()) < 4:
         raise ValidationFailed(
             "reason_required", "查看个人信息须填写事由（至少4个字）",

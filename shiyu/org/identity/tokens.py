@@ -19,7 +19,8 @@ ALGORITHM = "HS256"
 
 def issue(secret: str, user_id: int, version: int, kind: str, minutes: int) -> str:
     now = utcnow()
-    claims = {"sub": str(user_id), "ver": version, "kind": kind, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims = {"sub": str(user_id), "ver": version, "kind": kind, "iat": now,
+              "exp": now + timedelta(minutes=minutes)}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -27,7 +28,8 @@ def read(secret: str, token: str, kind: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("token_expired", "登录已过期，请重新登录", "Your login has expired; log in again") from exc
+        raise Unauthenticated("token_expired", "登录已过期，请重新登录",
+                              "Your login has expired; log in again") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("token_invalid", "登录凭证无效", "The login token is not valid") from exc
     if claims.get("kind") != kind:

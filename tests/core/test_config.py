@@ -1,0 +1,31 @@
+import pytest
+
+from shiyu.core.config import DEMO_SECRET, Settings, random_secret
+
+
+def test_demo_mode_accepts_demo_secrets():
+    assert Settings(demo_mode=True).secret_key == DEMO_SECRET
+
+
+def test_default_secret_refused_outside_demo(monkeypatch):
+    monkeypatch.delenv("SHIYU_DEMO_MODE", raising=False)
+    with pytest.raises(ValueError, match="SHIYU_SECRET_KEY"):
+        Settings(demo_mode=False)
+
+
+def test_demo_pii_key_refused_outside_demo():
+    with pytest.raises(ValueError, match="SHIYU_PII_KEYS"):
+        Settings(demo_mode=False, secret_key=random_secret())
+
+
+def test_settings_from_environment(monkeypatch):
+    monkeypatch.setenv("SHIYU_DEMO_MODE", "1")
+    monkeypatch.setenv("SHIYU_TIMEZONE", "Asia/Urumqi")
+    monkeypatch.setenv("SHIYU_LOCKOUT_THRESHOLD", "3")
+    s = Settings()
+    assert s.tz.key == "Asia/Urumqi" and s.lockout_threshold == 3
+
+
+def test_unknown_timezone_refused():
+    with pytest.raises(ValueError):
+        Settings(demo_mode=True, timezone="Mars/Olympus")
