@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from shiyu.org.areas.models import Area, AreaLevel
-from shiyu.org.identity.passwords import hash_password
 from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.passwords import hash_password
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 
 PASSWORD = "Passw0rd!x"

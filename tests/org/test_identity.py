@@ -62,7 +62,8 @@ def test_expired_and_forged_tokens(client, system_session, settings):
     r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and r.json()["code"] == "token_expired"
     forged = tokens.issue("x" * 40, uid, 0, "access", 5)
-    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).json()["code"] == "token_invalid"
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.json()["code"] == "token_invalid"
     session_token = tokens.issue(settings.secret_key, uid, 0, "session", 5)
     r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {session_token}"})
     assert r.json()["code"] == "token_invalid"  # a page session token is not an API token
