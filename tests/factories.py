@@ -44,6 +44,7 @@ class World:
     grids: dict[str, Area]
     departments: dict[str, Department] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def make_world(s: Session) -> World:

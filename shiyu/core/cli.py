@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
     down = dbsub.add_parser("downgrade", help="migrate down (to base by default)")
     down.add_argument("revision", nargs="?", default="base")
     down.set_defaults(handler=lambda a: migrate.downgrade(_settings().database_url, a.revision))
+    rev = dbsub.add_parser("revision", help="autogenerate a migration from model changes (developers)")
+    rev.add_argument("-m", "--message", required=True)
+    rev.set_defaults(handler=lambda a: migrate.revision(_settings().database_url, a.message))
 
     p = sub.add_parser("pii", help="personal-data keys")
     psub = p.add_subparsers(dest="pii_command", required=True)

@@ -1,0 +1,113 @@
+"""The scope matrix: a user holding every right over community A can neither see nor change anything of
+community B through any endpoint, and no response reveals that B's objects exist.
+
+``ROUTES`` lists every ``/api/v1`` route; ``test_every_route_is_in_the_matrix`` fails when a route is added
+without a row here, so the matrix cannot silently fall behind the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from shiyu.core.audit import AuditEntry
+from shiyu.core.scoping import Principal
+from tests.factories import World, add_user, login, populated
+
+B_MARKERS = ("359901001002", "乙社区")
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    kind: str  # "list": B must not appear; "deny": B's object must answer 404 (or 403 for no-right-at-all)
+    url: Callable[[World], str]
+    body: Callable[[World], Any] | None = None
+
+
+def _b(w: World) -> dict[str, int]:
+    return {"area": w.community_b.id, "grid": w.grids["b1"].id, "user": w.users["leader_b"].id,
+            "dept": w.departments["b"].id, "grant": w.users["leader_b"].grants[0].id}
+
+
+ROUTES: list[Case] = [
+    Case("POST", "/api/v1/auth/token", "public", lambda w: "/api/v1/auth/token"),
+    Case("GET", "/api/v1/auth/me", "list", lambda w: "/api/v1/auth/me"),
+    Case("GET", "/api/v1/users", "list", lambda w: "/api/v1/users?limit=500"),
+    Case("POST", "/api/v1/users", "deny", lambda w: "/api/v1/users",
+         lambda w: {"username": "sneaky", "password": "Sneaky2026", "home_area_id": _b(w)["area"]}),
+    Case("GET", "/api/v1/users/{user_id}", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}"),
+    Case("POST", "/api/v1/users/{user_id}/grants", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}/grants",
+         lambda w: {"role": "grid_worker", "area_id": w.grids["a1"].id}),
+    Case("DELETE", "/api/v1/users/{user_id}/grants/{grant_id}", "deny",
+         lambda w: f"/api/v1/users/{_b(w)['user']}/grants/{_b(w)['grant']}"),
+    Case("POST", "/api/v1/users/{user_id}/reveal", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}/reveal",
+         lambda w: {"field": "phone", "reason": "越权查看测试"}),
+    Case("GET", "/api/v1/centres", "list", lambda w: "/api/v1/centres?limit=500"),
+    Case("GET", "/api/v1/centres/{centre_id}", "deny", lambda w: f"/api/v1/centres/{w.extra['centre_b']}"),
+    Case("POST", "/api/v1/centres", "deny", lambda w: "/api/v1/centres",
+         lambda w: {"area_id": _b(w)["grid"], "name": "乙网格中心"}),
+    Case("GET", "/api/v1/departments", "list", lambda w: "/api/v1/departments?limit=500"),
+    Case("GET", "/api/v1/departments/{department_id}", "deny", lambda w: f"/api/v1/departments/{_b(w)['dept']}"),
+    Case("POST", "/api/v1/departments", "deny", lambda w: "/api/v1/departments",
+         lambda w: {"code": "D-X", "name": "越权部门", "area_id": _b(w)["area"]}),
+    Case("PATCH", "/api/v1/departments/{department_id}", "deny",
+         lambda w: f"/api/v1/departments/{_b(w)['dept']}", lambda w: {"name": "改名"}),
+    Case("GET", "/api/v1/audit", "list", lambda w: "/api/v1/audit?limit=500"),
+]
+
+
+@pytest.fixture
+def world(system_session) -> World:
+    w = populated(system_session)
+    add_user(system_session, "admin_a", w.community_a, [("admin", w.community_a), ("auditor", w.community_a)])
+    from shiyu.org.units.models import Centre
+
+    w.extra = {"centre_b": system_session.scalar(select(Centre.id).where(Centre.area_id == w.community_b.id))}
+    system_session.commit()
+    return w
+
+
+def _audit_count(factory) -> int:
+    with factory() as s:
+        s.info["principal"] = Principal.system()
+        return s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.actor_name == "admin_a"))
+
+
+def test_every_route_is_in_the_matrix(app):
+    declared = {(c.method, c.path) for c in ROUTES}
+    actual = {
+        (method.upper(), path) for path, ops in app.openapi()["paths"].items() if path.startswith("/api/v1")
+        for method in ops
+    }
+    assert actual - declared == set(), "add these routes to tests/test_scope_matrix.py"
+    assert declared - actual == set()
+
+
+@pytest.mark.parametrize("case", [c for c in ROUTES if c.kind != "public"], ids=lambda c: f"{c.method} {c.path}")
+def test_community_a_cannot_reach_b(case: Case, client, world, factory):
+    h = login(client, "admin_a")
+    before = _audit_count(factory) if case.kind == "deny" else None
+    body = case.body(world) if case.body else None
+    r = client.request(case.method, case.url(world), json=body, headers=h)
+    text = r.text
+    assert not any(m in text for m in B_MARKERS), f"{case.path} reveals community B: {text[:300]}"
+    if case.kind == "deny":
+        assert r.status_code in (403, 404), (r.status_code, text)
+        assert _audit_count(factory) == before, "a refused write left a trace of a change"
+    else:
+        assert r.status_code == 200, text
+
+
+def test_sanity_the_same_user_reaches_a(client, world):
+    """Guards the matrix against passing only because everything is refused."""
+    h = login(client, "admin_a")
+    names = {u["username"] for u in client.get("/api/v1/users?limit=500", headers=h).json()["items"]}
+    assert {"leader_a", "worker_a1", "operator_a"} <= names
+    assert client.get(f"/api/v1/departments/{world.departments['a'].id}", headers=h).status_code == 200
+    assert client.get("/api/v1/audit", headers=h).json()["total"] > 0
