@@ -15,6 +15,10 @@ def register(sub: Any) -> None:
     serve.add_argument("--workers", type=int, default=1, help="app processes (production mode)")
     serve.set_defaults(handler=_serve)
 
+    worker = sub.add_parser("worker", help="run background and periodic jobs (huey consumer)")
+    worker.add_argument("--workers", type=int, default=2, help="worker threads")
+    worker.set_defaults(handler=_worker)
+
     db = sub.add_parser("db", help="database migrations")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="migrate up (to head by default)")
@@ -45,6 +49,15 @@ def _serve(args: argparse.Namespace) -> None:
     _settings()  # fail fast on bad configuration, before forking workers
     uvicorn.run("shiyu.web.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=True, log_level="info")
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from huey.consumer import Consumer
+
+    from shiyu.core.jobs import build_queue
+
+    queue = build_queue(_settings())
+    Consumer(queue.huey, workers=args.workers, worker_type="thread", periodic=True).run()
 
 
 def _rotate(_args: argparse.Namespace) -> None:
