@@ -25,20 +25,32 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Unique per test process, so concurrent runs (xdist workers, several developers) never collide."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+def _pg_admin(sql: str) -> None:
+    assert PG_URL
+    base = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
 
 
 def pg_database_url(suffix: str) -> str:
-    """Create (or re-create) a PostgreSQL database for this worker and return its URL."""
+    """Create (or re-create) a PostgreSQL database for this test process and return its URL."""
     assert PG_URL
     base = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"{base.database}_{suffix}_{_worker()}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        _pg_admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def fresh_database_url(backend: str, tmp_dir: str, suffix: str) -> str:
@@ -64,6 +76,8 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         _create_unmigrated_tables(url)
         urls[backend] = url
     yield urls
+    for url in urls.values():
+        drop_database(url)
 
 
 def _create_unmigrated_tables(url: str) -> None:

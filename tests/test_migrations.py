@@ -8,12 +8,14 @@ from sqlalchemy import inspect
 import shiyu.models  # noqa: F401
 from shiyu.core import migrate
 from shiyu.core.db import Base, make_engine
-from tests.conftest import BACKENDS, fresh_database_url
+from tests.conftest import BACKENDS, drop_database, fresh_database_url
 
 
 @pytest.fixture(params=BACKENDS)
 def empty_url(request, tmp_path):
-    return fresh_database_url(request.param, str(tmp_path), "migrations")
+    url = fresh_database_url(request.param, str(tmp_path), "migrations")
+    yield url
+    drop_database(url)
 
 
 def _tables(url):

@@ -92,7 +92,10 @@ class ScopedMixin:
     __view_permission__: ClassVar[str]
     __write_permission__: ClassVar[str]
 
-    area_path: Mapped[str] = mapped_column(String(160), index=True)
+    # C collation on PostgreSQL so that the prefix filter (LIKE 'path%') can use the b-tree index.
+    area_path: Mapped[str] = mapped_column(
+        String(160).with_variant(String(160, collation="C"), "postgresql"), index=True
+    )
 
 
 _SCOPED: list[type] = []

@@ -147,3 +147,16 @@ def test_bad_input_is_422_with_fields(client, system_session):
     r = client.post("/api/v1/users", json={"username": "okname", "password": "allletters",
                                            "home_area_id": w.city.id}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "weak_password"
+
+
+def test_failures_far_apart_do_not_lock(client, system_session, factory, settings):
+    populated(system_session)
+    for _ in range(settings.lockout_threshold - 1):
+        client.post("/api/v1/auth/token", json={"username": "leader_a", "password": "bad"})
+    with factory() as s:
+        s.info["principal"] = Principal.system()
+        user = s.scalar(select(User).where(User.username == "leader_a"))
+        user.last_failed_login_at = utcnow() - timedelta(minutes=settings.lockout_minutes + 1)
+        s.commit()
+    client.post("/api/v1/auth/token", json={"username": "leader_a", "password": "bad"})
+    assert login(client, "leader_a")

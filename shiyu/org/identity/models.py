@@ -38,6 +38,7 @@ class User(ScopedMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(String(8), default="zh")
     failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_login_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     # Bumped on password change or lock: tokens carry it, so older tokens stop working.

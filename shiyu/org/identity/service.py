@@ -57,7 +57,8 @@ class LoginResult:
 def authenticate(
     factory: sessionmaker[Session], settings: Settings, username: str, password: str, client_ip: str | None
 ) -> LoginResult:
-    """Check a password. Failures count; at the threshold the account locks for ``lockout_minutes``.
+    """Check a password. Failures within ``lockout_minutes`` of each other count up; at the threshold the
+    account locks for ``lockout_minutes``.
     The outcome (and the counter) is committed before any error is raised, so a failed login is recorded."""
     outcome: LoginResult | None = None
     error: Unauthenticated | None = None
@@ -77,7 +78,10 @@ def authenticate(
                 minutes=minutes,
             )
         elif not verify_password(user.password_hash, password):
-            user.failed_logins += 1
+            window_start = now - timedelta(minutes=settings.lockout_minutes)
+            recent = user.last_failed_login_at is not None and user.last_failed_login_at > window_start
+            user.failed_logins = user.failed_logins + 1 if recent else 1
+            user.last_failed_login_at = now
             audit.record(s, "login_failed", "user_account", user.id, area_path=user.area_path)
             if user.failed_logins >= settings.lockout_threshold:
                 user.locked_until = now + timedelta(minutes=settings.lockout_minutes)

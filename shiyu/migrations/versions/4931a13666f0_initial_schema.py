@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 57dff80cbf99
+Revision ID: 4931a13666f0
 Revises: 
-Create Date: 2026-11-22 02:32:32.640506
+Create Date: 2026-11-22 02:39:38.822818
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '57dff80cbf99'
+revision = '4931a13666f0'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('population', sa.Integer(), nullable=False),
     sa.Column('households', sa.Integer(), nullable=False),
     sa.Column('geometry', sa.JSON(), nullable=True),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['area.id'], name=op.f('fk_area_parent_id_area'), ondelete='RESTRICT'),
@@ -39,6 +39,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_area_level'), ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_area_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('area_generation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_area_generation'))
+    )
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -52,10 +57,11 @@ def upgrade() -> None:
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('last_failed_login_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('locked_until', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('token_version', sa.Integer(), nullable=False),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
@@ -80,7 +86,7 @@ def upgrade() -> None:
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=False),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_area_boundary_area_id_area'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_area_boundary_decided_by_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['proposed_by_id'], ['user_account.id'], name=op.f('fk_area_boundary_proposed_by_id_user_account'), ondelete='SET NULL'),
@@ -103,7 +109,7 @@ def upgrade() -> None:
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=True),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_entry_actor_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
     )
@@ -119,7 +125,7 @@ def upgrade() -> None:
     sa.Column('area_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('phone', sa.String(length=30), nullable=False),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_centre_area_id_area'), ondelete='RESTRICT'),
@@ -136,7 +142,7 @@ def upgrade() -> None:
     sa.Column('area_id', sa.Integer(), nullable=False),
     sa.Column('category_kinds', sa.JSON(), nullable=False),
     sa.Column('phone', sa.String(length=30), nullable=False),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_department_area_id_area'), ondelete='RESTRICT'),
@@ -151,7 +157,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_department_jurisdiction_area_id_area'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_department_jurisdiction_department_id_department'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_department_jurisdiction')),
@@ -167,7 +173,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=True),
     sa.Column('department_id', sa.Integer(), nullable=True),
-    sa.Column('area_path', sa.String(length=160), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_grant_area_id_area'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_grant_department_id_department'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_grant_user_id_user_account'), ondelete='CASCADE'),
@@ -221,6 +227,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_area_path'))
 
     op.drop_table('user_account')
+    op.drop_table('area_generation')
     with op.batch_alter_table('area', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_area_parent_id'))
         batch_op.drop_index(batch_op.f('ix_area_level'))
