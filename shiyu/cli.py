@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from shiyu.core.config import Settings
 
-DOMAIN_COMMANDS = ["shiyu.core.cli"]
+DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.demo.cli"]
 
 
 def load_settings() -> Settings:
