@@ -12,6 +12,7 @@ from shiyu import __version__
 from shiyu.core import pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
+from shiyu.org.identity import passwords
 from shiyu.web import errors, pages
 from shiyu.web.api import api_router
 
@@ -28,6 +29,7 @@ and answer `{"items", "total", "limit", "offset"}`. Authenticate with `POST /api
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
+    passwords.configure(settings.password_time_cost, settings.password_memory_kib)
     engine = make_engine(settings.database_url)
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)

@@ -7,10 +7,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from shiyu.core.config import Settings
 
-DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.demo.cli"]
+DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.org.areas.cli", "shiyu.demo.cli"]
 
 
 def load_settings() -> Settings:
@@ -18,6 +19,16 @@ def load_settings() -> Settings:
         return Settings()
     except ValueError as exc:
         sys.exit(f"配置错误 / configuration error: {exc}")
+
+
+def command_group(sub: Any, name: str, help_text: str) -> Any:
+    """The sub-parsers of ``shiyu <name> …`` (e.g. ``import``), shared by every domain that adds a kind
+    under it: the first caller creates the group, later ones get it back."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = sub.add_parser(name, help=help_text)
+        parser.set_defaults(kinds=parser.add_subparsers(dest=f"{name}_kind", metavar="KIND", required=True))
+    return parser.get_default("kinds")
 
 
 def build_parser() -> argparse.ArgumentParser:

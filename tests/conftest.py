@@ -17,6 +17,7 @@ from shiyu.core import migrate, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import Base, make_engine, make_session_factory
 from shiyu.core.scoping import Principal
+from shiyu.org.identity import passwords
 
 PG_URL = os.environ.get("SHIYU_TEST_POSTGRES_URL")
 if os.environ.get("SHIYU_TEST_REQUIRE_POSTGRES") == "1" and not PG_URL:
@@ -115,8 +116,10 @@ def db_url(request: pytest.FixtureRequest, migrated: dict[str, str]) -> str:
 
 @pytest.fixture
 def settings(db_url: str, test_keys: dict[str, str], tmp_path) -> Settings:
-    s = Settings(database_url=db_url, storage_dir=str(tmp_path / "files"), **test_keys)
+    s = Settings(database_url=db_url, storage_dir=str(tmp_path / "files"), password_time_cost=1,
+                 password_memory_kib=1024, **test_keys)
     pii.configure(s.pii_keys, s.pii_hash_key, s.secret_key)
+    passwords.configure(s.password_time_cost, s.password_memory_kib)
     return s
 
 

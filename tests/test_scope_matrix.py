@@ -14,9 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from shiyu.cases.categories.models import Category
+from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.scoping import Principal
-from tests.factories import World, add_user, login, populated
+from shiyu.core.timeutil import utcnow
+from shiyu.org.areas.models import AreaBoundary
+from shiyu.org.units.models import Centre
+from tests.cases.conftest import LIMITS
+from tests.factories import World, add_user, box, login, populated
 
 B_MARKERS = ("359901001002", "乙社区")
 
@@ -28,11 +34,22 @@ class Case:
     kind: str  # "list": B must not appear; "deny": B's object must answer 404 (or 403 for no-right-at-all)
     url: Callable[[World], str]
     body: Callable[[World], Any] | None = None
+    # What must never appear in the answer; an import echoes the codes it was sent, so only names count there.
+    markers: tuple[str, ...] = B_MARKERS
 
 
 def _b(w: World) -> dict[str, int]:
     return {"area": w.community_b.id, "grid": w.grids["b1"].id, "user": w.users["leader_b"].id,
             "dept": w.departments["b"].id, "grant": w.users["leader_b"].grants[0].id}
+
+
+def _feature_under_b(w: World) -> dict[str, Any]:
+    """A new grid whose parent is community B: refused as an unknown parent, like a parent that does not exist."""
+    return {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": box(118.06, 24.41, 118.07, 24.42),
+        "properties": {"code": "359901001002009", "name": "新网格", "level": "grid",
+                       "parent_code": w.community_b.code, "households": 400, "population": 1100},
+    }]}
 
 
 ROUTES: list[Case] = [
@@ -48,6 +65,22 @@ ROUTES: list[Case] = [
          lambda w: f"/api/v1/users/{_b(w)['user']}/grants/{_b(w)['grant']}"),
     Case("POST", "/api/v1/users/{user_id}/reveal", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}/reveal",
          lambda w: {"field": "phone", "reason": "越权查看测试"}),
+    Case("GET", "/api/v1/areas", "list", lambda w: "/api/v1/areas?limit=500"),
+    Case("GET", "/api/v1/areas/lookup", "deny", lambda w: "/api/v1/areas/lookup?lon=118.1&lat=24.6"),
+    Case("GET", "/api/v1/areas/export", "list", lambda w: "/api/v1/areas/export"),
+    Case("POST", "/api/v1/areas/import", "import", lambda w: "/api/v1/areas/import?dry_run=false",
+         lambda w: _feature_under_b(w), markers=("乙社区",)),
+    Case("GET", "/api/v1/areas/{area_id}", "deny", lambda w: f"/api/v1/areas/{_b(w)['area']}"),
+    Case("GET", "/api/v1/areas/{area_id}/children", "deny", lambda w: f"/api/v1/areas/{_b(w)['area']}/children"),
+    Case("GET", "/api/v1/areas/{area_id}/boundaries", "deny",
+         lambda w: f"/api/v1/areas/{_b(w)['grid']}/boundaries"),
+    Case("POST", "/api/v1/areas/{area_id}/boundary-proposals", "deny",
+         lambda w: f"/api/v1/areas/{_b(w)['grid']}/boundary-proposals",
+         lambda w: {"geometry": box(118.05, 24.55, 118.2, 24.69), "note": "越权提议"}),
+    Case("POST", "/api/v1/areas/boundary-proposals/{proposal_id}/approve", "deny",
+         lambda w: f"/api/v1/areas/boundary-proposals/{w.extra['proposal_b']}/approve", lambda w: {"note": "批准"}),
+    Case("POST", "/api/v1/areas/boundary-proposals/{proposal_id}/reject", "deny",
+         lambda w: f"/api/v1/areas/boundary-proposals/{w.extra['proposal_b']}/reject", lambda w: {"note": "驳回"}),
     Case("GET", "/api/v1/centres", "list", lambda w: "/api/v1/centres?limit=500"),
     Case("GET", "/api/v1/centres/{centre_id}", "deny", lambda w: f"/api/v1/centres/{w.extra['centre_b']}"),
     Case("POST", "/api/v1/centres", "deny", lambda w: "/api/v1/centres",
@@ -59,6 +92,30 @@ ROUTES: list[Case] = [
     Case("PATCH", "/api/v1/departments/{department_id}", "deny",
          lambda w: f"/api/v1/departments/{_b(w)['dept']}", lambda w: {"name": "改名"}),
     Case("GET", "/api/v1/audit", "list", lambda w: "/api/v1/audit?limit=500"),
+    # City-wide reference data: readable by everyone logged in, writable only with a city-wide grant.
+    Case("GET", "/api/v1/categories", "list", lambda w: "/api/v1/categories"),
+    Case("GET", "/api/v1/categories/{category_id}", "list", lambda w: f"/api/v1/categories/{w.extra['category']}"),
+    Case("POST", "/api/v1/categories", "deny", lambda w: "/api/v1/categories",
+         lambda w: {"kind": "incident", "code": "X01", "name_zh": "越权大类"}),
+    Case("PATCH", "/api/v1/categories/{category_id}", "deny",
+         lambda w: f"/api/v1/categories/{w.extra['category']}", lambda w: {"name_zh": "改名"}),
+    Case("GET", "/api/v1/calendar/office-hours", "list", lambda w: "/api/v1/calendar/office-hours"),
+    Case("PUT", "/api/v1/calendar/office-hours", "deny", lambda w: "/api/v1/calendar/office-hours",
+         lambda w: {"periods": [{"start": "09:00", "end": "17:00"}], "weekend": [5, 6]}),
+    Case("GET", "/api/v1/calendar/years/{year}", "list", lambda w: "/api/v1/calendar/years/2026"),
+    Case("PUT", "/api/v1/calendar/years/{year}", "deny", lambda w: "/api/v1/calendar/years/2026",
+         lambda w: {"ranges": []}),
+    Case("GET", "/api/v1/calendar/deadline", "list", lambda w: "/api/v1/calendar/deadline?amount=1"),
+    Case("GET", "/api/v1/routing/rules", "list", lambda w: "/api/v1/routing/rules?limit=500"),
+    Case("GET", "/api/v1/routing/rules/{rule_id}", "deny", lambda w: f"/api/v1/routing/rules/{w.extra['rule_b']}"),
+    Case("POST", "/api/v1/routing/rules", "deny", lambda w: "/api/v1/routing/rules",
+         lambda w: {"category_id": w.extra["category"], "area_id": _b(w)["area"], "department_id": _b(w)["dept"]}),
+    Case("PATCH", "/api/v1/routing/rules/{rule_id}", "deny", lambda w: f"/api/v1/routing/rules/{w.extra['rule_b']}",
+         lambda w: {"priority": 9}),
+    Case("DELETE", "/api/v1/routing/rules/{rule_id}", "deny",
+         lambda w: f"/api/v1/routing/rules/{w.extra['rule_b']}"),
+    Case("POST", "/api/v1/routing/preview", "deny", lambda w: "/api/v1/routing/preview",
+         lambda w: {"category_id": w.extra["minor"], "area_id": _b(w)["grid"], "attributes": {}}),
 ]
 
 
@@ -66,9 +123,18 @@ ROUTES: list[Case] = [
 def world(system_session) -> World:
     w = populated(system_session)
     add_user(system_session, "admin_a", w.community_a, [("admin", w.community_a), ("auditor", w.community_a)])
-    from shiyu.org.units.models import Centre
-
-    w.extra = {"centre_b": system_session.scalar(select(Centre.id).where(Centre.area_id == w.community_b.id))}
+    major = Category(kind="incident", code="I01", name_zh="市容环境")
+    minor = Category(kind="incident", code="I0101", name_zh="暴露垃圾", parent=major, time_limits=LIMITS, fields=[])
+    proposal_b = AreaBoundary(area_id=w.grids["b1"].id, version=2, geometry=box(118.05, 24.55, 118.2, 24.69),
+                              status="proposed", proposed_at=utcnow(), area_path=w.grids["b1"].area_path)
+    rule_b = RoutingRule(name="乙社区垃圾", category_id=None, kind="incident", area_id=w.community_b.id,
+                         area_prefix=w.community_b.area_path, department_id=w.departments["b"].id)
+    system_session.add_all([major, minor, rule_b, proposal_b])
+    system_session.flush()
+    w.extra = {
+        "centre_b": system_session.scalar(select(Centre.id).where(Centre.area_id == w.community_b.id)),
+        "category": major.id, "minor": minor.id, "rule_b": rule_b.id, "proposal_b": proposal_b.id,
+    }
     system_session.commit()
     return w
 
@@ -92,12 +158,15 @@ def test_every_route_is_in_the_matrix(app):
 @pytest.mark.parametrize("case", [c for c in ROUTES if c.kind != "public"], ids=lambda c: f"{c.method} {c.path}")
 def test_community_a_cannot_reach_b(case: Case, client, world, factory):
     h = login(client, "admin_a")
-    before = _audit_count(factory) if case.kind == "deny" else None
+    before = _audit_count(factory) if case.kind in ("deny", "import") else None
     body = case.body(world) if case.body else None
     r = client.request(case.method, case.url(world), json=body, headers=h)
     text = r.text
-    assert not any(m in text for m in B_MARKERS), f"{case.path} reveals community B: {text[:300]}"
-    if case.kind == "deny":
+    assert not any(m in text for m in case.markers), f"{case.path} reveals community B: {text[:300]}"
+    if case.kind == "import":
+        assert r.status_code == 422 and "unknown_parent" in text, (r.status_code, text)
+        assert _audit_count(factory) == before
+    elif case.kind == "deny":
         assert r.status_code in (403, 404), (r.status_code, text)
         assert _audit_count(factory) == before, "a refused write left a trace of a change"
     else:

@@ -24,10 +24,19 @@ from shiyu.core.timeutil import utcnow
 ROOT_PATH = "/"
 
 
+def _city_wide_entries(principal: Principal) -> list[Any]:
+    """Entries about city-wide data (categories, calendar, routing rules) carry the root path ``/``; an
+    auditor whose grant covers a whole city sees them."""
+    if any(p.count("/") == 2 for p in principal.paths_with("audit.view")):
+        return [AuditEntry.area_path == ROOT_PATH]
+    return []
+
+
 @register_scoped
 class AuditEntry(ScopedMixin, Base):
     __tablename__ = "audit_entry"
     __view_permission__ = "audit.view"
+    __extra_scope__ = staticmethod(_city_wide_entries)
     __write_permission__ = "audit.write"  # nobody holds it: entries are written below the ORM
 
     id: Mapped[int] = mapped_column(primary_key=True)

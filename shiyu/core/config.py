@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     session_minutes: int = Field(default=8 * 60, ge=5)
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
+    # argon2id cost; lower it only for tests (see shiyu.org.identity.passwords).
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=1024)
 
     storage_dir: str = "var/files"
     tile_url: str | None = None

@@ -80,7 +80,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    from shiyu.core.scoping import ScopedSession
+
+    return sessionmaker(engine, class_=ScopedSession, expire_on_commit=False)
 
 
 @contextmanager

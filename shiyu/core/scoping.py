@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import String, event, false, or_
+from sqlalchemy import String, event, false, inspect, or_, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
 from shiyu.core.errors import Forbidden
@@ -114,6 +114,26 @@ def scope_criteria(cls: Any, principal: Principal, permission: str) -> Any:
     if extra is not None:
         clauses.extend(extra(principal))
     return or_(*clauses) if clauses else false()
+
+
+class ScopedSession(Session):
+    """A session whose ``get`` obeys scope too.
+
+    ``Session.get`` answers from the identity map without a query when the object is already loaded —
+    for instance by an unscoped read elsewhere in the same request — and so would skip the scope listener.
+    For scoped classes this ``get`` confirms visibility with a one-column scoped query (which leaves the
+    loaded object, and any unflushed change to it, untouched)."""
+
+    def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
+        obj = super().get(entity, ident, **kw)
+        principal: Principal | None = self.info.get("principal")
+        if obj is None or not isinstance(obj, ScopedMixin) or principal is None or principal.is_system:
+            return obj
+        mapper = inspect(type(obj))
+        pk = mapper.primary_key[0]
+        with self.no_autoflush:
+            visible = self.execute(select(pk).where(pk == mapper.primary_key_from_instance(obj)[0])).first()
+        return obj if visible is not None else None
 
 
 class ScopeMissing(RuntimeError):

@@ -71,6 +71,9 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "department.edit",
         "user.manage",
         "audit.view",
+        "category.edit",
+        "calendar.edit",
+        "routing.edit",
     },
     Role.CITIZEN: frozenset(),
 }

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4931a13666f0
+Revision ID: 2678a23f1273
 Revises: 
-Create Date: 2026-11-22 02:39:38.822818
+Create Date: 2026-11-22 02:57:06.020733
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '4931a13666f0'
+revision = '2678a23f1273'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -44,6 +44,48 @@ def upgrade() -> None:
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_area_generation'))
     )
+    op.create_table('calendar_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name_zh', sa.String(length=50), nullable=False),
+    sa.Column('name_en', sa.String(length=80), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_day')),
+    sa.UniqueConstraint('day', name=op.f('uq_calendar_day_day'))
+    )
+    op.create_table('calendar_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('periods', sa.JSON(), nullable=False),
+    sa.Column('weekend', sa.JSON(), nullable=False),
+    sa.Column('revision', sa.String(length=32), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_settings'))
+    )
+    op.create_table('category',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('name_zh', sa.String(length=50), nullable=False),
+    sa.Column('name_en', sa.String(length=100), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('time_limits', sa.JSON(), nullable=True),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('default_urgency', sa.String(length=10), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['parent_id'], ['category.id'], name=op.f('fk_category_parent_id_category'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_category')),
+    sa.UniqueConstraint('code', name=op.f('uq_category_code'))
+    )
+    with op.batch_alter_table('category', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_category_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_category_parent_id'), ['parent_id'], unique=False)
+
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -183,11 +225,41 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_grant_area_path'), ['area_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_grant_user_id'), ['user_id'], unique=False)
 
+    op.create_table('routing_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=True),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('area_id', sa.Integer(), nullable=True),
+    sa.Column('area_prefix', sa.String(length=160), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('territory_level', sa.Integer(), nullable=True),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['area_id'], ['area.id'], name=op.f('fk_routing_rule_area_id_area'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_routing_rule_category_id_category'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], name=op.f('fk_routing_rule_department_id_department'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_rule'))
+    )
+    with op.batch_alter_table('routing_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routing_rule_area_prefix'), ['area_prefix'], unique=False)
+        batch_op.create_index(batch_op.f('ix_routing_rule_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_routing_rule_department_id'), ['department_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('routing_rule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_routing_rule_department_id'))
+        batch_op.drop_index(batch_op.f('ix_routing_rule_category_id'))
+        batch_op.drop_index(batch_op.f('ix_routing_rule_area_prefix'))
+
+    op.drop_table('routing_rule')
     with op.batch_alter_table('grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grant_user_id'))
         batch_op.drop_index(batch_op.f('ix_grant_area_path'))
@@ -227,6 +299,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_area_path'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('category', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_category_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_category_kind'))
+
+    op.drop_table('category')
+    op.drop_table('calendar_settings')
+    op.drop_table('calendar_day')
     op.drop_table('area_generation')
     with op.batch_alter_table('area', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_area_parent_id'))

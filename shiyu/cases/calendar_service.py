@@ -1,0 +1,201 @@
+"""Reading and writing the working-time calendar, and building the ``WorkCalendar`` value object from it.
+
+``load_calendar`` keeps the built calendar per database and zone and re-checks the settings row's
+``revision`` on each call (one primary-key read), so every process sees a change at its next call and
+none rebuilds the calendar on every deadline computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shiyu.cases.calendar_models import CalendarDay, CalendarSettings, DayKind
+from shiyu.cases.calendar_schemas import DayRange, OfficeHours, Period
+from shiyu.cases.reference import require_citywide
+from shiyu.core.calendar import DEFAULT_PERIODS, SATURDAY, SUNDAY, TimeUnit, WorkCalendar, check_periods
+from shiyu.core.errors import ValidationFailed
+from shiyu.core.scoping import Principal
+
+SETTINGS_ID = 1
+EDIT = "calendar.edit"
+_CACHE: dict[tuple[str, str], tuple[str, WorkCalendar]] = {}
+
+
+def _hhmm(t: time) -> str:
+    return t.strftime("%H:%M")
+
+
+def _settings(session: Session) -> CalendarSettings | None:
+    return session.get(CalendarSettings, SETTINGS_ID)
+
+
+def _settings_for_write(session: Session) -> CalendarSettings:
+    row = _settings(session)
+    if row is None:
+        row = CalendarSettings(
+            id=SETTINGS_ID,
+            periods=[[_hhmm(s), _hhmm(e)] for s, e in DEFAULT_PERIODS],
+            weekend=[SATURDAY, SUNDAY],
+            revision="",
+        )
+        session.add(row)
+    row.revision = uuid4().hex
+    return row
+
+
+def get_office_hours(session: Session) -> OfficeHours:
+    row = _settings(session)
+    if row is None:
+        pairs = [(s, e) for s, e in DEFAULT_PERIODS]
+        weekend = [SATURDAY, SUNDAY]
+    else:
+        pairs = [(time.fromisoformat(s), time.fromisoformat(e)) for s, e in row.periods]
+        weekend = list(row.weekend)
+    return OfficeHours(periods=[Period(start=s, end=e) for s, e in pairs], weekend=weekend)
+
+
+def set_office_hours(session: Session, principal: Principal, data: OfficeHours) -> OfficeHours:
+    require_citywide(principal, EDIT)
+    pairs = [(p.start.replace(microsecond=0), p.end.replace(microsecond=0)) for p in data.periods]
+    try:
+        check_periods(pairs)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "office_periods_invalid", "办公时段须按时间先后排列、互不重叠且开始早于结束",
+            "Office periods must be in order, not overlap, and each start before it ends",
+            detail={"field": "periods", "reason": str(exc)},
+        ) from exc
+    weekend = sorted(set(data.weekend))
+    if any(d not in range(7) for d in weekend):
+        raise ValidationFailed(
+            "weekend_invalid", "周末须为 0（周一）至 6（周日）之间的数字", "Weekend days are numbers 0 (Monday) to 6",
+            detail={"field": "weekend"},
+        )
+    row = _settings_for_write(session)
+    row.periods = [[_hhmm(s), _hhmm(e)] for s, e in pairs]
+    row.weekend = weekend
+    session.flush()
+    return get_office_hours(session)
+
+
+def year_ranges(session: Session, year: int) -> list[DayRange]:
+    """The overrides of ``year``, consecutive days of the same kind and name grouped into one range."""
+    rows = session.scalars(
+        select(CalendarDay)
+        .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)
+    )
+    ranges: list[DayRange] = []
+    for row in rows:
+        last = ranges[-1] if ranges else None
+        if (
+            last is not None
+            and last.end == row.day - timedelta(days=1)
+            and (last.kind, last.name_zh, last.name_en) == (row.kind, row.name_zh, row.name_en)
+        ):
+            last.end = row.day
+        else:
+            ranges.append(DayRange(start=row.day, end=row.day, kind=DayKind(row.kind), name_zh=row.name_zh,
+                                   name_en=row.name_en))
+    return ranges
+
+
+def replace_year(session: Session, principal: Principal, year: int, ranges: Sequence[DayRange]) -> list[DayRange]:
+    """Make ``ranges`` the complete list of overrides of ``year`` (days not listed become ordinary)."""
+    require_citywide(principal, EDIT)
+    apply_year(session, year, ranges)
+    return year_ranges(session, year)
+
+
+def apply_year(session: Session, year: int, ranges: Sequence[DayRange]) -> None:
+    """The write behind ``replace_year``, without the permission check (the seed uses it).
+    Only changed days are written, so the audit log shows what an edit really changed."""
+    wanted = _expand(session, year, ranges)
+    existing = {
+        row.day: row
+        for row in session.scalars(
+            select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        )
+    }
+    for day, row in existing.items():
+        if day not in wanted:
+            session.delete(row)
+    for day, (kind, name_zh, name_en) in wanted.items():
+        row = existing.get(day)
+        if row is None:
+            session.add(CalendarDay(day=day, kind=kind, name_zh=name_zh, name_en=name_en))
+        else:
+            row.kind, row.name_zh, row.name_en = kind, name_zh, name_en
+    _settings_for_write(session)
+    session.flush()
+
+
+def _expand(session: Session, year: int, ranges: Sequence[DayRange]) -> dict[date, tuple[str, str, str]]:
+    weekend = set(get_office_hours(session).weekend)
+    days: dict[date, tuple[str, str, str]] = {}
+    for index, r in enumerate(ranges):
+        end = r.end or r.start
+        where = {"index": index, "start": r.start.isoformat(), "end": end.isoformat()}
+        if end < r.start:
+            raise ValidationFailed("calendar_range_reversed", "日期范围的结束早于开始",
+                                   "The range ends before it starts", detail=where)
+        if r.start.year != year or end.year != year:
+            raise ValidationFailed("calendar_range_outside_year", "日期须在 {year} 年内",
+                                   "Dates must lie within {year}", detail=where, year=year)
+        day = r.start
+        while day <= end:
+            if day in days:
+                raise ValidationFailed("calendar_day_repeated", "日期 {day} 出现了不止一次",
+                                       "The date {day} is listed more than once", detail=where, day=day)
+            if r.kind is DayKind.WORKDAY and day.weekday() not in weekend:
+                raise ValidationFailed("calendar_workday_not_weekend", "调休上班日 {day} 不是周末",
+                                       "The make-up working day {day} is not a weekend day", detail=where, day=day)
+            days[day] = (r.kind.value, r.name_zh, r.name_en)
+            day += timedelta(days=1)
+    return days
+
+
+def load_calendar(session: Session, tz: ZoneInfo) -> WorkCalendar:
+    """The city's ``WorkCalendar`` in zone ``tz``, cached until the calendar data changes."""
+    revision = session.scalar(select(CalendarSettings.revision).where(CalendarSettings.id == SETTINGS_ID))
+    key = (str(session.get_bind().url), tz.key)
+    cached = _CACHE.get(key)
+    if revision is not None and cached is not None and cached[0] == revision:
+        return cached[1]
+    hours = get_office_hours(session)
+    holidays, makeup = set(), set()
+    for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
+        (makeup if kind == DayKind.WORKDAY else holidays).add(day)
+    calendar = WorkCalendar(
+        tz=tz,
+        periods=tuple((p.start, p.end) for p in hours.periods),
+        holidays=frozenset(holidays),
+        makeup_days=frozenset(makeup),
+        weekend=frozenset(hours.weekend),
+    )
+    if revision is not None:
+        _CACHE[key] = (revision, calendar)
+    return calendar
+
+
+@dataclass(frozen=True)
+class Deadline:
+    start: datetime
+    amount: float
+    unit: TimeUnit
+    deadline: datetime
+    working_seconds: float
+
+
+def deadline(session: Session, tz: ZoneInfo, start: datetime, amount: float, unit: TimeUnit) -> Deadline:
+    """``amount`` of ``unit`` added to ``start`` on the city calendar (what the UI shows next to a limit)."""
+    calendar = load_calendar(session, tz)
+    due = calendar.add(start, amount, unit)
+    return Deadline(start.astimezone(tz), amount, unit, due, calendar.working_seconds_between(start, due))

@@ -1,0 +1,196 @@
+"""Category reads and writes, the deadline of a step, and checking a report's attributes against the
+fields its category asks for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shiyu.cases.categories.models import Category, CategoryKind, Step, Urgency
+from shiyu.cases.categories.schemas import (
+    CategoryIn,
+    CategoryOut,
+    CategoryPatch,
+    FieldSpec,
+    FieldType,
+    TimeLimit,
+    TimeLimits,
+)
+from shiyu.cases.reference import require_citywide
+from shiyu.core.calendar import WorkCalendar
+from shiyu.core.errors import NotFound, ValidationFailed
+from shiyu.core.scoping import Principal
+
+EDIT = "category.edit"
+
+
+def category_out(category: Category, include_inactive: bool = True) -> CategoryOut:
+    children = [] if category.is_minor else [
+        category_out(c) for c in category.children if include_inactive or c.active
+    ]
+    return CategoryOut(
+        id=category.id, kind=CategoryKind(category.kind), parent_id=category.parent_id, code=category.code,
+        name_zh=category.name_zh, name_en=category.name_en, active=category.active,
+        sort_order=category.sort_order, time_limits=category.time_limits, fields=category.fields,
+        default_urgency=Urgency(category.default_urgency), children=children,
+    )
+
+
+def tree(session: Session, kind: CategoryKind | None = None, include_inactive: bool = False) -> list[CategoryOut]:
+    """Major classes with their minor classes, ordered by ``sort_order`` then code."""
+    stmt = (
+        select(Category)
+        .options(selectinload(Category.children))
+        .where(Category.parent_id.is_(None))
+        .order_by(Category.kind, Category.sort_order, Category.code)
+    )
+    if kind is not None:
+        stmt = stmt.where(Category.kind == kind)
+    if not include_inactive:
+        stmt = stmt.where(Category.active.is_(True))
+    return [category_out(c, include_inactive) for c in session.scalars(stmt)]
+
+
+def get_category(session: Session, category_id: int) -> Category:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound(detail={"object": "category", "id": category_id})
+    return category
+
+
+def create_category(session: Session, principal: Principal, data: CategoryIn) -> Category:
+    require_citywide(principal, EDIT)
+    _check_code_free(session, data.code)
+    parent = _check_parent(session, data.parent_id, data.kind) if data.parent_id is not None else None
+    _check_level_content(data.parent_id is not None, data.time_limits, data.fields)
+    category = Category(
+        kind=data.kind.value, parent=parent, code=data.code, name_zh=data.name_zh,
+        name_en=data.name_en, active=data.active, sort_order=data.sort_order,
+        time_limits=data.time_limits.model_dump(mode="json") if data.time_limits else None,
+        fields=[f.model_dump(mode="json") for f in data.fields], default_urgency=data.default_urgency.value,
+    )
+    session.add(category)
+    session.flush()
+    return category
+
+
+def update_category(session: Session, principal: Principal, category_id: int, data: CategoryPatch) -> Category:
+    require_citywide(principal, EDIT)
+    category = get_category(session, category_id)
+    sent = data.model_fields_set
+    if "parent_id" in sent:
+        if (data.parent_id is None) != (category.parent_id is None):
+            raise ValidationFailed(
+                "category_level_fixed", "大类与小类不能互相转换", "A major class cannot become a minor class or "
+                "the reverse", detail={"field": "parent_id"},
+            )
+        if data.parent_id is not None and data.parent_id != category.parent_id:
+            category.parent = _check_parent(session, data.parent_id, CategoryKind(category.kind))
+    if data.code is not None and data.code != category.code:
+        _check_code_free(session, data.code)
+        category.code = data.code
+    for attr in ("name_zh", "name_en", "active", "sort_order"):
+        value = getattr(data, attr)
+        if value is not None:
+            setattr(category, attr, value)
+    if data.default_urgency is not None:
+        category.default_urgency = data.default_urgency.value
+    limits = data.time_limits if "time_limits" in sent else _limits_or_none(category)
+    fields = data.fields if data.fields is not None else [FieldSpec(**f) for f in category.fields]
+    _check_level_content(category.is_minor, limits, fields)
+    category.time_limits = limits.model_dump(mode="json") if limits else None
+    category.fields = [f.model_dump(mode="json") for f in fields]
+    session.flush()
+    return category
+
+
+def _limits_or_none(category: Category) -> TimeLimits | None:
+    return TimeLimits(**category.time_limits) if category.time_limits else None
+
+
+def _check_code_free(session: Session, code: str) -> None:
+    if session.scalar(select(Category.id).where(Category.code == code)) is not None:
+        raise ValidationFailed(
+            "category_code_taken", "类别代码 {value} 已被使用", "The category code {value} is already in use",
+            detail={"field": "code"}, value=code,
+        )
+
+
+def _check_parent(session: Session, parent_id: int, kind: CategoryKind) -> Category:
+    parent = session.get(Category, parent_id)
+    if parent is None:
+        raise ValidationFailed("category_parent_missing", "所选大类不存在", "The major class does not exist",
+                               detail={"field": "parent_id"})
+    if parent.parent_id is not None:
+        raise ValidationFailed("category_parent_not_major", "小类的上级必须是大类",
+                               "A minor class must sit under a major class", detail={"field": "parent_id"})
+    if parent.kind != kind:
+        raise ValidationFailed(
+            "category_kind_mismatch", "小类须与其大类属于同一种类（部件/事件）",
+            "A minor class must be of the same kind (component/incident) as its major class",
+            detail={"field": "parent_id", "parent_kind": parent.kind},
+        )
+    return parent
+
+
+def _check_level_content(is_minor: bool, limits: TimeLimits | None, fields: list[FieldSpec]) -> None:
+    if is_minor and limits is None:
+        raise ValidationFailed("category_limits_required", "小类必须设置各环节时限",
+                               "A minor class needs time limits for every step", detail={"field": "time_limits"})
+    if not is_minor and (limits is not None or fields):
+        raise ValidationFailed(
+            "category_major_has_limits", "大类不设时限和上报字段，请在小类中设置",
+            "Time limits and fields belong to minor classes, not to a major class",
+            detail={"field": "time_limits" if limits is not None else "fields"},
+        )
+    names = [f.name for f in fields]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationFailed("category_field_repeated", "字段名重复：{names}", "Repeated field names: {names}",
+                               detail={"field": "fields", "names": repeated}, names=", ".join(repeated))
+
+
+def time_limit(category: Category, step: Step | str, urgency: Urgency | str = Urgency.NORMAL) -> TimeLimit:
+    """The limit of ``step``; the handle step's limit depends on ``urgency``."""
+    limits = _limits_or_none(category)
+    if limits is None:
+        raise ValidationFailed("category_not_minor", "只有小类设有时限", "Only minor classes have time limits",
+                               detail={"category_id": category.id})
+    return limits.of(Step(step), Urgency(urgency))
+
+
+def deadline_for(
+    category: Category, step: Step | str, urgency: Urgency | str, start: datetime, calendar: WorkCalendar
+) -> datetime:
+    """When ``step`` of a case of ``category`` that started at ``start`` is due (see shiyu.core.calendar)."""
+    limit = time_limit(category, step, urgency)
+    return calendar.add(start, limit.amount, limit.unit)
+
+
+def check_attributes(category: Category, attributes: dict[str, Any]) -> None:
+    """The attributes of a report, checked against the category's fields: required ones present, numbers
+    numeric, choices among the choices. Keys no field names are allowed (routing may use them)."""
+    problems: list[dict[str, str]] = []
+    for spec in (FieldSpec(**f) for f in category.fields):
+        value = attributes.get(spec.name)
+        if value is None or value == "":
+            if spec.required:
+                problems.append({"field": spec.name, "problem": "required"})
+            continue
+        if spec.type is FieldType.NUMBER:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append({"field": spec.name, "problem": "not_a_number"})
+        elif spec.type is FieldType.BOOL:
+            if not isinstance(value, bool):
+                problems.append({"field": spec.name, "problem": "not_a_bool"})
+        elif spec.type is FieldType.CHOICE:
+            if value not in spec.choices:
+                problems.append({"field": spec.name, "problem": "not_a_choice"})
+        elif not isinstance(value, str):
+            problems.append({"field": spec.name, "problem": "not_text"})
+    if problems:
+        raise ValidationFailed("case_attributes_invalid", "上报信息不完整或有误", "Some report details are missing "
+                               "or not valid", detail=problems)

@@ -1,0 +1,1 @@
+"""Routing rules: which department (or which territory's centre) handles a case."""

@@ -1,0 +1,135 @@
+"""Routes for areas and grids. Thin: parse, authorise, call the service, return.
+
+The fixed paths (lookup, export, import, boundary-proposals) are declared before ``/areas/{area_id}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from shiyu.core.paging import Page
+from shiyu.org.areas import importer, service
+from shiyu.org.areas.models import Area
+from shiyu.org.areas.schemas import (
+    AreaDetailOut,
+    AreaOut,
+    AreaRefOut,
+    BoundaryOut,
+    DecisionIn,
+    ImportReportOut,
+    LookupOut,
+    ProposalIn,
+)
+from shiyu.web.deps import CurrentPrincipal, Db, Paging
+
+router = APIRouter(tags=["areas"])
+
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A GeoJSON FeatureCollection, as the JSON body or as the multipart field `file`",
+        "content": {
+            "application/json": {"schema": {"type": "object", "description": "GeoJSON FeatureCollection"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+        },
+    }
+}
+
+
+async def _import_body(request: Request) -> bytes:
+    """The uploaded file or the raw JSON body (read here so that the handler itself stays synchronous)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    else:
+        data = await request.body()
+    if len(data) > MAX_IMPORT_BYTES:
+        raise importer.InvalidGeoJSON(reason=f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def _detail(db: Db, area: Area) -> dict[str, Any]:
+    out = AreaOut.model_validate(area, from_attributes=True).model_dump()
+    chain = [AreaRefOut.model_validate(r).model_dump() for r in service.chain(db, area)]
+    return out | {"geometry": area.geometry, "chain": chain}
+
+
+@router.get("/areas", response_model=Page[AreaOut], summary="Areas within your grants")
+def list_areas(
+    db: Db, paging: Paging,
+    level: int | None = Query(None, ge=0, le=4, description="0 city … 4 grid"),
+    parent_id: int | None = Query(None, description="children of this area"),
+    q: str | None = Query(None, max_length=100, description="part of the name or code"),
+    code: str | None = Query(None, max_length=15, description="exact code"),
+) -> dict:
+    rows, total = service.list_areas(db, paging, level=level, parent_id=parent_id, q=q, code=code)
+    return {"items": rows, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+@router.get("/areas/lookup", response_model=LookupOut,
+            summary="The grid containing a point, with its community, street, district and city")
+def lookup(
+    db: Db, principal: CurrentPrincipal,
+    lon: float = Query(ge=-180, le=180, description="longitude (WGS 84)"),
+    lat: float = Query(ge=-90, le=90, description="latitude (WGS 84)"),
+) -> LookupOut:
+    record = service.locate(db, principal, lon, lat)
+    return LookupOut(grid=AreaRefOut.model_validate(record.ref),
+                     chain=[AreaRefOut.model_validate(r) for r in record.chain])
+
+
+@router.get("/areas/export", summary="A subtree as a GeoJSON FeatureCollection (re-importable)",
+            response_class=JSONResponse, responses={200: {"content": {"application/geo+json": {}}}})
+def export_areas(db: Db, root_id: int | None = Query(None, description="root area; all of yours if omitted")
+                 ) -> JSONResponse:
+    return JSONResponse(importer.export_areas(db, root_id), media_type="application/geo+json")
+
+
+@router.post("/areas/import", response_model=ImportReportOut, openapi_extra=IMPORT_BODY,
+             summary="Validate (dry run, the default) or import a GeoJSON file of areas, all or nothing")
+def import_areas(
+    db: Db, principal: CurrentPrincipal, data: bytes = Depends(_import_body),
+    dry_run: bool = Query(True, description="only validate and report"),
+) -> dict:
+    return importer.import_areas(db, principal, data, dry_run=dry_run).to_dict()
+
+
+@router.post("/areas/boundary-proposals/{proposal_id}/approve", response_model=BoundaryOut,
+             summary="Approve a boundary proposal (area.approve; not the proposer)")
+def approve(proposal_id: int, body: DecisionIn, db: Db, principal: CurrentPrincipal) -> Any:
+    return service.approve(db, principal, proposal_id, body.note)
+
+
+@router.post("/areas/boundary-proposals/{proposal_id}/reject", response_model=BoundaryOut,
+             summary="Reject a boundary proposal with a note (area.approve)")
+def reject(proposal_id: int, body: DecisionIn, db: Db, principal: CurrentPrincipal) -> Any:
+    return service.reject(db, principal, proposal_id, body.note)
+
+
+@router.get("/areas/{area_id}", response_model=AreaDetailOut, summary="One area with its boundary and chain")
+def get_area(area_id: int, db: Db) -> dict:
+    return _detail(db, service.get_area(db, area_id))
+
+
+@router.get("/areas/{area_id}/children", response_model=list[AreaOut], summary="The children of an area")
+def children(area_id: int, db: Db) -> Any:
+    return service.children(db, area_id)
+
+
+@router.get("/areas/{area_id}/boundaries", response_model=list[BoundaryOut],
+            summary="All boundary versions of an area: approved, superseded, proposed, rejected")
+def boundaries(area_id: int, db: Db) -> Any:
+    return service.list_boundaries(db, area_id)
+
+
+@router.post("/areas/{area_id}/boundary-proposals", response_model=BoundaryOut, status_code=201,
+             summary="Propose a new boundary (area.propose); it takes effect when someone else approves it")
+def propose(area_id: int, body: ProposalIn, db: Db, principal: CurrentPrincipal) -> Any:
+    return service.propose_boundary(db, principal, area_id, body.geometry, body.note)

@@ -1,0 +1,93 @@
+"""``shiyu import areas FILE [--dry-run]`` and ``shiyu export areas [--root CODE] [-o FILE]``.
+
+``import`` and ``export`` are shared command groups: each domain adds its own kind (``import residents``
+later) through ``command_group``, which returns the group's sub-parsers, creating the group the first time.
+Both commands act as the system (``Principal.system("cli")``) on ``Settings().database_url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shiyu.cli import command_group
+from shiyu.core.db import make_engine, make_session_factory, transaction
+from shiyu.core.errors import ShiyuError
+from shiyu.core.scoping import Principal
+from shiyu.org.areas import importer
+
+
+def register(sub: Any) -> None:
+    imp = command_group(sub, "import", "import data files (validated as a whole; nothing written on error)")
+    areas_in = imp.add_parser("areas", help="areas and grids from a GeoJSON FeatureCollection")
+    areas_in.add_argument("file", type=Path, help="GeoJSON file")
+    areas_in.add_argument("--dry-run", action="store_true", help="only validate and print the report")
+    areas_in.set_defaults(handler=_import)
+
+    exp = command_group(sub, "export", "export data files")
+    areas_out = exp.add_parser("areas", help="areas and grids as a GeoJSON FeatureCollection")
+    areas_out.add_argument("--root", metavar="CODE", help="code of the subtree's root (default: everything)")
+    areas_out.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    areas_out.set_defaults(handler=_export)
+
+
+def _factory() -> Any:
+    from shiyu.cli import load_settings
+
+    return make_session_factory(make_engine(load_settings().database_url))
+
+
+def print_report(report: dict[str, Any], out: Any = None) -> None:
+    """The import report, Chinese first then English, one issue per line."""
+    out = out or sys.stdout
+    s = report["summary"]
+    verdict = ("文件有效", "the file is valid") if report["valid"] else ("文件有错误", "the file has errors")
+    print(f"{verdict[0]}：{s['features']} 个要素，新建 {s['create']}，更新 {s['update']}，未变 {s['unchanged']}，"
+          f"错误 {s['errors']}，警告 {s['warnings']}", file=out)
+    print(f"{verdict[1].capitalize()}: {s['features']} features, {s['create']} new, {s['update']} updated, "
+          f"{s['unchanged']} unchanged, {s['errors']} errors, {s['warnings']} warnings", file=out)
+    issues = [("", i) for i in report["general"]]
+    for f in report["features"]:
+        issues.extend((f"#{f['index']} ", i) for i in f["errors"] + f["warnings"])
+    for where, i in issues:
+        label = "错误 error" if i["severity"] == "error" else "警告 warning"
+        print(f"{where}[{label}] {i['code']}: {i['message_zh']} / {i['message_en']}", file=out)
+    if report["written"]:
+        print("已写入数据库 / written to the database", file=out)
+    elif report["valid"]:
+        print("试运行，未写入 / dry run, nothing written", file=out)
+
+
+def _import(args: argparse.Namespace) -> int:
+    data = args.file.read_bytes()
+    try:
+        with transaction(_factory(), principal=Principal.system("cli")) as session:
+            report = importer.import_areas(session, Principal.system("cli"), data, dry_run=args.dry_run).to_dict()
+    except importer.ImportInvalid as exc:
+        report = exc.detail
+    except ShiyuError as exc:
+        print(f"{exc.zh} / {exc.en}", file=sys.stderr)
+        return 1
+    print_report(report)
+    return 0 if report["valid"] else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        with transaction(_factory(), principal=Principal.system("cli")) as session:
+            root_id = importer.find_root(session, args.root) if args.root else None
+            collection = importer.export_areas(session, root_id)
+    except ShiyuError as exc:
+        print(f"{exc.zh} / {exc.en}", file=sys.stderr)
+        return 1
+    text = json.dumps(collection, ensure_ascii=False)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"已导出 {len(collection['features'])} 个区域 / exported {len(collection['features'])} areas "
+              f"→ {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0

@@ -1,0 +1,57 @@
+"""GeoJSON ↔ shapely for area boundaries.
+
+Boundaries are stored as GeoJSON geometry dicts in WGS 84 longitude/latitude (the JSON column) and handled
+as shapely 2 geometries in memory. Only polygons are area boundaries; everything that parses is also checked
+for validity here, so the rules and the lookup index can assume clean input.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+class GeometryProblem(ValueError):
+    """Why a GeoJSON geometry cannot be an area boundary (English; the rules add the Chinese text)."""
+
+
+def parse_boundary(obj: Any) -> BaseGeometry:
+    """A valid, non-empty Polygon/MultiPolygon within longitude/latitude range, or GeometryProblem."""
+    if not isinstance(obj, dict) or obj.get("type") not in POLYGONAL:
+        kind = obj.get("type") if isinstance(obj, dict) else type(obj).__name__
+        raise GeometryProblem(f"type {kind!s} is not Polygon or MultiPolygon")
+    try:
+        geom = shape(obj)
+    except (ValueError, TypeError, IndexError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise GeometryProblem(f"unreadable coordinates ({exc})") from exc
+    if geom.is_empty:
+        raise GeometryProblem("empty geometry")
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise GeometryProblem("non-finite coordinates")
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise GeometryProblem("coordinates outside longitude/latitude range")
+    if not geom.is_valid:
+        raise GeometryProblem(shapely.is_valid_reason(geom))
+    return geom
+
+
+def to_geojson(geom: BaseGeometry) -> dict[str, Any]:
+    """A GeoJSON dict with lists (not tuples), as stored in the JSON column and sent by the API."""
+
+    def _lists(value: Any) -> Any:
+        return [_lists(v) for v in value] if isinstance(value, list | tuple) else value
+
+    data = mapping(geom)
+    return {"type": data["type"], "coordinates": _lists(data["coordinates"])}
+
+
+def same_shape(a: BaseGeometry, b: BaseGeometry, tolerance: float = 1e-9) -> bool:
+    """True when two boundaries are the same shape, whatever the ring start or orientation."""
+    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance)) or a.equals(b)

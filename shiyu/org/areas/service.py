@@ -1,0 +1,243 @@
+"""Area queries, point lookup and boundary changes (proposal → approval by someone else → new version).
+
+Reads go through the caller's scoped session, so areas outside the caller's grants do not exist for them.
+Rule checks at proposal and approval read the parent, siblings and children unscoped, because a boundary
+must fit its real neighbours, not just the ones the caller can see; neighbours the caller cannot see are
+named ``***`` in the issues.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shiyu.core.errors import Conflict, Forbidden, NotFound, ShiyuError, ValidationFailed
+from shiyu.core.paging import PageParams, paginate
+from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.org.areas import rules
+from shiyu.org.areas.geometry import GeometryProblem, parse_boundary, to_geojson
+from shiyu.org.areas.lookup import INDEXES, AreaRef, GridRecord, IndexCache, bump_generation
+from shiyu.org.areas.models import Area, AreaBoundary, BoundaryStatus
+
+UNSCOPED = {"unscoped": True}
+HIDDEN = "***"
+
+
+class OutsideCity(ShiyuError):
+    status = 404
+    code = "outside_city"
+    zh = "该位置不在本市任何网格内"
+    en = "This location is not inside any grid of the city"
+
+
+def get_area(session: Session, area_id: int) -> Area:
+    """By query, not ``session.get``: an object already in the identity map must still pass the scope."""
+    area = session.scalar(select(Area).where(Area.id == area_id))
+    if area is None:
+        raise NotFound(detail={"object": "area", "id": area_id})
+    return area
+
+
+def list_areas(
+    session: Session, params: PageParams, *, level: int | None = None, parent_id: int | None = None,
+    q: str | None = None, code: str | None = None,
+) -> tuple[list[Area], int]:
+    stmt = select(Area).order_by(Area.level, Area.code)
+    if level is not None:
+        stmt = stmt.where(Area.level == level)
+    if parent_id is not None:
+        stmt = stmt.where(Area.parent_id == parent_id)
+    if q:
+        stmt = stmt.where(or_(Area.name.contains(q, autoescape=True), Area.code.contains(q, autoescape=True)))
+    if code:
+        stmt = stmt.where(Area.code == code)
+    return paginate(session, stmt, params)
+
+
+def children(session: Session, area_id: int) -> list[Area]:
+    parent = get_area(session, area_id)
+    return list(session.scalars(select(Area).where(Area.parent_id == parent.id).order_by(Area.code)))
+
+
+def chain(session: Session, area: Area) -> list[AreaRef]:
+    """The area and its ancestors up to the city. Ancestors of an area the caller may see are named even
+    outside the caller's grants: their codes are already in the area's path."""
+    codes = [c for c in area.area_path.split("/") if c]
+    rows = session.execute(
+        select(Area.id, Area.code, Area.name, Area.level).where(Area.code.in_(codes)), execution_options=UNSCOPED
+    )
+    refs = sorted((AreaRef(r.id, r.code, r.name, r.level) for r in rows), key=lambda r: -r.level)
+    return refs
+
+
+def locate(session: Session, principal: Principal, lon: float, lat: float,
+           cache: IndexCache = INDEXES) -> GridRecord:
+    """The grid containing a point. A grid outside the caller's grants answers exactly like no area."""
+    record = cache.get(session).locate(lon, lat)
+    if record is None:
+        raise OutsideCity(detail={"lon": lon, "lat": lat})
+    if not principal.can("area.view", record.area_path):
+        raise NotFound(detail={"object": "area"})
+    return record
+
+
+# -- boundaries ----------------------------------------------------------------------------------------
+
+
+def list_boundaries(session: Session, area_id: int) -> list[AreaBoundary]:
+    area = get_area(session, area_id)
+    stmt = select(AreaBoundary).where(AreaBoundary.area_id == area.id).order_by(AreaBoundary.version)
+    return list(session.scalars(stmt))
+
+
+def get_proposal(session: Session, proposal_id: int) -> AreaBoundary:
+    boundary = session.scalar(select(AreaBoundary).where(AreaBoundary.id == proposal_id))
+    if boundary is None:
+        raise NotFound(detail={"object": "boundary", "id": proposal_id})
+    return boundary
+
+
+def boundary_at(session: Session, area_id: int, when: datetime) -> AreaBoundary | None:
+    """The approved version in force at ``when`` (so a case keeps the grid it was filed in)."""
+    stmt = (
+        select(AreaBoundary)
+        .where(
+            AreaBoundary.area_id == area_id,
+            AreaBoundary.status.in_([BoundaryStatus.APPROVED, BoundaryStatus.SUPERSEDED]),
+            AreaBoundary.effective_from <= when,
+            or_(AreaBoundary.effective_to.is_(None), AreaBoundary.effective_to > when),
+        )
+        .order_by(AreaBoundary.version.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def _parse(geometry: Any, subject: str) -> BaseGeometry:
+    try:
+        return parse_boundary(geometry)
+    except GeometryProblem as exc:
+        raise rules.AreaRuleError([rules.issue("invalid_geometry", subject, reason=str(exc))]) from exc
+
+
+def _subject(area: Area) -> str:
+    return f"{area.code} {area.name}"
+
+
+def _neighbours(session: Session, principal: Principal, area: Area) -> tuple[Any, list[Any], list[Any]]:
+    """(parent, siblings, children) of ``area`` as (label, shape) pairs, read unscoped."""
+
+    def pairs(stmt: Any) -> list[tuple[str, BaseGeometry]]:
+        rows = session.execute(stmt.where(Area.geometry.is_not(None)), execution_options=UNSCOPED)
+        return [(r.code if principal.can("area.view", r.area_path) else HIDDEN, shape(r.geometry)) for r in rows]
+
+    cols = select(Area.code, Area.area_path, Area.geometry)
+    parent = pairs(cols.where(Area.id == area.parent_id)) if area.parent_id else []
+    siblings = pairs(cols.where(Area.parent_id == area.parent_id, Area.id != area.id)) if area.parent_id else []
+    kids = pairs(cols.where(Area.parent_id == area.id))
+    return (parent[0] if parent else None), siblings, kids
+
+
+def _check_fit(session: Session, principal: Principal, area: Area, geom: BaseGeometry) -> None:
+    parent, siblings, kids = _neighbours(session, principal, area)
+    problems = rules.errors_only(rules.check_boundary(_subject(area), geom, parent, siblings, kids))
+    if problems:
+        raise rules.AreaRuleError(problems)
+
+
+def propose_boundary(
+    session: Session, principal: Principal, area_id: int, geometry: Any, note: str = ""
+) -> AreaBoundary:
+    """A new boundary version awaiting approval; checked now for early feedback and again at approval."""
+    area = get_area(session, area_id)
+    principal.require("area.propose", area.area_path)
+    geom = _parse(geometry, _subject(area))
+    versions = session.execute(
+        select(func.max(AreaBoundary.version), func.count(AreaBoundary.id).filter(
+            AreaBoundary.status == BoundaryStatus.PROPOSED)).where(AreaBoundary.area_id == area.id),
+        execution_options=UNSCOPED,
+    ).one()
+    if versions[1]:
+        raise Conflict("proposal_pending", "该区域已有待审批的边界变更申请",
+                       "This area already has a boundary proposal awaiting a decision")
+    _check_fit(session, principal, area, geom)
+    now = utcnow()
+    latest = versions[0] or 0
+    if latest == 0 and area.geometry is not None:
+        # Areas created before versioning (fixtures, early data) get their boundary kept as version 1.
+        session.add(AreaBoundary(area_id=area.id, version=1, geometry=area.geometry, area_path=area.area_path,
+                                 status=BoundaryStatus.APPROVED, effective_from=area.created_at,
+                                 proposed_at=area.created_at, note="基线 / baseline"))
+        latest = 1
+    proposal = AreaBoundary(area_id=area.id, version=latest + 1, geometry=to_geojson(geom),
+                            area_path=area.area_path, status=BoundaryStatus.PROPOSED,
+                            proposed_by_id=principal.user_id, proposed_at=now, note=note.strip()[:500])
+    session.add(proposal)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict() from exc
+    return proposal
+
+
+def _open_proposal(session: Session, principal: Principal, proposal_id: int) -> AreaBoundary:
+    proposal = get_proposal(session, proposal_id)
+    principal.require("area.approve", proposal.area_path)
+    if proposal.status != BoundaryStatus.PROPOSED:
+        raise Conflict("proposal_decided", "该申请已处理（{state}）", "This proposal was already decided ({state})",
+                       state=str(proposal.status), detail={"status": str(proposal.status)})
+    return proposal
+
+
+def _append_note(proposal: AreaBoundary, status: str, note: str) -> None:
+    if note.strip():
+        proposal.note = f"{proposal.note}\n[{status}] {note.strip()}".strip()[:500]
+
+
+def approve(session: Session, principal: Principal, proposal_id: int, note: str = "") -> AreaBoundary:
+    """Approve: the rules are re-checked against today's neighbours, the previous version ends now, the
+    new one starts now and becomes the area's geometry, and every process's lookup index goes stale."""
+    proposal = _open_proposal(session, principal, proposal_id)
+    if proposal.proposed_by_id is not None and proposal.proposed_by_id == principal.user_id:
+        raise Forbidden("self_approval", "不能批准自己提交的边界变更申请",
+                        "A boundary proposal must be approved by someone other than its proposer")
+    area = get_area(session, proposal.area_id)
+    # Serialise approvals among siblings (PostgreSQL row lock; SQLite serialises writers anyway).
+    session.execute(select(Area.id).where(Area.id == (area.parent_id or area.id)).with_for_update(),
+                    execution_options=UNSCOPED)
+    _check_fit(session, principal, area, shape(proposal.geometry))
+    now = utcnow()
+    current = session.scalars(select(AreaBoundary).where(
+        AreaBoundary.area_id == area.id, AreaBoundary.status == BoundaryStatus.APPROVED)).all()
+    for old in current:
+        old.status = BoundaryStatus.SUPERSEDED
+        old.effective_to = now
+    proposal.status = BoundaryStatus.APPROVED
+    proposal.effective_from = now
+    proposal.decided_by_id = principal.user_id
+    proposal.decided_at = now
+    _append_note(proposal, "approved", note)
+    area.geometry = proposal.geometry
+    bump_generation(session)
+    session.flush()
+    return proposal
+
+
+def reject(session: Session, principal: Principal, proposal_id: int, note: str) -> AreaBoundary:
+    if len(note.strip()) < 2:
+        raise ValidationFailed("note_required", "驳回须填写理由", "Give a reason for the rejection",
+                               detail={"field": "note"})
+    proposal = _open_proposal(session, principal, proposal_id)
+    proposal.status = BoundaryStatus.REJECTED
+    proposal.decided_by_id = principal.user_id
+    proposal.decided_at = utcnow()
+    _append_note(proposal, "rejected", note)
+    session.flush()
+    return proposal
