@@ -30,13 +30,18 @@ run: $(STAMP)
 	$(BIN)/shiyu serve --host 127.0.0.1 --port 8000
 
 lint: $(DEVSTAMP)
-	$(BIN)/ruff check shiyu tests bench
+	$(BIN)/ruff check shiyu tests bench scripts
 
 test: $(DEVSTAMP) lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench-grid: $(STAMP)
 	$(BIN)/python bench/grid_lookup.py
+
+screenshots: $(DEVSTAMP)
+	$(BIN)/shiyu db upgrade
+	$(BIN)/shiyu demo --if-absent
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,4 +1,5 @@
-"""Server-rendered pages. For now: log in / log out with an HTTP-only session cookie, and the home page.
+"""Server-rendered pages: log in / log out with an HTTP-only session cookie, the role-aware home page, and
+the administration pages (``shiyu.web.admin``).
 
 CSRF: double submit. A random token lives in a (readable) cookie and must come back in the form field
 ``csrf_token`` (forms) or the ``X-CSRF-Token`` header (htmx/fetch); a cross-site page can make the browser
@@ -8,20 +9,23 @@ send the cookie but cannot read it to fill the field. The session cookie itself 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
 
 from shiyu.core.errors import ShiyuError
+from shiyu.org.areas.models import Area, AreaBoundary, BoundaryStatus
 from shiyu.org.identity import service, tokens
-from shiyu.org.identity.roles import ROLE_LABELS, Role
-from shiyu.web.deps import CSRF_COOKIE, SESSION_COOKIE, client_ip, language, optional_principal
+from shiyu.org.identity.models import User
+from shiyu.org.units.models import Department
+from shiyu.web.admin import router as admin_router
+from shiyu.web.deps import SESSION_COOKIE, client_ip, language
 from shiyu.web.i18n import translate
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, csrf_ok, render, set_csrf
 
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 router = APIRouter(include_in_schema=False)
+shell = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def _safe_next(target: str | None) -> str:
@@ -31,75 +35,81 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
-    lang = language(request)
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = templates.TemplateResponse(
-        request, name, {"lang": lang, "t": lambda k, **p: translate(lang, k, **p), "csrf_token": csrf, **context},
-        status_code=status,
-    )
-    _set_csrf(request, response, csrf)
-    if request.query_params.get("lang") in ("zh", "en"):
-        response.set_cookie("shiyu_lang", request.query_params["lang"], max_age=365 * 86400, samesite="lax")
-    return response
-
-
-def _set_csrf(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="strict", secure=request.url.scheme == "https")
-
-
-def _csrf_ok(request: Request, sent: str) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE)
-    return bool(expected) and secrets.compare_digest(expected, sent)
-
-
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Response:
-    return _render(request, "login.html", next=_safe_next(next), username="", error=None)
+    return render(request, "login.html", next=_safe_next(next), username="", error=None)
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
           next: str = Form("/")) -> Response:
     lang = language(request)
-    if not _csrf_ok(request, csrf_token):
-        return _render(request, "login.html", 403, next=_safe_next(next), username=username,
-                       error=translate(lang, "error.csrf"))
+    if not csrf_ok(request, csrf_token):
+        return render(request, "login.html", 403, next=_safe_next(next), username=username,
+                      error=translate(lang, "error.csrf"))
     settings = request.app.state.settings
     try:
         result = service.authenticate(request.app.state.session_factory, settings, username, password,
                                       client_ip(request))
     except ShiyuError as exc:
-        return _render(request, "login.html", exc.status, next=_safe_next(next), username=username,
-                       error=exc.message(lang))
+        return render(request, "login.html", exc.status, next=_safe_next(next), username=username,
+                      error=exc.message(lang))
     response = RedirectResponse(_safe_next(next), status_code=303)
     token = tokens.issue(settings.secret_key, result.user_id, result.token_version, "session",
                          settings.session_minutes)
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_minutes * 60, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
-    _set_csrf(request, response, secrets.token_urlsafe(32))
+    set_csrf(request, response, secrets.token_urlsafe(32))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
-    if not _csrf_ok(request, csrf_token):
-        return _render(request, "login.html", 403, next="/", username="",
-                       error=translate(language(request), "error.csrf"))
+    if not csrf_ok(request, csrf_token):
+        return render(request, "login.html", 403, next="/", username="",
+                      error=translate(language(request), "error.csrf"))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
-@router.get("/")
-def home(request: Request) -> Response:
-    try:
-        principal = optional_principal(request)
-    except ShiyuError:
-        principal = None
-    if principal is None:
-        return RedirectResponse("/login?next=/", status_code=303)
-    lang = language(request)
-    index = 0 if lang == "zh" else 1
-    grants = [f"{ROLE_LABELS[Role(g.role)][index]} · {g.area_path or g.department_id}" for g in principal.grants]
-    return _render(request, "home.html", principal=principal, grants=grants)
+def _grant_places(db: PageDb, principal: PagePrincipal) -> list[dict[str, str]]:
+    """Each grant with the name of its area or department (read unscoped: they are the caller's own)."""
+    codes = [g.area_path.rstrip("/").rsplit("/", 1)[-1] for g in principal.grants if g.area_path]
+    names = dict(db.execute(select(Area.code, Area.name).where(Area.code.in_(codes)),
+                            execution_options={"unscoped": True}).all()) if codes else {}
+    dept_ids = [g.department_id for g in principal.grants if g.department_id]
+    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
+                            execution_options={"unscoped": True}).all()) if dept_ids else {}
+    out = []
+    for g in principal.grants:
+        if g.department_id:
+            place = depts.get(g.department_id, str(g.department_id))
+        else:
+            place = names.get((g.area_path or "").rstrip("/").rsplit("/", 1)[-1], g.area_path or "")
+        out.append({"role": g.role, "place": place})
+    return out
+
+
+def _stats(db: PageDb, principal: PagePrincipal) -> list[dict[str, object]]:
+    """A few counts for the home page, each only for those who can act on it."""
+    stats: list[dict[str, object]] = []
+    if principal.has_permission("area.approve"):
+        pending = db.scalar(select(func.count(AreaBoundary.id)).where(AreaBoundary.status == BoundaryStatus.PROPOSED))
+        stats.append({"key": "home.stat.proposals", "value": pending or 0, "href": "/admin/areas/proposals"})
+    if any(principal.has_permission(p) for p in ("area.edit", "area.import", "area.propose")):
+        grids = db.scalar(select(func.count(Area.id)).where(Area.level == 4))
+        stats.append({"key": "home.stat.grids", "value": grids or 0, "href": "/admin/areas"})
+    if principal.has_permission("user.manage"):
+        users = db.scalar(select(func.count(User.id)))
+        stats.append({"key": "home.stat.users", "value": users or 0, "href": "/admin/users"})
+    return stats
+
+
+@shell.get("/")
+def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    return render(request, "home.html", grants=_grant_places(db, principal), stats=_stats(db, principal))
+
+
+router.include_router(shell)
+router.include_router(admin_router)

@@ -1,0 +1,127 @@
+"""``make screenshots``: start the app on the demo database and save PNGs of each main page at desktop
+(1366×850) and phone (360×740) sizes into ``docs/screenshots/``.
+
+Needs the demo database (``shiyu db upgrade && shiyu demo --if-absent``, as ``make run`` does), the
+``playwright`` package and Chromium at ``/usr/bin/chromium`` (or ``SHIYU_CHROMIUM``). Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+SIZES = {"desktop": (1366, 850), "phone": (360, 740)}
+USER, PASSWORD = "demo_admin", "Demo@2026"
+
+
+def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
+    """(file stem, URL) of each main page."""
+    return [
+        ("login", "/login"),
+        ("home", "/"),
+        ("areas", f"/admin/areas?area={ids['district']}"),
+        ("areas-community", f"/admin/areas?area={ids['community']}"),
+        ("area-import", "/admin/areas/import"),
+        ("proposals", "/admin/areas/proposals"),
+        ("units", "/admin/units"),
+        ("department", f"/admin/units/departments/{ids['department']}"),
+        ("categories", "/admin/categories"),
+        ("category", f"/admin/categories/{ids['minor']}"),
+        ("routing", "/admin/routing"),
+        ("calendar", "/admin/calendar"),
+        ("users", "/admin/users"),
+        ("user", f"/admin/users/{ids['user']}"),
+        ("audit", "/admin/audit"),
+    ]
+
+
+def _ids(app) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from shiyu.cases.categories.models import Category
+    from shiyu.core.scoping import Principal
+    from shiyu.org.areas.models import Area
+    from shiyu.org.identity.models import User
+    from shiyu.org.units.models import Department
+
+    with app.state.session_factory() as s:
+        s.info["principal"] = Principal.system("screenshots")
+        first = {lvl: s.scalar(select(Area.id).where(Area.level == lvl).order_by(Area.code).limit(1)) for lvl in (1, 3)}
+        return {
+            "district": first[1], "community": first[3],
+            "department": s.scalar(select(Department.id).order_by(Department.code).limit(1)) or 0,
+            "minor": s.scalar(select(Category.id).where(Category.parent_id.is_not(None)).order_by(Category.code)
+                              .limit(1)) or 0,
+            "user": s.scalar(select(User.id).where(User.username == "demo_grid_worker")) or 0,
+        }
+
+
+def main() -> int:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("需要 playwright 包 / the playwright package is required: pip install -e '.[dev]'")
+        return 1
+    if not Path(CHROMIUM).exists():
+        print(f"未找到 Chromium / Chromium not found at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+        return 1
+    import uvicorn
+
+    from shiyu.app import create_app
+    from shiyu.core.config import Settings
+
+    app = create_app(Settings())
+    ids = _ids(app)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for size, (width, height) in SIZES.items():
+                context = browser.new_context(viewport={"width": width, "height": height}, base_url=base,
+                                              locale="zh-CN", device_scale_factor=1,
+                                              is_mobile=size == "phone", has_touch=size == "phone")
+                page = context.new_page()
+                for stem, url in pages(ids):
+                    if stem == "home":
+                        page.goto("/login")
+                        page.fill("#username", USER)
+                        page.fill("#password", PASSWORD)
+                        page.click("button[type=submit]")
+                        page.wait_for_url(base + "/")
+                    else:
+                        page.goto(url)
+                    page.wait_for_load_state("networkidle")
+                    if page.locator(".map[data-src]").count():
+                        page.wait_for_selector(".map[data-features]", timeout=10_000)
+                        page.wait_for_timeout(300)
+                    path = OUT / f"{stem}-{size}.png"
+                    page.screenshot(path=str(path), full_page=False)
+                    print(f"{path.relative_to(ROOT)}")
+                context.close()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

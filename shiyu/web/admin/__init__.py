@@ -1,0 +1,9 @@
+"""Administration pages (issue 4, point 5): one router module per subject, mounted under ``/admin``."""
+
+from fastapi import APIRouter
+
+from shiyu.web.admin import areas, audit, calendar, categories, routing, units, users
+
+router = APIRouter(include_in_schema=False)
+for _module in (areas, units, categories, routing, calendar, users, audit):
+    router.include_router(_module.router)

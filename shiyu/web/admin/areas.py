@@ -1,0 +1,289 @@
+"""Areas and grids: tree navigation with a map of the selected area's children, GeoJSON import with the
+dry-run report, and boundary proposals (propose, approve, reject)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from shapely.geometry import mapping, shape
+from sqlalchemy import or_, select
+
+from shiyu.core.errors import ShiyuError
+from shiyu.org.areas import importer, service
+from shiyu.org.areas.api import MAX_IMPORT_BYTES
+from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
+from shiyu.org.identity.models import User
+from shiyu.web.deps import language
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+
+router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)
+UNSCOPED = {"unscoped": True}
+# Simplification tolerance (degrees) for drawing the children of an area at each level: coarse levels are
+# drawn zoomed out, so their outlines can lose detail; grids keep nearly all of theirs.
+TOLERANCE = {AreaLevel.DISTRICT: 0.0015, AreaLevel.STREET: 0.0006, AreaLevel.COMMUNITY: 0.0002,
+             AreaLevel.GRID: 0.00004, AreaLevel.CITY: 0.002}
+EDIT_PERMISSIONS = ("area.edit", "area.import", "area.propose", "area.approve")
+
+
+def _roots(db: PageDb, principal: PagePrincipal) -> list[Area]:
+    """The top areas of the caller's grants (the tree starts there)."""
+    codes = [p.rstrip("/").rsplit("/", 1)[-1] for p in principal.paths_with("area.view")]
+    if principal.is_system:
+        return list(db.scalars(select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)))
+    return list(db.scalars(select(Area).where(Area.code.in_(codes)).order_by(Area.code))) if codes else []
+
+
+def _children(db: PageDb, area_id: int) -> list[Area]:
+    return service.children(db, area_id)
+
+
+def _has_children(db: PageDb, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(db.scalars(select(Area.parent_id).where(Area.parent_id.in_(ids)).distinct()))
+
+
+def _tree(db: PageDb, principal: PagePrincipal, selected: Area | None) -> list[dict[str, Any]]:
+    """Root nodes; the branch down to the selected area comes expanded."""
+    open_codes = set(selected.area_path.strip("/").split("/")) if selected else set()
+
+    def node(area: Area) -> dict[str, Any]:
+        entry: dict[str, Any] = {"area": area, "children": None}
+        if area.code in open_codes and area.level < AreaLevel.GRID:
+            kids = _children(db, area.id)
+            parents = _has_children(db, [k.id for k in kids])
+            entry["children"] = [node(k) if k.code in open_codes else {"area": k, "children": None,
+                                                                     "leaf": k.id not in parents} for k in kids]
+        entry["leaf"] = area.level == AreaLevel.GRID
+        return entry
+
+    return [node(r) for r in _roots(db, principal)]
+
+
+@router.get("")
+def areas_page(request: Request, db: PageDb, principal: PagePrincipal, area: int | None = None) -> Response:
+    require_any(principal, *EDIT_PERMISSIONS)
+    roots = _roots(db, principal)
+    selected = service.get_area(db, area) if area is not None else (roots[0] if len(roots) == 1 else None)
+    context: dict[str, Any] = {"tree": _tree(db, principal, selected), "selected": selected}
+    if selected is not None:
+        context.update(
+            chain=list(reversed(service.chain(db, selected))),
+            kids=_children(db, selected.id),
+            boundaries=service.list_boundaries(db, selected.id),
+            can_propose=principal.can("area.propose", selected.area_path),
+            can_approve=principal.can("area.approve", selected.area_path),
+        )
+    return render(request, "admin/areas.html", **context)
+
+
+@router.get("/tree/{area_id}")
+def tree_fragment(request: Request, area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    kids = _children(db, area_id)
+    parents = _has_children(db, [k.id for k in kids])
+    nodes = [{"area": k, "children": None, "leaf": k.id not in parents} for k in kids]
+    return render(request, "admin/partials/area_tree.html", nodes=nodes, selected=None)
+
+
+def _feature(area: Area | AreaBoundary, role: str, tolerance: float, **props: Any) -> dict[str, Any] | None:
+    if area.geometry is None:
+        return None
+    geom = shape(area.geometry)
+    if tolerance:
+        geom = geom.simplify(tolerance, preserve_topology=True)
+    geom = shapely.set_precision(geom, 0.000001)
+    return {"type": "Feature", "geometry": mapping(geom), "properties": {"role": role, **props}}
+
+
+@router.get("/{area_id}/map.json")
+def area_map(area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """The selected area's outline, its children's boundaries (simplified for their level) and the
+    boundary proposals awaiting a decision, as GeoJSON for the page's map."""
+    area = service.get_area(db, area_id)
+    features = []
+    kids = _children(db, area.id)
+    tolerance = TOLERANCE[AreaLevel(min(area.level + 1, AreaLevel.GRID))]
+    for kid in kids:
+        features.append(_feature(kid, "child", tolerance, id=kid.id, name=kid.name, code=kid.code,
+                                 href=f"/admin/areas?area={kid.id}"))
+    features.append(_feature(area, "self", TOLERANCE[AreaLevel(area.level)] / 2, id=area.id, name=area.name,
+                             code=area.code))
+    proposals = db.scalars(select(AreaBoundary).where(AreaBoundary.area_id.in_([area.id, *[k.id for k in kids]]),
+                                                      AreaBoundary.status == BoundaryStatus.PROPOSED))
+    for p in proposals:
+        features.append(_feature(p, "proposed", 0, id=p.id, name="", code=""))
+    body = {"type": "FeatureCollection", "features": [f for f in features if f]}
+    return JSONResponse(body, headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/search.json")
+def search(db: PageDb, principal: PagePrincipal, q: str = Query("", max_length=100),
+           max_level: int = Query(4, ge=0, le=4)) -> Response:
+    """Areas in scope for the area picker (name or code contains ``q``)."""
+    stmt = select(Area.id, Area.code, Area.name, Area.level).where(Area.level <= max_level)
+    if q.strip():
+        stmt = stmt.where(or_(Area.name.contains(q.strip(), autoescape=True),
+                              Area.code.startswith(q.strip(), autoescape=True)))
+    rows = db.execute(stmt.order_by(Area.level, Area.code).limit(20)).all()
+    return JSONResponse([{"id": r.id, "code": r.code, "name": r.name, "level": r.level} for r in rows])
+
+
+# -- import ------------------------------------------------------------------------------------------------
+
+
+@router.get("/import")
+def import_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    require_any(principal, "area.import")
+    return render(request, "admin/area_import.html", max_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+
+
+@router.post("/import")
+async def import_run(request: Request, principal: PagePrincipal, file: UploadFile | None = File(None),
+                     dry_run: str = Form("1")) -> Response:
+    data = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
+    return await run_in_threadpool(_import, request, principal, data, dry_run != "0")
+
+
+def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bool) -> Response:
+    """Synchronous part (the database work) of the import, in its own scoped transaction."""
+    lang = language(request)
+    errors: dict[str, str] = {}
+    report: dict[str, Any] | None = None
+    general = None
+    status = 200
+    session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=request.client.host if request.client else None)
+    try:
+        if not data:
+            raise importer.InvalidGeoJSON(reason="empty" if lang == "en" else "文件为空", detail={"field": "file"})
+        if len(data) > MAX_IMPORT_BYTES:
+            raise importer.InvalidGeoJSON(reason=f"> {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
+                                          detail={"field": "file"})
+        report = importer.import_areas(session, principal, data, dry_run=dry_run).to_dict()
+        session.commit()
+    except importer.ImportInvalid as exc:
+        session.rollback()
+        report, general, status = exc.detail, exc.message(lang), 422
+    except ShiyuError as exc:
+        session.rollback()
+        general, fields = field_errors(exc, lang)
+        errors = fields or {"file": general}
+        status = exc.status
+    finally:
+        session.close()
+    return render(request, "admin/partials/import_report.html", status, report=report, errors=errors,
+                  general=general)
+
+
+# -- boundary proposals ------------------------------------------------------------------------------------
+
+
+def _names(db: PageDb, user_ids: set[int]) -> dict[int, str]:
+    ids = [i for i in user_ids if i]
+    if not ids:
+        return {}
+    return dict(db.execute(select(User.id, User.username).where(User.id.in_(ids)), execution_options=UNSCOPED).all())
+
+
+@router.get("/proposals")
+def proposals_page(request: Request, db: PageDb, principal: PagePrincipal,
+                   status: str = Query("proposed", pattern="^(proposed|approved|rejected|superseded)$")) -> Response:
+    require_any(principal, "area.approve", "area.propose")
+    stmt = (select(AreaBoundary, Area).join(Area, Area.id == AreaBoundary.area_id)
+            .where(AreaBoundary.status == status).order_by(AreaBoundary.proposed_at.desc()).limit(200))
+    rows = db.execute(stmt).all()
+    users = _names(db, {b.proposed_by_id for b, _ in rows} | {b.decided_by_id for b, _ in rows})
+    items = [{"b": b, "area": a, "proposer": users.get(b.proposed_by_id or 0, ""),
+              "decider": users.get(b.decided_by_id or 0, ""),
+              "can_decide": principal.can("area.approve", b.area_path) and b.proposed_by_id != principal.user_id}
+             for b, a in rows]
+    return render(request, "admin/proposals.html", items=items, current=status)
+
+
+@router.post("/proposals/{proposal_id}/{decision}")
+def decide(request: Request, proposal_id: int, decision: str, db: PageDb, principal: PagePrincipal,
+           note: str = Form("")) -> Response:
+    lang = language(request)
+    error, errors = None, {}
+    if decision not in ("approve", "reject"):
+        return Response(status_code=404)
+    try:
+        if decision == "approve":
+            boundary = service.approve(db, principal, proposal_id, note)
+        else:
+            boundary = service.reject(db, principal, proposal_id, note)
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        error, errors = field_errors(exc, lang)
+        issues = exc.detail.get("issues") if isinstance(exc.detail, dict) else None
+        boundary = service.get_proposal(db, proposal_id)
+        area = service.get_area(db, boundary.area_id)
+        return render(request, "admin/partials/proposal_row.html", 422 if exc.status == 422 else exc.status,
+                      item={"b": boundary, "area": area, "proposer": "", "decider": "", "can_decide": True},
+                      error=error, errors=errors, issues=issues or [])
+    area = service.get_area(db, boundary.area_id)
+    users = _names(db, {boundary.proposed_by_id or 0, boundary.decided_by_id or 0})
+    item = {"b": boundary, "area": area, "proposer": users.get(boundary.proposed_by_id or 0, ""),
+            "decider": users.get(boundary.decided_by_id or 0, ""), "can_decide": False}
+    return render(request, "admin/partials/proposal_row.html", item=item, done=decision, error=None, errors={},
+                  issues=[])
+
+
+def _geometry_from(text: str) -> Any:
+    """A geometry from pasted/uploaded GeoJSON: a geometry, a Feature or the first feature of a collection."""
+    obj = json.loads(text)
+    if isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
+        obj = (obj.get("features") or [None])[0]
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    return obj
+
+
+@router.post("/{area_id}/propose")
+async def propose(request: Request, area_id: int, principal: PagePrincipal, file: UploadFile | None = File(None),
+                  geometry: str = Form(""), note: str = Form("")) -> Response:
+    text = geometry.strip()
+    if file is not None and file.filename:
+        text = (await file.read(MAX_IMPORT_BYTES)).decode("utf-8", "replace")
+    return await run_in_threadpool(_propose, request, principal, area_id, text, note)
+
+
+def _propose(request: Request, principal: PagePrincipal, area_id: int, text: str, note: str) -> Response:
+    from shiyu.web.i18n import translate
+
+    lang = language(request)
+    session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=request.client.host if request.client else None)
+    errors: dict[str, str] = {}
+    general = None
+    status = 200
+    created = None
+    try:
+        try:
+            geom = _geometry_from(text)
+        except ValueError:
+            errors["geometry"] = translate(lang, "areas.propose.not_json")
+            raise
+        proposal = service.propose_boundary(session, principal, area_id, geom, note)
+        created = {"id": proposal.id, "version": proposal.version}
+        session.commit()
+    except ValueError:
+        session.rollback()
+        status = 422
+    except ShiyuError as exc:
+        session.rollback()
+        general, errors = field_errors(exc, lang)
+        status = exc.status
+        if status == 404:
+            session.close()
+            raise
+    finally:
+        session.close()
+    return render(request, "admin/partials/propose_result.html", status, created=created, errors=errors,
+                  general=general, area_id=area_id)

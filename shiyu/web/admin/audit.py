@@ -1,0 +1,50 @@
+"""Audit log search (``audit.view``), newest first, times shown in the city's zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from shiyu.core.audit import AuditEntry
+from shiyu.core.paging import paginate
+from shiyu.web.admin.common import base_query, paging
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
+
+router = APIRouter(prefix="/admin/audit", route_class=PageRoute, include_in_schema=False)
+ACTIONS = ("create", "update", "delete", "login", "login_failed", "account_locked", "login_refused_locked",
+           "reveal", "demo_build")
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("")
+def audit_page(request: Request, db: PageDb, principal: PagePrincipal,
+               actor: str = Query("", max_length=64), action: str = Query("", max_length=32),
+               object_type: str = Query("", max_length=48), object_id: str = Query("", max_length=48),
+               since: str = Query("", max_length=10), until: str = Query("", max_length=10),
+               offset: int = Query(0, ge=0)) -> Response:
+    principal.require("audit.view")
+    tz = request.app.state.settings.tz
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    for column, value in ((AuditEntry.actor_name, actor), (AuditEntry.action, action),
+                          (AuditEntry.object_type, object_type), (AuditEntry.object_id, object_id)):
+        if value.strip():
+            stmt = stmt.where(column == value.strip())
+    first, last = _day(since), _day(until)
+    if first:
+        stmt = stmt.where(AuditEntry.at >= datetime.combine(first, time(0), tz))
+    if last:  # the whole "until" day, in city time
+        stmt = stmt.where(AuditEntry.at < datetime.combine(last + timedelta(days=1), time(0), tz))
+    page = paging(offset)
+    rows, total = paginate(db, stmt, page)
+    return render(request, "admin/audit.html", rows=rows, total=total, limit=page.limit, offset=offset,
+                  f={"actor": actor, "action": action, "object_type": object_type, "object_id": object_id,
+                     "since": since, "until": until}, actions=ACTIONS, base=base_query(request))

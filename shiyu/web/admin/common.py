@@ -1,0 +1,51 @@
+"""Small helpers shared by the administration pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shiyu.core.paging import PageParams
+from shiyu.org.areas.models import Area
+
+UNSCOPED = {"unscoped": True}
+PAGE_SIZE = 50
+
+
+def paging(offset: int, limit: int = PAGE_SIZE) -> PageParams:
+    return PageParams(limit=limit, offset=max(0, offset))
+
+
+def area_names(db: Session, ids: Iterable[int | None]) -> dict[int, Area]:
+    """Areas by id for labelling rows that reference them (ids come from rows the caller may already see)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {a.id: a for a in db.scalars(select(Area).where(Area.id.in_(wanted)), execution_options=UNSCOPED)}
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a successful htmx form post: let htmx navigate; plain posts get a 303."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+def base_query(request: Request, drop: tuple[str, ...] = ("offset",)) -> str:
+    """The current query string without ``drop``, ending with ``&`` (for pager links)."""
+    from urllib.parse import urlencode
+
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in drop and v != ""]
+    return "?" + (urlencode(items) + "&" if items else "")
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

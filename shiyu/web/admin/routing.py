@@ -1,0 +1,119 @@
+"""Routing rules: list, create, delete, and a preview of who would handle a case and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from shiyu.cases.categories import service as categories
+from shiyu.cases.routing import service
+from shiyu.cases.routing.schemas import RuleIn
+from shiyu.core.errors import ShiyuError, ValidationFailed
+from shiyu.org.units.models import Department
+from shiyu.web.admin.common import UNSCOPED, area_names, base_query, int_or_none, paging, redirect
+from shiyu.web.deps import language
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
+
+router = APIRouter(prefix="/admin/routing", route_class=PageRoute, include_in_schema=False)
+
+
+def _conditions(text: str) -> dict[str, str]:
+    """``key=value`` per line (or ``key：value``) into a dict; blank lines ignored."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        sep = "=" if "=" in line else "：" if "：" in line else ":" if ":" in line else None
+        if sep is None:
+            raise ValidationFailed("bad_conditions", "每行须为 名称=值", "Each line must be name=value",
+                                   detail={"field": "conditions"})
+        key, value = line.split(sep, 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _choices(db: PageDb) -> dict[str, Any]:
+    tree = categories.tree(db)
+    departments = list(db.scalars(select(Department).order_by(Department.code).limit(500)))
+    return {"tree": tree, "departments": departments}
+
+
+def _page(request: Request, db: PageDb, principal: PagePrincipal, offset: int = 0, status: int = 200,
+          **extra: Any) -> Response:
+    page = paging(offset)
+    rules, total = service.list_rules(db, principal, page)
+    cats = {c.id: c for major in categories.tree(db, include_inactive=True) for c in [major, *major.children]}
+    dept_ids = {r.department_id for r in rules if r.department_id}
+    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
+                            execution_options=UNSCOPED).all()) if dept_ids else {}
+    areas = area_names(db, [r.area_id for r in rules])
+    items = [{"r": r, "category": cats.get(r.category_id or 0), "department": depts.get(r.department_id or 0),
+              "area": areas.get(r.area_id or 0)} for r in rules]
+    return render(request, "admin/routing.html", status, items=items, total=total, limit=page.limit, offset=offset,
+                  base=base_query(request), can_edit=principal.has_permission("routing.edit"), **_choices(db),
+                  **{"v": {}, "errors": {}, "general": None, "preview": None, "pv": {}, "perrors": {}} | extra)
+
+
+@router.get("")
+def routing_page(request: Request, db: PageDb, principal: PagePrincipal, offset: int = Query(0, ge=0)) -> Response:
+    return _page(request, db, principal, offset, created=request.query_params.get("created"))
+
+
+@router.post("/rules")
+async def create_rule(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    target = form.get("target", "department")
+    try:
+        data = {
+            "name": form.get("name", ""), "category_id": int_or_none(form.get("category_id")),
+            "kind": form.get("kind") or None, "area_id": int_or_none(form.get("area_id")),
+            "conditions": _conditions(form.get("conditions", "")),
+            "department_id": int_or_none(form.get("department_id")) if target == "department" else None,
+            "territory_level": int_or_none(form.get("territory_level")) if target == "territory" else None,
+            "priority": int_or_none(form.get("priority")) or 0, "active": form.get("active") == "on",
+        }
+        rule = service.create_rule(db, principal, RuleIn.model_validate(data))
+        db.flush()
+    except (ValidationError, ShiyuError) as exc:
+        db.rollback()
+        general, errors = field_errors(exc, language(request))
+        if "form" in errors or any(k.startswith("department") or k.startswith("territory") for k in errors):
+            errors.setdefault("target", errors.pop("form", general))
+        return _page(request, db, principal, status=422, v=form, errors=errors, general=general, open_form=True)
+    return redirect(request, f"/admin/routing?created={rule.id}")
+
+
+@router.post("/rules/{rule_id}/delete")
+def delete_rule(request: Request, rule_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    service.delete_rule(db, principal, rule_id)
+    return Response("", status_code=200)
+
+
+@router.post("/preview")
+async def preview(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    lang = language(request)
+    errors: dict[str, str] = {}
+    decision = None
+    category_id, area_id = int_or_none(form.get("category_id")), int_or_none(form.get("area_id"))
+    try:
+        if category_id is None:
+            errors["category_id"] = ""
+        if area_id is None:
+            errors["area_id"] = ""
+        if errors:
+            raise ValidationFailed(detail=[{"field": k} for k in errors])
+        decision = asdict(service.preview(db, category_id, area_id, _conditions(form.get("attributes", ""))))
+    except ShiyuError as exc:
+        db.rollback()
+        general, errors = field_errors(exc, lang)
+        if exc.status == 404:
+            errors = {"area_id": general}
+        errors = {k: v or general for k, v in errors.items()}
+    return render(request, "admin/partials/routing_preview.html", 422 if errors else 200, decision=decision,
+                  perrors=errors)

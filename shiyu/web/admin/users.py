@@ -1,0 +1,137 @@
+"""Users and grants: list with masked personal data, create, add/remove grants, audited reveal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from shiyu.core.errors import ShiyuError
+from shiyu.org.identity import service
+from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role
+from shiyu.org.identity.schemas import UserIn
+from shiyu.org.units.models import Department
+from shiyu.web.admin.common import UNSCOPED, area_names, base_query, int_or_none, paging, redirect
+from shiyu.web.deps import language
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+
+router = APIRouter(prefix="/admin/users", route_class=PageRoute, include_in_schema=False)
+ROLES = [r.value for r in Role]
+PERSONAL = ("full_name", "phone", "id_number")
+
+
+def _grant_labels(db: PageDb, users: list[dict[str, Any]]) -> dict[str, Any]:
+    grants = [g for u in users for g in u["grants"]]
+    areas = area_names(db, [g["area_id"] for g in grants])
+    dept_ids = {g["department_id"] for g in grants if g["department_id"]}
+    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
+                            execution_options=UNSCOPED).all()) if dept_ids else {}
+    return {"areas": {k: v.name for k, v in areas.items()}, "departments": depts}
+
+
+@router.get("")
+def users_page(request: Request, db: PageDb, principal: PagePrincipal, q: str = Query("", max_length=64),
+               role: str = Query(""), offset: int = Query(0, ge=0)) -> Response:
+    require_any(principal, "user.manage", "pii.reveal")
+    page = paging(offset)
+    rows, total = service.list_users(db, page, q=q or None, role=role if role in ROLES else None)
+    users = [service.masked_user(u) for u in rows]
+    return render(request, "admin/users.html", users=users, labels=_grant_labels(db, users), total=total,
+                  limit=page.limit, offset=offset, q=q, role=role, roles=ROLES, base=base_query(request),
+                  can_manage=principal.has_permission("user.manage"))
+
+
+@router.get("/new")
+def new_user(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    require_any(principal, "user.manage")
+    return render(request, "admin/user_new.html", v={}, errors={}, general=None, roles=ROLES)
+
+
+@router.post("/new")
+async def create_user(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
+    lang = language(request)
+    try:
+        body = UserIn.model_validate({
+            "username": form.get("username", ""), "password": form.get("password", ""),
+            "home_area_id": int_or_none(form.get("home_area_id")), "full_name": form.get("full_name") or None,
+            "phone": form.get("phone") or None, "id_number": form.get("id_number") or None,
+            "language": form.get("language") or "zh"})
+        user = service.create_user(db, principal, username=body.username, password=body.password,
+                                   home_area_id=body.home_area_id, full_name=body.full_name, phone=body.phone,
+                                   id_number=body.id_number, language=body.language)
+        if form.get("role"):
+            service.add_grant(db, principal, user, form["role"], area_id=body.home_area_id)
+        db.flush()
+    except (ValidationError, ShiyuError) as exc:
+        db.rollback()
+        general, errors = field_errors(exc, lang)
+        if "area_id" in errors:
+            errors["home_area_id"] = errors.pop("area_id")
+        form.pop("password", None)
+        areas = area_names(db, [int_or_none(form.get("home_area_id"))])
+        form["home_area_label"] = next((a.name for a in areas.values()), "")
+        return render(request, "admin/user_new.html", 422, v=form, errors=errors, general=general, roles=ROLES)
+    return redirect(request, f"/admin/users/{user.id}?created=1")
+
+
+def _detail(request: Request, db: PageDb, principal: PagePrincipal, user_id: int, status: int = 200,
+            **extra: Any) -> Response:
+    user = service.masked_user(service.get_user(db, user_id))
+    departments = list(db.scalars(select(Department).order_by(Department.code).limit(500)))
+    home = area_names(db, [])
+    return render(request, "admin/user.html", status, u=user, labels=_grant_labels(db, [user]), roles=ROLES,
+                  department_roles=[r.value for r in DEPARTMENT_ROLES], departments=departments, home=home,
+                  personal=PERSONAL, can_manage=principal.can("user.manage", user["area_path"]),
+                  can_reveal=principal.can("pii.reveal", user["area_path"]),
+                  **{"errors": {}, "general": None, "gv": {}} | extra)
+
+
+@router.get("/{user_id}")
+def user_page(request: Request, user_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    return _detail(request, db, principal, user_id, created=request.query_params.get("created"))
+
+
+@router.post("/{user_id}/grants")
+def add_grant(request: Request, user_id: int, db: PageDb, principal: PagePrincipal, role: str = Form(""),
+              area_id: str = Form(""), department_id: str = Form("")) -> Response:
+    user = service.get_user(db, user_id)
+    try:
+        is_dept = role in {r.value for r in DEPARTMENT_ROLES}
+        service.add_grant(db, principal, user, role, area_id=None if is_dept else int_or_none(area_id),
+                          department_id=int_or_none(department_id) if is_dept else None)
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        general, errors = field_errors(exc, language(request))
+        return _detail(request, db, principal, user_id, 422, errors=errors, general=general,
+                       gv={"role": role, "department_id": department_id})
+    db.expire_all()
+    return _detail(request, db, principal, user_id, granted=True)
+
+
+@router.post("/{user_id}/grants/{grant_id}/delete")
+def remove_grant(request: Request, user_id: int, grant_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    service.remove_grant(db, principal, user_id, grant_id)
+    db.flush()
+    db.expire_all()
+    return _detail(request, db, principal, user_id, removed=True)
+
+
+@router.post("/{user_id}/reveal")
+def reveal(request: Request, user_id: int, db: PageDb, principal: PagePrincipal, field: str = Form(""),
+           reason: str = Form("")) -> Response:
+    try:
+        value = service.reveal(db, principal, user_id, field, reason)
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        general, errors = field_errors(exc, language(request))
+        return render(request, "admin/partials/reveal.html", 422 if exc.status == 422 else exc.status, field=field,
+                      user_id=user_id, value=None, error=errors.get("reason") or general, reason=reason)
+    return render(request, "admin/partials/reveal.html", field=field, user_id=user_id, value=value, error=None,
+                  reason=reason)

@@ -1,0 +1,216 @@
+"""What every server-rendered page shares: the caller from the session cookie, a scoped database session,
+rendering with the language, CSRF token and navigation, and HTML answers for errors.
+
+Pages obey the same grants as the API because they call the same service functions with a session that
+carries the caller's principal (see ``shiyu.web.deps.db_session``). The differences are only in how
+failures look: no session → redirect to ``/login?next=…`` (htmx requests get ``HX-Redirect``); an object
+outside scope (``NotFound``) → a 404 page; ``Forbidden`` → a 403 page. ``PageRoute`` does that translation
+for every route of a page router, so handlers stay as thin as API handlers.
+
+CSRF: page writes are cookie-authenticated, so every non-GET request must echo the ``shiyu_csrf`` cookie in
+the ``X-CSRF-Token`` header (htmx sends it from ``hx-headers`` on ``<body>``) or the ``csrf_token`` field.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from shiyu.core.errors import Forbidden, NotFound, ShiyuError
+from shiyu.core.scoping import Principal
+from shiyu.org.identity import tokens
+from shiyu.org.identity.service import load_principal
+from shiyu.web import nav
+from shiyu.web.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, client_ip, language
+from shiyu.web.i18n import catalogue, translate
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+LANG_COOKIE = "shiyu_lang"
+
+
+class LoginRequired(Exception):
+    """No (valid) session: the page answers with a redirect to the log-in form."""
+
+
+# -- formatting helpers available in every template ----------------------------------------------------
+
+
+def _localtime(request: Request) -> Callable[[datetime | None, str], str]:
+    tz = request.app.state.settings.tz
+
+    def fmt(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        return value.astimezone(tz).strftime(pattern)
+
+    return fmt
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A template with ``lang``, ``t`` (translate), ``csrf_token``, ``principal``, ``nav`` and ``localtime``."""
+    lang = language(request)
+    csrf = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
+    request.state.new_csrf = csrf
+    principal = getattr(request.state, "principal", None)
+    base = {
+        "lang": lang,
+        "t": lambda k, **p: translate(lang, k, **p),
+        "has_text": lambda k: k in catalogue(lang) or k in catalogue("zh"),
+        "csrf_token": csrf,
+        "principal": principal,
+        "nav": nav.entries_for(principal) if principal else {},
+        "current_path": request.url.path,
+        "localtime": _localtime(request),
+        "htmx": _is_htmx(request),
+        "tile_url": request.app.state.settings.tile_url,
+        "lang_query": "".join(f"{quote(k)}={quote(v)}&" for k, v in request.query_params.multi_items() if k != "lang"),
+    }
+    response = templates.TemplateResponse(request, name, base | context, status_code=status)
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        set_csrf(request, response, csrf)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def set_csrf(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="strict", secure=request.url.scheme == "https")
+
+
+def csrf_ok(request: Request, sent: str | None) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(expected) and bool(sent) and secrets.compare_digest(expected, sent or "")
+
+
+# -- the caller and the scoped session -------------------------------------------------------------------
+
+
+async def page_principal(request: Request) -> Principal:
+    """The logged-in user from the session cookie (bearer tokens are for the API, not for pages)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired()
+    settings = request.app.state.settings
+    try:
+        claims = tokens.read(settings.secret_key, token, "session")
+        with request.app.state.session_factory() as s:
+            principal = load_principal(s, int(claims["sub"]), int(claims["ver"]))
+    except ShiyuError as exc:
+        raise LoginRequired() from exc
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get(CSRF_HEADER)
+        if not sent and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            sent = str((await request.form()).get("csrf_token") or "")
+        if not csrf_ok(request, sent):
+            raise Forbidden("csrf_failed", "页面已过期，请刷新后重试", "The page has expired; reload and try again")
+    request.state.principal = principal
+    return principal
+
+
+def page_db(request: Request, principal: Principal = Depends(page_principal)) -> Iterator[Session]:
+    session: Session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=client_ip(request))
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+PageDb = Annotated[Session, Depends(page_db)]
+
+
+def require_any(principal: Principal, *permissions: str) -> None:
+    """Page-level gate for pages that only make sense with one of these permissions (a 403 page)."""
+    if not any(principal.has_permission(p) for p in permissions):
+        raise Forbidden(detail={"permission": " | ".join(permissions)})
+
+
+# -- errors as pages -------------------------------------------------------------------------------------
+
+
+def login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or _is_htmx(request):
+        target = request.headers.get("hx-current-url", "/") if _is_htmx(request) else "/"
+        if "://" in target:
+            target = "/" + target.split("://", 1)[1].split("/", 1)[-1]
+    location = "/login?next=" + quote(target, safe="/")
+    if _is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
+def error_page(request: Request, exc: ShiyuError) -> HTMLResponse:
+    lang = language(request)
+    if isinstance(exc, NotFound):
+        status, title = 404, "error.not_found.title"
+    elif isinstance(exc, Forbidden):
+        status, title = 403, "error.forbidden.title"
+    else:
+        status, title = exc.status, "error.generic.title"
+    template = "partials/error.html" if _is_htmx(request) else "error.html"
+    return render(request, template, status, title_key=title, message=exc.message(lang), status_code=status)
+
+
+class PageRoute(APIRoute):
+    """Route class for page routers: session problems become a redirect, domain errors an error page."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return login_redirect(request)
+            except ShiyuError as exc:
+                return error_page(request, exc)
+
+        return page_handler
+
+
+# -- form errors -----------------------------------------------------------------------------------------
+
+
+def field_errors(exc: Exception, lang: str) -> tuple[str, dict[str, str]]:
+    """(general message, {field: message}) from a ShiyuError or a pydantic ValidationError."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        fields: dict[str, str] = {}
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"]) or "form"
+            fields.setdefault(loc, e["msg"].removeprefix("Value error, "))
+        return translate(lang, "form.invalid"), fields
+    assert isinstance(exc, ShiyuError)
+    message = exc.message(lang)
+    fields = {}
+    detail = exc.detail
+    if isinstance(detail, dict) and isinstance(detail.get("field"), str):
+        fields[detail["field"]] = message
+    elif isinstance(detail, list):
+        for item in detail:
+            if isinstance(item, dict) and item.get("field"):
+                fields.setdefault(str(item["field"]), str(item.get("message") or message))
+    return message, fields

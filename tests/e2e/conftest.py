@@ -1,0 +1,127 @@
+"""Browser tests: Playwright driving Debian's Chromium against one app server per test session.
+
+The server is uvicorn in a thread on a free localhost port, on a temporary SQLite database migrated with
+Alembic and filled with the small test world (``tests/factories.py``). Tests are marked ``browser`` and are
+skipped, with the reason, when ``/usr/bin/chromium`` or the ``playwright`` package is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+SKIP_REASON = (None if sync_playwright is not None and Path(CHROMIUM).exists()
+               else f"browser tests need the playwright package and Chromium at {CHROMIUM}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+            if SKIP_REASON:
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A running app on a small world; yields {"url", "world_ids", "factory"}."""
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    from shiyu.app import create_app
+    from shiyu.core import migrate
+    from shiyu.core.config import Settings
+    from shiyu.core.scoping import Principal
+    from tests.conftest import _create_unmigrated_tables
+    from tests.factories import populated
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{tmp}/e2e.db"
+    migrate.upgrade(url)
+    _create_unmigrated_tables(url)
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    settings = Settings(database_url=url, storage_dir=str(tmp / "files"), password_time_cost=1,
+                        password_memory_kib=1024, pii_keys=f"k1:{key}", secret_key=secrets.token_urlsafe(40))
+    app = create_app(settings)
+    with app.state.session_factory() as s:
+        s.info["principal"] = Principal.system("e2e")
+        w = populated(s)
+        ids = {"street": w.street.id, "community_a": w.community_a.id, "a1": w.grids["a1"].id,
+               "leader_a": w.users["leader_a"].id, "worker_a1": w.users["worker_a1"].id}
+    with Server(app, free_port()) as server:
+        yield {"url": server.url, "ids": ids, "factory": app.state.session_factory}
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live: dict) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, base_url=live["url"], locale="zh-CN")
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def log_in(page: Page, username: str, password: str | None = None) -> None:
+    from tests.factories import PASSWORD
+
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")

@@ -1,0 +1,46 @@
+"""Vendored front-end files match their manifest, keep their licences, and nothing loads from the internet."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+WEB = Path(__file__).resolve().parents[2] / "shiyu" / "web"
+VENDOR = WEB / "static" / "vendor"
+
+
+def test_manifest_matches_files() -> None:
+    manifest = json.loads((VENDOR / "MANIFEST.json").read_text(encoding="utf-8"))
+    listed = set()
+    names = {p["name"] for p in manifest["packages"]}
+    assert {"leaflet", "htmx.org", "alpinejs"} <= names
+    for pkg in manifest["packages"]:
+        assert pkg["version"] and pkg["licence"] and pkg["source"] == f"npm:{pkg['name']}"
+        folder = VENDOR / pkg["directory"]
+        assert folder.name == f"{pkg['name']}-{pkg['version']}"
+        assert "LICENSE" in pkg["files"], f"{pkg['name']} has no licence file"
+        for rel, digest in pkg["files"].items():
+            data = (folder / rel).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest, f"{pkg['name']}/{rel} differs from the manifest"
+            listed.add((folder / rel).resolve())
+    on_disk = {p.resolve() for p in VENDOR.rglob("*") if p.is_file() and p.name != "MANIFEST.json"}
+    assert on_disk == listed, f"files not in the manifest: {sorted(map(str, on_disk - listed))}"
+
+
+def test_templates_load_nothing_from_the_internet() -> None:
+    pattern = re.compile(r"<(script|link)[^>]+(src|href)\s*=\s*[\"']?(https?:)?//", re.I)
+    for path in (WEB / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not pattern.search(text), f"{path.name} loads a script or style from the internet"
+        assert "@import url(http" not in text
+    css = (WEB / "static" / "shiyu.css").read_text(encoding="utf-8")
+    assert "http://" not in css and "https://" not in css
+
+
+def test_catalogues_have_the_same_keys() -> None:
+    zh = json.loads((WEB / "i18n" / "zh.json").read_text(encoding="utf-8"))
+    en = json.loads((WEB / "i18n" / "en.json").read_text(encoding="utf-8"))
+    assert set(zh) == set(en)
+    assert all(v.strip() for v in zh.values()) and all(v.strip() for v in en.values())
