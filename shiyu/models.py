@@ -2,26 +2,41 @@
 
 from shiyu.cases.calendar_models import CalendarDay, CalendarSettings
 from shiyu.cases.categories.models import Category
+from shiyu.cases.indicators.facts import IndicatorDirtyCase, IndicatorFact, IndicatorGridFact
+from shiyu.cases.indicators.weights import IndicatorWeight
+from shiyu.cases.models import ApiClient, Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
+from shiyu.core.outbox import OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 
 __all__ = [
+    "ApiClient",
     "Area",
     "AreaBoundary",
     "AreaGeneration",
+    "Attachment",
     "AuditEntry",
     "Base",
     "CalendarDay",
     "CalendarSettings",
+    "Case",
+    "CaseAssignment",
+    "CaseEvent",
+    "CaseRequest",
     "Category",
     "Centre",
     "Department",
     "DepartmentJurisdiction",
     "Grant",
+    "IndicatorDirtyCase",
+    "IndicatorFact",
+    "IndicatorGridFact",
+    "IndicatorWeight",
+    "OutboxEvent",
     "RoutingRule",
     "User",
 ]

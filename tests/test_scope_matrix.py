@@ -21,6 +21,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import AreaBoundary
 from shiyu.org.units.models import Centre
+from tests.cases.case_fixtures import scope_matrix_extra
 from tests.cases.conftest import LIMITS
 from tests.factories import World, add_user, box, login, populated
 
@@ -81,6 +82,33 @@ ROUTES: list[Case] = [
          lambda w: f"/api/v1/areas/boundary-proposals/{w.extra['proposal_b']}/approve", lambda w: {"note": "批准"}),
     Case("POST", "/api/v1/areas/boundary-proposals/{proposal_id}/reject", "deny",
          lambda w: f"/api/v1/areas/boundary-proposals/{w.extra['proposal_b']}/reject", lambda w: {"note": "驳回"}),
+    Case("POST", "/api/v1/cases", "deny", lambda w: "/api/v1/cases",
+         lambda w: {"idempotency_key": "sneaky-0001", "channel": "grid", "category_id": w.extra["case_category"],
+                    "description": "越权上报", "location": {"lon": 118.10, "lat": 24.6}}),
+    Case("GET", "/api/v1/cases", "list", lambda w: "/api/v1/cases?limit=500"),
+    Case("GET", "/api/v1/cases/{case_id}", "deny", lambda w: f"/api/v1/cases/{w.extra['case_b']}"),
+    Case("POST", "/api/v1/cases/{case_id}/actions/{action}", "deny",
+         lambda w: f"/api/v1/cases/{w.extra['case_b']}/actions/register",
+         lambda w: {"expected_version": w.extra["case_b_version"]}),
+    # Multipart upload: its scope is tested in tests/cases/test_case_api.py (another user's upload is 404).
+    Case("POST", "/api/v1/attachments", "public", lambda w: "/api/v1/attachments"),
+    Case("GET", "/api/v1/attachments/{attachment_id}", "deny",
+         lambda w: f"/api/v1/attachments/{w.extra['attachment_b']}"),
+    Case("GET", "/api/v1/attachments/{attachment_id}/thumbnail", "deny",
+         lambda w: f"/api/v1/attachments/{w.extra['attachment_b']}/thumbnail"),
+    Case("GET", "/api/v1/queues", "list", lambda w: "/api/v1/queues"),
+    Case("GET", "/api/v1/queues/{name}", "list", lambda w: "/api/v1/queues/to_register?limit=500"),
+    # Public by tracking code, by design (the citizen's receipt); tested in tests/cases/test_case_api.py.
+    Case("GET", "/api/v1/track/{code}", "public", lambda w: f"/api/v1/track/{w.extra['case_b_code']}"),
+    Case("POST", "/api/v1/track/{code}/evaluate", "public",
+         lambda w: f"/api/v1/track/{w.extra['case_b_code']}/evaluate"),
+    Case("GET", "/api/v1/indicators", "list", lambda w: "/api/v1/indicators"),
+    Case("GET", "/api/v1/indicators/trend", "list", lambda w: "/api/v1/indicators/trend?bucket=month"),
+    Case("GET", "/api/v1/indicators/ranking", "list", lambda w: "/api/v1/indicators/ranking?level=community"),
+    Case("GET", "/api/v1/indicators/weights", "list", lambda w: "/api/v1/indicators/weights"),
+    Case("PUT", "/api/v1/indicators/weights", "deny", lambda w: "/api/v1/indicators/weights",
+         lambda w: {"weights": {"closure_rate": 50}}),
+    Case("GET", "/api/v1/indicators/{name}/cases", "list", lambda w: "/api/v1/indicators/closure_rate/cases"),
     Case("GET", "/api/v1/centres", "list", lambda w: "/api/v1/centres?limit=500"),
     Case("GET", "/api/v1/centres/{centre_id}", "deny", lambda w: f"/api/v1/centres/{w.extra['centre_b']}"),
     Case("POST", "/api/v1/centres", "deny", lambda w: "/api/v1/centres",
@@ -129,11 +157,14 @@ def world(system_session) -> World:
                               status="proposed", proposed_at=utcnow(), area_path=w.grids["b1"].area_path)
     rule_b = RoutingRule(name="乙社区垃圾", category_id=None, kind="incident", area_id=w.community_b.id,
                          area_prefix=w.community_b.area_path, department_id=w.departments["b"].id)
+    case_extra = scope_matrix_extra(system_session, w)
+    case_category = w.extra.pop("category")
     system_session.add_all([major, minor, rule_b, proposal_b])
     system_session.flush()
     w.extra = {
         "centre_b": system_session.scalar(select(Centre.id).where(Centre.area_id == w.community_b.id)),
         "category": major.id, "minor": minor.id, "rule_b": rule_b.id, "proposal_b": proposal_b.id,
+        "case_category": case_category.id, **case_extra,
     }
     system_session.commit()
     return w
@@ -180,3 +211,13 @@ def test_sanity_the_same_user_reaches_a(client, world):
     assert {"leader_a", "worker_a1", "operator_a"} <= names
     assert client.get(f"/api/v1/departments/{world.departments['a'].id}", headers=h).status_code == 200
     assert client.get("/api/v1/audit", headers=h).json()["total"] > 0
+
+
+@pytest.mark.parametrize("params", ["area_id={area}", "area_id={area}&bucket=month"])
+def test_indicators_of_b_are_not_found(client, world, params):
+    h = login(client, "admin_a")
+    area = world.community_b.id
+    for path in ("/api/v1/indicators", "/api/v1/indicators/trend", "/api/v1/indicators/closure_rate/cases"):
+        r = client.get(f"{path}?{params.format(area=area)}", headers=h)
+        assert r.status_code == 404, (path, r.text)
+        assert not any(m in r.text for m in B_MARKERS)

@@ -24,7 +24,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 
 # Modules whose import declares jobs; each domain with jobs adds itself here.
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = ["shiyu.cases.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}
 _PERIODIC: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}

@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter
 
+from shiyu.cases.api import router as cases_router
 from shiyu.cases.calendar_api import router as calendar_router
 from shiyu.cases.categories.api import router as categories_router
+from shiyu.cases.indicators.api import router as indicators_router
 from shiyu.cases.routing.api import router as routing_router
 from shiyu.core.audit_api import router as audit_router
 from shiyu.org.areas.api import router as areas_router
@@ -18,3 +20,5 @@ api_router.include_router(audit_router)
 api_router.include_router(categories_router)
 api_router.include_router(calendar_router)
 api_router.include_router(routing_router)
+api_router.include_router(cases_router)
+api_router.include_router(indicators_router)

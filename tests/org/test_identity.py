@@ -160,3 +160,19 @@ def test_failures_far_apart_do_not_lock(client, system_session, factory, setting
         s.commit()
     client.post("/api/v1/auth/token", json={"username": "leader_a", "password": "bad"})
     assert login(client, "leader_a")
+
+
+def test_who_may_grant_what(client, system_session):
+    """Leaders delegate the everyday roles; only holders (or admins) grant power; admins grant any role."""
+    w = populated(system_session)
+    target = w.users["worker_a1"].id
+    leader = login(client, "leader_a")
+    for role, status in (("centre_operator", 201), ("grid_leader", 201), ("centre_leader", 201),
+                         ("auditor", 403), ("admin", 403)):
+        r = client.post(f"/api/v1/users/{target}/grants", json={"role": role, "area_id": w.grids["a1"].id},
+                        headers=leader)
+        assert r.status_code == status, (role, r.text)
+    admin = login(client, "admin")
+    r = client.post(f"/api/v1/users/{target}/grants", json={"role": "auditor", "area_id": w.grids["a1"].id},
+                    headers=admin)
+    assert r.status_code == 201

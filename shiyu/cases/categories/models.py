@@ -56,6 +56,8 @@ class Category(TimestampMixin, Base):
     time_limits: Mapped[dict[str, Any] | None]
     fields: Mapped[list[Any]] = mapped_column(default=list)
     default_urgency: Mapped[str] = mapped_column(String(10), default=Urgency.NORMAL)
+    # 自行处置 on the spot closes the case at once (minor matters); otherwise someone else verifies it first.
+    self_resolve_closes: Mapped[bool] = mapped_column(default=False)
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Category]] = relationship(

@@ -47,20 +47,33 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER})
 
 _VIEW_BASE = frozenset({"area.view", "centre.view", "department.view", "user.view"})
+_CASE_VIEW = frozenset({"case.view", "indicator.view"})
+_OPERATOR = _VIEW_BASE | _CASE_VIEW | {
+    "pii.reveal", "case.report", "case.register", "case.dispatch", "case.close", "case.evaluate",
+}
 
+# Where a case permission applies (exactly at the case's current centre, over its area, through a
+# department) is the workflow table's business (shiyu.cases.workflow); a role only says what its holder may
+# do somewhere. Department handlers have no case.view / indicator.view: their grant carries the department's
+# area path, and area visibility would show them every case there. They see the cases assigned to their
+# department, and their department's figures, through the extra scopes of those models instead.
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.GRID_WORKER: _VIEW_BASE,
-    Role.GRID_LEADER: _VIEW_BASE,
-    Role.GRID_INSTRUCTOR: _VIEW_BASE,
-    Role.CENTRE_OPERATOR: _VIEW_BASE | {"pii.reveal"},
-    Role.CENTRE_LEADER: _VIEW_BASE | {"pii.reveal", "area.propose", "area.approve", "user.manage"},
-    Role.DEPARTMENT_HANDLER: frozenset({"department.view"}),
-    Role.HOTLINE_OPERATOR: _VIEW_BASE,
-    Role.MEDIATOR: _VIEW_BASE,
-    Role.LEGAL_ADVISER: _VIEW_BASE,
-    Role.ANALYST: frozenset({"area.view", "centre.view", "department.view"}),
-    Role.AUDITOR: _VIEW_BASE | {"audit.view"},
+    Role.GRID_WORKER: _VIEW_BASE | _CASE_VIEW | {"case.report", "case.verify"},
+    Role.GRID_LEADER: _VIEW_BASE | _CASE_VIEW | {"case.report", "case.verify"},
+    Role.GRID_INSTRUCTOR: _VIEW_BASE | _CASE_VIEW,
+    Role.CENTRE_OPERATOR: _OPERATOR,
+    Role.CENTRE_LEADER: _OPERATOR
+    | {"area.propose", "area.approve", "user.manage", "case.supervise", "case.approve"},
+    Role.DEPARTMENT_HANDLER: frozenset(
+        {"department.view", "case.report", "case.handle", "indicator.view_department"}
+    ),
+    Role.HOTLINE_OPERATOR: _VIEW_BASE | {"case.view", "case.report", "case.evaluate"},
+    Role.MEDIATOR: _VIEW_BASE | {"case.view"},
+    Role.LEGAL_ADVISER: _VIEW_BASE | {"case.view"},
+    Role.ANALYST: frozenset({"area.view", "centre.view", "department.view"}) | _CASE_VIEW,
+    Role.AUDITOR: _VIEW_BASE | _CASE_VIEW | {"audit.view"},
     Role.ADMIN: _VIEW_BASE
+    | _CASE_VIEW
     | {
         "pii.reveal",
         "area.edit",
@@ -74,9 +87,29 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "category.edit",
         "calendar.edit",
         "routing.edit",
+        "indicator.configure",
+        "api_client.manage",
+        "grant.any",
     },
     Role.CITIZEN: frozenset(),
 }
+
+# Who may grant a role (besides holding ``user.manage`` there): an admin (``grant.any``) any role in its
+# subtree; anyone else only roles whose non-delegable permissions they hold themselves, so nobody can hand
+# out power they do not have. Seeing things and the everyday steps of the case loop are delegable: a centre
+# leader appoints grid workers and operators without having to be a grid worker.
+DELEGABLE = frozenset(
+    {"case.report", "case.verify", "case.register", "case.dispatch", "case.handle", "case.close",
+     "case.evaluate", "indicator.view_department"}
+)
+
+
+def needs_to_hold(role: Role) -> frozenset[str]:
+    """The permissions a granter must hold over the place to grant ``role`` (without ``grant.any``)."""
+    return frozenset(
+        p for p in PERMISSIONS[role]
+        if p not in DELEGABLE and (not p.endswith(".view") or p == "audit.view")  # reading the audit log is power
+    )
 
 
 def permissions_of(role: str) -> frozenset[str]:

@@ -21,7 +21,7 @@ from shiyu.core.validators import validate_id_number, validate_phone
 from shiyu.org.areas.models import Area
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.passwords import hash_password, needs_rehash, verify_password
-from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role, permissions_of
+from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role, needs_to_hold, permissions_of
 from shiyu.org.units.models import Department
 
 BAD_LOGIN = ("login_failed", "用户名或密码错误", "Wrong username or password")
@@ -204,7 +204,7 @@ def add_grant(
             )
         path = _area(session, area_id).area_path
     principal.require("user.manage", path)
-    if not principal.is_system and not all(principal.can(p, path) for p in permissions_of(role_enum)):
+    if not principal.can("grant.any", path) and not all(principal.can(p, path) for p in needs_to_hold(role_enum)):
         raise Forbidden(
             "grant_exceeds_own", "不能授予超出自身权限的角色", "You cannot grant a role with more rights than you hold"
         )

@@ -1,0 +1,197 @@
+"""Routes for cases: intake, lists, detail, actions, attachments, queues and public tracking. Thin: parse,
+authorise, call one service function, return.
+
+Intake accepts three kinds of caller: a logged-in user (bearer token or page session), an external system
+(``X-Api-Key``) and, for citizen reports only, nobody at all. Tracking is public by tracking code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from sqlalchemy.orm import Session
+
+from shiyu.cases import attachments, engine, intake, queues, service
+from shiyu.cases.models import CaseState, Channel
+from shiyu.cases.schemas import (
+    ActionIn,
+    AttachmentOut,
+    CaseDetail,
+    CaseOut,
+    IntakeIn,
+    IntakeOut,
+    QueueCount,
+    TrackEvaluateIn,
+    TrackOut,
+)
+from shiyu.core.errors import Unauthenticated
+from shiyu.core.paging import Page, paginate
+from shiyu.core.scoping import Principal
+from shiyu.core.storage import LocalStorage
+from shiyu.core.timeutil import utcnow
+from shiyu.web.deps import CurrentPrincipal, Db, Paging, client_ip, language, optional_principal
+
+router = APIRouter(tags=["cases"])
+PUBLIC = "public"
+UPLOAD_CHUNK = 1024 * 1024
+
+
+def _caller(request: Request) -> Principal | None:
+    """An external system by its API key, else the logged-in user, else nobody."""
+    key = request.headers.get("x-api-key")
+    if key:
+        with request.app.state.session_factory() as s:
+            return service.api_principal(s, key)
+    return optional_principal(request)
+
+
+def _session(request: Request, principal: Principal) -> Iterator[Session]:
+    session: Session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=client_ip(request))
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def intake_session(request: Request) -> Iterator[Session]:
+    """Anonymous callers act as a principal with no grants: they can file a citizen report, nothing else."""
+    yield from _session(request, _caller(request) or Principal(user_id=None, username=PUBLIC))
+
+
+def actor_session(request: Request) -> Iterator[Session]:
+    principal = _caller(request)
+    if principal is None:
+        raise Unauthenticated()
+    yield from _session(request, principal)
+
+
+def public_session(request: Request) -> Iterator[Session]:
+    """The tracking page reads one case by its code, whoever asks; the service shows only public parts."""
+    yield from _session(request, Principal.system("track"))
+
+
+IntakeDb = Annotated[Session, Depends(intake_session)]
+ActorDb = Annotated[Session, Depends(actor_session)]
+PublicDb = Annotated[Session, Depends(public_session)]
+
+
+def _storage(request: Request) -> LocalStorage:
+    return LocalStorage(request.app.state.settings.storage_dir)
+
+
+def _page(items: list, total: int, paging) -> dict:
+    return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+@router.post("/cases", response_model=IntakeOut, status_code=201,
+             summary="Report a case (any channel); a retry with the same idempotency key answers 200 with the "
+                     "first case")
+def create_case(body: IntakeIn, db: IntakeDb, request: Request, response: Response) -> dict:
+    result = intake.intake(db, db.info["principal"], body, request.app.state.settings.tz)
+    if not result.created:
+        response.status_code = 200
+    return intake.outcome(result)
+
+
+@router.get("/cases", response_model=Page[CaseOut], summary="Cases within your scope, newest first")
+def list_cases(
+    db: Db, paging: Paging, request: Request,
+    state: list[CaseState] | None = Query(None),
+    category_id: int | None = None,
+    area_id: int | None = Query(None, description="a grid or any area: cases in its subtree"),
+    channel: Channel | None = None,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+    overdue: bool | None = None,
+    supervised: bool | None = None,
+    department_id: int | None = Query(None, description="main department"),
+    tracking_code: str | None = None,
+) -> dict:
+    filters = service.CaseFilters(
+        state=[s.value for s in state] if state else None, category_id=category_id, area_id=area_id,
+        channel=channel.value if channel else None, reported_from=reported_from, reported_to=reported_to,
+        overdue=overdue, supervised=supervised, department_id=department_id, tracking_code=tracking_code,
+    )
+    rows, total = service.list_cases(db, paging, filters)
+    now, lang = utcnow(), language(request)
+    return _page([service.case_out(c, now, lang) for c in rows], total, paging)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail,
+            summary="A case with its timeline, deadline, routing suggestion and the actions you may take now")
+def get_case(case_id: int, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
+    case = service.get_case(db, case_id)
+    return service.case_detail(db, principal, case, request.app.state.settings.tz, language(request))
+
+
+@router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
+             summary="Apply a workflow action (register, dispatch, accept, …) at the version you saw")
+def act(case_id: int, action: str, body: ActionIn, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
+    tz = request.app.state.settings.tz
+    case = engine.apply(db, principal, case_id, action, engine.ActionInput(
+        expected_version=body.expected_version, note=body.note, fields=body.fields,
+        attachment_ids=body.attachment_ids), tz)
+    return service.case_detail(db, principal, case, tz, language(request))
+
+
+@router.post("/attachments", response_model=AttachmentOut, status_code=201,
+             summary="Upload a photo, recording or video (type checked by content); use its id in a report or "
+                     "an action")
+def upload(request: Request, db: ActorDb, file: UploadFile = File(...)) -> dict:
+    data, file_type = attachments.read_limited(iter(lambda: file.file.read(UPLOAD_CHUNK), b""))
+    stored = attachments.store_upload(db, db.info["principal"], _storage(request), file.filename, data, file_type)
+    return attachments.attachment_out(stored)
+
+
+@router.get("/attachments/{attachment_id}", summary="The file itself", response_class=Response)
+def download(attachment_id: int, db: ActorDb, request: Request) -> Response:
+    return _file(db, request, attachment_id, thumbnail=False)
+
+
+@router.get("/attachments/{attachment_id}/thumbnail", summary="A 320-pixel JPEG of a photo",
+            response_class=Response)
+def thumbnail(attachment_id: int, db: ActorDb, request: Request) -> Response:
+    return _file(db, request, attachment_id, thumbnail=True)
+
+
+def _file(db: Session, request: Request, attachment_id: int, thumbnail: bool) -> Response:
+    found = attachments.get_attachment(db, attachment_id)
+    data, mime = attachments.content(_storage(request), found, thumbnail)
+    return Response(data, media_type=mime, headers={
+        "Content-Disposition": f"attachment; filename=attachment-{found.id}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/queues", response_model=list[QueueCount], summary="Your work queues with their counts")
+def queue_counts(db: Db, principal: CurrentPrincipal, request: Request) -> list[dict]:
+    lang = language(request)
+    return [{"name": q.name, "label": q.label_en if lang == "en" else q.label_zh, "count": n}
+            for q, n in queues.counts(db, principal)]
+
+
+@router.get("/queues/{name}", response_model=Page[CaseOut], summary="The cases in one of your queues")
+def queue_cases(name: str, db: Db, principal: CurrentPrincipal, paging: Paging, request: Request) -> dict:
+    rows, total = paginate(db, queues.statement(principal, name), paging)
+    now, lang = utcnow(), language(request)
+    return _page([service.case_out(c, now, lang) for c in rows], total, paging)
+
+
+@router.get("/track/{code}", response_model=TrackOut, summary="Public progress of a case by its tracking code")
+def track(code: str, db: PublicDb, request: Request) -> dict:
+    return service.track(db, code, language(request))
+
+
+@router.post("/track/{code}/evaluate", response_model=TrackOut,
+             summary="Evaluate a closed case: with the evaluation token from the report, or as the logged-in reporter")
+def track_evaluate(code: str, body: TrackEvaluateIn, db: PublicDb, request: Request) -> dict:
+    reporter = None if body.token else optional_principal(request)
+    service.track_evaluate(db, code, body.rating, body.note, body.token, reporter, request.app.state.settings.tz)
+    return service.track(db, code, language(request))

@@ -1,0 +1,126 @@
+"""Uploads of photos, recordings and videos: type by content, size limit by type, thumbnails for photos.
+
+An upload is stored and recorded before any case uses it (a phone uploads photos while the report is
+still being typed); it is visible only to its uploader until an intake or an action links it to a case,
+after which it is visible exactly like the case. Photos are decoded once with Pillow — a file that merely
+starts like a JPEG but does not decode is refused — and get a 320-pixel JPEG thumbnail without EXIF (the
+original keeps its bytes unchanged, as evidence, with its SHA-256 recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from collections.abc import Iterator
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from shiyu.cases.models import Attachment
+from shiyu.core.errors import NotFound, ValidationFailed
+from shiyu.core.scoping import Principal
+from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, sniff
+from shiyu.core.timeutil import utcnow
+
+MB = 1024 * 1024
+SIZE_LIMITS = {MediaKind.PHOTO: 15 * MB, MediaKind.AUDIO: 30 * MB, MediaKind.VIDEO: 200 * MB}
+MAX_PIXELS = 50_000_000
+THUMBNAIL_SIZE = (320, 320)
+
+
+def read_limited(chunks: Iterator[bytes]) -> tuple[bytes, FileType]:
+    """Read an upload, deciding its type from the first bytes and stopping as soon as it passes the limit
+    for that type (so a 2 GB "photo" is refused after 15 MB, not after it has filled the memory)."""
+    buffer = bytearray()
+    file_type: FileType | None = None
+    limit = max(SIZE_LIMITS.values())
+    for chunk in chunks:
+        buffer.extend(chunk)
+        if file_type is None and len(buffer) >= 16:
+            file_type = _known(bytes(buffer[:64]))
+            limit = SIZE_LIMITS[file_type.kind]
+        if len(buffer) > limit:
+            raise ValidationFailed("file_too_large", "文件过大（该类型最大 {mb} MB）",
+                                   "The file is too large (at most {mb} MB for this type)", detail={"field": "file"},
+                                   mb=limit // MB)
+    if file_type is None:
+        file_type = _known(bytes(buffer))
+    return bytes(buffer), file_type
+
+
+def _known(head: bytes) -> FileType:
+    file_type = sniff(head)
+    if file_type is None:
+        raise ValidationFailed("file_type_refused", "只能上传照片（JPEG/PNG/GIF/WebP）、录音或视频",
+                               "Only photos (JPEG/PNG/GIF/WebP), audio recordings and videos can be uploaded",
+                               detail={"field": "file"})
+    return file_type
+
+
+def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                raise ValidationFailed("image_too_large", "图片像素过多", "The image has too many pixels",
+                                       detail={"field": "file"})
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            width, height = img.size
+            img.thumbnail(THUMBNAIL_SIZE)
+            out = io.BytesIO()
+            img.convert("RGB").save(out, "JPEG", quality=80)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationFailed("image_unreadable", "图片文件已损坏或无法识别", "The image is damaged or unreadable",
+                               detail={"field": "file"}) from exc
+    return out.getvalue(), width, height
+
+
+def store_upload(
+    session: Session, principal: Principal, storage: Storage, filename: str | None, data: bytes, file_type: FileType,
+) -> Attachment:
+    if not extension_matches(filename, file_type):
+        raise ValidationFailed("file_extension_mismatch", "文件扩展名与文件内容不符（内容为 {mime}）",
+                               "The file name's extension does not match its content ({mime})",
+                               detail={"field": "file", "content_type": file_type.mime}, mime=file_type.mime)
+    if not data:
+        raise ValidationFailed("file_empty", "文件为空", "The file is empty", detail={"field": "file"})
+    now = utcnow()
+    stem = f"{now:%Y/%m}/{uuid.uuid4().hex}"
+    thumb_key, width, height = None, None, None
+    if file_type.kind is MediaKind.PHOTO:
+        thumb, width, height = _thumbnail(data)
+        thumb_key = f"thumbnails/{stem}.jpg"
+        storage.put(thumb_key, thumb)
+    key = f"attachments/{stem}.{file_type.extensions[0]}"
+    storage.put(key, data)
+    attachment = Attachment(
+        uploader=principal.username, uploaded_at=now, filename=(filename or "upload")[-200:], mime=file_type.mime,
+        kind=file_type.kind.value, size=len(data), sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
+        thumbnail_key=thumb_key, width=width, height=height, area_path="",
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def get_attachment(session: Session, attachment_id: int) -> Attachment:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(detail={"object": "attachment", "id": attachment_id})
+    return attachment
+
+
+def content(storage: Storage, attachment: Attachment, thumbnail: bool = False) -> tuple[bytes, str]:
+    if thumbnail:
+        if attachment.thumbnail_key is None:
+            raise NotFound("no_thumbnail", "该附件没有缩略图", "This attachment has no thumbnail")
+        return storage.get(attachment.thumbnail_key), "image/jpeg"
+    return storage.get(attachment.storage_key), attachment.mime
+
+
+def attachment_out(a: Attachment) -> dict:
+    return {"id": a.id, "case_id": a.case_id, "filename": a.filename, "mime": a.mime, "kind": a.kind, "size": a.size,
+            "width": a.width, "height": a.height, "has_thumbnail": a.thumbnail_key is not None,
+            "uploaded_at": a.uploaded_at}

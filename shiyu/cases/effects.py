@@ -1,0 +1,287 @@
+"""What each action does to the case beyond the state change, and the checks that need its fields.
+
+Effects run inside ``engine.apply`` after the table's checks and before the version-checked flush; they
+raise ``ValidationFailed`` when a field names something unusable (a department at another level, a
+centre not below this one). What they add to ``ctx.data`` goes into the timeline entry and the outbox.
+
+Departments, centres and areas are read unscoped: whether a department may receive a case is a fact about
+the department, not about what the dispatcher's grants let them list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from shiyu.cases import deadlines
+from shiyu.cases.categories.models import Category, Urgency
+from shiyu.cases.models import AssignmentRole, Case, CaseAssignment, CaseRequest, CaseState, RequestKind, RequestStatus
+from shiyu.cases.routing.service import NoRoute, route
+from shiyu.core.errors import ValidationFailed
+from shiyu.org.areas.models import Area
+from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
+
+if TYPE_CHECKING:
+    from shiyu.cases.engine import Context
+
+UNSCOPED = {"unscoped": True}
+
+
+def nothing(_ctx: Context) -> None:
+    """Actions whose whole effect is the state change, the timeline entry and the outbox event."""
+
+
+def _codes(path: str) -> list[str]:
+    return [c for c in path.split("/") if c]
+
+
+def _centre_at(ctx: Context, area_path: str) -> Centre | None:
+    return ctx.session.scalar(select(Centre).where(Centre.area_path == area_path), execution_options=UNSCOPED)
+
+
+def suggest_route(ctx: Context) -> dict:
+    """The routing suggestion for the case as it is now, with its explanation (kept on the case)."""
+    grid = ctx.session.scalar(select(Area).where(Area.id == ctx.case.grid_id), execution_options=UNSCOPED)
+    assert grid is not None
+    try:
+        decision = route(ctx.session, ctx.category, grid, ctx.case.attributes or {})
+    except NoRoute as exc:
+        return {"department_id": None, "centre_id": None, "rule_id": None, "basis": None, "target_name": "",
+                "explanation_zh": exc.zh, "explanation_en": exc.en}
+    return {"department_id": decision.department_id, "centre_id": decision.centre_id, "rule_id": decision.rule_id,
+            "basis": decision.basis.value, "target_name": decision.target_name,
+            "explanation_zh": decision.explanation_zh, "explanation_en": decision.explanation_en}
+
+
+def register(ctx: Context) -> None:
+    case = ctx.case
+    if "category_id" in ctx.fields and ctx.fields["category_id"] != case.category_id:
+        category = ctx.session.get(Category, ctx.fields["category_id"])
+        if category is None or not category.selectable:
+            raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用",
+                                   "The category does not exist or cannot be chosen", detail={"field": "category_id"})
+        ctx.data["category_from"] = case.category_id
+        case.category_id, ctx.category = category.id, category
+    if "urgency" in ctx.fields:
+        case.urgency = Urgency(ctx.fields["urgency"]).value
+    case.registered_at = ctx.now
+    case.routing = suggest_route(ctx)
+    ctx.data["routing"] = case.routing
+
+
+def merge(ctx: Context) -> None:
+    into_id = ctx.fields["into_case_id"]
+    target = ctx.session.get(Case, into_id)
+    if target is None or target.id == ctx.case.id or target.state in (CaseState.REJECTED, CaseState.MERGED):
+        raise ValidationFailed("merge_target_invalid", "要合并到的案件不存在或已失效",
+                               "The case to merge into does not exist or is no longer active",
+                               detail={"field": "into_case_id"})
+    ctx.case.merged_into_id = target.id
+    ctx.data["into_case_id"] = target.id
+    ctx.data["into_tracking_code"] = target.tracking_code
+
+
+def self_resolve(ctx: Context) -> None:
+    ctx.case.self_resolved = True
+    ctx.case.handled_by_id = ctx.principal.user_id
+    ctx.case.handled_at = ctx.now
+    if ctx.transition.target_for(ctx.case, ctx.category) is CaseState.CLOSED:
+        ctx.case.closed_at = ctx.now
+        ctx.data["closed_by_rule"] = True
+
+
+def _department(ctx: Context, department_id: int, field: str) -> Department:
+    dept = ctx.session.scalar(select(Department).where(Department.id == department_id), execution_options=UNSCOPED)
+    if dept is None:
+        raise ValidationFailed("department_unknown", "部门不存在", "No such department", detail={"field": field})
+    if dept.area_path != ctx.case.centre_path:
+        raise ValidationFailed(
+            "department_not_at_level", "只能派遣给本级中心所属的部门；其他层级的部门请上报上级或派遣至下级中心",
+            "Dispatch only to this centre's own departments; escalate or dispatch to a lower centre otherwise",
+            detail={"field": field, "department_id": department_id},
+        )
+    # An explicit unscoped query rather than ``dept.jurisdictions``: a lazy load runs under the caller's
+    # scope, and the jurisdiction is a fact about the department, not about what the caller may list.
+    jurisdictions = ctx.session.scalars(
+        select(DepartmentJurisdiction.area_path).where(DepartmentJurisdiction.department_id == dept.id),
+        execution_options=UNSCOPED,
+    )
+    if not any(ctx.case.area_path.startswith(path) for path in jurisdictions):
+        raise ValidationFailed("department_no_jurisdiction", "该部门不管辖案件所在区域",
+                               "The department has no jurisdiction where the case is",
+                               detail={"field": field, "department_id": department_id})
+    return dept
+
+
+def _release_departments(case: Case) -> None:
+    for a in case.assignments:
+        a.active = False
+    case.main_department_id = None
+
+
+def dispatch(ctx: Context) -> None:
+    case = ctx.case
+    main = _department(ctx, ctx.fields["department_id"], "department_id")
+    assisting_ids = [i for i in dict.fromkeys(ctx.fields.get("assist_department_ids") or []) if i != main.id]
+    assisting = [_department(ctx, i, "assist_department_ids") for i in assisting_ids]
+    _release_departments(case)
+    case.main_department_id = main.id
+    case.assignments.append(CaseAssignment(department_id=main.id, role=AssignmentRole.MAIN.value,
+                                           area_path=case.area_path, assigned_at=ctx.now))
+    for dept in assisting:
+        case.assignments.append(CaseAssignment(department_id=dept.id, role=AssignmentRole.ASSIST.value,
+                                               area_path=case.area_path, assigned_at=ctx.now))
+    case.dispatched_at = ctx.now
+    suggested = (case.routing or {}).get("department_id")
+    ctx.data.update(department_id=main.id, department_name=main.name, assist_department_ids=[d.id for d in assisting],
+                    followed_suggestion=suggested == main.id)
+
+
+def dispatch_to_centre(ctx: Context) -> None:
+    case = ctx.case
+    centre = ctx.session.scalar(select(Centre).where(Centre.id == ctx.fields["centre_id"]),
+                                execution_options=UNSCOPED)
+    if centre is None or centre.area_path == case.centre_path or not centre.area_path.startswith(case.centre_path) \
+            or not case.area_path.startswith(centre.area_path):
+        raise ValidationFailed("centre_not_below", "只能派遣至案件所在区域的下级中心",
+                               "Dispatch only to a lower centre of the case's own area", detail={"field": "centre_id"})
+    ctx.data.update(from_centre_path=case.centre_path, centre_id=centre.id, centre_name=centre.name)
+    case.centre_area_id, case.centre_path = centre.area_id, centre.area_path
+
+
+def escalate(ctx: Context) -> None:
+    case = ctx.case
+    codes = _codes(case.centre_path)
+    for depth in range(len(codes) - 1, 0, -1):
+        centre = _centre_at(ctx, "/" + "/".join(codes[:depth]) + "/")
+        if centre is not None:
+            ctx.data.update(from_centre_path=case.centre_path, centre_id=centre.id, centre_name=centre.name)
+            case.centre_area_id, case.centre_path = centre.area_id, centre.area_path
+            return
+    raise ValidationFailed("no_higher_centre", "上级没有综治中心", "There is no centre above this one")
+
+
+def return_(ctx: Context) -> None:
+    ctx.data["department_id"] = ctx.case.main_department_id
+    _release_departments(ctx.case)
+    ctx.case.return_count += 1
+
+
+def report_result(ctx: Context) -> None:
+    case = ctx.case
+    case.handled_by_id = ctx.principal.user_id
+    case.handled_at = ctx.now
+    main = case.assignment_of(case.main_department_id) if case.main_department_id else None
+    if main is not None:
+        main.reported_at, main.report_note = ctx.now, ctx.note
+
+
+def assist_report(ctx: Context) -> None:
+    mine = set(ctx.principal.departments_with("case.handle"))
+    for a in ctx.case.assignments:
+        if a.active and a.role == AssignmentRole.ASSIST and a.reported_at is None and a.department_id in mine:
+            a.reported_at, a.report_note = ctx.now, ctx.note
+            ctx.data["department_id"] = a.department_id
+            return
+
+
+def _request(ctx: Context, kind: RequestKind) -> None:
+    request = CaseRequest(kind=kind.value, reason=ctx.note, requested_by_id=ctx.principal.user_id,
+                          requested_at=ctx.now, area_path=ctx.case.area_path,
+                          amount=ctx.fields.get("amount"), unit=ctx.fields.get("unit"))
+    ctx.case.requests.append(request)
+    ctx.data.update(kind=kind.value, amount=request.amount, unit=request.unit)
+
+
+def request_extension(ctx: Context) -> None:
+    amount = ctx.fields["amount"]
+    if not 0 < amount <= 1000:
+        raise ValidationFailed("extension_amount_invalid", "延期时长须大于0且不超过1000", "The extension must be more "
+                               "than 0 and at most 1000", detail={"field": "amount"})
+    _request(ctx, RequestKind.EXTENSION)
+
+
+def request_suspension(ctx: Context) -> None:
+    _request(ctx, RequestKind.SUSPENSION)
+
+
+def _decide(ctx: Context, status: RequestStatus) -> CaseRequest:
+    request = ctx.case.pending_request()
+    assert request is not None  # the table's guard checked it
+    request.status, request.decided_by_id, request.decided_at = status.value, ctx.principal.user_id, ctx.now
+    request.decision_note = ctx.note
+    ctx.data.update(request_id=request.id, kind=request.kind, decision=status.value)
+    return request
+
+
+def approve(ctx: Context) -> None:
+    _decide(ctx, RequestStatus.APPROVED)
+
+
+def deny(ctx: Context) -> None:
+    _decide(ctx, RequestStatus.DENIED)
+
+
+def approve_extension(ctx: Context) -> None:
+    request = _decide(ctx, RequestStatus.APPROVED)
+    assert request.amount is not None and request.unit is not None
+    deadlines.extend(ctx.case, request.amount, request.unit, ctx.calendar, ctx.now)
+    ctx.case.extension_count += 1
+    ctx.data["due_at"] = ctx.case.step_due_at.isoformat() if ctx.case.step_due_at else None
+
+
+def verify_fail(ctx: Context) -> None:
+    ctx.case.rework_count += 1
+    if ctx.case.main_department_id is not None:
+        main = ctx.case.assignment_of(ctx.case.main_department_id)
+        if main is not None:
+            main.reported_at = None
+
+
+def close(ctx: Context) -> None:
+    ctx.case.closed_at = ctx.now
+
+
+def evaluate(ctx: Context) -> None:
+    ctx.case.rating = ctx.fields["rating"]
+    ctx.data["rating"] = ctx.fields["rating"]
+
+
+def reopen(ctx: Context) -> None:
+    ctx.data["previous_rating"] = ctx.case.rating
+    ctx.case.rating = None
+    ctx.case.closed_at = None
+    _release_departments(ctx.case)
+
+
+def supervise(ctx: Context) -> None:
+    ctx.case.supervised = True
+    listed = bool(ctx.fields.get("listed"))
+    ctx.case.listed_supervision = ctx.case.listed_supervision or listed
+    ctx.data["listed"] = listed
+
+
+EFFECTS: dict[str, Callable[[Context], None]] = {
+    "register": register,
+    "merge": merge,
+    "self_resolve": self_resolve,
+    "dispatch": dispatch,
+    "dispatch_to_centre": dispatch_to_centre,
+    "escalate": escalate,
+    "return": return_,
+    "report_result": report_result,
+    "assist_report": assist_report,
+    "request_extension": request_extension,
+    "approve_extension": approve_extension,
+    "deny_extension": deny,
+    "request_suspension": request_suspension,
+    "approve_suspension": approve,
+    "deny_suspension": deny,
+    "verify_fail": verify_fail,
+    "close": close,
+    "evaluate": evaluate,
+    "reopen": reopen,
+    "supervise": supervise,
+}

@@ -1,0 +1,216 @@
+"""The one engine that applies the transition table.
+
+``apply`` does, in this order and in the caller's transaction:
+
+1. check — the action exists, the caller can see the case, the version the caller saw is current, the
+   table has a transition from this state, a rule of it allows this caller here, its guards hold, and the
+   note, evidence and fields it requires are present and well-formed;
+2. the per-action work (``shiyu.cases.effects``), the new state and the step clock;
+3. flush the case: the UPDATE carries ``WHERE version = <read version>`` (SQLAlchemy ``version_id_col``),
+   so of two people acting on the same case at once exactly one succeeds; the other gets ``conflict``;
+4. the timeline entry and the outbox event, in the same transaction.
+
+Nothing leaves the process here: notifications and webhooks are delivered from the outbox after commit
+(``shiyu.cases.tasks``). The caller commits (the request's session does when the handler returns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from shiyu.cases import deadlines, effects
+from shiyu.cases.calendar_service import load_calendar
+from shiyu.cases.categories.models import Category
+from shiyu.cases.models import Attachment, Case, CaseState
+from shiyu.cases.timeline import record_event
+from shiyu.cases.workflow import (
+    ACTIONS,
+    STEP_OF_STATE,
+    TABLE,
+    ActionField,
+    Clock,
+    FieldType,
+    Transition,
+    failed_guard,
+    permitted,
+)
+from shiyu.core import outbox
+from shiyu.core.calendar import WorkCalendar
+from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
+
+MAX_NOTE = 2000
+
+
+@dataclass
+class ActionInput:
+    expected_version: int
+    note: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    attachment_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What an effect works with; effects put what the timeline should show into ``data``."""
+
+    session: Session
+    principal: Principal
+    case: Case
+    transition: Transition
+    note: str
+    fields: dict[str, Any]
+    category: Category
+    calendar: WorkCalendar
+    now: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def load_case(session: Session, case_id: int) -> Case:
+    case = session.scalar(
+        select(Case).options(selectinload(Case.assignments), selectinload(Case.requests)).where(Case.id == case_id)
+    )
+    if case is None:
+        raise NotFound(detail={"object": "case", "id": case_id})
+    return case
+
+
+def check(principal: Principal, case: Case, action: str, *, with_token: bool = False) -> Transition:
+    """The transition ``principal`` may apply now, or the error saying why not (409 for the state and the
+    guards, 403 for the role or scope)."""
+    if action not in ACTIONS:
+        raise NotFound("unknown_action", "没有这个操作", "No such action", detail={"action": action})
+    transition = TABLE.get((case.state_enum, action))
+    if transition is None:
+        raise Conflict("action_not_allowed", "案件当前状态（{state}）下不能执行该操作",
+                       "This action is not possible while the case is {state}",
+                       detail={"action": action, "state": case.state}, state=case.state)
+    if not permitted(transition, principal, case, with_token=with_token):
+        raise Forbidden("action_forbidden", "您无权对该案件执行此操作", "You may not do this to this case",
+                        detail={"action": action})
+    error = failed_guard(transition, principal, case)
+    if error is not None:
+        raise error
+    return transition
+
+
+def apply(
+    session: Session, principal: Principal, case_id: int, action: str, data: ActionInput, tz: ZoneInfo, *,
+    now: datetime | None = None, with_token: bool = False,
+) -> Case:
+    now = now or utcnow()
+    case = load_case(session, case_id)
+    if case.version != data.expected_version:
+        raise Conflict(detail={"expected_version": data.expected_version, "version": case.version})
+    transition = check(principal, case, action, with_token=with_token)
+    note = _check_note(transition, data.note)
+    fields = _check_fields(transition, data.fields)
+    attachments = attachments_for(session, principal, case, data.attachment_ids)
+    if transition.evidence_required and not attachments:
+        raise ValidationFailed("evidence_required", "请上传处置前后的照片等证据", "Attach evidence (e.g. photos)",
+                               detail={"field": "attachment_ids"})
+    category = session.get(Category, case.category_id)
+    assert category is not None
+    ctx = Context(session, principal, case, transition, note, fields, category, load_calendar(session, tz), now)
+    from_state = case.state_enum
+    try:  # effects may query, and autoflush then writes the case early: a lost race shows up there too
+        effects.EFFECTS.get(action, effects.nothing)(ctx)
+        target = transition.target_for(case, ctx.category)
+        case.state = target.value
+        _clock(ctx, from_state, target)
+        case.last_action_at = now
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(detail={"expected_version": data.expected_version}) from exc
+    for attachment in attachments:
+        attachment.case_id, attachment.area_path = case.id, case.area_path
+    ids = [a.id for a in attachments]
+    record_event(session, case, action, from_state.value, note, ctx.data, attachment_ids=ids,
+                 public=transition.public)
+    outbox.emit(session, f"case.{action}", "case", case.id, case.area_path, {
+        "case_id": case.id, "tracking_code": case.tracking_code, "action": action, "from": from_state.value,
+        "to": case.state, "version": case.version, "centre_path": case.centre_path,
+        "main_department_id": case.main_department_id, **ctx.data,
+    })
+    session.flush()
+    return case
+
+
+def _clock(ctx: Context, from_state: CaseState, target: CaseState) -> None:
+    case, clock = ctx.case, ctx.transition.clock
+    if clock is Clock.PAUSE:
+        deadlines.pause(case, ctx.calendar, ctx.now)
+    elif clock is Clock.RESUME:
+        deadlines.resume(case, ctx.calendar, ctx.now)
+    elif clock is Clock.RESTART or target is not from_state:
+        step = STEP_OF_STATE.get(target)
+        if step is None:
+            deadlines.clear_step(case)
+        else:
+            deadlines.start_step(case, step, ctx.category, ctx.calendar, ctx.now)
+
+
+def _check_note(transition: Transition, note: str) -> str:
+    note = (note or "").strip()
+    if transition.note_required and not note:
+        raise ValidationFailed("note_required", "请填写说明（原因或处置情况）", "A note (reason or result) is required",
+                               detail={"field": "note"})
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed("note_too_long", "说明不能超过{n}个字", "The note is longer than {n} characters",
+                               detail={"field": "note"}, n=MAX_NOTE)
+    return note
+
+
+def _field_ok(spec: ActionField, value: Any) -> bool:
+    if spec.type is FieldType.INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec.type is FieldType.IDS:
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if spec.type is FieldType.NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if spec.type is FieldType.BOOL:
+        return isinstance(value, bool)
+    return value in spec.choices
+
+
+def _check_fields(transition: Transition, sent: dict[str, Any]) -> dict[str, Any]:
+    specs = {f.name: f for f in transition.fields}
+    unknown = sorted(set(sent) - set(specs))
+    problems = [{"field": name, "problem": "unknown"} for name in unknown]
+    out: dict[str, Any] = {}
+    for name, spec in specs.items():
+        value = sent.get(name)
+        if value is None:
+            if spec.required:
+                problems.append({"field": name, "problem": "required"})
+            continue
+        if not _field_ok(spec, value):
+            problems.append({"field": name, "problem": f"not_{spec.type.value}"})
+            continue
+        out[name] = value
+    if problems:
+        raise ValidationFailed("action_fields_invalid", "操作所需信息不完整或有误",
+                               "Some details this action needs are missing or not valid", detail=problems)
+    return out
+
+
+def attachments_for(session: Session, principal: Principal, case: Case, ids: list[int]) -> list[Attachment]:
+    """Uploads the caller may attach: their own unlinked uploads, or ones already on this case."""
+    if not ids:
+        return []
+    found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(set(ids))))}
+    usable = [found[i] for i in dict.fromkeys(ids) if i in found and (
+        (found[i].case_id is None and found[i].uploader == principal.username) or found[i].case_id == case.id
+    )]
+    if len(usable) != len(set(ids)):
+        raise ValidationFailed("attachment_unusable", "附件不存在或不可使用", "An attachment does not exist or "
+                               "cannot be used here", detail={"field": "attachment_ids"})
+    return usable

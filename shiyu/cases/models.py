@@ -1,0 +1,386 @@
+"""The case (事件/案件) and what hangs off it: timeline, department assignments (主办/协办), approval requests
+(延期/挂账), attachments, and the API clients that push cases in.
+
+Scope: every case row carries its grid's ``area_path``, so centre staff and grid workers see the cases
+under their grants. Two kinds of people see cases outside their area grants: department staff see cases
+assigned to their department (any role, main or assisting), and reporters see the cases they reported.
+Child rows (timeline, requests, attachments) are visible exactly when their case is.
+
+Writes are checked at flush against ``_may_write_case``: only people with some role on the case can
+change it. The sharp checks — which role, at which level, in which state — are the workflow engine's
+(``shiyu.cases.engine``); this is the second line that catches a write path that bypasses the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, inspect, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shiyu.core.db import Base, TimestampMixin
+from shiyu.core.pii import blind_index, personal
+from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
+from shiyu.core.timeutil import utcnow
+
+# Every permission that gives a role on a case somewhere (see shiyu.cases.permissions).
+CASE_ROLE_PERMISSIONS = (
+    "case.view", "case.report", "case.register", "case.dispatch", "case.handle", "case.verify", "case.close",
+    "case.supervise", "case.approve", "case.evaluate",
+)
+
+
+class CaseState(StrEnum):
+    REPORTED = "reported"  # 已上报，待受理立案
+    REJECTED = "rejected"  # 不予立案
+    MERGED = "merged"  # 已合并（重复上报）
+    TO_DISPATCH = "to_dispatch"  # 已立案，待派遣
+    TO_ACCEPT = "to_accept"  # 已派遣，待签收
+    HANDLING = "handling"  # 处置中
+    SUSPENDED = "suspended"  # 挂账/缓办（计时暂停）
+    TO_VERIFY = "to_verify"  # 已反馈，待核查
+    TO_CLOSE = "to_close"  # 核查通过，待结案
+    CLOSED = "closed"  # 已结案
+
+
+TERMINAL = frozenset({CaseState.REJECTED, CaseState.MERGED, CaseState.CLOSED})
+OPEN_STATES = tuple(s for s in CaseState if s not in TERMINAL)
+
+
+class Channel(StrEnum):
+    GRID = "grid"  # 网格员巡查上报
+    CITIZEN = "citizen"  # 群众上报（可匿名）
+    HOTLINE = "hotline"  # 12345 热线代为登记
+    DEPARTMENT = "department"  # 部门上报
+    API = "api"  # 外部系统/物联感知/视频分析
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY = "basically"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+class AssignmentRole(StrEnum):
+    MAIN = "main"  # 主办
+    ASSIST = "assist"  # 协办
+
+
+class RequestKind(StrEnum):
+    EXTENSION = "extension"  # 延期
+    SUSPENSION = "suspension"  # 挂账/缓办
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+def _assigned_to(principal: Principal) -> Any:
+    ids = principal.departments_with("case.handle")
+    return select(CaseAssignment.case_id).where(CaseAssignment.department_id.in_(ids)) if ids else None
+
+
+def _case_scope(principal: Principal) -> list[Any]:
+    clauses: list[Any] = []
+    assigned = _assigned_to(principal)
+    if assigned is not None:
+        clauses.append(Case.id.in_(assigned))
+    if principal.user_id is not None:
+        clauses.append(Case.reporter_user_id == principal.user_id)
+    return clauses
+
+
+def _child_scope(cls: Any) -> Any:
+    """Timeline entries, requests and attachments of the cases the caller sees through the extras."""
+
+    def extra(principal: Principal) -> list[Any]:
+        clauses: list[Any] = []
+        assigned = _assigned_to(principal)
+        if assigned is not None:
+            clauses.append(cls.case_id.in_(assigned))
+        if principal.user_id is not None:
+            clauses.append(cls.case_id.in_(select(Case.id).where(Case.reporter_user_id == principal.user_id)))
+        return clauses
+
+    return extra
+
+
+def _may_write_case(principal: Principal, case: Case) -> bool:
+    """Someone with a role on this case: staff over its area (centres above it included), its departments'
+    handlers, its reporter; a new citizen report by anyone (anonymous included)."""
+    if inspect(case).pending and case.channel == Channel.CITIZEN:
+        return case.reporter_user_id == principal.user_id
+    if any(principal.can(p, case.area_path) for p in CASE_ROLE_PERMISSIONS):
+        return True
+    if case.reporter_user_id is not None and case.reporter_user_id == principal.user_id:
+        return True
+    handling = set(principal.departments_with("case.handle"))
+    return bool(handling) and any(a.department_id in handling for a in case.assignments)
+
+
+def _may_write_child(principal: Principal, obj: Any) -> bool:
+    return obj.case is not None and _may_write_case(principal, obj.case)
+
+
+@register_scoped
+class Case(ScopedMixin, TimestampMixin, Base):
+    """One case. ``area_path`` is its grid's path; ``centre_area_id``/``centre_path`` the area of the centre
+    currently responsible (the grid's community centre at first; escalation moves it up, dispatch to a
+    lower centre moves it down). ``version`` is the optimistic lock every transition bumps."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        UniqueConstraint("submitter_key", "idempotency_key"),
+        Index("ix_case_state_centre", "state", "centre_path"),
+        Index("ix_case_step_due", "step_due_at"),
+    )
+    __view_permission__ = "case.view"
+    __write_permission__ = "case.report"
+    __extra_scope__ = staticmethod(_case_scope)
+    __extra_write__ = staticmethod(_may_write_case)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)
+    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # Who submitted (user:<id>, api:<id> or public) and their client-generated key: a retried submission
+    # finds the first one through this pair instead of creating a second case.
+    submitter_key: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    request_hash: Mapped[str] = mapped_column(String(64))
+
+    channel: Mapped[str] = mapped_column(String(12), index=True)
+    state: Mapped[str] = mapped_column(String(16), default=CaseState.REPORTED, index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="RESTRICT"), index=True)
+    urgency: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    address: Mapped[str] = mapped_column(String(200), default="")
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
+    centre_area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
+    centre_path: Mapped[str] = mapped_column(
+        String(160).with_variant(String(160, collation="C"), "postgresql")
+    )
+    occurred_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    # The reporter: a user (grid worker, logged-in citizen, department staff) or nobody (anonymous,
+    # hotline caller, external system). Contact data is personal data: encrypted, masked when shown.
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"),
+                                                         index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id", ondelete="SET NULL"))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    reporter_name: Mapped[str | None] = personal("name")
+    reporter_name_hash: Mapped[str | None] = blind_index()
+    reporter_phone: Mapped[str | None] = personal("phone")
+    reporter_phone_hash: Mapped[str | None] = blind_index()
+
+    # The routing suggestion made at registration, with the rule that chose it and why.
+    routing: Mapped[dict[str, Any] | None]
+    main_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"),
+                                                           index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"))
+    self_resolved: Mapped[bool] = mapped_column(default=False)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    # The running step's clock (working time). ``step_limit_seconds`` grows with approved extensions;
+    # ``step_used_seconds`` is the office time consumed before the current running segment, which starts at
+    # ``step_segment_start`` (None while suspended). warn/due/escalate are derived instants kept for queries.
+    step: Mapped[str | None] = mapped_column(String(12))
+    step_started_at: Mapped[datetime | None]
+    step_limit_seconds: Mapped[float | None]
+    step_used_seconds: Mapped[float] = mapped_column(default=0.0)
+    step_segment_start: Mapped[datetime | None]
+    step_warn_at: Mapped[datetime | None]
+    step_due_at: Mapped[datetime | None]
+    step_escalate_at: Mapped[datetime | None]
+    # 0 on time, 1 warned (yellow), 2 overdue (red), 3 overdue long enough to be escalated (auto 督办).
+    step_alert: Mapped[int] = mapped_column(default=0, index=True)
+
+    supervised: Mapped[bool] = mapped_column(default=False, index=True)
+    listed_supervision: Mapped[bool] = mapped_column(default=False)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    return_count: Mapped[int] = mapped_column(default=0)
+    extension_count: Mapped[int] = mapped_column(default=0)
+    overdue_steps: Mapped[int] = mapped_column(default=0)
+    rating: Mapped[str | None] = mapped_column(String(12))
+    registered_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    last_action_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignments: Mapped[list[CaseAssignment]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseAssignment.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEvent.id"
+    )
+    requests: Mapped[list[CaseRequest]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseRequest.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def state_enum(self) -> CaseState:
+        return CaseState(self.state)
+
+    def pending_request(self) -> CaseRequest | None:
+        return next((r for r in self.requests if r.status == RequestStatus.PENDING), None)
+
+    def assignment_of(self, department_id: int) -> CaseAssignment | None:
+        return next((a for a in self.assignments if a.department_id == department_id), None)
+
+
+@register_scoped
+class CaseAssignment(ScopedMixin, Base):
+    """A department on a case: the main one (主办) handles and reports the result; assisting ones (协办)
+    report their part. Rows of an earlier dispatch stay, marked inactive, so the history keeps who had it."""
+
+    __tablename__ = "case_assignment"
+    __view_permission__ = "case.view"
+    __write_permission__ = "case.dispatch"
+    __extra_write__ = staticmethod(_may_write_child)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reported_at: Mapped[datetime | None]
+    report_note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="assignments")
+
+
+def _own_assignments(principal: Principal) -> list[Any]:
+    ids = principal.departments_with("case.handle")
+    return [CaseAssignment.department_id.in_(ids)] if ids else []
+
+
+CaseAssignment.__extra_scope__ = staticmethod(_own_assignments)
+
+
+@register_scoped
+class CaseEvent(ScopedMixin, Base):
+    """One timeline entry: who did what, when, the state before and after, the note and the attachments.
+    ``public`` entries (and only their action, time and state) appear on the public tracking page."""
+
+    __tablename__ = "case_event"
+    __view_permission__ = "case.view"
+    __write_permission__ = "case.report"
+    __extra_write__ = staticmethod(_may_write_child)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(24), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int]
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    attachment_ids: Mapped[list[Any]] = mapped_column(default=list)
+    public: Mapped[bool] = mapped_column(default=True)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+CaseEvent.__extra_scope__ = staticmethod(_child_scope(CaseEvent))
+
+
+@register_scoped
+class CaseRequest(ScopedMixin, Base):
+    """An extension (延期) or suspension (挂账/缓办) asked by the handling department, decided by the centre."""
+
+    __tablename__ = "case_request"
+    __view_permission__ = "case.view"
+    __write_permission__ = "case.approve"
+    __extra_write__ = staticmethod(_may_write_child)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.PENDING)
+    amount: Mapped[float | None]
+    unit: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="requests")
+
+
+CaseRequest.__extra_scope__ = staticmethod(_child_scope(CaseRequest))
+
+
+def _attachment_scope(principal: Principal) -> list[Any]:
+    clauses = _child_scope(Attachment)(principal)
+    clauses.append(Attachment.uploader == principal.username)
+    return clauses
+
+
+def _may_write_attachment(principal: Principal, obj: Attachment) -> bool:
+    """The uploader writes their own upload (and links it to a case they act on); nobody else does."""
+    return obj.uploader == principal.username
+
+
+@register_scoped
+class Attachment(ScopedMixin, Base):
+    """A stored photo, recording or video. Uploaded first (``case_id`` empty, visible to the uploader only,
+    ``area_path`` empty), then linked to a case by the intake or the action that uses it as evidence."""
+
+    __tablename__ = "attachment"
+    __view_permission__ = "case.view"
+    __write_permission__ = "case.report"
+    __extra_write__ = staticmethod(_may_write_attachment)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"), index=True)
+    uploader: Mapped[str] = mapped_column(String(80), index=True)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+
+    case: Mapped[Case | None] = relationship()
+
+
+Attachment.__extra_scope__ = staticmethod(_attachment_scope)
+
+
+@register_scoped
+class ApiClient(ScopedMixin, TimestampMixin, Base):
+    """An external system (110, 数字城管, sensors, video analytics) allowed to push cases for an area
+    subtree (``area_path``) with an API key. Only a SHA-256 of the key is kept: keys are long random
+    strings, so a fast hash is enough, and ``key_prefix`` finds the row without scanning."""
+
+    __tablename__ = "api_client"
+    __view_permission__ = "api_client.manage"
+    __write_permission__ = "api_client.manage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(12), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    last_used_at: Mapped[datetime | None]

@@ -1,0 +1,231 @@
+"""Case reads (lists with filters, the detail with timeline, deadline and allowed actions), the public
+tracking view, and API keys for external systems.
+
+Every read goes through the caller's scoped session. Reporters' contact data leaves here masked only.
+The public tracking view shows states, actions and times — no names, notes, phone numbers or places
+beyond what the reporter already knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from shiyu.cases import deadlines, engine
+from shiyu.cases.attachments import attachment_out
+from shiyu.cases.calendar_service import load_calendar
+from shiyu.cases.categories.models import Category
+from shiyu.cases.intake import ApiPrincipal, evaluation_token
+from shiyu.cases.models import ApiClient, Attachment, Case, CaseEvent, CaseState, Rating
+from shiyu.cases.workflow import EVENT_LABELS, STATE_LABELS, available
+from shiyu.core.errors import Forbidden, NotFound, Unauthenticated
+from shiyu.core.paging import PageParams, paginate
+from shiyu.core.pii import mask
+from shiyu.core.scoping import GrantScope, Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.org.areas.models import Area
+
+UNSCOPED = {"unscoped": True}
+API_CLIENT_PERMISSIONS = frozenset({"case.report", "case.view"})
+
+
+def _label(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+@dataclass
+class CaseFilters:
+    state: list[str] | None = None
+    category_id: int | None = None
+    area_id: int | None = None
+    channel: str | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    overdue: bool | None = None
+    supervised: bool | None = None
+    department_id: int | None = None
+    tracking_code: str | None = None
+
+
+def filtered(session: Session, f: CaseFilters) -> Select[Any]:
+    stmt = select(Case).order_by(Case.reported_at.desc(), Case.id.desc())
+    if f.state:
+        stmt = stmt.where(Case.state.in_(f.state))
+    if f.category_id is not None:
+        stmt = stmt.where(Case.category_id == f.category_id)
+    if f.area_id is not None:
+        area = session.get(Area, f.area_id)
+        if area is None:
+            raise NotFound(detail={"object": "area", "id": f.area_id})
+        stmt = stmt.where(Case.area_path.startswith(area.area_path, autoescape=True))
+    if f.channel:
+        stmt = stmt.where(Case.channel == f.channel)
+    if f.reported_from is not None:
+        stmt = stmt.where(Case.reported_at >= f.reported_from)
+    if f.reported_to is not None:
+        stmt = stmt.where(Case.reported_at < f.reported_to)
+    if f.overdue is not None:
+        stmt = stmt.where((Case.step_alert >= deadlines.Alert.OVERDUE) == f.overdue)
+    if f.supervised is not None:
+        stmt = stmt.where(Case.supervised.is_(f.supervised))
+    if f.department_id is not None:
+        stmt = stmt.where(Case.main_department_id == f.department_id)
+    if f.tracking_code:
+        stmt = stmt.where(Case.tracking_code == f.tracking_code.strip().upper())
+    return stmt
+
+
+def list_cases(session: Session, params: PageParams, f: CaseFilters) -> tuple[list[Case], int]:
+    return paginate(session, filtered(session, f), params)
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    return engine.load_case(session, case_id)
+
+
+def case_out(case: Case, now: datetime, lang: str) -> dict[str, Any]:
+    colour = deadlines.colour(case, now)
+    return {
+        "id": case.id, "tracking_code": case.tracking_code, "version": case.version, "state": case.state,
+        "state_label": _label(STATE_LABELS[case.state_enum], lang), "channel": case.channel,
+        "category_id": case.category_id, "urgency": case.urgency, "description": case.description,
+        "address": case.address, "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
+        "centre_area_id": case.centre_area_id, "main_department_id": case.main_department_id,
+        "reported_at": case.reported_at, "closed_at": case.closed_at, "step": case.step,
+        "step_due_at": case.step_due_at, "colour": colour.value if colour else None, "supervised": case.supervised,
+        "listed_supervision": case.listed_supervision, "rating": case.rating,
+    }
+
+
+def allowed_actions(principal: Principal, case: Case, lang: str) -> list[dict[str, Any]]:
+    return [
+        {"action": t.action, "label": _label((t.label_zh, t.label_en), lang), "note_required": t.note_required,
+         "evidence_required": t.evidence_required,
+         "fields": [{"name": f.name, "type": f.type.value, "required": f.required, "choices": list(f.choices),
+                     "label": _label((f.label_zh, f.label_en), lang)} for f in t.fields]}
+        for t in available(principal, case)
+    ]
+
+
+def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo, lang: str,
+                now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    calendar = load_calendar(session, tz)
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    files = session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id))
+    colour = deadlines.colour(case, now)
+    out = case_out(case, now, lang)
+    out.update(
+        attributes=case.attributes, occurred_at=case.occurred_at,
+        reporter={"anonymous": case.anonymous, "user_id": case.reporter_user_id,
+                  "name": mask("name", case.reporter_name), "phone": mask("phone", case.reporter_phone)},
+        routing=case.routing, merged_into_id=case.merged_into_id, self_resolved=case.self_resolved,
+        rework_count=case.rework_count, return_count=case.return_count, extension_count=case.extension_count,
+        deadline={"step": case.step, "started_at": case.step_started_at, "warn_at": case.step_warn_at,
+                  "due_at": case.step_due_at, "colour": colour.value if colour else None,
+                  "elapsed_fraction": deadlines.elapsed_fraction(case, calendar, now),
+                  "suspended": case.state == CaseState.SUSPENDED},
+        assignments=[{"department_id": a.department_id, "role": a.role, "active": a.active,
+                      "assigned_at": a.assigned_at, "reported_at": a.reported_at, "report_note": a.report_note}
+                     for a in case.assignments],
+        requests=[{"id": r.id, "kind": r.kind, "status": r.status, "amount": r.amount, "unit": r.unit,
+                   "reason": r.reason, "requested_at": r.requested_at, "decided_at": r.decided_at,
+                   "decision_note": r.decision_note} for r in case.requests],
+        timeline=[{"id": e.id, "at": e.at, "action": e.action,
+                   "label": _label(EVENT_LABELS.get(e.action, (e.action, e.action)), lang),
+                   "actor_name": e.actor_name, "from_state": e.from_state, "to_state": e.to_state,
+                   "version": e.version, "note": e.note, "data": e.data, "attachment_ids": e.attachment_ids}
+                  for e in events],
+        attachments=[attachment_out(a) for a in files],
+        allowed_actions=allowed_actions(principal, case, lang),
+    )
+    return out
+
+
+# -- public tracking -------------------------------------------------------------------------------------
+
+
+def _by_code(session: Session, code: str) -> Case:
+    case = session.scalar(select(Case).where(Case.tracking_code == code.strip().upper()),
+                          execution_options=UNSCOPED)
+    if case is None:
+        raise NotFound(detail={"object": "case"})
+    return case
+
+
+def track(session: Session, code: str, lang: str) -> dict[str, Any]:
+    """What anyone with the tracking code may see: states, actions and times only."""
+    case = _by_code(session, code)
+    category = session.get(Category, case.category_id)
+    events = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True)).order_by(CaseEvent.id),
+        execution_options=UNSCOPED,
+    )
+    return {
+        "tracking_code": case.tracking_code, "state": case.state,
+        "state_label": _label(STATE_LABELS[case.state_enum], lang),
+        "category": _label((category.name_zh, category.name_en or category.name_zh), lang) if category else "",
+        "reported_at": case.reported_at, "closed_at": case.closed_at, "rating": case.rating,
+        "can_evaluate": case.state == CaseState.CLOSED and case.rating is None,
+        "timeline": [{"at": e.at, "action": e.action,
+                      "label": _label(EVENT_LABELS.get(e.action, (e.action, e.action)), lang), "state": e.to_state}
+                     for e in events],
+    }
+
+
+def track_evaluate(
+    session: Session, code: str, rating: Rating, note: str, token: str | None, reporter: Principal | None,
+    tz: ZoneInfo,
+) -> Case:
+    """Evaluation from the tracking page: with the evaluation token given at intake, or logged in as the
+    reporter. The token satisfies only the workflow's reporter rule; everything else is checked as usual."""
+    case = _by_code(session, code)
+    data = engine.ActionInput(expected_version=case.version, note=note, fields={"rating": rating.value})
+    if token is not None:
+        if not hmac.compare_digest(token, evaluation_token(case.tracking_code)):
+            raise Forbidden("evaluation_token_invalid", "评价凭证不正确", "The evaluation token is not valid")
+        session.info["principal"] = Principal.system("reporter")
+        return engine.apply(session, session.info["principal"], case.id, "evaluate", data, tz, with_token=True)
+    if reporter is None:
+        raise Unauthenticated(detail={"hint": "send the evaluation token or log in as the reporter"})
+    session.info["principal"] = reporter
+    return engine.apply(session, reporter, case.id, "evaluate", data, tz)
+
+
+# -- API keys --------------------------------------------------------------------------------------------
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_client(session: Session, principal: Principal, name: str, area_id: int) -> tuple[ApiClient, str]:
+    """A new client and its key; the key is shown once and only its hash is kept."""
+    area = session.get(Area, area_id)
+    if area is None:
+        raise NotFound(detail={"object": "area", "id": area_id})
+    principal.require("api_client.manage", area.area_path)
+    key = "sy_" + secrets.token_urlsafe(32)
+    client = ApiClient(name=name, key_prefix=key[:12], key_hash=_key_hash(key), area_path=area.area_path)
+    session.add(client)
+    session.flush()
+    return client, key
+
+
+def api_principal(session: Session, key: str) -> ApiPrincipal:
+    """The principal behind an ``X-Api-Key``; unscoped on purpose (nobody is acting yet)."""
+    client = session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:12]), execution_options=UNSCOPED)
+    if client is None or not client.active or not hmac.compare_digest(client.key_hash, _key_hash(key)):
+        raise Unauthenticated("api_key_invalid", "API 密钥无效", "The API key is not valid")
+    return ApiPrincipal(user_id=None, username=f"api:{client.name}",
+                        grants=(GrantScope("api_client", client.area_path),),
+                        permissions_of=lambda _role: API_CLIENT_PERMISSIONS, api_client_id=client.id)
+
