@@ -11,7 +11,7 @@ from typing import Any
 
 from shiyu.core.config import Settings
 
-DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.org.areas.cli", "shiyu.demo.cli"]
+DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.org.areas.cli", "shiyu.demo.cli", "shiyu.triage.cli"]
 
 
 def load_settings() -> Settings:

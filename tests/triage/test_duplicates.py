@@ -1,0 +1,26 @@
+from shiyu.triage.duplicates import find_duplicates, near_duplicates_of
+from tests.triage.conftest import make_rows
+
+
+def test_planted_exact_and_near_duplicates_are_found():
+    texts = [r["主题"] + r["详情"] * 3 for r in make_rows(200, seed=2)]
+    texts.append("\n\t" + texts[10] + "\u3000")  # exact after normalisation
+    texts.append("您好！" + texts[50] + "谢谢")  # near
+    pairs = find_duplicates(texts, threshold=0.9)
+    found = {(p.first, p.second): p.exact for p in pairs}
+    assert found[(10, 200)] is True
+    assert found[(50, 201)] is False
+    assert len(pairs) <= 4
+
+
+def test_empty_and_tiny_inputs():
+    assert find_duplicates([]) == []
+    pairs = find_duplicates(["噪音", "噪音", "油烟"])
+    assert [(p.first, p.second, p.exact) for p in pairs] == [(0, 1, True)]
+
+
+def test_near_duplicates_of_marks_corpus_copies():
+    rows = make_rows(20, seed=1)
+    corpus = [r["主题"] + r["详情"] for r in rows]
+    queries = [corpus[3] + "谢谢", "完全不同的一段文字内容"]
+    assert near_duplicates_of(queries, corpus).tolist() == [i == 3 for i in range(20)]
