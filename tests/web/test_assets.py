@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from shiyu.web.i18n import catalogue
+
 WEB = Path(__file__).resolve().parents[2] / "shiyu" / "web"
 VENDOR = WEB / "static" / "vendor"
 
@@ -40,7 +42,11 @@ def test_templates_load_nothing_from_the_internet() -> None:
 
 
 def test_catalogues_have_the_same_keys() -> None:
-    zh = json.loads((WEB / "i18n" / "zh.json").read_text(encoding="utf-8"))
-    en = json.loads((WEB / "i18n" / "en.json").read_text(encoding="utf-8"))
+    """Every catalogue file (zh.json, zh.<area>.json …) has an English twin with the same keys."""
+    for zh_path in sorted((WEB / "i18n").glob("zh*.json")):
+        en_path = zh_path.with_name("en" + zh_path.name[2:])
+        zh_part = json.loads(zh_path.read_text(encoding="utf-8"))
+        assert set(zh_part) == set(json.loads(en_path.read_text(encoding="utf-8"))), zh_path.name
+    zh, en = catalogue("zh"), catalogue("en")
     assert set(zh) == set(en)
     assert all(v.strip() for v in zh.values()) and all(v.strip() for v in en.values())

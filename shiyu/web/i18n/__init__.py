@@ -1,4 +1,5 @@
-"""Message catalogues for the pages: ``zh.json`` and ``en.json`` hold every UI string by key.
+"""Message catalogues for the pages: ``zh.json`` and ``en.json`` hold every UI string by key, and each
+page area may keep its own ``zh.<area>.json`` / ``en.<area>.json`` beside them (merged in, keys unique).
 
 Why JSON catalogues and not gettext: the strings are few, translators edit one flat file per language, and
 a missing key falls back to Chinese and then to the key itself, so a page never breaks on a missing text.
@@ -16,7 +17,14 @@ LANGUAGES = ("zh", "en")
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    return json.loads((HERE / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in [HERE / f"{lang}.json", *sorted(HERE.glob(f"{lang}.*.json"))]:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        clash = merged.keys() & part.keys()
+        if clash:
+            raise ValueError(f"{path.name} repeats catalogue keys: {sorted(clash)[:5]}")
+        merged.update(part)
+    return merged
 
 
 def translate(lang: str, key: str, **params: object) -> str:
