@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/shiyu.db"
     redis_url: str | None = None
+    # Name of the job queue (and its Redis keys): distinct per deployment sharing one Redis.
+    job_queue: str = Field(default="shiyu", pattern=r"^[a-z0-9_\-]{1,40}$")
     secret_key: str = DEMO_SECRET
     demo_mode: bool = False
     timezone: str = "Asia/Shanghai"

@@ -64,11 +64,11 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
     for name in JOB_MODULES:
         importlib.import_module(name)
     if settings.redis_url:
-        huey: Huey = RedisHuey("shiyu", url=settings.redis_url, immediate=immediate)
+        huey: Huey = RedisHuey(settings.job_queue, url=settings.redis_url, immediate=immediate)
     else:
         path = Path(settings.storage_dir).parent / "jobs.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("shiyu", filename=str(path), immediate=immediate)
+        huey = SqliteHuey(settings.job_queue, filename=str(path), immediate=immediate)
     context: dict[str, JobContext] = {}
 
     def ctx() -> JobContext:

@@ -1,6 +1,7 @@
 """The job queue runs declared jobs from SQLite storage and, where Redis is available, from Redis."""
 
 import os
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -40,7 +41,8 @@ def test_job_runs_from_sqlite_storage(settings, system_session):
 def test_job_runs_from_redis(settings: Settings, system_session):
     make_world(system_session)
     system_session.commit()
-    queue = jobs.build_queue(settings.model_copy(update={"redis_url": REDIS_URL}))
+    # A queue of its own: parallel test workers share the Redis database.
+    queue = jobs.build_queue(settings.model_copy(update={"redis_url": REDIS_URL, "job_queue": f"t{uuid.uuid4().hex}"}))
     queue.huey.flush()
     handle = queue.enqueue(count_areas, 3)
     assert _run_one(queue, handle) == 2
