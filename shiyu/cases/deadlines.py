@@ -12,6 +12,11 @@ red (marked overdue, on the timeline, notified), escalated (supervised automatic
 sees it in its supervised queue). Levels only go up, each is written with the case's version check, and a
 level already reached is never written again: running the scan twice, or in two workers at once, changes
 nothing the second time.
+
+When a step ends (``finish_step``, called by the engine on every transition that leaves a timed step),
+the step is late if it ended after its due instant; the case keeps one bit per late step in
+``late_steps``, and the scan sets the same bit when it marks a step red. The indicators read only that
+column, so whether a step counts as late does not depend on a scan having run before it ended.
 """
 
 from __future__ import annotations
@@ -67,6 +72,19 @@ def start_step(case: Case, step: Step, category: Category, calendar: WorkCalenda
     case.step_segment_start = now
     case.step_alert = Alert.NONE
     _recompute(case, calendar)
+
+
+def finish_step(case: Case, now: datetime) -> dict[str, object] | None:
+    """The running step ends now: whether it ended late (after its due instant; finishing at the instant
+    itself is on time), recorded on the case's ``late_steps`` and returned for the timeline entry."""
+    if case.step is None:
+        return None
+    step = Step(case.step)
+    due = case.step_due_at
+    late = due is not None and now > due
+    if late:
+        case.late_steps |= step.bit
+    return {"step": step.value, "due_at": due.isoformat() if due else None, "late": late}
 
 
 def clear_step(case: Case) -> None:
@@ -177,6 +195,7 @@ def scan(factory: sessionmaker[Session], tz: ZoneInfo, now: datetime | None = No
             case.step_alert = target
             if Alert.OVERDUE in crossed:
                 case.overdue_steps += 1
+                case.late_steps |= Step(case.step).bit
             if Alert.ESCALATED in crossed:
                 case.supervised = True
             try:

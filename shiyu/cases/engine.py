@@ -151,6 +151,9 @@ def _clock(ctx: Context, from_state: CaseState, target: CaseState) -> None:
     elif clock is Clock.RESUME:
         deadlines.resume(case, ctx.calendar, ctx.now)
     elif clock is Clock.RESTART or target is not from_state:
+        ended = deadlines.finish_step(case, ctx.now)
+        if ended is not None:
+            ctx.data.update(ended)
         step = STEP_OF_STATE.get(target)
         if step is None:
             deadlines.clear_step(case)

@@ -209,6 +209,10 @@ class Case(ScopedMixin, TimestampMixin, Base):
     return_count: Mapped[int] = mapped_column(default=0)
     extension_count: Mapped[int] = mapped_column(default=0)
     overdue_steps: Mapped[int] = mapped_column(default=0)
+    # Which steps were late, one bit per ``Step`` (``Step.bit``): set when a step ends after its due instant
+    # or when the deadline scan marks it red. The indicators read this column, so a step finished late
+    # counts as late whether or not a scan ran in between.
+    late_steps: Mapped[int] = mapped_column(default=0)
     rating: Mapped[str | None] = mapped_column(String(12))
     registered_at: Mapped[datetime | None]
     dispatched_at: Mapped[datetime | None]

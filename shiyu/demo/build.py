@@ -5,6 +5,10 @@ Same seed, same city: codes, names, geometry, households, people's names and pho
 from numpy generators seeded with it (personal data is still encrypted with a fresh nonce per value, and
 password hashes get their own salt, so the stored bytes differ while the values do not).
 
+The same transaction seeds the category tree, the 2026 calendar and routing rules, and writes six months
+of case history ending at the build time (``shiyu.demo.cases``, which says how and why it writes the rows in
+bulk); the indicator facts are rebuilt over that history after the commit.
+
 The build refuses a database that already holds areas: the demo city is never built twice, nor beside a
 real one. ``--if-absent`` turns "the demo city is already there" into a quiet no-op, which is what
 ``make run`` wants on every start.
@@ -25,17 +29,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shiyu.cases.indicators import facts
+from shiyu.cases.indicators.definitions import local_day
 from shiyu.core import audit
 from shiyu.core.db import transaction
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.demo import cases as history
 from shiyu.demo import geography, names
 from shiyu.demo.geography import FULL_SIZE, CitySize
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
@@ -52,6 +61,7 @@ HOUSEHOLDS = (300, 500)  # per grid, inclusive
 PERSONS_PER_HOUSEHOLD = (2.6, 3.0)
 HOTLINE_OPERATORS = 6
 OPERATORS = {AreaLevel.CITY: 3, AreaLevel.DISTRICT: 2, AreaLevel.STREET: 2, AreaLevel.COMMUNITY: 1}
+CASES_PER_GRID = 10  # six months of history: 20,000 cases in the full city
 
 
 @dataclass(frozen=True)
@@ -185,9 +195,12 @@ def _check_usernames(session: Session, usernames: list[str]) -> None:
 
 
 def build(
-    factory: sessionmaker[Session], *, seed: int = DEFAULT_SEED, size: CitySize = FULL_SIZE, echo: Echo | None = None
+    factory: sessionmaker[Session], *, seed: int = DEFAULT_SEED, size: CitySize = FULL_SIZE, echo: Echo | None = None,
+    tz: ZoneInfo = ZoneInfo("Asia/Shanghai"), end: datetime | None = None, cases: int | None = None,
 ) -> BuildReport:
-    """Build the demo city into an empty database; raises ``DemoRefused`` otherwise (nothing written)."""
+    """Build the demo city with its case history (``cases``, default ``CASES_PER_GRID`` per grid, over the
+    six months before ``end``, default now) into an empty database; raises ``DemoRefused`` otherwise
+    (nothing written). The indicator facts are rebuilt over the history once it is committed."""
     start = time.perf_counter()
 
     def say(zh: str, en: str) -> None:
@@ -220,12 +233,21 @@ def build(
         s.flush()
         grants = sum(len(u.grants) for u in people.users)
         say(f"已写入{len(people.users)}个账号、{grants}项授权", f"wrote {len(people.users)} accounts, {grants} grants")
+        rules = history.seed_reference(s)
+        end = end or now
+        made = history.generate(s, tz, seed=seed, end=end,
+                                cases=CASES_PER_GRID * per_level[4] if cases is None else cases)
+        say(f"已写入分类、日历、{rules}条派遣规则和{made.cases}件历史案件（{made.events}条记录）",
+            f"wrote categories, the calendar, {rules} routing rules and {made.cases} cases ({made.events} events)")
         counts = {
             "districts": per_level[1], "streets": per_level[2], "communities": per_level[3], "grids": per_level[4],
             "centres": len(centres), "departments": len(departments), "users": len(people.users), "grants": grants,
+            "routing_rules": rules, "cases": made.cases, "case_events": made.events,
         }
         audit.record(s, "demo_build", "area", _id(city), area_path=city.path, reason=f"seed={seed}",
                      after={"seed": seed, "counts": counts})
+    facts.rebuild(factory, tz, local_day(end - timedelta(days=history.HISTORY_DAYS + 1), tz), local_day(end, tz))
+    say("已重算统计指标", "rebuilt the indicator facts")
     seconds = time.perf_counter() - start
     say("完成", "done")
     return BuildReport(counts, seconds)

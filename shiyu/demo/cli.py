@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         factory = make_session_factory(engine)
         try:
-            report = build(factory, seed=args.seed, echo=print)
+            report = build(factory, seed=args.seed, echo=print, tz=settings.tz)
         except DemoRefused as exc:
             if exc.code == CITY_EXISTS[0] and args.if_absent:
                 print("演示城市已存在，无需创建 / the demo city already exists; nothing to do")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from shiyu.cases.categories.models import Category
+from shiyu.cases.categories.models import Category, Step
 from shiyu.cases.models import Case, CaseEvent
 from tests.factories import World, populated
 
@@ -42,7 +42,7 @@ def make_case(s: Session, w: World, grid: str, reported_at: datetime, *, categor
               state: str = "reported", department: str | None = None, overdue_events: tuple[str, ...] = (),
               **columns: Any) -> Case:
     """A case row in ``grid`` as the engine would have left it; ``overdue_events`` names the steps the
-    deadline scan marked red (their timeline entries)."""
+    deadline scan marked red (their timeline entries and their ``late_steps`` bits)."""
     n = next(_serial)
     area = w.grids[grid]
     community = w.community_a if grid.startswith("a") else w.community_b
@@ -51,7 +51,7 @@ def make_case(s: Session, w: World, grid: str, reported_at: datetime, *, categor
              lon=118.0, lat=24.5, grid_id=area.id, area_path=area.area_path, centre_area_id=community.id,
              centre_path=community.area_path, reported_at=reported_at, last_action_at=reported_at,
              main_department_id=w.departments[department].id if department else None,
-             overdue_steps=columns.pop("overdue_steps", len(overdue_events)), **columns)
+             **columns)
     s.add(c)
     s.flush()
     for step in overdue_events:
@@ -60,6 +60,9 @@ def make_case(s: Session, w: World, grid: str, reported_at: datetime, *, categor
 
 
 def add_overdue_event(s: Session, c: Case, step: str) -> None:
+    """What the deadline scan writes when it marks ``step`` red: the timeline entry and the late bit."""
+    c.overdue_steps += 1
+    c.late_steps |= Step(step).bit
     s.add(CaseEvent(case_id=c.id, area_path=c.area_path, at=c.reported_at, action="overdue", actor_name="deadlines",
                     from_state=c.state, to_state=c.state, version=c.version, data={"step": step}, public=False))
     s.flush()

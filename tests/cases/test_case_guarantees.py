@@ -4,12 +4,14 @@ holiday and a make-up working day, the deadline scan run twice, and refused uplo
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from shiyu.cases import attachments, deadlines, engine
+from shiyu.cases.categories.models import Step
+from shiyu.cases.indicators import service
 from shiyu.cases.models import Case, CaseEvent
 from shiyu.core.errors import ShiyuError
 from shiyu.core.outbox import OutboxEvent
@@ -151,6 +153,32 @@ def test_scan_marks_overdue_once(system_session, factory, w):
     assert s.get(Case, case.id).version == version
     assert _count(s, CaseEvent, case_id=case.id, action="overdue") == 1
     assert _count(s, OutboxEvent, aggregate_id=case.id, topic="case.overdue") == 1
+
+
+def test_step_finished_late_without_a_scan_counts_as_late(system_session, factory, w):
+    s = system_session
+    start = datetime(2026, 9, 14, 9, 0, tzinfo=SH)
+    case = report(s, w, now=start).case
+    due = case.step_due_at
+    case = act(s, w, "leader_a", case, "register", now=datetime(2026, 9, 14, 14, 0, tzinfo=SH))
+    assert case.late_steps == Step.REGISTER.bit and case.overdue_steps == 0
+    event = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "register")).one()
+    assert event.data["step"] == "register" and event.data["late"] is True
+    assert datetime.fromisoformat(event.data["due_at"]) == due
+    on_time = act(s, w, "leader_a", report(s, w, now=start).case, "register",
+                  now=datetime(2026, 9, 14, 10, 0, tzinfo=SH))
+    assert on_time.late_steps == 0
+    q = service.resolve(s, Principal.system("test"), SH, start=date(2026, 9, 14), end=date(2026, 9, 14))
+    assert service.raw_totals(s, q)["overdue"] == 1
+
+
+def test_scan_marks_the_late_bit_of_the_running_step(system_session, factory, w):
+    s = system_session
+    case = report(s, w, now=datetime(2026, 9, 14, 9, 0, tzinfo=SH)).case
+    deadlines.scan(factory, SH, datetime(2026, 9, 14, 15, 0, tzinfo=SH))
+    s.expire_all()
+    s.info["principal"] = Principal.system("test")
+    assert s.get(Case, case.id).late_steps == Step.REGISTER.bit
 
 
 def test_lying_extension_refused():

@@ -34,8 +34,8 @@ def _random_columns(rng: random.Random) -> dict:
         "state": rng.choice(STATES), "registered_at": maybe(0.7), "dispatched_at": maybe(0.6),
         "handled_at": maybe(0.5), "self_resolved": rng.random() < 0.1, "return_count": rng.choice([0, 0, 0, 1, 2]),
         "rework_count": rng.choice([0, 0, 1]), "extension_count": rng.choice([0, 0, 0, 1]),
-        "overdue_steps": rng.choice([0, 0, 1, 2]), "rating": rng.choice([None, None, "satisfied", "basically",
-                                                                          "unsatisfied"]),
+        "overdue_steps": rng.choice([0, 0, 1, 2]), "late_steps": rng.choice([0, 0, 0, 1, 4, 8, 12, 31]),
+        "rating": rng.choice([None, None, "satisfied", "basically", "unsatisfied"]),
     }
 
 

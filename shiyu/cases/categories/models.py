@@ -41,6 +41,11 @@ class Step(StrEnum):
     HANDLE = "handle"  # 处置 (limit depends on the urgency)
     VERIFY = "verify"  # 核查
 
+    @property
+    def bit(self) -> int:
+        """This step's bit in ``Case.late_steps`` (register 1, dispatch 2, accept 4, handle 8, verify 16)."""
+        return 1 << list(Step).index(self)
+
 
 class Category(TimestampMixin, Base):
     __tablename__ = "category"

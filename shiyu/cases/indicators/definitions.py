@@ -18,7 +18,7 @@ point of looking at it.
   Duplicates merged into another case and reports still awaiting a decision are in neither.
 - ``dispatched``: dispatched to a department at least once; ``dispatched_right``: and never returned (退回).
 - ``handled``: a result was reported (处置反馈, or self-resolution); ``handled_on_time``: and no handle step
-  of it ever went overdue (the deadline scan's ``overdue`` timeline entry with ``step = handle``).
+  of it was late (the handle bit of ``Case.late_steps``).
 - ``reworked``: handled and failed verification at least once (返工).
 - ``extended``: dispatched and granted at least one extension (延期).
 - ``closed`` 结案: in state closed. ``closed_on_time`` 按期结案: closed and no step ever went overdue.
@@ -29,9 +29,12 @@ point of looking at it.
 - ``rated``: evaluated (回访评价); ``satisfied``: rated satisfied or basically satisfied. Counting 基本满意
   as satisfied is the practice of 12345 hotline and 数字城管 evaluations (满意率 = (满意 + 基本满意) / 参评数).
 
-"Went overdue" is what the engine records: ``Case.overdue_steps`` counts the steps the deadline scan marked
-red, and each such mark leaves an ``overdue`` timeline entry naming the step. A step finished late in the
-minute before the scan noticed it therefore counts as on time.
+"Went overdue" (late) is what the engine records in ``Case.late_steps``, one bit per step: set when a step
+ends after its due instant (the ending transition's timeline entry says ``late``) and when the deadline scan
+marks a running step red. A step finished late counts as late even if no scan ran before it ended, and
+every predicate stays a plain expression over the case row, which the fact tables need. An approved
+extension moves the due instant, so a step finished within its extended limit is on time — unless the scan
+had already marked it red before the extension.
 
 **Composite score** (综合评价): 100 × Σ wᵢ·sᵢ / Σ wᵢ over the rate indicators with a non-zero denominator,
 where sᵢ is the rate (or 1 − rate for those where lower is better). Rates without cases drop out and the
@@ -47,9 +50,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, true
+from sqlalchemy import ColumnElement, and_, or_, true
 
-from shiyu.cases.models import TERMINAL, Case, CaseEvent, CaseState, Rating
+from shiyu.cases.categories.models import Step
+from shiyu.cases.models import TERMINAL, Case, CaseState, Rating
 from shiyu.core.errors import ValidationFailed
 
 MAX_DAYS = 400
@@ -59,10 +63,8 @@ _DISPATCHED = Case.dispatched_at.is_not(None)
 _HANDLED = Case.handled_at.is_not(None)
 _CLOSED = Case.state == CaseState.CLOSED.value
 _OPEN = Case.state.not_in([s.value for s in TERMINAL])
-_EVER_OVERDUE = Case.overdue_steps > 0
-_HANDLE_WENT_OVERDUE = exists().where(
-    CaseEvent.case_id == Case.id, CaseEvent.action == "overdue", CaseEvent.data["step"].as_string() == "handle"
-)
+_EVER_OVERDUE = Case.late_steps != 0
+_HANDLE_ON_TIME = Case.late_steps.op("&")(Step.HANDLE.bit) == 0
 
 # name -> predicate over one case row; the fact tables have one count column per name, in this order.
 COMPONENTS: dict[str, ColumnElement[bool]] = {
@@ -72,12 +74,12 @@ COMPONENTS: dict[str, ColumnElement[bool]] = {
     "dispatched": _DISPATCHED,
     "dispatched_right": and_(_DISPATCHED, Case.return_count == 0),
     "handled": _HANDLED,
-    "handled_on_time": and_(_HANDLED, not_(_HANDLE_WENT_OVERDUE)),
+    "handled_on_time": and_(_HANDLED, _HANDLE_ON_TIME),
     "reworked": and_(_HANDLED, Case.rework_count > 0),
     "extended": and_(_DISPATCHED, Case.extension_count > 0),
     "due": or_(_CLOSED, and_(_REGISTERED, _OPEN, _EVER_OVERDUE)),
     "closed": _CLOSED,
-    "closed_on_time": and_(_CLOSED, Case.overdue_steps == 0),
+    "closed_on_time": and_(_CLOSED, Case.late_steps == 0),
     "overdue": and_(_REGISTERED, _EVER_OVERDUE),
     "rated": Case.rating.is_not(None),
     "satisfied": Case.rating.in_([Rating.SATISFIED.value, Rating.BASICALLY.value]),

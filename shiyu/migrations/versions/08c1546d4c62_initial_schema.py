@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6465dedd2f8f
+Revision ID: 08c1546d4c62
 Revises: 
-Create Date: 2026-11-22 03:31:51.911227
+Create Date: 2026-11-22 06:35:51.811486
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '6465dedd2f8f'
+revision = '08c1546d4c62'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -345,6 +345,7 @@ def upgrade() -> None:
     sa.Column('return_count', sa.Integer(), nullable=False),
     sa.Column('extension_count', sa.Integer(), nullable=False),
     sa.Column('overdue_steps', sa.Integer(), nullable=False),
+    sa.Column('late_steps', sa.Integer(), nullable=False),
     sa.Column('rating', sa.String(length=12), nullable=True),
     sa.Column('registered_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dispatched_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
