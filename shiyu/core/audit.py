@@ -8,15 +8,17 @@ data are recorded explicitly with ``record``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, event, insert, inspect
+from sqlalchemy import ForeignKey, String, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shiyu.core.db import Base
+from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import PersonalData
 from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
 from shiyu.core.timeutil import utcnow
@@ -173,3 +175,37 @@ def record(
             }
         ],
     )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to search the audit log by; a field left empty does not filter. ``since`` is inclusive and
+    ``until`` exclusive, so consecutive ranges neither overlap nor leave a gap."""
+
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def within_days(self, tz: tzinfo, first: date | None, last: date | None) -> AuditFilter:
+        """This filter from the start of ``first`` to the end of ``last`` (both included, either may be
+        open), as days in the city's zone ``tz``, not UTC: people ask for calendar days where they are."""
+        return replace(self, since=datetime.combine(first, time(0), tz) if first else None,
+                       until=datetime.combine(last + timedelta(days=1), time(0), tz) if last else None)
+
+
+def search(session: Session, filters: AuditFilter, params: PageParams) -> tuple[list[AuditEntry], int]:
+    """One page of the entries matching every filter, newest first, and their total. The API and the audit
+    page both search here, so they always agree; the session's scope limits it to the caller's subtrees."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    for column, value in ((AuditEntry.actor_name, filters.actor), (AuditEntry.action, filters.action),
+                          (AuditEntry.object_type, filters.object_type), (AuditEntry.object_id, filters.object_id)):
+        if value:
+            stmt = stmt.where(column == value)
+    if filters.since:
+        stmt = stmt.where(AuditEntry.at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(AuditEntry.at < filters.until)
+    return paginate(session, stmt, params)

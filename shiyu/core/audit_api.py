@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from shiyu.core.audit import AuditEntry
-from shiyu.core.paging import Page, paginate
+from shiyu.core import audit
+from shiyu.core.paging import Page
 from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(tags=["audit"])
@@ -42,15 +41,8 @@ def search_audit(
     until: datetime | None = None,
 ) -> dict:
     principal.require("audit.view")
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    for column, value in ((AuditEntry.actor_name, actor), (AuditEntry.action, action),
-                          (AuditEntry.object_type, object_type), (AuditEntry.object_id, object_id)):
-        if value:
-            stmt = stmt.where(column == value)
-    if since:
-        stmt = stmt.where(AuditEntry.at >= since)
-    if until:
-        stmt = stmt.where(AuditEntry.at < until)
-    rows, total = paginate(db, stmt, paging)
+    filters = audit.AuditFilter(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                                since=since, until=until)
+    rows, total = audit.search(db, filters, paging)
     return {"items": [AuditOut.model_validate(r, from_attributes=True) for r in rows], "total": total,
             "limit": paging.limit, "offset": paging.offset}

@@ -12,17 +12,17 @@ import secrets
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 
 from shiyu.core.errors import ShiyuError
-from shiyu.org.areas.models import Area, AreaBoundary, BoundaryStatus
+from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, tokens
-from shiyu.org.identity.models import User
-from shiyu.org.units.models import Department
+from shiyu.org.units.service import department_names
 from shiyu.web.admin import router as admin_router
 from shiyu.web.deps import SESSION_COOKIE, client_ip, language
+from shiyu.web.desk import router as desk_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, csrf_ok, render, set_csrf
+from shiyu.web.portal import router as portal_router
 
 router = APIRouter(include_in_schema=False)
 shell = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -74,19 +74,18 @@ def logout(request: Request, csrf_token: str = Form("")) -> Response:
 
 
 def _grant_places(db: PageDb, principal: PagePrincipal) -> list[dict[str, str]]:
-    """Each grant with the name of its area or department (read unscoped: they are the caller's own)."""
+    """Each grant with the name of its area or department (named even where the grant gives no right to
+    view areas or departments: they are the caller's own)."""
     codes = [g.area_path.rstrip("/").rsplit("/", 1)[-1] for g in principal.grants if g.area_path]
-    names = dict(db.execute(select(Area.code, Area.name).where(Area.code.in_(codes)),
-                            execution_options={"unscoped": True}).all()) if codes else {}
-    dept_ids = [g.department_id for g in principal.grants if g.department_id]
-    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
-                            execution_options={"unscoped": True}).all()) if dept_ids else {}
+    refs = areas.refs_by_code(db, codes)
+    depts = department_names(db, [g.department_id for g in principal.grants])
     out = []
     for g in principal.grants:
         if g.department_id:
             place = depts.get(g.department_id, str(g.department_id))
         else:
-            place = names.get((g.area_path or "").rstrip("/").rsplit("/", 1)[-1], g.area_path or "")
+            ref = refs.get((g.area_path or "").rstrip("/").rsplit("/", 1)[-1])
+            place = ref.name if ref else g.area_path or ""
         out.append({"role": g.role, "place": place})
     return out
 
@@ -95,14 +94,12 @@ def _stats(db: PageDb, principal: PagePrincipal) -> list[dict[str, object]]:
     """A few counts for the home page, each only for those who can act on it."""
     stats: list[dict[str, object]] = []
     if principal.has_permission("area.approve"):
-        pending = db.scalar(select(func.count(AreaBoundary.id)).where(AreaBoundary.status == BoundaryStatus.PROPOSED))
-        stats.append({"key": "home.stat.proposals", "value": pending or 0, "href": "/admin/areas/proposals"})
+        stats.append({"key": "home.stat.proposals", "value": areas.count_open_proposals(db),
+                      "href": "/admin/areas/proposals"})
     if any(principal.has_permission(p) for p in ("area.edit", "area.import", "area.propose")):
-        grids = db.scalar(select(func.count(Area.id)).where(Area.level == 4))
-        stats.append({"key": "home.stat.grids", "value": grids or 0, "href": "/admin/areas"})
+        stats.append({"key": "home.stat.grids", "value": areas.count_grids(db), "href": "/admin/areas"})
     if principal.has_permission("user.manage"):
-        users = db.scalar(select(func.count(User.id)))
-        stats.append({"key": "home.stat.users", "value": users or 0, "href": "/admin/users"})
+        stats.append({"key": "home.stat.users", "value": service.count_users(db), "href": "/admin/users"})
     return stats
 
 
@@ -113,3 +110,5 @@ def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
 
 router.include_router(shell)
 router.include_router(admin_router)
+router.include_router(desk_router)
+router.include_router(portal_router)

@@ -1,9 +1,14 @@
 """Every ORM write is audited in its own transaction, with before/after and no personal data in clear."""
 
-import pytest
-from sqlalchemy import select
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from shiyu.core.audit import AuditEntry
+import pytest
+from sqlalchemy import insert, select
+
+from shiyu.core import audit
+from shiyu.core.audit import AuditEntry, AuditFilter
+from shiyu.core.paging import PageParams
 from shiyu.core.scoping import Principal
 from shiyu.org.units.models import Department
 from tests.factories import add_user, login, populated
@@ -73,3 +78,48 @@ def test_city_wide_entries_visible_to_city_auditors_only(client, system_session,
     h = login(client, who)
     rows = client.get("/api/v1/audit", params={"limit": 500}, headers=h).json()["items"]
     assert any(e["area_path"] == "/" and e["actor_name"] == "admin" for e in rows) is sees
+
+
+def _add_entry(session, at, **values):
+    row = {"at": at, "actor_id": None, "actor_name": "system", "action": "create", "object_type": "area",
+           "object_id": None, "ip": None, "before": None, "after": None, "reason": None, "area_path": "/"}
+    session.connection().execute(insert(AuditEntry), [row | values])
+
+
+def test_search_applies_every_given_filter_newest_first(system_session):
+    at = datetime(2024, 5, 1, 8, tzinfo=UTC)
+    _add_entry(system_session, at, actor_name="alice", action="login")
+    _add_entry(system_session, at, actor_name="alice", action="reveal", object_type="user_account", object_id="7")
+    _add_entry(system_session, at, actor_name="bob", action="reveal", object_type="user_account", object_id="8")
+
+    def found(params=PageParams(), **filters):
+        rows, total = audit.search(system_session, AuditFilter(**filters), params)
+        return [(r.actor_name, r.action) for r in rows], total
+
+    everything = ([("bob", "reveal"), ("alice", "reveal"), ("alice", "login")], 3)
+    assert found() == found(actor="", action="") == everything
+    assert found(actor="alice") == ([("alice", "reveal"), ("alice", "login")], 2)
+    assert found(actor="alice", action="reveal") == ([("alice", "reveal")], 1)
+    assert found(object_type="user_account", object_id="8") == ([("bob", "reveal")], 1)
+    assert found(actor="carol") == ([], 0)
+    assert found(PageParams(limit=1, offset=1)) == ([("alice", "reveal")], 3)
+
+
+def test_within_days_spans_whole_days_in_the_city_zone():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    days = AuditFilter(action="login").within_days(shanghai, date(2024, 5, 1), date(2024, 5, 2))
+    assert days.action == "login"
+    assert days.since == datetime(2024, 4, 30, 16, tzinfo=UTC)
+    assert days.until == datetime(2024, 5, 2, 16, tzinfo=UTC)
+    assert AuditFilter().within_days(shanghai, None, date(2024, 5, 2)).since is None
+    assert AuditFilter().within_days(shanghai, None, None) == AuditFilter()
+
+
+def test_search_by_days_keeps_both_ends_of_the_range(system_session):
+    """``since`` is inclusive and ``until`` exclusive on both databases (SQLite keeps no zone)."""
+    for n, at in enumerate([datetime(2024, 4, 30, 15, 59), datetime(2024, 4, 30, 16, 0),
+                            datetime(2024, 5, 1, 15, 59), datetime(2024, 5, 1, 16, 0)]):
+        _add_entry(system_session, at.replace(tzinfo=UTC), object_id=str(n))
+    may_day = AuditFilter().within_days(ZoneInfo("Asia/Shanghai"), date(2024, 5, 1), date(2024, 5, 1))
+    rows, total = audit.search(system_session, may_day, PageParams())
+    assert [r.object_id for r in rows] == ["2", "1"] and total == 2

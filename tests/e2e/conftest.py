@@ -13,8 +13,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,11 +70,13 @@ class Server:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A running app on a small world; yields {"url", "world_ids", "factory"}."""
-    if SKIP_REASON:
-        pytest.skip(SKIP_REASON)
+@contextmanager
+def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]:
+    """Serve a fresh app on a migrated SQLite database in ``tmp`` filled with the small test world.
+
+    ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
+    {"url", "ids", "factory"}.
+    """
     from shiyu.app import create_app
     from shiyu.core import migrate
     from shiyu.core.config import Settings
@@ -80,7 +84,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from tests.conftest import _create_unmigrated_tables
     from tests.factories import populated
 
-    tmp = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{tmp}/e2e.db"
     migrate.upgrade(url)
     _create_unmigrated_tables(url)
@@ -90,12 +93,28 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     app = create_app(settings)
     with app.state.session_factory() as s:
         s.info["principal"] = Principal.system("e2e")
-        w = populated(s)
-        ids = {"street": w.street.id, "community_a": w.community_a.id, "a1": w.grids["a1"].id,
-               "leader_a": w.users["leader_a"].id, "worker_a1": w.users["worker_a1"].id}
-    with Server(app, free_port()) as server:
-        yield {"url": server.url, "ids": ids, "factory": app.state.session_factory}
-    app.state.engine.dispose()
+        ids = fill(s, populated(s))
+        s.commit()
+    try:
+        with Server(app, free_port()) as server:
+            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory}
+    finally:
+        app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A running app on a small world; yields {"url", "ids", "factory"}."""
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+
+    def fill(_session, w) -> dict:
+        return {"street": w.street.id, "community_a": w.community_a.id, "a1": w.grids["a1"].id,
+                "leader_a": w.users["leader_a"].id, "worker_a1": w.users["worker_a1"].id}
+
+    with running_world(tmp_path_factory.mktemp("e2e"), fill) as world:
+        yield world
+
 
 
 @pytest.fixture(scope="session")

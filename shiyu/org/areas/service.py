@@ -8,6 +8,7 @@ named ``***`` in the issues.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import rules
 from shiyu.org.areas.geometry import GeometryProblem, parse_boundary, to_geojson
 from shiyu.org.areas.lookup import INDEXES, AreaRef, GridRecord, IndexCache, bump_generation
-from shiyu.org.areas.models import Area, AreaBoundary, BoundaryStatus
+from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
 
 UNSCOPED = {"unscoped": True}
 HIDDEN = "***"
@@ -66,15 +67,65 @@ def children(session: Session, area_id: int) -> list[Area]:
     return list(session.scalars(select(Area).where(Area.parent_id == parent.id).order_by(Area.code)))
 
 
+def roots(session: Session, principal: Principal) -> list[Area]:
+    """Where the caller's area tree starts: the area of each ``area.view`` grant (the city's top areas for
+    the system)."""
+    if principal.is_system:
+        return list(session.scalars(select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)))
+    codes = [p.rstrip("/").rsplit("/", 1)[-1] for p in principal.paths_with("area.view")]
+    return list(session.scalars(select(Area).where(Area.code.in_(codes)).order_by(Area.code))) if codes else []
+
+
+def children_with_flags(session: Session, area_id: int) -> list[tuple[Area, bool]]:
+    """The children of an area, each with whether it has children of its own in scope, so that a tree can
+    show which nodes open without loading the next level."""
+    kids = children(session, area_id)
+    ids = [k.id for k in kids]
+    parents = set(session.scalars(select(Area.parent_id).where(Area.parent_id.in_(ids)).distinct())) if ids else set()
+    return [(k, k.id in parents) for k in kids]
+
+
+def search_areas(session: Session, q: str, max_level: int, limit: int = 20) -> list[AreaRef]:
+    """Areas in scope down to ``max_level`` whose name contains ``q`` or whose code starts with it (codes are
+    typed from the left), coarse levels first; an empty ``q`` lists the first ones."""
+    stmt = select(Area.id, Area.code, Area.name, Area.level).where(Area.level <= max_level)
+    if q.strip():
+        stmt = stmt.where(or_(Area.name.contains(q.strip(), autoescape=True),
+                              Area.code.startswith(q.strip(), autoescape=True)))
+    rows = session.execute(stmt.order_by(Area.level, Area.code).limit(limit))
+    return [AreaRef(r.id, r.code, r.name, r.level) for r in rows]
+
+
+def count_grids(session: Session) -> int:
+    """Grids in the caller's scope."""
+    return session.scalar(select(func.count(Area.id)).where(Area.level == AreaLevel.GRID)) or 0
+
+
+def refs_by_code(session: Session, codes: list[str]) -> dict[str, AreaRef]:
+    """Areas named by code, read unscoped: only for codes the caller already holds in a path (an area's
+    ancestors, the caller's own grants), so it names places without revealing any new ones."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Area.id, Area.code, Area.name, Area.level).where(Area.code.in_(codes)), execution_options=UNSCOPED
+    )
+    return {r.code: AreaRef(r.id, r.code, r.name, r.level) for r in rows}
+
+
+def areas_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Area]:
+    """Areas by id, read unscoped, for labelling rows the caller may see that point at areas they may not
+    (a routing rule's area, another user's grant): only ids taken from such rows come here."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {a.id: a for a in session.scalars(select(Area).where(Area.id.in_(wanted)), execution_options=UNSCOPED)}
+
+
 def chain(session: Session, area: Area) -> list[AreaRef]:
     """The area and its ancestors up to the city. Ancestors of an area the caller may see are named even
     outside the caller's grants: their codes are already in the area's path."""
     codes = [c for c in area.area_path.split("/") if c]
-    rows = session.execute(
-        select(Area.id, Area.code, Area.name, Area.level).where(Area.code.in_(codes)), execution_options=UNSCOPED
-    )
-    refs = sorted((AreaRef(r.id, r.code, r.name, r.level) for r in rows), key=lambda r: -r.level)
-    return refs
+    return sorted(refs_by_code(session, codes).values(), key=lambda r: -r.level)
 
 
 def locate(session: Session, principal: Principal, lon: float, lat: float,
@@ -95,6 +146,25 @@ def list_boundaries(session: Session, area_id: int) -> list[AreaBoundary]:
     area = get_area(session, area_id)
     stmt = select(AreaBoundary).where(AreaBoundary.area_id == area.id).order_by(AreaBoundary.version)
     return list(session.scalars(stmt))
+
+
+def list_proposals(session: Session, status: str, limit: int = 200) -> list[tuple[AreaBoundary, Area]]:
+    """The latest boundary changes in ``status`` with their areas, newest proposal first."""
+    stmt = (select(AreaBoundary, Area).join(Area, Area.id == AreaBoundary.area_id)
+            .where(AreaBoundary.status == status).order_by(AreaBoundary.proposed_at.desc()).limit(limit))
+    return [(b, a) for b, a in session.execute(stmt)]
+
+
+def open_proposals(session: Session, area_ids: list[int]) -> list[AreaBoundary]:
+    """The proposals of these areas still awaiting a decision (at most one each)."""
+    return list(session.scalars(select(AreaBoundary).where(AreaBoundary.area_id.in_(area_ids),
+                                                           AreaBoundary.status == BoundaryStatus.PROPOSED)))
+
+
+def count_open_proposals(session: Session) -> int:
+    """Proposals in the caller's scope awaiting a decision."""
+    return session.scalar(select(func.count(AreaBoundary.id))
+                          .where(AreaBoundary.status == BoundaryStatus.PROPOSED)) or 0
 
 
 def get_proposal(session: Session, proposal_id: int) -> AreaBoundary:

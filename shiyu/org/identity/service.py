@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from shiyu.core import audit
@@ -138,6 +139,22 @@ def list_users(
     if area_path:
         stmt = stmt.where(User.area_path.startswith(area_path, autoescape=True))
     return paginate(session, stmt, params)
+
+
+def count_users(session: Session) -> int:
+    """Accounts in the caller's scope."""
+    return session.scalar(select(func.count(User.id))) or 0
+
+
+def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Usernames by id, read unscoped, to say who acted on a row the caller may see (who proposed or decided
+    a boundary) even when that person's account is outside the caller's scope: only ids taken from such rows
+    come here, and only the username is read, never personal data."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    stmt = select(User.id, User.username).where(User.id.in_(wanted))
+    return {r.id: r.username for r in session.execute(stmt, execution_options={"unscoped": True})}
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import String, cast, select
@@ -144,6 +145,17 @@ def liaisons(session: Session, department_ids: list[int]) -> dict[int, list[str]
     for dept_id, username in rows:
         out[dept_id].append(username)
     return out
+
+
+def department_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Department names by id, read unscoped, for labelling rows the caller may see that point at departments
+    they may not (a routing rule's target, a grant): only ids taken from such rows come here, and only the
+    name is read."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    stmt = select(Department.id, Department.name).where(Department.id.in_(wanted))
+    return {r.id: r.name for r in session.execute(stmt, execution_options={"unscoped": True})}
 
 
 def department_out(dept: Department, names: list[str]) -> dict[str, Any]:

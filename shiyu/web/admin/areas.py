@@ -11,18 +11,16 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from shapely.geometry import mapping, shape
-from sqlalchemy import or_, select
 
 from shiyu.core.errors import ShiyuError
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.api import MAX_IMPORT_BYTES
-from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
-from shiyu.org.identity.models import User
+from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
+from shiyu.org.identity.service import usernames
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
 
 router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)
-UNSCOPED = {"unscoped": True}
 # Simplification tolerance (degrees) for drawing the children of an area at each level: coarse levels are
 # drawn zoomed out, so their outlines can lose detail; grids keep nearly all of theirs.
 TOLERANCE = {AreaLevel.DISTRICT: 0.0015, AreaLevel.STREET: 0.0006, AreaLevel.COMMUNITY: 0.0002,
@@ -30,22 +28,9 @@ TOLERANCE = {AreaLevel.DISTRICT: 0.0015, AreaLevel.STREET: 0.0006, AreaLevel.COM
 EDIT_PERMISSIONS = ("area.edit", "area.import", "area.propose", "area.approve")
 
 
-def _roots(db: PageDb, principal: PagePrincipal) -> list[Area]:
-    """The top areas of the caller's grants (the tree starts there)."""
-    codes = [p.rstrip("/").rsplit("/", 1)[-1] for p in principal.paths_with("area.view")]
-    if principal.is_system:
-        return list(db.scalars(select(Area).where(Area.parent_id.is_(None)).order_by(Area.code)))
-    return list(db.scalars(select(Area).where(Area.code.in_(codes)).order_by(Area.code))) if codes else []
-
-
-def _children(db: PageDb, area_id: int) -> list[Area]:
-    return service.children(db, area_id)
-
-
-def _has_children(db: PageDb, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    return set(db.scalars(select(Area.parent_id).where(Area.parent_id.in_(ids)).distinct()))
+def _closed(area: Area, has_children: bool) -> dict[str, Any]:
+    """A tree node shown without its children (they load when it is opened)."""
+    return {"area": area, "children": None, "leaf": not has_children}
 
 
 def _tree(db: PageDb, principal: PagePrincipal, selected: Area | None) -> list[dict[str, Any]]:
@@ -55,26 +40,24 @@ def _tree(db: PageDb, principal: PagePrincipal, selected: Area | None) -> list[d
     def node(area: Area) -> dict[str, Any]:
         entry: dict[str, Any] = {"area": area, "children": None}
         if area.code in open_codes and area.level < AreaLevel.GRID:
-            kids = _children(db, area.id)
-            parents = _has_children(db, [k.id for k in kids])
-            entry["children"] = [node(k) if k.code in open_codes else {"area": k, "children": None,
-                                                                     "leaf": k.id not in parents} for k in kids]
+            entry["children"] = [node(k) if k.code in open_codes else _closed(k, has_children)
+                                 for k, has_children in service.children_with_flags(db, area.id)]
         entry["leaf"] = area.level == AreaLevel.GRID
         return entry
 
-    return [node(r) for r in _roots(db, principal)]
+    return [node(r) for r in service.roots(db, principal)]
 
 
 @router.get("")
 def areas_page(request: Request, db: PageDb, principal: PagePrincipal, area: int | None = None) -> Response:
     require_any(principal, *EDIT_PERMISSIONS)
-    roots = _roots(db, principal)
+    roots = service.roots(db, principal)
     selected = service.get_area(db, area) if area is not None else (roots[0] if len(roots) == 1 else None)
     context: dict[str, Any] = {"tree": _tree(db, principal, selected), "selected": selected}
     if selected is not None:
         context.update(
             chain=list(reversed(service.chain(db, selected))),
-            kids=_children(db, selected.id),
+            kids=service.children(db, selected.id),
             boundaries=service.list_boundaries(db, selected.id),
             can_propose=principal.can("area.propose", selected.area_path),
             can_approve=principal.can("area.approve", selected.area_path),
@@ -84,9 +67,7 @@ def areas_page(request: Request, db: PageDb, principal: PagePrincipal, area: int
 
 @router.get("/tree/{area_id}")
 def tree_fragment(request: Request, area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
-    kids = _children(db, area_id)
-    parents = _has_children(db, [k.id for k in kids])
-    nodes = [{"area": k, "children": None, "leaf": k.id not in parents} for k in kids]
+    nodes = [_closed(k, has_children) for k, has_children in service.children_with_flags(db, area_id)]
     return render(request, "admin/partials/area_tree.html", nodes=nodes, selected=None)
 
 
@@ -106,16 +87,14 @@ def area_map(area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     boundary proposals awaiting a decision, as GeoJSON for the page's map."""
     area = service.get_area(db, area_id)
     features = []
-    kids = _children(db, area.id)
+    kids = service.children(db, area.id)
     tolerance = TOLERANCE[AreaLevel(min(area.level + 1, AreaLevel.GRID))]
     for kid in kids:
         features.append(_feature(kid, "child", tolerance, id=kid.id, name=kid.name, code=kid.code,
                                  href=f"/admin/areas?area={kid.id}"))
     features.append(_feature(area, "self", TOLERANCE[AreaLevel(area.level)] / 2, id=area.id, name=area.name,
                              code=area.code))
-    proposals = db.scalars(select(AreaBoundary).where(AreaBoundary.area_id.in_([area.id, *[k.id for k in kids]]),
-                                                      AreaBoundary.status == BoundaryStatus.PROPOSED))
-    for p in proposals:
+    for p in service.open_proposals(db, [area.id, *[k.id for k in kids]]):
         features.append(_feature(p, "proposed", 0, id=p.id, name="", code=""))
     body = {"type": "FeatureCollection", "features": [f for f in features if f]}
     return JSONResponse(body, headers={"Cache-Control": "private, max-age=60"})
@@ -124,12 +103,8 @@ def area_map(area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
 @router.get("/search.json")
 def search(db: PageDb, principal: PagePrincipal, q: str = Query("", max_length=100),
            max_level: int = Query(4, ge=0, le=4)) -> Response:
-    """Areas in scope for the area picker (name or code contains ``q``)."""
-    stmt = select(Area.id, Area.code, Area.name, Area.level).where(Area.level <= max_level)
-    if q.strip():
-        stmt = stmt.where(or_(Area.name.contains(q.strip(), autoescape=True),
-                              Area.code.startswith(q.strip(), autoescape=True)))
-    rows = db.execute(stmt.order_by(Area.level, Area.code).limit(20)).all()
+    """Areas in scope for the area picker (name contains ``q`` or code starts with it)."""
+    rows = service.search_areas(db, q, max_level)
     return JSONResponse([{"id": r.id, "code": r.code, "name": r.name, "level": r.level} for r in rows])
 
 
@@ -183,21 +158,12 @@ def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bo
 # -- boundary proposals ------------------------------------------------------------------------------------
 
 
-def _names(db: PageDb, user_ids: set[int]) -> dict[int, str]:
-    ids = [i for i in user_ids if i]
-    if not ids:
-        return {}
-    return dict(db.execute(select(User.id, User.username).where(User.id.in_(ids)), execution_options=UNSCOPED).all())
-
-
 @router.get("/proposals")
 def proposals_page(request: Request, db: PageDb, principal: PagePrincipal,
                    status: str = Query("proposed", pattern="^(proposed|approved|rejected|superseded)$")) -> Response:
     require_any(principal, "area.approve", "area.propose")
-    stmt = (select(AreaBoundary, Area).join(Area, Area.id == AreaBoundary.area_id)
-            .where(AreaBoundary.status == status).order_by(AreaBoundary.proposed_at.desc()).limit(200))
-    rows = db.execute(stmt).all()
-    users = _names(db, {b.proposed_by_id for b, _ in rows} | {b.decided_by_id for b, _ in rows})
+    rows = service.list_proposals(db, status)
+    users = usernames(db, [b.proposed_by_id for b, _ in rows] + [b.decided_by_id for b, _ in rows])
     items = [{"b": b, "area": a, "proposer": users.get(b.proposed_by_id or 0, ""),
               "decider": users.get(b.decided_by_id or 0, ""),
               "can_decide": principal.can("area.approve", b.area_path) and b.proposed_by_id != principal.user_id}
@@ -228,7 +194,7 @@ def decide(request: Request, proposal_id: int, decision: str, db: PageDb, princi
                       item={"b": boundary, "area": area, "proposer": "", "decider": "", "can_decide": True},
                       error=error, errors=errors, issues=issues or [])
     area = service.get_area(db, boundary.area_id)
-    users = _names(db, {boundary.proposed_by_id or 0, boundary.decided_by_id or 0})
+    users = usernames(db, [boundary.proposed_by_id, boundary.decided_by_id])
     item = {"b": boundary, "area": area, "proposer": users.get(boundary.proposed_by_id or 0, ""),
             "decider": users.get(boundary.decided_by_id or 0, ""), "can_decide": False}
     return render(request, "admin/partials/proposal_row.html", item=item, done=decision, error=None, errors={},

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from shiyu.core.audit import AuditEntry
-from shiyu.core.paging import paginate
+from shiyu.core import audit
 from shiyu.web.admin.common import base_query, paging
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 
@@ -32,19 +30,11 @@ def audit_page(request: Request, db: PageDb, principal: PagePrincipal,
                since: str = Query("", max_length=10), until: str = Query("", max_length=10),
                offset: int = Query(0, ge=0)) -> Response:
     principal.require("audit.view")
-    tz = request.app.state.settings.tz
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    for column, value in ((AuditEntry.actor_name, actor), (AuditEntry.action, action),
-                          (AuditEntry.object_type, object_type), (AuditEntry.object_id, object_id)):
-        if value.strip():
-            stmt = stmt.where(column == value.strip())
-    first, last = _day(since), _day(until)
-    if first:
-        stmt = stmt.where(AuditEntry.at >= datetime.combine(first, time(0), tz))
-    if last:  # the whole "until" day, in city time
-        stmt = stmt.where(AuditEntry.at < datetime.combine(last + timedelta(days=1), time(0), tz))
+    exact = audit.AuditFilter(actor=actor.strip(), action=action.strip(), object_type=object_type.strip(),
+                              object_id=object_id.strip())
+    filters = exact.within_days(request.app.state.settings.tz, _day(since), _day(until))
     page = paging(offset)
-    rows, total = paginate(db, stmt, page)
+    rows, total = audit.search(db, filters, page)
     return render(request, "admin/audit.html", rows=rows, total=total, limit=page.limit, offset=offset,
                   f={"actor": actor, "action": action, "object_type": object_type, "object_id": object_id,
                      "since": since, "until": until}, actions=ACTIONS, base=base_query(request))

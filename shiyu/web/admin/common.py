@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from shiyu.core.paging import PageParams
-from shiyu.org.areas.models import Area
 
-UNSCOPED = {"unscoped": True}
 PAGE_SIZE = 50
 
 
 def paging(offset: int, limit: int = PAGE_SIZE) -> PageParams:
     return PageParams(limit=limit, offset=max(0, offset))
-
-
-def area_names(db: Session, ids: Iterable[int | None]) -> dict[int, Area]:
-    """Areas by id for labelling rows that reference them (ids come from rows the caller may already see)."""
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {a.id: a for a in db.scalars(select(Area).where(Area.id.in_(wanted)), execution_options=UNSCOPED)}
 
 
 def redirect(request: Request, url: str) -> Response:

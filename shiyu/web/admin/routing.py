@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from shiyu.cases.categories import service as categories
 from shiyu.cases.routing import service
 from shiyu.cases.routing.schemas import RuleIn
 from shiyu.core.errors import ShiyuError, ValidationFailed
-from shiyu.org.units.models import Department
-from shiyu.web.admin.common import UNSCOPED, area_names, base_query, int_or_none, paging, redirect
+from shiyu.org.areas.service import areas_by_id
+from shiyu.org.units.service import department_names, list_departments
+from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
 
@@ -39,7 +39,7 @@ def _conditions(text: str) -> dict[str, str]:
 
 def _choices(db: PageDb) -> dict[str, Any]:
     tree = categories.tree(db)
-    departments = list(db.scalars(select(Department).order_by(Department.code).limit(500)))
+    departments, _ = list_departments(db, paging(0, limit=500))
     return {"tree": tree, "departments": departments}
 
 
@@ -48,10 +48,8 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, offset: int = 
     page = paging(offset)
     rules, total = service.list_rules(db, principal, page)
     cats = {c.id: c for major in categories.tree(db, include_inactive=True) for c in [major, *major.children]}
-    dept_ids = {r.department_id for r in rules if r.department_id}
-    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
-                            execution_options=UNSCOPED).all()) if dept_ids else {}
-    areas = area_names(db, [r.area_id for r in rules])
+    depts = department_names(db, [r.department_id for r in rules])
+    areas = areas_by_id(db, [r.area_id for r in rules])
     items = [{"r": r, "category": cats.get(r.category_id or 0), "department": depts.get(r.department_id or 0),
               "area": areas.get(r.area_id or 0)} for r in rules]
     return render(request, "admin/routing.html", status, items=items, total=total, limit=page.limit, offset=offset,

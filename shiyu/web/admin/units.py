@@ -9,9 +9,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from shiyu.core.errors import ShiyuError
+from shiyu.org.areas.service import areas_by_id
 from shiyu.org.units import service
 from shiyu.org.units.schemas import DepartmentIn, DepartmentPatch
-from shiyu.web.admin.common import area_names, base_query, int_or_none, paging, redirect
+from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
 
@@ -26,12 +27,12 @@ def units_page(request: Request, db: PageDb, principal: PagePrincipal,
     page = paging(offset)
     if tab == "centres":
         rows, total = service.list_centres(db, page, q=q or None)
-        areas = area_names(db, [c.area_id for c in rows])
+        areas = areas_by_id(db, [c.area_id for c in rows])
         items: list[Any] = [{"c": c, "area": areas.get(c.area_id)} for c in rows]
     else:
         rows, total = service.list_departments(db, page, q=q or None, kind=kind or None)
         names = service.liaisons(db, [d.id for d in rows])
-        areas = area_names(db, [d.area_id for d in rows] + [j.area_id for d in rows for j in d.jurisdictions])
+        areas = areas_by_id(db, [d.area_id for d in rows] + [j.area_id for d in rows for j in d.jurisdictions])
         items = [{"d": d, "area": areas.get(d.area_id), "liaisons": sorted(names[d.id]),
                   "jurisdictions": [areas[j.area_id].name for j in d.jurisdictions if j.area_id in areas]}
                  for d in rows]
@@ -47,7 +48,7 @@ def _form(request: Request, dept: Any = None, values: dict[str, Any] | None = No
 
 
 def _values_of(dept: Any, db: PageDb) -> dict[str, Any]:
-    areas = area_names(db, [dept.area_id] + [j.area_id for j in dept.jurisdictions])
+    areas = areas_by_id(db, [dept.area_id] + [j.area_id for j in dept.jurisdictions])
     return {"code": dept.code, "name": dept.name, "phone": dept.phone, "category_kinds": dept.category_kinds,
             "area_id": dept.area_id, "area_label": areas[dept.area_id].name if dept.area_id in areas else "",
             "jurisdictions": [{"id": j.area_id, "name": areas[j.area_id].name} for j in dept.jurisdictions
@@ -66,7 +67,7 @@ async def _posted(request: Request) -> dict[str, Any]:
 
 def _echo(db: PageDb, data: dict[str, Any]) -> dict[str, Any]:
     """What the user sent, for re-rendering the form after an error."""
-    areas = area_names(db, [data.get("area_id")] + data["jurisdiction_area_ids"])
+    areas = areas_by_id(db, [data.get("area_id")] + data["jurisdiction_area_ids"])
     area = areas.get(data.get("area_id") or 0)
     return data | {"area_label": area.name if area else "",
                    "jurisdictions": [{"id": i, "name": areas[i].name} for i in data["jurisdiction_area_ids"]

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from shiyu.core.errors import ShiyuError
+from shiyu.org.areas.service import areas_by_id
 from shiyu.org.identity import service
 from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role
 from shiyu.org.identity.schemas import UserIn
-from shiyu.org.units.models import Department
-from shiyu.web.admin.common import UNSCOPED, area_names, base_query, int_or_none, paging, redirect
+from shiyu.org.units.service import department_names, list_departments
+from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
 
@@ -25,10 +25,8 @@ PERSONAL = ("full_name", "phone", "id_number")
 
 def _grant_labels(db: PageDb, users: list[dict[str, Any]]) -> dict[str, Any]:
     grants = [g for u in users for g in u["grants"]]
-    areas = area_names(db, [g["area_id"] for g in grants])
-    dept_ids = {g["department_id"] for g in grants if g["department_id"]}
-    depts = dict(db.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids)),
-                            execution_options=UNSCOPED).all()) if dept_ids else {}
+    areas = areas_by_id(db, [g["area_id"] for g in grants])
+    depts = department_names(db, [g["department_id"] for g in grants])
     return {"areas": {k: v.name for k, v in areas.items()}, "departments": depts}
 
 
@@ -72,7 +70,7 @@ async def create_user(request: Request, db: PageDb, principal: PagePrincipal) ->
         if "area_id" in errors:
             errors["home_area_id"] = errors.pop("area_id")
         form.pop("password", None)
-        areas = area_names(db, [int_or_none(form.get("home_area_id"))])
+        areas = areas_by_id(db, [int_or_none(form.get("home_area_id"))])
         form["home_area_label"] = next((a.name for a in areas.values()), "")
         return render(request, "admin/user_new.html", 422, v=form, errors=errors, general=general, roles=ROLES)
     return redirect(request, f"/admin/users/{user.id}?created=1")
@@ -81,10 +79,9 @@ async def create_user(request: Request, db: PageDb, principal: PagePrincipal) ->
 def _detail(request: Request, db: PageDb, principal: PagePrincipal, user_id: int, status: int = 200,
             **extra: Any) -> Response:
     user = service.masked_user(service.get_user(db, user_id))
-    departments = list(db.scalars(select(Department).order_by(Department.code).limit(500)))
-    home = area_names(db, [])
+    departments, _ = list_departments(db, paging(0, limit=500))
     return render(request, "admin/user.html", status, u=user, labels=_grant_labels(db, [user]), roles=ROLES,
-                  department_roles=[r.value for r in DEPARTMENT_ROLES], departments=departments, home=home,
+                  department_roles=[r.value for r in DEPARTMENT_ROLES], departments=departments,
                   personal=PERSONAL, can_manage=principal.can("user.manage", user["area_path"]),
                   can_reveal=principal.can("pii.reveal", user["area_path"]),
                   **{"errors": {}, "general": None, "gv": {}} | extra)

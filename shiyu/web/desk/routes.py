@@ -1,0 +1,170 @@
+"""Case desk for centre operators, dispatchers and department handlers.
+
+The queue page shows the caller's work queues (``shiyu.cases.queues``) with counts and the cases of one
+queue; the case page shows what the API's case detail shows (timeline, deadline, routing suggestion,
+photos) and renders exactly the actions ``service.case_detail`` lists as allowed, each as a form carrying
+the version the user saw. Every read and write goes through the page's scoped session, so a case outside
+the caller's scope is a 404 page here just as it is a 404 in the API.
+
+A lost race (the engine's ``Conflict``) re-renders the case as it is now with a "someone else acted
+first" notice, so the user sees what changed before trying again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from shiyu.cases import engine, queues, service
+from shiyu.cases.categories import service as categories
+from shiyu.cases.workflow import ACTIONS, FieldType
+from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
+from shiyu.core.paging import PageParams, paginate
+from shiyu.core.timeutil import utcnow
+from shiyu.org.units import service as units
+from shiyu.web import nav
+from shiyu.web.deps import language
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+
+router = APIRouter(prefix="/desk", route_class=PageRoute, include_in_schema=False)
+PAGE_SIZE = 30
+CHOICE_LIMIT = 500
+
+# Which permission makes a queue part of the caller's desk; overdue and supervised concern everyone.
+QUEUE_PERMISSION = {
+    "to_register": "case.register", "to_dispatch": "case.dispatch", "to_accept": "case.handle",
+    "to_handle": "case.handle", "to_verify": "case.verify", "to_close": "case.close", "to_approve": "case.approve",
+}
+DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervise"}))
+
+nav.register(nav.NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5))
+
+
+def _category_names(db: PageDb, lang: str) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for major in categories.tree(db, include_inactive=True):
+        for c in (major, *major.children):
+            names[c.id] = (c.name_en if lang == "en" and c.name_en else c.name_zh)
+    return names
+
+
+@router.get("")
+def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
+         offset: int = Query(0, ge=0)) -> Response:
+    require_any(principal, *DESK_PERMISSIONS)
+    counted = queues.counts(db, principal)
+    mine = [(q, n) for q, n in counted
+            if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
+    if not queue:
+        queue = next((q.name for q, n in mine if n), mine[0][0].name)
+    page = PageParams(limit=PAGE_SIZE, offset=offset)
+    rows, total = paginate(db, queues.statement(principal, queue), page)
+    now, lang = utcnow(), language(request)
+    return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
+                  offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
+                  category_names=_category_names(db, lang), base=f"?queue={queue}&")
+
+
+def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Options for the fields of the allowed actions (departments at the case's centre, lower centres,
+    categories), read through the caller's scoped session; nothing is read for actions not offered."""
+    wanted = {f["name"] for a in detail["allowed_actions"] for f in a["fields"]}
+    out: dict[str, Any] = {}
+    if wanted & {"department_id", "assist_department_ids"}:
+        depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
+        centre_path = detail["centre_path"]
+        out["departments"] = [d for d in depts if d.area_path == centre_path
+                              and any(detail["area_path"].startswith(j.area_path) for j in d.jurisdictions)]
+    if "centre_id" in wanted:
+        centres, _ = units.list_centres(db, PageParams(limit=CHOICE_LIMIT, offset=0))
+        out["centres"] = [c for c in centres if c.area_path != detail["centre_path"]
+                          and c.area_path.startswith(detail["centre_path"])
+                          and detail["area_path"].startswith(c.area_path)]
+    if "category_id" in wanted:
+        out["tree"] = categories.tree(db)
+    return out
+
+
+def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int, status: int = 200,
+            **extra: Any) -> Response:
+    lang = language(request)
+    case = service.get_case(db, case_id)
+    detail = service.case_detail(db, principal, case, request.app.state.settings.tz, lang)
+    detail.update(centre_path=case.centre_path, area_path=case.area_path)
+    depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
+    done = ACTIONS.get(request.query_params.get("done") or "")
+    return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
+                  department_names={d.id: d.name for d in depts}, choices=_choices(db, detail, lang),
+                  **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
+                     "done": (done.label_en if lang == "en" else done.label_zh) if done else None} | extra)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    return _detail(request, db, principal, case_id)
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _fields(action: str, form: FormData) -> dict[str, Any]:
+    """The action's fields from the form, typed as the workflow declares them; empty optional ones are left
+    out so the engine applies its own defaults and checks."""
+    transition = ACTIONS.get(action)
+    out: dict[str, Any] = {}
+    problems = []
+    for spec in transition.fields if transition else ():
+        raw = [str(v).strip() for v in form.getlist(spec.name) if str(v).strip()]
+        if spec.type is FieldType.BOOL:
+            out[spec.name] = bool(raw) and raw[0] in ("on", "true", "1")
+            continue
+        if not raw:
+            continue
+        try:
+            if spec.type is FieldType.INT:
+                out[spec.name] = int(raw[0])
+            elif spec.type is FieldType.IDS:
+                out[spec.name] = [int(v) for v in raw]
+            elif spec.type is FieldType.NUMBER:
+                out[spec.name] = _number(raw[0])
+            else:
+                out[spec.name] = raw[0]
+        except ValueError:
+            problems.append({"field": spec.name, "problem": "not_" + spec.type.value})
+    if problems:
+        raise ValidationFailed("action_fields_invalid", "操作所需信息不完整或有误",
+                               "Some details this action needs are missing or not valid", detail=problems)
+    return out
+
+
+@router.post("/cases/{case_id}/actions/{action}")
+async def act(request: Request, case_id: int, action: str, db: PageDb, principal: PagePrincipal) -> Response:
+    form = await request.form()
+    lang = language(request)
+    try:
+        data = engine.ActionInput(
+            expected_version=int(version) if (version := str(form.get("expected_version") or "")).isdigit() else 0,
+            note=str(form.get("note") or ""),
+            fields=_fields(action, form),
+            attachment_ids=[int(str(v)) for v in form.getlist("attachment_ids") if str(v).isdigit()])
+        engine.apply(db, principal, case_id, action, data, request.app.state.settings.tz)
+    except Conflict as exc:
+        db.rollback()
+        return _detail(request, db, principal, case_id, 409, conflict=exc.message(lang))
+    except ShiyuError as exc:
+        if exc.status != 422:
+            raise
+        db.rollback()
+        general, errors = field_errors(exc, lang)
+        values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        return _detail(request, db, principal, case_id, 422, errors=errors, general=general, open_action=action,
+                       v=values)
+    target = f"/desk/cases/{case_id}?done={action}"
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return Response(status_code=303, headers={"Location": target})

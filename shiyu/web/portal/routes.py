@@ -1,0 +1,136 @@
+"""Citizen portal: no log-in. Report a problem (category, map pin or "use my location", description,
+optional contact, anonymous allowed), get the tracking code and the evaluation token, follow the public
+timeline, evaluate a closed case with the token.
+
+The pages use the same sessions and service functions as the public API routes (``shiyu.cases.api``):
+intake as an anonymous principal (or the logged-in user, exactly as the API decides), tracking and
+evaluation through the public session, which shows only the public parts of one case by its code.
+
+Photos are left out: the attachments API needs a logged-in uploader (an anonymous upload endpoint would
+be an open file drop), so a citizen's report here is text and position only.
+
+CSRF: there is no session to ride on, but the double-submit token still stops another site from filing
+reports in a visitor's name (and from using a logged-in staff member's cookie).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
+
+from shiyu.cases import intake, service
+from shiyu.cases.api import intake_session, public_session
+from shiyu.cases.categories import service as categories
+from shiyu.cases.models import Rating
+from shiyu.cases.schemas import IntakeIn
+from shiyu.core.errors import Forbidden, NotFound, ShiyuError
+from shiyu.org.areas import service as areas
+from shiyu.web import nav
+from shiyu.web.deps import CSRF_HEADER, language
+from shiyu.web.i18n import translate
+from shiyu.web.page_deps import PageRoute, csrf_ok, field_errors, render
+
+router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=False)
+IntakeDb = Annotated[Session, Depends(intake_session)]
+PublicDb = Annotated[Session, Depends(public_session)]
+RATINGS = [r.value for r in Rating]
+
+nav.register(nav.NavEntry("portal", "/portal", "work", "users", order=90))
+# Where a pydantic or service error about a nested input shows on the form.
+FIELD_OF = {"reporter.phone": "phone", "reporter.name": "name", "location.lon": "location",
+            "location.lat": "location", "lon": "location", "lat": "location"}
+
+
+def _check_csrf(request: Request, sent: str) -> None:
+    if not csrf_ok(request, request.headers.get(CSRF_HEADER) or sent):
+        raise Forbidden("csrf_failed", "页面已过期，请刷新后重试", "The page has expired; reload and try again")
+
+
+def _city_bounds(db: Session) -> list[float] | None:
+    """[west, south, east, north] of the city, so the pin map opens over it; None without areas."""
+    roots = [a for a in areas.roots(db, db.info["principal"]) if a.geometry]
+    if not roots:
+        return None
+    boxes = [shape(a.geometry).bounds for a in roots]
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def _form(request: Request, db: Session, status: int = 200, **extra: Any) -> Response:
+    return render(request, "portal/report.html", status, tree=categories.tree(db), bounds=_city_bounds(db),
+                  **{"v": {"idempotency_key": secrets.token_urlsafe(18)}, "errors": {}, "general": None} | extra)
+
+
+@router.get("")
+def report_page(request: Request, db: PublicDb) -> Response:
+    return _form(request, db)
+
+
+@router.post("/report")
+async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
+    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    _check_csrf(request, form.get("csrf_token", ""))
+    anonymous = form.get("anonymous") == "on"
+    try:
+        body = IntakeIn.model_validate({
+            "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
+            "category_id": form.get("category_id") or None, "description": form.get("description", ""),
+            "location": {"lon": form.get("lon") or None, "lat": form.get("lat") or None},
+            "address": form.get("address", ""), "anonymous": anonymous,
+            "reporter": None if anonymous else {"name": form.get("name") or None, "phone": form.get("phone") or None},
+        })
+        result = intake.intake(db, db.info["principal"], body, request.app.state.settings.tz)
+    except (ValidationError, ShiyuError) as exc:
+        db.rollback()
+        if isinstance(exc, ShiyuError) and exc.status not in (409, 422):
+            raise
+        general, errors = field_errors(exc, language(request))
+        errors = {FIELD_OF.get(k, k): v for k, v in errors.items()}
+        if isinstance(exc, ShiyuError) and exc.code == "outside_city":
+            errors["location"] = general
+        return _form(request, public, 422, v=form, errors=errors, general=general)
+    out = intake.outcome(result)
+    return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"])
+
+
+def _track(request: Request, db: Session, code: str, status: int = 200, **extra: Any) -> Response:
+    data, error = None, None
+    if code:
+        try:
+            data = service.track(db, code, language(request))
+        except NotFound:
+            error = "portal.track.not_found"
+    return render(request, "portal/track.html", 404 if error else status, code=code.strip().upper(), data=data,
+                  not_found=error, ratings=RATINGS, **{"errors": {}, "general": None, "v": {}, "thanks": False} | extra)
+
+
+@router.get("/track")
+def track_page(request: Request, db: PublicDb, code: str = Query("", max_length=40)) -> Response:
+    return _track(request, db, code)
+
+
+@router.post("/track/{code}/evaluate")
+def evaluate(request: Request, code: str, db: PublicDb, rating: str = Form(""), note: str = Form(""),
+             token: str = Form(""), csrf_token: str = Form("")) -> Response:
+    _check_csrf(request, csrf_token)
+    values = {"rating": rating, "note": note, "token": token}
+    if rating not in RATINGS:
+        return _track(request, db, code, 422, v=values,
+                      errors={"rating": translate(language(request), "portal.evaluate.rating_required")})
+    try:
+        service.track_evaluate(db, code, Rating(rating), note.strip()[:500], token.strip(), None,
+                               request.app.state.settings.tz)
+    except ShiyuError as exc:
+        db.rollback()
+        if isinstance(exc, NotFound):
+            raise
+        general, errors = field_errors(exc, language(request))
+        if exc.code == "evaluation_token_invalid":
+            errors["token"] = general
+        return _track(request, db, code, exc.status, v=values, errors=errors, general=general)
+    return _track(request, db, code, thanks=True)
