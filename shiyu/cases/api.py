@@ -32,7 +32,7 @@ from shiyu.core.paging import Page, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from shiyu.core.timeutil import utcnow
-from shiyu.web.deps import CurrentPrincipal, Db, Paging, client_ip, language, optional_principal
+from shiyu.web.deps import CurrentPrincipal, Db, Paging, language, optional_principal, request_session
 
 router = APIRouter(tags=["cases"])
 PUBLIC = "public"
@@ -48,39 +48,26 @@ def _caller(request: Request) -> Principal | None:
     return optional_principal(request)
 
 
-def _session(request: Request, principal: Principal) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
-    session.info.update(principal=principal, client_ip=client_ip(request))
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 def intake_session(request: Request) -> Iterator[Session]:
     """Anonymous callers act as a principal with no grants: they can file a citizen report, nothing else."""
-    yield from _session(request, _caller(request) or Principal(user_id=None, username=PUBLIC))
+    yield from request_session(request, _caller(request) or Principal(user_id=None, username=PUBLIC))
 
 
 def actor_session(request: Request) -> Iterator[Session]:
     principal = _caller(request)
     if principal is None:
         raise Unauthenticated()
-    yield from _session(request, principal)
+    yield from request_session(request, principal)
 
 
 def public_session(request: Request) -> Iterator[Session]:
     """The tracking page reads one case by its code, whoever asks; the service shows only public parts."""
-    yield from _session(request, Principal.system("track"))
+    yield from request_session(request, Principal.system("track"))
 
 
-IntakeDb = Annotated[Session, Depends(intake_session)]
-ActorDb = Annotated[Session, Depends(actor_session)]
-PublicDb = Annotated[Session, Depends(public_session)]
+IntakeDb = Annotated[Session, Depends(intake_session, scope="function")]
+ActorDb = Annotated[Session, Depends(actor_session, scope="function")]
+PublicDb = Annotated[Session, Depends(public_session, scope="function")]
 
 
 def _storage(request: Request) -> LocalStorage:

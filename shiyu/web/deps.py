@@ -87,7 +87,13 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def db_session(request: Request, principal: Principal = Depends(current_principal)) -> Iterator[Session]:
+def request_session(request: Request, principal: Principal) -> Iterator[Session]:
+    """A session carrying the caller's principal, committed when the handler returns.
+
+    Every database dependency uses it with ``scope="function"``: the commit must happen before the response
+    leaves, or a client could be told "created" about a write that then fails, and a browser following a
+    redirect could read the page before the change it just made is committed.
+    """
     session: Session = request.app.state.session_factory()
     session.info.update(principal=principal, client_ip=client_ip(request))
     try:
@@ -100,6 +106,10 @@ def db_session(request: Request, principal: Principal = Depends(current_principa
         session.close()
 
 
+def db_session(request: Request, principal: Principal = Depends(current_principal)) -> Iterator[Session]:
+    yield from request_session(request, principal)
+
+
 def page_params(
     limit: int = Query(50, ge=1, le=MAX_LIMIT, description="rows per page"),
     offset: int = Query(0, ge=0, description="rows to skip"),
@@ -107,6 +117,6 @@ def page_params(
     return PageParams(limit=limit, offset=offset)
 
 
-Db = Annotated[Session, Depends(db_session)]
+Db = Annotated[Session, Depends(db_session, scope="function")]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Paging = Annotated[PageParams, Depends(page_params)]

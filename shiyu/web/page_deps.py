@@ -31,7 +31,7 @@ from shiyu.core.scoping import Principal
 from shiyu.org.identity import tokens
 from shiyu.org.identity.service import load_principal
 from shiyu.web import nav
-from shiyu.web.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, client_ip, language
+from shiyu.web.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, language, request_session
 from shiyu.web.i18n import catalogue, translate
 
 HERE = Path(__file__).resolve().parent
@@ -124,20 +124,11 @@ async def page_principal(request: Request) -> Principal:
 
 
 def page_db(request: Request, principal: Principal = Depends(page_principal)) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
-    session.info.update(principal=principal, client_ip=client_ip(request))
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    yield from request_session(request, principal)
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
-PageDb = Annotated[Session, Depends(page_db)]
+PageDb = Annotated[Session, Depends(page_db, scope="function")]
 
 
 def require_any(principal: Principal, *permissions: str) -> None:

@@ -37,8 +37,8 @@ from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageRoute, csrf_ok, field_errors, render
 
 router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=False)
-IntakeDb = Annotated[Session, Depends(intake_session)]
-PublicDb = Annotated[Session, Depends(public_session)]
+IntakeDb = Annotated[Session, Depends(intake_session, scope="function")]
+PublicDb = Annotated[Session, Depends(public_session, scope="function")]
 RATINGS = [r.value for r in Rating]
 
 nav.register(nav.NavEntry("portal", "/portal", "work", "users", order=90))

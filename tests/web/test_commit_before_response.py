@@ -1,0 +1,35 @@
+"""A handler's writes are committed before its response leaves.
+
+FastAPI's default for dependencies with ``yield`` runs their exit code after the response is sent; our
+session dependencies ask for ``scope="function"`` instead. Were that lost, a client could be told "created"
+about a write whose commit then fails, and a browser following a redirect could read the page before the
+change it just made.
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from shiyu.web.deps import Db
+from tests.factories import login, populated
+
+
+def test_a_failing_commit_is_the_answer_not_a_success(app, system_session) -> None:
+    populated(system_session)
+    system_session.commit()
+
+    @app.get("/api/v1/_probe")
+    def probe(db: Db) -> dict:
+        def refuse(_session) -> None:
+            raise RuntimeError("commit refused")
+
+        event.listen(db, "before_commit", refuse)
+        return {"ok": True}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = login(client, "operator_a")
+        response = client.get("/api/v1/_probe", headers=headers)
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+
