@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
     passwords.configure(settings.password_time_cost, settings.password_memory_kib)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout)
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
     app.state.settings = settings

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shiyu.cases import deadlines, engine
 from shiyu.cases.calendar_service import load_calendar
@@ -100,7 +100,7 @@ def _check_channel(principal: Principal, channel: Channel, area_path: str) -> No
 
 
 def _category(session: Session, data: IntakeIn) -> Category:
-    category = session.get(Category, data.category_id)
+    category = session.get(Category, data.category_id, options=[joinedload(Category.parent)])
     if category is None or not category.selectable:
         raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用", "The category does not exist "
                                "or cannot be chosen", detail={"field": "category_id"})

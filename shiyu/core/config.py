@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=65536, ge=1024)
 
+    # Database connections per app process. Size the pool to the requests a process serves at once; a
+    # request that waits longer than the timeout for a connection is answered 503 "busy", not 500.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+
     storage_dir: str = "var/files"
     tile_url: str | None = None
 

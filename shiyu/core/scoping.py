@@ -152,13 +152,24 @@ def _apply_scope(state: ORMExecuteState) -> None:
         return
     if principal.is_system:
         return
-    options = [
-        with_loader_criteria(
-            cls, scope_criteria(cls, principal, cls.__view_permission__), include_aliases=True
-        )
+    state.statement = state.statement.options(*_scope_options(state.session, principal))
+
+
+def _scope_options(session: Session, principal: Principal) -> tuple[Any, ...]:
+    """The loader criteria for every scoped model, built once per session and principal.
+
+    Building them walks every grant of every scoped model; a request runs a handful of queries with the
+    same principal, so rebuilding them per query was a fifth of an intake's CPU time.
+    """
+    cached = session.info.get("_scope_options")
+    if cached is not None and cached[0] is principal:
+        return cached[1]
+    options = tuple(
+        with_loader_criteria(cls, scope_criteria(cls, principal, cls.__view_permission__), include_aliases=True)
         for cls in _SCOPED
-    ]
-    state.statement = state.statement.options(*options)
+    )
+    session.info["_scope_options"] = (principal, options)
+    return options
 
 
 @event.listens_for(Session, "before_flush")

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shiyu.core.errors import ShiyuError
@@ -41,6 +42,16 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             return _json(405, "method_not_allowed", "Method not allowed" if en else "不支持该请求方法")
         return _json(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        """Every database connection of this process stayed busy for ``db_pool_timeout``: overload, which
+        a client should retry later (with the same idempotency key), not a fault of ours to log as one."""
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        en = language(request) == "en"
+        response = _json(503, "busy", "The system is busy; try again shortly" if en else "系统繁忙，请稍后重试")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

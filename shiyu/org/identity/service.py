@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from shiyu.core import audit
 from shiyu.core.config import Settings
@@ -39,10 +39,10 @@ def principal_for(user: User) -> Principal:
 
 def load_principal(session: Session, user_id: int, token_version: int) -> Principal:
     """The principal behind a token; unscoped on purpose (nobody is acting yet)."""
-    user = session.execute(
-        select(User).options(selectinload(User.grants)).where(User.id == user_id),
+    user = session.execute(  # one round trip: this runs on every request
+        select(User).options(joinedload(User.grants)).where(User.id == user_id),
         execution_options={"unscoped": True},
-    ).scalar_one_or_none()
+    ).unique().scalar_one_or_none()
     if user is None or not user.is_active or user.token_version != token_version:
         raise Unauthenticated("token_revoked", "登录已失效，请重新登录", "This login is no longer valid; log in again")
     return principal_for(user)

@@ -1,4 +1,4 @@
-"""A handler's writes are committed before its response leaves.
+"""A handler's writes are committed before its response leaves; overload is an answer the client can retry.
 
 FastAPI's default for dependencies with ``yield`` runs their exit code after the response is sent; our
 session dependencies ask for ``scope="function"`` instead. Were that lost, a client could be told "created"
@@ -33,3 +33,22 @@ def test_a_failing_commit_is_the_answer_not_a_success(app, system_session) -> No
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
 
+
+
+def test_an_exhausted_connection_pool_answers_busy(settings, system_session) -> None:
+    """Overload is a 503 with Retry-After that the client can retry, not a 500."""
+    from shiyu.app import create_app
+
+    populated(system_session)
+    system_session.commit()
+    app = create_app(settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.2}))
+    try:
+        with TestClient(app) as client:
+            headers = login(client, "operator_a")
+            with app.state.engine.connect():
+                response = client.get("/api/v1/cases", headers=headers)
+        assert response.status_code == 503
+        assert response.json()["code"] == "busy"
+        assert response.headers["retry-after"] == "1"
+    finally:
+        app.state.engine.dispose()
