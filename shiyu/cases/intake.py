@@ -132,6 +132,16 @@ def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> Case | N
     return existing
 
 
+def already_submitted(session: Session, principal: Principal, idempotency_key: str) -> IntakeResult | None:
+    """The case this caller already filed under this key, if any: lets a form that uploads files first
+    answer a re-submission without storing its files again."""
+    existing = session.scalar(
+        select(Case).where(Case.submitter_key == submitter_key(principal), Case.idempotency_key == idempotency_key),
+        execution_options=UNSCOPED,
+    )
+    return None if existing is None else IntakeResult(existing, False, evaluation_token(existing.tracking_code))
+
+
 def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
            now: datetime | None = None) -> IntakeResult:
     now = now or utcnow()

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from shiyu.cases.models import Case
-from tests.cases.case_fixtures import POINT_A1, act, case_world, evidence
+from shiyu.cases.models import Attachment, Case
+from tests.cases.case_fixtures import POINT_A1, act, case_world, evidence, jpeg_bytes
 from tests.factories import World
 
 
@@ -29,7 +29,7 @@ def test_report_page_renders_for_anyone(client, world):
     assert r.status_code == 200
     assert "占道经营" in r.text and 'id="pin-map"' in r.text and "使用我的位置" in r.text
     assert 'data-bounds="[117.9' in r.text  # the city's extent, for the pin map
-    assert "此处暂不能上传照片" in r.text
+    assert 'name="photos" type="file" accept="image/*"' in r.text
     assert "Report a problem" in client.get("/portal?lang=en").text
 
 
@@ -99,3 +99,34 @@ def test_unknown_code_and_csrf(client, world):
     client.get("/portal")
     r = client.post("/portal/report", data={"description": "x"})
     assert r.status_code == 403
+
+
+def test_photos_arrive_with_the_report_and_only_once(client, world, system_session):
+    data = form(client) | {"category_id": str(world.extra["category"].id), "lon": "117.95", "lat": "24.6",
+                           "description": "路面塌陷", "anonymous": "on"}
+    photos = [("photos", ("a.jpg", jpeg_bytes((800, 600)), "image/jpeg")),
+              ("photos", ("b.jpg", jpeg_bytes((640, 480)), "image/jpeg"))]
+    r = client.post("/portal/report", data=data, files=photos)
+    assert r.status_code == 200, r.text[:800]
+    code = re.search(r'id="tracking-code">(\w+)<', r.text).group(1)
+    again = client.post("/portal/report", data=data, files=photos)  # a retry stores nothing twice
+    assert code in again.text
+    case = system_session.query(Case).filter_by(tracking_code=code).one()
+    stored = system_session.query(Attachment).filter_by(case_id=case.id).all()
+    assert sorted(a.filename for a in stored) == ["a.jpg", "b.jpg"] and all(a.thumbnail_key for a in stored)
+    assert system_session.query(Attachment).count() == 2
+
+
+def test_photos_are_checked_and_a_refused_report_keeps_none(client, world, system_session):
+    base = form(client) | {"category_id": str(world.extra["category"].id), "lon": "117.95", "lat": "24.6",
+                           "description": "路面塌陷", "anonymous": "on"}
+    lying = [("photos", ("x.jpg", b"%PDF-1.4 not a photo at all" * 10, "image/jpeg"))]
+    r = client.post("/portal/report", data=base, files=lying)
+    assert r.status_code == 422 and 'id="err-photos"' in r.text
+    many = [("photos", (f"{n}.jpg", jpeg_bytes((64, 64)), "image/jpeg")) for n in range(4)]
+    r = client.post("/portal/report", data=base, files=many)
+    assert r.status_code == 422 and "最多上传 3 张照片" in r.text
+    outside = [("photos", ("a.jpg", jpeg_bytes((64, 64)), "image/jpeg"))]
+    r = client.post("/portal/report", data=base | {"lon": "120.0", "lat": "30.0"}, files=outside)
+    assert r.status_code == 422
+    assert system_session.query(Attachment).count() == 0 and system_session.query(Case).count() == 0

@@ -6,8 +6,8 @@ The pages use the same sessions and service functions as the public API routes (
 intake as an anonymous principal (or the logged-in user, exactly as the API decides), tracking and
 evaluation through the public session, which shows only the public parts of one case by its code.
 
-Photos are left out: the attachments API needs a logged-in uploader (an anonymous upload endpoint would
-be an open file drop), so a citizen's report here is text and position only.
+Photos (up to three) travel in the report's own multipart request and are stored in its transaction: the
+attachments API needs a logged-in uploader, and an anonymous upload endpoint would be an open file drop.
 
 CSRF: there is no session to ride on, but the double-submit token still stops another site from filing
 reports in a visitor's name (and from using a logged-in staff member's cookie).
@@ -23,13 +23,16 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from shiyu.cases import intake, service
-from shiyu.cases.api import intake_session, public_session
+from shiyu.cases import attachments, intake, service
+from shiyu.cases.api import UPLOAD_CHUNK, intake_session, public_session
 from shiyu.cases.categories import service as categories
 from shiyu.cases.models import Rating
 from shiyu.cases.schemas import IntakeIn
-from shiyu.core.errors import Forbidden, NotFound, ShiyuError
+from shiyu.core.errors import Forbidden, NotFound, ShiyuError, ValidationFailed
+from shiyu.core.scoping import Principal
+from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
 from shiyu.web import nav
 from shiyu.web.deps import CSRF_HEADER, language
@@ -43,7 +46,8 @@ RATINGS = [r.value for r in Rating]
 
 nav.register(nav.NavEntry("portal", "/portal", "work", "users", order=90))
 # Where a pydantic or service error about a nested input shows on the form.
-FIELD_OF = {"reporter.phone": "phone", "reporter.name": "name", "location.lon": "location",
+MAX_PHOTOS = 3
+FIELD_OF = {"file": "photos", "reporter.phone": "phone", "reporter.name": "name", "location.lon": "location",
             "location.lat": "location", "lon": "location", "lat": "location"}
 
 
@@ -73,9 +77,12 @@ def report_page(request: Request, db: PublicDb) -> Response:
 
 @router.post("/report")
 async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    raw = await request.form()
+    form = {k: str(v).strip() for k, v in raw.items() if not isinstance(v, UploadFile)}
+    photos = [f for f in raw.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     _check_csrf(request, form.get("csrf_token", ""))
     anonymous = form.get("anonymous") == "on"
+    principal = db.info["principal"]
     try:
         body = IntakeIn.model_validate({
             "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
@@ -84,7 +91,11 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
             "address": form.get("address", ""), "anonymous": anonymous,
             "reporter": None if anonymous else {"name": form.get("name") or None, "phone": form.get("phone") or None},
         })
-        result = intake.intake(db, db.info["principal"], body, request.app.state.settings.tz)
+        result = intake.already_submitted(db, principal, body.idempotency_key)
+        if result is None:
+            ids = _store_photos(db, principal, request.app.state.settings.storage_dir, photos)
+            result = intake.intake(db, principal, body.model_copy(update={"attachment_ids": ids}),
+                                   request.app.state.settings.tz)
     except (ValidationError, ShiyuError) as exc:
         db.rollback()
         if isinstance(exc, ShiyuError) and exc.status not in (409, 422):
@@ -96,6 +107,22 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
         return _form(request, public, 422, v=form, errors=errors, general=general)
     out = intake.outcome(result)
     return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"])
+
+
+def _store_photos(db: Session, principal: Principal, storage_dir: str, photos: list[UploadFile]) -> list[int]:
+    """A citizen's photos arrive with the report and are stored in its transaction: there is no separate
+    anonymous upload (that would be an open file drop), and a refused report leaves no attachment rows."""
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationFailed("too_many_photos", "最多上传 {n} 张照片", "At most {n} photos can be sent",
+                               detail={"field": "photos"}, n=MAX_PHOTOS)
+    storage, ids = LocalStorage(storage_dir), []
+    for photo in photos:
+        data, file_type = attachments.read_limited(iter(lambda f=photo: f.file.read(UPLOAD_CHUNK), b""))
+        if file_type.kind is not MediaKind.PHOTO:
+            raise ValidationFailed("photo_only", "这里只能上传照片", "Only photos can be sent here",
+                                   detail={"field": "photos"})
+        ids.append(attachments.store_upload(db, principal, storage, photo.filename, data, file_type).id)
+    return ids
 
 
 def _track(request: Request, db: Session, code: str, status: int = 200, **extra: Any) -> Response:
