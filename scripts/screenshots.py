@@ -20,13 +20,12 @@ CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]
 SIZES = {"desktop": (1366, 850), "phone": (360, 740)}
-USER, PASSWORD = "demo_admin", "Demo@2026"
+PASSWORD = "Demo@2026"
 
 
-def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
-    """(file stem, URL) of each main page."""
-    return [
-        ("login", "/login"),
+def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
+    """(file stem, URL, demo login or None for a public page) of each main page, grouped by login."""
+    admin = [
         ("home", "/"),
         ("areas", f"/admin/areas?area={ids['district']}"),
         ("areas-community", f"/admin/areas?area={ids['community']}"),
@@ -42,12 +41,24 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("user", f"/admin/users/{ids['user']}"),
         ("audit", "/admin/audit"),
     ]
+    operator = [
+        ("desk", "/desk"),
+        ("desk-case", f"/desk/cases/{ids['case']}"),
+    ]
+    public = [
+        ("login", "/login"),
+        ("portal", "/portal"),
+        ("portal-track", f"/portal/track?code={ids['tracking_code']}"),
+    ]
+    return ([(stem, url, None) for stem, url in public] + [(stem, url, "demo_admin") for stem, url in admin]
+            + [(stem, url, "demo_operator") for stem, url in operator])
 
 
 def _ids(app) -> dict[str, int]:
     from sqlalchemy import select
 
     from shiyu.cases.categories.models import Category
+    from shiyu.cases.models import Case, CaseState
     from shiyu.core.scoping import Principal
     from shiyu.org.areas.models import Area
     from shiyu.org.identity.models import User
@@ -55,6 +66,9 @@ def _ids(app) -> dict[str, int]:
 
     with app.state.session_factory() as s:
         s.info["principal"] = Principal.system("screenshots")
+        operator = s.scalar(select(User).where(User.username == "demo_operator"))
+        mine = Case.area_path.startswith(operator.area_path) if operator else Case.id.is_(None)
+        case = s.scalar(select(Case).where(Case.state == CaseState.HANDLING, mine).order_by(Case.id).limit(1))
         first = {lvl: s.scalar(select(Area.id).where(Area.level == lvl).order_by(Area.code).limit(1)) for lvl in (1, 3)}
         return {
             "district": first[1], "community": first[3],
@@ -62,6 +76,8 @@ def _ids(app) -> dict[str, int]:
             "minor": s.scalar(select(Category.id).where(Category.parent_id.is_not(None)).order_by(Category.code)
                               .limit(1)) or 0,
             "user": s.scalar(select(User.id).where(User.username == "demo_grid_worker")) or 0,
+            "case": case.id if case else 0,
+            "tracking_code": case.tracking_code if case else "",
         }
 
 
@@ -99,15 +115,18 @@ def main() -> int:
                                               locale="zh-CN", device_scale_factor=1,
                                               is_mobile=size == "phone", has_touch=size == "phone")
                 page = context.new_page()
-                for stem, url in pages(ids):
-                    if stem == "home":
-                        page.goto("/login")
-                        page.fill("#username", USER)
-                        page.fill("#password", PASSWORD)
-                        page.click("button[type=submit]")
-                        page.wait_for_url(base + "/")
-                    else:
-                        page.goto(url)
+                current: str | None = None
+                for stem, url, user in pages(ids):
+                    if user != current:
+                        context.clear_cookies()
+                        if user:
+                            page.goto("/login")
+                            page.fill("#username", user)
+                            page.fill("#password", PASSWORD)
+                            page.click("button[type=submit]")
+                            page.wait_for_url(base + "/")
+                        current = user
+                    page.goto(url)
                     page.wait_for_load_state("networkidle")
                     if page.locator(".map[data-src]").count():
                         page.wait_for_selector(".map[data-features]", timeout=10_000)

@@ -138,3 +138,19 @@ def test_english(client, world):
     log_in(client, "operator_a")
     r = client.get(f"/desk/cases/{world.extra['case']}?lang=en")
     assert "Timeline" in r.text and "register" in r.text and not re.search(r"desk\.(?!css|js)", r.text)
+
+
+
+def test_case_page_names_fields_and_departments(client, world, system_session):
+    """Attributes show their field labels, and the handling department shows its name."""
+    category = system_session.merge(world.extra["category"])
+    category.fields = [{"name": "owner", "label_zh": "权属单位", "label_en": "Owner", "type": "text"}]
+    system_session.commit()
+    case = report(system_session, world, attributes={"owner": "园林所"}).case
+    for action, fields in (("register", {}), ("dispatch", {"department_id": world.departments["a"].id})):
+        case = act(system_session, world, "operator_a", case, action, fields=fields)
+    log_in(client, "operator_a")
+    text = client.get(f"/desk/cases/{case.id}").text
+    assert "<dt>权属单位</dt><dd>园林所</dd>" in text
+    assert f"{world.departments['a'].name} · 主办" in text
+    assert "<dt>Owner</dt>" in client.get(f"/desk/cases/{case.id}?lang=en").text

@@ -61,6 +61,13 @@ def get_category(session: Session, category_id: int) -> Category:
     return category
 
 
+def field_labels(session: Session, category_id: int, lang: str) -> dict[str, str]:
+    """The labels of a category's fields by field name, in ``lang``, for showing a case's attributes."""
+    category = session.get(Category, category_id)
+    key = "label_en" if lang == "en" else "label_zh"
+    return {f["name"]: f.get(key) or f["name"] for f in (category.fields if category else [])}
+
+
 def create_category(session: Session, principal: Principal, data: CategoryIn) -> Category:
     require_citywide(principal, EDIT)
     _check_code_free(session, data.code)

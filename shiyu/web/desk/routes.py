@@ -96,8 +96,12 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     detail.update(centre_path=case.centre_path, area_path=case.area_path)
     depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
     done = ACTIONS.get(request.query_params.get("done") or "")
+    # The handling department may lie outside what the caller may list (a district bureau seen from a street
+    # centre): its name on this case is still the caller's business.
+    assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
     return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
-                  department_names={d.id: d.name for d in depts}, choices=_choices(db, detail, lang),
+                  field_labels=categories.field_labels(db, case.category_id, lang),
+                  department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
                      "done": (done.label_en if lang == "en" else done.label_zh) if done else None} | extra)
 
