@@ -137,12 +137,23 @@ def test_a_lost_race_shows_the_conflict_message(browser: Browser, loop: dict) ->
     expect(second.locator("#case-state")).to_have_attribute("data-state", "to_dispatch")
 
 
-def _report(loop: dict) -> str:
+def test_a_case_of_another_community_cannot_be_opened_by_url(browser: Browser, loop: dict) -> None:
+    case_b = _report(loop, {"lon": 118.10, "lat": 24.6}, field="id")
+    operator = desk_page(browser, loop, "operator_a")
+    response = operator.goto(f"/desk/cases/{case_b}")
+    assert response is not None and response.status == 404
+    expect(operator.locator("body")).not_to_contain_text("楼道堆放杂物")
+    own = _report(loop, field="id")
+    assert operator.goto(f"/desk/cases/{own}").status == 200
+    expect(operator.locator(".description")).to_contain_text("楼道堆放杂物")
+
+
+def _report(loop: dict, point: dict | None = None, field: str = "tracking_code") -> str:
     """A citizen report through the public API (the portal form itself is walked in the loop test)."""
     import httpx
 
     r = httpx.post(loop["url"] + "/api/v1/cases", json={
         "idempotency_key": "e2e-" + secrets.token_hex(6), "channel": "citizen", "category_id": loop["ids"]["category"],
-        "description": "楼道堆放杂物", "location": {"lon": 117.95, "lat": 24.6}, "anonymous": True})
+        "description": "楼道堆放杂物", "location": point or {"lon": 117.95, "lat": 24.6}, "anonymous": True})
     assert r.status_code == 201, r.text
-    return r.json()["tracking_code"]
+    return r.json()[field]
