@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -54,7 +55,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
             + [(stem, url, "demo_operator") for stem, url in operator])
 
 
-def _ids(app) -> dict[str, int]:
+def demo_ids(app) -> dict[str, Any]:
+    """Ids of one of each kind of object the pages show, picked deterministically from the demo city."""
     from sqlalchemy import select
 
     from shiyu.cases.categories.models import Category
@@ -96,7 +98,7 @@ def main() -> int:
     from shiyu.core.config import Settings
 
     app = create_app(Settings())
-    ids = _ids(app)
+    ids = demo_ids(app)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
