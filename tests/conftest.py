@@ -66,6 +66,15 @@ def test_keys() -> dict[str, str]:
     return {"pii_keys": f"k1:{key}", "secret_key": secrets.token_urlsafe(40)}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lookup_sees_every_change() -> None:
+    """Tests rebuild the areas between lookups far faster than production changes boundaries: the shared
+    grid index re-reads the generation on every lookup here."""
+    from shiyu.org.areas.lookup import INDEXES
+
+    INDEXES.recheck_seconds = 0
+
+
 @pytest.fixture(scope="session")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """One migrated database per backend for the whole session."""

@@ -58,7 +58,7 @@ def test_propose_approve_with_versions_and_boundary_at(system_session, world):
 
 
 def test_approval_moves_the_lookup(system_session, world):
-    cache = IndexCache()
+    cache = IndexCache(recheck_seconds=0)
     admin = world.users["admin"]
     principal = as_user(system_session, admin)
     assert service.locate(system_session, principal, 117.95, 24.57, cache).ref.code == world.grids["a1"].code

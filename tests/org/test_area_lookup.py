@@ -88,7 +88,7 @@ def test_holes_and_multipolygons():
 def test_index_from_database_refreshes_on_generation(system_session):
     world = make_world(system_session)
     system_session.commit()
-    cache = IndexCache()
+    cache = IndexCache(recheck_seconds=0)
     first = cache.get(system_session)
     assert cache.get(system_session) is first and len(first) == 4
     hit = first.locate(118.1, 24.6)
@@ -103,12 +103,27 @@ def test_index_from_database_refreshes_on_generation(system_session):
     assert system_session.get(lookup.AreaGeneration, 1).value == 2
 
 
+def test_index_rechecks_the_generation_at_most_once_per_interval(system_session, monkeypatch):
+    make_world(system_session)
+    system_session.commit()
+    clock = [1000.0]
+    monkeypatch.setattr(lookup.time, "monotonic", lambda: clock[0])
+    cache = IndexCache(recheck_seconds=1.0)
+    first = cache.get(system_session)
+    lookup.bump_generation(system_session)
+    system_session.commit()
+    clock[0] += 0.5
+    assert cache.get(system_session) is first  # within the interval: no query, the index as it was
+    clock[0] += 0.6
+    assert cache.get(system_session) is not first  # interval over: the bump is seen
+
+
 def test_locate_is_scoped(system_session):
     world = make_world(system_session)
     make_people(system_session, world)
     system_session.commit()
     leader_a = principal_for(world.users["leader_a"])
-    cache = IndexCache()
+    cache = IndexCache(recheck_seconds=0)
     assert service.locate(system_session, leader_a, 118.0, 24.6, cache).ref.id == world.grids["a1"].id
     with pytest.raises(NotFound) as hidden:
         service.locate(system_session, leader_a, 118.1, 24.6, cache)
