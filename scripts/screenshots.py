@@ -41,10 +41,19 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("users", "/admin/users"),
         ("user", f"/admin/users/{ids['user']}"),
         ("audit", "/admin/audit"),
+        ("command-city", "/command"),
     ]
     operator = [
         ("desk", "/desk"),
         ("desk-case", f"/desk/cases/{ids['case']}"),
+        ("command", "/command"),
+    ]
+    # The grid workers' phone app: phone size only (see main()).
+    field = [
+        ("field", "/field"),
+        ("field-tasks", "/field/tasks"),
+        ("field-patrol", "/field/patrol"),
+        ("field-grid", "/field/grid"),
     ]
     public = [
         ("login", "/login"),
@@ -52,7 +61,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("portal-track", f"/portal/track?code={ids['tracking_code']}"),
     ]
     return ([(stem, url, None) for stem, url in public] + [(stem, url, "demo_admin") for stem, url in admin]
-            + [(stem, url, "demo_operator") for stem, url in operator])
+            + [(stem, url, "demo_operator") for stem, url in operator]
+            + [(stem, url, "demo_grid_worker") for stem, url in field])
 
 
 def demo_ids(app) -> dict[str, Any]:
@@ -119,6 +129,8 @@ def main() -> int:
                 page = context.new_page()
                 current: str | None = None
                 for stem, url, user in pages(ids):
+                    if stem.startswith("field") and size != "phone":
+                        continue
                     if user != current:
                         context.clear_cookies()
                         if user:
@@ -129,7 +141,10 @@ def main() -> int:
                             page.wait_for_url(base + "/")
                         current = user
                     page.goto(url)
-                    page.wait_for_load_state("networkidle")
+                    if url.startswith("/command"):  # its live event stream never lets the network go idle
+                        page.wait_for_selector("#command-map[data-ready='1']", timeout=15_000)
+                    else:
+                        page.wait_for_load_state("networkidle")
                     if page.locator(".map[data-src]").count():
                         page.wait_for_selector(".map[data-features]", timeout=10_000)
                         page.wait_for_timeout(300)

@@ -9,10 +9,12 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from shiyu import __version__
-from shiyu.core import pii
+from shiyu.core import live, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 from shiyu.org.identity import passwords
+from shiyu.triage import case_duplicates
+from shiyu.triage import registry as triage_registry
 from shiyu.web import errors, pages
 from shiyu.web.api import api_router
 
@@ -30,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
     passwords.configure(settings.password_time_cost, settings.password_memory_kib)
+    triage_registry.configure(settings)
+    case_duplicates.configure(settings)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout)
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
@@ -37,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages.router)

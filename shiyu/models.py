@@ -5,6 +5,7 @@ from shiyu.cases.categories.models import Category
 from shiyu.cases.indicators.facts import IndicatorDirtyCase, IndicatorFact, IndicatorGridFact
 from shiyu.cases.indicators.weights import IndicatorWeight
 from shiyu.cases.models import ApiClient, Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
+from shiyu.cases.reporters import CaseReporter
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
@@ -12,6 +13,10 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
+from shiyu.patrol.models import PatrolCheckin, PresenceDay
+from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
+from shiyu.triage.hot_models import HotIssue, HotIssueMember
+from shiyu.triage.models import CaseSuggestion, TrainingExample, TriageModelVersion
 
 __all__ = [
     "ApiClient",
@@ -27,16 +32,26 @@ __all__ = [
     "CaseAssignment",
     "CaseEvent",
     "CaseRequest",
+    "CaseReporter",
+    "CaseSuggestion",
     "Category",
     "Centre",
     "Department",
     "DepartmentJurisdiction",
+    "DuplicateCandidate",
     "Grant",
+    "HotIssue",
+    "HotIssueMember",
     "IndicatorDirtyCase",
     "IndicatorFact",
     "IndicatorGridFact",
     "IndicatorWeight",
     "OutboxEvent",
+    "PatrolCheckin",
+    "PresenceDay",
+    "RepeatComplaint",
     "RoutingRule",
+    "TrainingExample",
+    "TriageModelVersion",
     "User",
 ]

@@ -24,6 +24,9 @@ from shiyu.org.units.models import Centre
 from tests.cases.case_fixtures import scope_matrix_extra
 from tests.cases.conftest import LIMITS
 from tests.factories import World, add_user, box, login, populated
+from tests.patrol.patrol_fixtures import body as patrol_body
+from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
+from tests.triage.case_helpers import scope_matrix_extra as hot_extra
 
 B_MARKERS = ("359901001002", "乙社区")
 
@@ -144,6 +147,29 @@ ROUTES: list[Case] = [
          lambda w: f"/api/v1/routing/rules/{w.extra['rule_b']}"),
     Case("POST", "/api/v1/routing/preview", "deny", lambda w: "/api/v1/routing/preview",
          lambda w: {"category_id": w.extra["minor"], "area_id": _b(w)["grid"], "attributes": {}}),
+    # Triage models are city-wide: admin_a (an admin of community A) may list them but not switch or retrain.
+    Case("GET", "/api/v1/triage/models", "list", lambda w: "/api/v1/triage/models"),
+    Case("POST", "/api/v1/triage/models/{version}/activate", "deny", lambda w: "/api/v1/triage/models/1/activate"),
+    Case("POST", "/api/v1/triage/retrain", "deny", lambda w: "/api/v1/triage/retrain"),
+    Case("GET", "/api/v1/triage/cases/{case_id}/suggestions", "deny",
+         lambda w: f"/api/v1/triage/cases/{w.extra['case_b']}/suggestions"),
+    Case("POST", "/api/v1/patrol/checkins", "deny", lambda w: "/api/v1/patrol/checkins",
+         lambda w: patrol_body({"lon": 118.10, "lat": 24.6}, key="sneaky-checkin", grid_id=_b(w)["grid"])),
+    Case("GET", "/api/v1/patrol/checkins", "list", lambda w: "/api/v1/patrol/checkins?limit=500"),
+    # A heartbeat concerns only the caller's own row; admin_a does not patrol, so it is refused outright.
+    Case("POST", "/api/v1/patrol/presence", "deny", lambda w: "/api/v1/patrol/presence"),
+    Case("GET", "/api/v1/patrol/presence", "list", lambda w: "/api/v1/patrol/presence?limit=500",
+         markers=(*B_MARKERS, "worker_b1")),
+    Case("GET", "/api/v1/cases/{case_id}/duplicates", "deny",
+         lambda w: f"/api/v1/cases/{w.extra['case_b']}/duplicates"),
+    Case("GET", "/api/v1/hot-issues", "list", lambda w: "/api/v1/hot-issues?limit=200&include_dismissed=true"),
+    Case("GET", "/api/v1/hot-issues/{issue_id}", "deny", lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}"),
+    Case("POST", "/api/v1/hot-issues/{issue_id}/confirm", "deny",
+         lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}/confirm"),
+    Case("POST", "/api/v1/hot-issues/{issue_id}/dismiss", "deny",
+         lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}/dismiss"),
+    Case("POST", "/api/v1/hot-issues/{issue_id}/split", "deny",
+         lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}/split", lambda w: {"case_ids": [w.extra["case_b"]]}),
 ]
 
 
@@ -158,6 +184,8 @@ def world(system_session) -> World:
     rule_b = RoutingRule(name="乙社区垃圾", category_id=None, kind="incident", area_id=w.community_b.id,
                          area_prefix=w.community_b.area_path, department_id=w.departments["b"].id)
     case_extra = scope_matrix_extra(system_session, w)
+    case_extra.update(patrol_extra(system_session, w))
+    case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     system_session.add_all([major, minor, rule_b, proposal_b])
     system_session.flush()

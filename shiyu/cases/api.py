@@ -101,11 +101,13 @@ def list_cases(
     supervised: bool | None = None,
     department_id: int | None = Query(None, description="main department"),
     tracking_code: str | None = None,
+    repeat: bool | None = Query(None, description="flagged as a repeat complaint (重复诉求) or not"),
 ) -> dict:
     filters = service.CaseFilters(
         state=[s.value for s in state] if state else None, category_id=category_id, area_id=area_id,
         channel=channel.value if channel else None, reported_from=reported_from, reported_to=reported_to,
         overdue=overdue, supervised=supervised, department_id=department_id, tracking_code=tracking_code,
+        repeat=repeat,
     )
     rows, total = service.list_cases(db, paging, filters)
     now, lang = utcnow(), language(request)

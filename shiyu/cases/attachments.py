@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases.models import Attachment
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
-from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, sniff
+from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, refine, sniff
 from shiyu.core.timeutil import utcnow
 
 MB = 1024 * 1024
@@ -31,7 +31,8 @@ THUMBNAIL_SIZE = (320, 320)
 
 def read_limited(chunks: Iterator[bytes]) -> tuple[bytes, FileType]:
     """Read an upload, deciding its type from the first bytes and stopping as soon as it passes the limit
-    for that type (so a 2 GB "photo" is refused after 15 MB, not after it has filled the memory)."""
+    for that type (so a 2 GB "photo" is refused after 15 MB, not after it has filled the memory). A file
+    that starts like a video may turn out to be a voice note (``storage.refine``), held to the audio limit."""
     buffer = bytearray()
     file_type: FileType | None = None
     limit = max(SIZE_LIMITS.values())
@@ -41,12 +42,20 @@ def read_limited(chunks: Iterator[bytes]) -> tuple[bytes, FileType]:
             file_type = _known(bytes(buffer[:64]))
             limit = SIZE_LIMITS[file_type.kind]
         if len(buffer) > limit:
-            raise ValidationFailed("file_too_large", "文件过大（该类型最大 {mb} MB）",
-                                   "The file is too large (at most {mb} MB for this type)", detail={"field": "file"},
-                                   mb=limit // MB)
+            raise _too_large(limit)
     if file_type is None:
         file_type = _known(bytes(buffer))
-    return bytes(buffer), file_type
+    data = bytes(buffer)
+    file_type = refine(data, file_type)
+    if len(data) > SIZE_LIMITS[file_type.kind]:
+        raise _too_large(SIZE_LIMITS[file_type.kind])
+    return data, file_type
+
+
+def _too_large(limit: int) -> ValidationFailed:
+    return ValidationFailed("file_too_large", "文件过大（该类型最大 {mb} MB）",
+                            "The file is too large (at most {mb} MB for this type)", detail={"field": "file"},
+                            mb=limit // MB)
 
 
 def _known(head: bytes) -> FileType:

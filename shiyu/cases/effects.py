@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from shiyu.cases import deadlines
+from shiyu.cases import deadlines, reporters
 from shiyu.cases.categories.models import Category, Urgency
 from shiyu.cases.models import AssignmentRole, Case, CaseAssignment, CaseRequest, CaseState, RequestKind, RequestStatus
 from shiyu.cases.routing.service import NoRoute, route
@@ -81,6 +81,8 @@ def merge(ctx: Context) -> None:
     ctx.case.merged_into_id = target.id
     ctx.data["into_case_id"] = target.id
     ctx.data["into_tracking_code"] = target.tracking_code
+    # The merged case's reporters (and those already following it) follow the surviving case and are told.
+    ctx.data["followers"] = len(reporters.follow(ctx.session, ctx.case, target, ctx.now))
 
 
 def self_resolve(ctx: Context) -> None:

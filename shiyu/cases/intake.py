@@ -41,6 +41,8 @@ from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_phone
 from shiyu.org.areas.lookup import INDEXES
 from shiyu.org.units.models import Centre
+from shiyu.triage import case_duplicates
+from shiyu.triage import suggest as triage_suggest
 
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
@@ -120,11 +122,13 @@ def _centre_for(session: Session, grid_path: str) -> Centre:
                            "No governance centre is responsible for this place")
 
 
+def _submitted(session: Session, key: str, idempotency_key: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.submitter_key == key, Case.idempotency_key == idempotency_key),
+                          execution_options=UNSCOPED)
+
+
 def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> Case | None:
-    existing = session.scalar(
-        select(Case).where(Case.submitter_key == key, Case.idempotency_key == data.idempotency_key),
-        execution_options=UNSCOPED,
-    )
+    existing = _submitted(session, key, data.idempotency_key)
     if existing is not None and existing.request_hash != digest:
         raise Conflict("idempotency_key_reused", "该幂等键已用于内容不同的上报",
                        "This idempotency key was already used for a different report",
@@ -135,10 +139,7 @@ def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> Case | N
 def already_submitted(session: Session, principal: Principal, idempotency_key: str) -> IntakeResult | None:
     """The case this caller already filed under this key, if any: lets a form that uploads files first
     answer a re-submission without storing its files again."""
-    existing = session.scalar(
-        select(Case).where(Case.submitter_key == submitter_key(principal), Case.idempotency_key == idempotency_key),
-        execution_options=UNSCOPED,
-    )
+    existing = _submitted(session, submitter_key(principal), idempotency_key)
     return None if existing is None else IntakeResult(existing, False, evaluation_token(existing.tracking_code))
 
 
@@ -190,6 +191,7 @@ def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo,
             # is new (see models._may_write_case), and so is its first timeline entry.
             record_event(session, case, "report", None, "", {"channel": channel.value},
                          attachment_ids=[a.id for a in attachments])
+            triage_suggest.on_reported(session, case)
             session.flush()
     except IntegrityError:
         existing = _replay(session, key, data, digest)
@@ -205,6 +207,7 @@ def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo,
         engine.apply(session, principal, case.id, "self_resolve", engine.ActionInput(
             expected_version=case.version, note=data.self_resolution_note or "",
             attachment_ids=data.self_resolution_attachment_ids), tz, now=now)
+    case_duplicates.on_intake(session, case, tz, now=now)
     return IntakeResult(case, True, evaluation_token(case.tracking_code))
 
 

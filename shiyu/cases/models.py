@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shiyu.core import live
 from shiyu.core.db import Base, TimestampMixin
 from shiyu.core.pii import blind_index, personal
 from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
@@ -137,6 +138,8 @@ class Case(ScopedMixin, TimestampMixin, Base):
         UniqueConstraint("submitter_key", "idempotency_key"),
         Index("ix_case_state_centre", "state", "centre_path"),
         Index("ix_case_step_due", "step_due_at"),
+        # Recent cases of one place (duplicate finding at intake, shiyu.triage.case_duplicates).
+        Index("ix_case_area_reported", "area_path", "reported_at"),
     )
     __view_permission__ = "case.view"
     __write_permission__ = "case.report"
@@ -271,6 +274,16 @@ def _own_assignments(principal: Principal) -> list[Any]:
 
 
 CaseAssignment.__extra_scope__ = staticmethod(_own_assignments)
+
+
+def _live_facts(case: Case) -> dict[str, Any]:
+    """What a live-update subscriber needs to apply the case scope above without reading the case: its main
+    department (department staff) and its reporter (the reporter sees their own case)."""
+    return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id}
+
+
+# Every committed change of a case (intake, workflow transition, deadline scan) is announced (shiyu.core.live).
+live.watch(Case, "case", _live_facts)
 
 
 @register_scoped

@@ -195,6 +195,15 @@ class TrackEvent(BaseModel):
     state: str
 
 
+class TrackSurvivor(BaseModel):
+    """The progress of the case a merged case was merged into (its code is not shown)."""
+
+    state: str
+    state_label: str
+    closed_at: datetime | None
+    timeline: list[TrackEvent]
+
+
 class TrackOut(BaseModel):
     tracking_code: str
     state: str
@@ -205,6 +214,7 @@ class TrackOut(BaseModel):
     rating: str | None
     can_evaluate: bool
     timeline: list[TrackEvent]
+    merged_into: TrackSurvivor | None = None
 
 
 class TrackEvaluateIn(BaseModel):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import deadlines, engine
+from shiyu.cases import deadlines, engine, reporters
 from shiyu.cases.attachments import attachment_out
 from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
@@ -32,6 +32,7 @@ from shiyu.core.pii import mask
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
+from shiyu.triage.dup_models import RepeatComplaint
 
 UNSCOPED = {"unscoped": True}
 API_CLIENT_PERMISSIONS = frozenset({"case.report", "case.view"})
@@ -53,6 +54,7 @@ class CaseFilters:
     supervised: bool | None = None
     department_id: int | None = None
     tracking_code: str | None = None
+    repeat: bool | None = None  # flagged as a repeat complaint (重复诉求, shiyu.triage.case_duplicates)
 
 
 def filtered(session: Session, f: CaseFilters) -> Select[Any]:
@@ -80,6 +82,9 @@ def filtered(session: Session, f: CaseFilters) -> Select[Any]:
         stmt = stmt.where(Case.main_department_id == f.department_id)
     if f.tracking_code:
         stmt = stmt.where(Case.tracking_code == f.tracking_code.strip().upper())
+    if f.repeat is not None:
+        flagged = Case.id.in_(select(RepeatComplaint.case_id))
+        stmt = stmt.where(flagged if f.repeat else ~flagged)
     return stmt
 
 
@@ -162,8 +167,19 @@ def _by_code(session: Session, code: str) -> Case:
 
 
 def track(session: Session, code: str, lang: str) -> dict[str, Any]:
-    """What anyone with the tracking code may see: states, actions and times only."""
+    """What anyone with the tracking code may see: states, actions and times only. A merged case also shows
+    the progress of the case it was merged into (``merged_into``; not that case's code), which its reporter
+    now follows (``shiyu.cases.reporters``)."""
     case = _by_code(session, code)
+    out = _public_progress(session, case, lang)
+    survivor = reporters.survivor_of(session, case)
+    if survivor is not None:
+        progress = _public_progress(session, survivor, lang)
+        out["merged_into"] = {k: progress[k] for k in ("state", "state_label", "closed_at", "timeline")}
+    return out
+
+
+def _public_progress(session: Session, case: Case, lang: str) -> dict[str, Any]:
     category = session.get(Category, case.category_id)
     events = session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True)).order_by(CaseEvent.id),

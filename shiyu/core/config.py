@@ -51,7 +51,17 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0)
 
     storage_dir: str = "var/files"
+    # Smart triage: a case whose top category suggestion is at least this confident is registered and
+    # dispatched automatically (shiyu.triage.tasks); unset, nothing is automatic.
+    triage_auto_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     tile_url: str | None = None
+
+    # Duplicates and repeats at intake (shiyu.triage.case_duplicates): how far back an open case counts as a
+    # possible duplicate, how soon the same reporter's identical report is merged by itself, and how many
+    # weeks back a similar complaint of the same place or person makes a repeat complaint (重复诉求).
+    duplicate_window_days: int = Field(default=7, ge=1, le=90)
+    repeat_merge_hours: int = Field(default=24, ge=1, le=24 * 14)
+    repeat_complaint_weeks: int = Field(default=8, ge=1, le=104)
 
     @field_validator("timezone")
     @classmethod

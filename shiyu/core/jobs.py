@@ -19,12 +19,13 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu.core import pii
+from shiyu.core import live, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 
 # Modules whose import declares jobs; each domain with jobs adds itself here.
-JOB_MODULES: list[str] = ["shiyu.cases.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks"]
+JOB_MODULES: list[str] = ["shiyu.cases.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
+                          "shiyu.triage.tasks", "shiyu.triage.hot_tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}
 _PERIODIC: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
@@ -75,7 +76,12 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
         """One engine per process, made on first use (after the worker forks)."""
         if "c" not in context:
             pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
-            context["c"] = JobContext(settings, make_session_factory(make_engine(settings.database_url)))
+            engine = make_engine(settings.database_url)
+            # The deadline scan's changes reach the command views of every app process (through Redis).
+            live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
+            # Triage's outbox subscribers and retraining need the model storage and the auto threshold.
+            importlib.import_module("shiyu.triage.registry").configure(settings)
+            context["c"] = JobContext(settings, make_session_factory(engine))
         return context["c"]
 
     tasks: dict[str, Any] = {}

@@ -82,11 +82,13 @@ WEBP = FileType("image/webp", MediaKind.PHOTO, ("webp",))
 MP3 = FileType("audio/mpeg", MediaKind.AUDIO, ("mp3",))
 WAV = FileType("audio/wav", MediaKind.AUDIO, ("wav",))
 AMR = FileType("audio/amr", MediaKind.AUDIO, ("amr",))
-M4A = FileType("audio/mp4", MediaKind.AUDIO, ("m4a",))
+M4A = FileType("audio/mp4", MediaKind.AUDIO, ("m4a", "mp4"))
+AUDIO_3GP = FileType("audio/3gpp", MediaKind.AUDIO, ("3gp", "3gpp", "3ga"))
 OGG = FileType("audio/ogg", MediaKind.AUDIO, ("ogg", "oga", "opus"))
-MP4 = FileType("video/mp4", MediaKind.VIDEO, ("mp4", "m4v"))
+MP4 = FileType("video/mp4", MediaKind.VIDEO, ("mp4", "m4v", "3gp", "3gpp"))
 MOV = FileType("video/quicktime", MediaKind.VIDEO, ("mov",))
 WEBM = FileType("video/webm", MediaKind.VIDEO, ("webm",))
+WEBM_AUDIO = FileType("audio/webm", MediaKind.AUDIO, ("webm", "weba"))
 
 _AUDIO_BRANDS = {b"M4A ", b"M4B "}
 _MOV_BRANDS = {b"qt  "}
@@ -120,6 +122,38 @@ def sniff(head: bytes) -> FileType | None:
             return MOV
         return MP4
     return None
+
+
+# Matroska codec ids of video tracks; a WebM without any is a recording (a browser's MediaRecorder voice note).
+_WEBM_VIDEO_CODECS = (b"V_VP8", b"V_VP9", b"V_AV1", b"V_MPEG4", b"V_MPEGH")
+_WEBM_AUDIO_CODECS = (b"A_OPUS", b"A_VORBIS")
+_WEBM_TRACKS_WITHIN = 64 * 1024
+
+
+def _mp4_handlers(data: bytes) -> set[bytes]:
+    """The handler types of an ISO media file's ``hdlr`` boxes (size, 'hdlr', version+flags, pre_defined,
+    then the 4-byte type: ``vide``, ``soun`` …)."""
+    found, at = set(), data.find(b"hdlr")
+    while at != -1:
+        found.add(data[at + 12:at + 16])
+        at = data.find(b"hdlr", at + 4)
+    return found
+
+
+def refine(data: bytes, file_type: FileType) -> FileType:
+    """The type of a whole file where the first bytes are not enough: phones record voice notes as ISO
+    media with a generic brand (``isom``, ``mp42``, ``3gp4``: Android's recorders) or as an audio-only WebM
+    (Chrome's MediaRecorder), which start exactly like videos. Such a file is audio when it has a sound
+    track and no video track."""
+    if file_type is MP4:
+        handlers = _mp4_handlers(data)
+        if b"soun" in handlers and b"vide" not in handlers:
+            return AUDIO_3GP if data[8:11] in (b"3gp", b"3g2") else M4A
+    elif file_type is WEBM:
+        tracks = data[:_WEBM_TRACKS_WITHIN]
+        if any(c in tracks for c in _WEBM_AUDIO_CODECS) and not any(c in tracks for c in _WEBM_VIDEO_CODECS):
+            return WEBM_AUDIO
+    return file_type
 
 
 def extension_matches(filename: str | None, file_type: FileType) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shiyu.triage import TriageError
+from shiyu.triage import TriageError, loop_cli
 from shiyu.triage.tabular import Table, read_table, split_names, write_table
 from shiyu.triage.text import join_fields
 
@@ -46,6 +46,7 @@ def register(sub: Any) -> None:
     evaluate.add_argument("--label", required=True)
     evaluate.add_argument("--json", help="also write the figures as JSON to this file")
     evaluate.set_defaults(handler=_guarded(_evaluate))
+    loop_cli.register(tsub)
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:

@@ -27,16 +27,18 @@ class DuplicatePair:
     exact: bool
 
 
-def char_ngram_matrix(texts: Sequence[str], ngram: int = 3) -> sp.csr_matrix:
+def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2**22) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows, so that a row product is the cosine similarity.
 
     Hashing avoids building a vocabulary of every n-gram (3× faster); n-grams seen in one text only are
     dropped after normalisation, since they cannot add to any product, which roughly halves the work.
+    ``n_features`` is the hash space: fitting the IDF costs time in proportion to it, so a caller comparing
+    a few hundred short texts (duplicate finding at intake) takes a smaller one and accepts rare collisions.
     """
     docs = [normalize(t) for t in texts]
     if not docs:
         return sp.csr_matrix((0, 1), dtype=np.float32)
-    hashed = HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=2**22,
+    hashed = HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=n_features,
                                alternate_sign=False, norm=None).transform(docs)
     matrix = TfidfTransformer(sublinear_tf=True).fit_transform(hashed).tocsc()
     shared = np.flatnonzero(np.diff(matrix.indptr) > 1)

@@ -11,6 +11,10 @@ from shiyu.core.audit_api import router as audit_router
 from shiyu.org.areas.api import router as areas_router
 from shiyu.org.identity.api import router as identity_router
 from shiyu.org.units.api import router as units_router
+from shiyu.patrol.api import router as patrol_router
+from shiyu.triage.api import router as triage_router
+from shiyu.triage.dup_api import router as duplicates_router
+from shiyu.triage.hot_api import router as hot_issues_router
 
 api_router = APIRouter()
 api_router.include_router(identity_router)
@@ -22,3 +26,7 @@ api_router.include_router(calendar_router)
 api_router.include_router(routing_router)
 api_router.include_router(cases_router)
 api_router.include_router(indicators_router)
+api_router.include_router(patrol_router)
+api_router.include_router(triage_router)
+api_router.include_router(duplicates_router)
+api_router.include_router(hot_issues_router)

@@ -18,8 +18,11 @@ from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, tokens
 from shiyu.org.units.service import department_names
 from shiyu.web.admin import router as admin_router
+from shiyu.web.analysis import router as analysis_router
+from shiyu.web.command import router as command_router
 from shiyu.web.deps import SESSION_COOKIE, client_ip, language
 from shiyu.web.desk import router as desk_router
+from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, csrf_ok, render, set_csrf
 from shiyu.web.portal import router as portal_router
@@ -111,4 +114,7 @@ def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
 router.include_router(shell)
 router.include_router(admin_router)
 router.include_router(desk_router)
+router.include_router(analysis_router)
+router.include_router(command_router)
 router.include_router(portal_router)
+router.include_router(field_router)

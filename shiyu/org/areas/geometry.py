@@ -55,3 +55,17 @@ def to_geojson(geom: BaseGeometry) -> dict[str, Any]:
 def same_shape(a: BaseGeometry, b: BaseGeometry, tolerance: float = 1e-9) -> bool:
     """True when two boundaries are the same shape, whatever the ring start or orientation."""
     return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance)) or a.equals(b)
+
+
+# Simplification tolerance (degrees) for drawing the areas of each level (0 city … 4 grid) on a map: coarse
+# levels are drawn zoomed out, so their outlines can lose detail; grids keep nearly all of theirs.
+DRAW_TOLERANCE = {0: 0.002, 1: 0.0015, 2: 0.0006, 3: 0.0002, 4: 0.00004}
+
+
+def for_drawing(geometry: dict[str, Any], tolerance: float) -> dict[str, Any]:
+    """A stored boundary simplified by ``tolerance`` (topology kept) with coordinates rounded to 1e-6°, as a
+    GeoJSON geometry for a map: a fraction of the stored size and still exact at the zoom it is drawn at."""
+    geom = shape(geometry)
+    if tolerance:
+        geom = geom.simplify(tolerance, preserve_topology=True)
+    return mapping(shapely.set_precision(geom, 0.000001))

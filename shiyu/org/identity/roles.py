@@ -51,6 +51,9 @@ _CASE_VIEW = frozenset({"case.view", "indicator.view"})
 _OPERATOR = _VIEW_BASE | _CASE_VIEW | {
     "pii.reveal", "case.report", "case.register", "case.dispatch", "case.close", "case.evaluate",
 }
+# Patrols (shiyu.patrol): grid staff check in and send presence heartbeats; leaders above them see the
+# check-ins and the online minutes of the people of their area.
+_PATROL = frozenset({"patrol.report", "patrol.view"})
 
 # Where a case permission applies (exactly at the case's current centre, over its area, through a
 # department) is the workflow table's business (shiyu.cases.workflow); a role only says what its holder may
@@ -58,19 +61,21 @@ _OPERATOR = _VIEW_BASE | _CASE_VIEW | {
 # area path, and area visibility would show them every case there. They see the cases assigned to their
 # department, and their department's figures, through the extra scopes of those models instead.
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.GRID_WORKER: _VIEW_BASE | _CASE_VIEW | {"case.report", "case.verify"},
-    Role.GRID_LEADER: _VIEW_BASE | _CASE_VIEW | {"case.report", "case.verify"},
-    Role.GRID_INSTRUCTOR: _VIEW_BASE | _CASE_VIEW,
-    Role.CENTRE_OPERATOR: _OPERATOR,
+    Role.GRID_WORKER: _VIEW_BASE | _CASE_VIEW | _PATROL | {"case.report", "case.verify"},
+    Role.GRID_LEADER: _VIEW_BASE | _CASE_VIEW | _PATROL | {"case.report", "case.verify", "presence.view"},
+    Role.GRID_INSTRUCTOR: _VIEW_BASE | _CASE_VIEW | {"patrol.view", "presence.view"},
+    Role.CENTRE_OPERATOR: _OPERATOR | {"patrol.view"},
     Role.CENTRE_LEADER: _OPERATOR
-    | {"area.propose", "area.approve", "user.manage", "case.supervise", "case.approve"},
+    | {"area.propose", "area.approve", "user.manage", "case.supervise", "case.approve", "patrol.view",
+       "presence.view", "hot_issue.manage"},
     Role.DEPARTMENT_HANDLER: frozenset(
         {"department.view", "case.report", "case.handle", "indicator.view_department"}
     ),
     Role.HOTLINE_OPERATOR: _VIEW_BASE | {"case.view", "case.report", "case.evaluate"},
     Role.MEDIATOR: _VIEW_BASE | {"case.view"},
     Role.LEGAL_ADVISER: _VIEW_BASE | {"case.view"},
-    Role.ANALYST: frozenset({"area.view", "centre.view", "department.view"}) | _CASE_VIEW,
+    # hot_issue.manage: confirm, split or dismiss the hot issues of the area (shiyu.triage.hot_cases).
+    Role.ANALYST: frozenset({"area.view", "centre.view", "department.view", "hot_issue.manage"}) | _CASE_VIEW,
     Role.AUDITOR: _VIEW_BASE | _CASE_VIEW | {"audit.view"},
     Role.ADMIN: _VIEW_BASE
     | _CASE_VIEW
@@ -90,6 +95,9 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "indicator.configure",
         "api_client.manage",
         "grant.any",
+        "patrol.view",
+        "presence.view",
+        "triage.manage",
     },
     Role.CITIZEN: frozenset(),
 }
@@ -100,7 +108,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 # leader appoints grid workers and operators without having to be a grid worker.
 DELEGABLE = frozenset(
     {"case.report", "case.verify", "case.register", "case.dispatch", "case.handle", "case.close",
-     "case.evaluate", "indicator.view_department"}
+     "case.evaluate", "indicator.view_department", "patrol.report"}
 )
 
 

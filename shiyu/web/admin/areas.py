@@ -6,25 +6,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import shapely
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from shapely.geometry import mapping, shape
 
 from shiyu.core.errors import ShiyuError
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.api import MAX_IMPORT_BYTES
+from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
 from shiyu.org.identity.service import usernames
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
 
 router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)
-# Simplification tolerance (degrees) for drawing the children of an area at each level: coarse levels are
-# drawn zoomed out, so their outlines can lose detail; grids keep nearly all of theirs.
-TOLERANCE = {AreaLevel.DISTRICT: 0.0015, AreaLevel.STREET: 0.0006, AreaLevel.COMMUNITY: 0.0002,
-             AreaLevel.GRID: 0.00004, AreaLevel.CITY: 0.002}
+TOLERANCE = {AreaLevel(level): tolerance for level, tolerance in DRAW_TOLERANCE.items()}
 EDIT_PERMISSIONS = ("area.edit", "area.import", "area.propose", "area.approve")
 
 
@@ -74,11 +70,7 @@ def tree_fragment(request: Request, area_id: int, db: PageDb, principal: PagePri
 def _feature(area: Area | AreaBoundary, role: str, tolerance: float, **props: Any) -> dict[str, Any] | None:
     if area.geometry is None:
         return None
-    geom = shape(area.geometry)
-    if tolerance:
-        geom = geom.simplify(tolerance, preserve_topology=True)
-    geom = shapely.set_precision(geom, 0.000001)
-    return {"type": "Feature", "geometry": mapping(geom), "properties": {"role": role, **props}}
+    return {"type": "Feature", "geometry": for_drawing(area.geometry, tolerance), "properties": {"role": role, **props}}
 
 
 @router.get("/{area_id}/map.json")

@@ -25,6 +25,8 @@ from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
+from shiyu.triage import case_duplicates
+from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
@@ -65,6 +67,7 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Qu
     now, lang = utcnow(), language(request)
     return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
+                  repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
                   category_names=_category_names(db, lang), base=f"?queue={queue}&")
 
 
@@ -102,6 +105,8 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
+                  triage=triage_suggest.choices(db, case),
+                  dups=case_duplicates.candidates_for(db, case.id), repeat=case_duplicates.repeat_of(db, case.id),
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
                      "done": (done.label_en if lang == "en" else done.label_zh) if done else None} | extra)
 

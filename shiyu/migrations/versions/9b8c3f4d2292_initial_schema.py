@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 08c1546d4c62
+Revision ID: 9b8c3f4d2292
 Revises: 
-Create Date: 2026-11-22 06:35:51.811486
+Create Date: 2026-11-22 07:35:36.331823
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '08c1546d4c62'
+revision = '9b8c3f4d2292'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -167,6 +167,34 @@ def upgrade() -> None:
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_indicator_weight'))
     )
+    op.create_table('triage_model_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('storage_key', sa.String(length=200), nullable=True),
+    sa.Column('labels', sa.JSON(), nullable=False),
+    sa.Column('training_size', sa.Integer(), nullable=False),
+    sa.Column('heldout_size', sa.Integer(), nullable=False),
+    sa.Column('macro_f1', sa.Double(), nullable=True),
+    sa.Column('accuracy', sa.Double(), nullable=True),
+    sa.Column('compared_version', sa.Integer(), nullable=True),
+    sa.Column('compared_macro_f1', sa.Double(), nullable=True),
+    sa.Column('compared_accuracy', sa.Double(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('progress', sa.String(length=200), nullable=False),
+    sa.Column('started_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('activated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_triage_model_version')),
+    sa.UniqueConstraint('version', name=op.f('uq_triage_model_version_version'))
+    )
+    with op.batch_alter_table('triage_model_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_triage_model_version_status'), ['status'], unique=False)
+        batch_op.create_index('uq_triage_model_version_one_active', ['status'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -276,6 +304,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_department_area_id'), ['area_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_department_area_path'), ['area_path'], unique=False)
 
+    op.create_table('hot_issue',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('place_area_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('period_start', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('period_end', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('reporters', sa.Integer(), nullable=False),
+    sa.Column('followers', sa.Integer(), nullable=False),
+    sa.Column('recent', sa.Integer(), nullable=False),
+    sa.Column('growth', sa.Double(), nullable=False),
+    sa.Column('heat', sa.Double(), nullable=False),
+    sa.Column('computed_on', sa.Date(), nullable=True),
+    sa.Column('split_from_id', sa.Integer(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_hot_issue_category_id_category'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_hot_issue_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['place_area_id'], ['area.id'], name=op.f('fk_hot_issue_place_area_id_area'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['split_from_id'], ['hot_issue.id'], name=op.f('fk_hot_issue_split_from_id_hot_issue'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hot_issue'))
+    )
+    with op.batch_alter_table('hot_issue', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hot_issue_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hot_issue_place_area_id'), ['place_area_id'], unique=False)
+        batch_op.create_index('ix_hot_issue_status_heat', ['status', 'heat'], unique=False)
+
     op.create_table('outbox_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('topic', sa.String(length=64), nullable=False),
@@ -295,6 +355,24 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_event_pending', ['delivered_at', 'available_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_event_topic'), ['topic'], unique=False)
+
+    op.create_table('patrol_presence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('slots', sa.String(length=72), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('first_seen_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_patrol_presence_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_presence')),
+    sa.UniqueConstraint('user_id', 'day', name=op.f('uq_patrol_presence_user_id'))
+    )
+    with op.batch_alter_table('patrol_presence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_presence_area_path'), ['area_path'], unique=False)
+        batch_op.create_index('ix_patrol_presence_day', ['day'], unique=False)
 
     op.create_table('case',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -370,6 +448,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_area_path'), ['area_path'], unique=False)
+        batch_op.create_index('ix_case_area_reported', ['area_path', 'reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_channel'), ['channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_grid_id'), ['grid_id'], unique=False)
@@ -504,6 +583,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_event_area_path'), ['area_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_event_case_id'), ['case_id'], unique=False)
 
+    op.create_table('case_reporter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('merged_case_id', sa.Integer(), nullable=False),
+    sa.Column('tracking_code', sa.String(length=16), nullable=False),
+    sa.Column('reporter_user_id', sa.Integer(), nullable=True),
+    sa.Column('reporter_phone_hash', sa.String(length=64), nullable=True),
+    sa.Column('reporter_name_hash', sa.String(length=64), nullable=True),
+    sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('linked_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_case_reporter_case_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['merged_case_id'], ['case.id'], name=op.f('fk_case_reporter_merged_case_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reporter_user_id'], ['user_account.id'], name=op.f('fk_case_reporter_reporter_user_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_reporter')),
+    sa.UniqueConstraint('merged_case_id', name=op.f('uq_case_reporter_merged_case_id'))
+    )
+    with op.batch_alter_table('case_reporter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_reporter_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_reporter_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_reporter_reporter_user_id'), ['reporter_user_id'], unique=False)
+
     op.create_table('case_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -527,16 +628,164 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_request_area_path'), ['area_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_request_case_id'), ['case_id'], unique=False)
 
+    op.create_table('duplicate_candidate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Double(), nullable=False),
+    sa.Column('similarity', sa.Double(), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('found_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['case.id'], name=op.f('fk_duplicate_candidate_candidate_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_duplicate_candidate_case_id_case'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_duplicate_candidate')),
+    sa.UniqueConstraint('case_id', 'candidate_id', name=op.f('uq_duplicate_candidate_case_id'))
+    )
+    with op.batch_alter_table('duplicate_candidate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_duplicate_candidate_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_duplicate_candidate_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_duplicate_candidate_case_id'), ['case_id'], unique=False)
+
+    op.create_table('hot_issue_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('issue_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('pinned', sa.Boolean(), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_hot_issue_member_case_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['issue_id'], ['hot_issue.id'], name=op.f('fk_hot_issue_member_issue_id_hot_issue'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hot_issue_member')),
+    sa.UniqueConstraint('case_id', name=op.f('uq_hot_issue_member_case_id'))
+    )
+    with op.batch_alter_table('hot_issue_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hot_issue_member_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hot_issue_member_issue_id'), ['issue_id'], unique=False)
+
+    op.create_table('repeat_complaint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('earlier', sa.JSON(), nullable=False),
+    sa.Column('earlier_count', sa.Integer(), nullable=False),
+    sa.Column('flagged_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_repeat_complaint_case_id_case'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_repeat_complaint')),
+    sa.UniqueConstraint('case_id', name=op.f('uq_repeat_complaint_case_id'))
+    )
+    with op.batch_alter_table('repeat_complaint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_repeat_complaint_area_path'), ['area_path'], unique=False)
+
+    op.create_table('triage_case_suggestion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('model_version_id', sa.Integer(), nullable=False),
+    sa.Column('model_version', sa.Integer(), nullable=False),
+    sa.Column('suggestions', sa.JSON(), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('auto_action', sa.String(length=60), nullable=True),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_triage_case_suggestion_case_id_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['model_version_id'], ['triage_model_version.id'], name=op.f('fk_triage_case_suggestion_model_version_id_triage_model_version'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_triage_case_suggestion')),
+    sa.UniqueConstraint('case_id', name=op.f('uq_triage_case_suggestion_case_id'))
+    )
+    with op.batch_alter_table('triage_case_suggestion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_triage_case_suggestion_area_path'), ['area_path'], unique=False)
+
+    op.create_table('triage_training_example',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('category_code', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_triage_training_example_case_id_case'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_triage_training_example')),
+    sa.UniqueConstraint('case_id', name=op.f('uq_triage_training_example_case_id'))
+    )
+    with op.batch_alter_table('triage_training_example', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_triage_training_example_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_triage_training_example_category_code'), ['category_code'], unique=False)
+
+    op.create_table('patrol_checkin',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('grid_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('lon', sa.Double(), nullable=False),
+    sa.Column('lat', sa.Double(), nullable=False),
+    sa.Column('in_grid', sa.Boolean(), nullable=False),
+    sa.Column('client_time', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('server_time', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('attachment_id', sa.Integer(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=80), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['attachment_id'], ['attachment.id'], name=op.f('fk_patrol_checkin_attachment_id_attachment'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['grid_id'], ['area.id'], name=op.f('fk_patrol_checkin_grid_id_area'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_patrol_checkin_user_id_user_account'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_checkin')),
+    sa.UniqueConstraint('user_id', 'idempotency_key', name=op.f('uq_patrol_checkin_user_id'))
+    )
+    with op.batch_alter_table('patrol_checkin', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patrol_checkin_area_path'), ['area_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patrol_checkin_grid_id'), ['grid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patrol_checkin_server_time'), ['server_time'], unique=False)
+        batch_op.create_index('ix_patrol_checkin_user_day', ['user_id', 'day'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('patrol_checkin', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_checkin_user_day')
+        batch_op.drop_index(batch_op.f('ix_patrol_checkin_server_time'))
+        batch_op.drop_index(batch_op.f('ix_patrol_checkin_grid_id'))
+        batch_op.drop_index(batch_op.f('ix_patrol_checkin_area_path'))
+
+    op.drop_table('patrol_checkin')
+    with op.batch_alter_table('triage_training_example', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_triage_training_example_category_code'))
+        batch_op.drop_index(batch_op.f('ix_triage_training_example_area_path'))
+
+    op.drop_table('triage_training_example')
+    with op.batch_alter_table('triage_case_suggestion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_triage_case_suggestion_area_path'))
+
+    op.drop_table('triage_case_suggestion')
+    with op.batch_alter_table('repeat_complaint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_repeat_complaint_area_path'))
+
+    op.drop_table('repeat_complaint')
+    with op.batch_alter_table('hot_issue_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hot_issue_member_issue_id'))
+        batch_op.drop_index(batch_op.f('ix_hot_issue_member_area_path'))
+
+    op.drop_table('hot_issue_member')
+    with op.batch_alter_table('duplicate_candidate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_duplicate_candidate_case_id'))
+        batch_op.drop_index(batch_op.f('ix_duplicate_candidate_candidate_id'))
+        batch_op.drop_index(batch_op.f('ix_duplicate_candidate_area_path'))
+
+    op.drop_table('duplicate_candidate')
     with op.batch_alter_table('case_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_request_case_id'))
         batch_op.drop_index(batch_op.f('ix_case_request_area_path'))
 
     op.drop_table('case_request')
+    with op.batch_alter_table('case_reporter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_reporter_reporter_user_id'))
+        batch_op.drop_index(batch_op.f('ix_case_reporter_case_id'))
+        batch_op.drop_index(batch_op.f('ix_case_reporter_area_path'))
+
+    op.drop_table('case_reporter')
     with op.batch_alter_table('case_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_event_case_id'))
         batch_op.drop_index(batch_op.f('ix_case_event_area_path'))
@@ -585,14 +834,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_grid_id'))
         batch_op.drop_index(batch_op.f('ix_case_channel'))
         batch_op.drop_index(batch_op.f('ix_case_category_id'))
+        batch_op.drop_index('ix_case_area_reported')
         batch_op.drop_index(batch_op.f('ix_case_area_path'))
 
     op.drop_table('case')
+    with op.batch_alter_table('patrol_presence', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_presence_day')
+        batch_op.drop_index(batch_op.f('ix_patrol_presence_area_path'))
+
+    op.drop_table('patrol_presence')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_event_topic'))
         batch_op.drop_index('ix_outbox_event_pending')
 
     op.drop_table('outbox_event')
+    with op.batch_alter_table('hot_issue', schema=None) as batch_op:
+        batch_op.drop_index('ix_hot_issue_status_heat')
+        batch_op.drop_index(batch_op.f('ix_hot_issue_place_area_id'))
+        batch_op.drop_index(batch_op.f('ix_hot_issue_area_path'))
+
+    op.drop_table('hot_issue')
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_area_path'))
         batch_op.drop_index(batch_op.f('ix_department_area_id'))
@@ -622,6 +883,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_user_account_area_path'))
 
     op.drop_table('user_account')
+    with op.batch_alter_table('triage_model_version', schema=None) as batch_op:
+        batch_op.drop_index('uq_triage_model_version_one_active', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.drop_index(batch_op.f('ix_triage_model_version_status'))
+
+    op.drop_table('triage_model_version')
     op.drop_table('indicator_weight')
     with op.batch_alter_table('indicator_grid_fact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_indicator_grid_fact_area_path'))

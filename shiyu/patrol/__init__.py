@@ -1,0 +1,1 @@
+"""Patrols and visits (巡查/走访) by grid workers, and their online presence for the appraisal."""

@@ -1,0 +1,118 @@
+"""Category suggestions: made once at intake, shown on the desk, read through the API.
+
+``on_reported`` is the intake's single call into triage. It runs inside the intake's savepoint, so the
+suggestion is written together with the case under the same write rule (an anonymous citizen may write a
+case's rows only while it is new) and disappears with it if the insert race is lost. Predicting one message
+costs a few milliseconds; a model that cannot be used (file gone, corrupt) is logged and the case is filed
+without suggestions — triage must never stop a report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shiyu.cases.categories.models import Category
+from shiyu.cases.models import Case, CaseState
+from shiyu.cases.routing.service import NoRoute, route
+from shiyu.core.errors import NotFound
+from shiyu.org.areas.models import Area
+from shiyu.triage import TriageError
+from shiyu.triage.models import CaseSuggestion
+from shiyu.triage.registry import active_model
+
+log = logging.getLogger("shiyu.triage")
+TOP = 3
+UNSCOPED = {"unscoped": True}
+
+
+def rank(session: Session, model: Any, text: str, top: int = TOP) -> list[dict[str, Any]]:
+    """The ``top`` selectable categories for ``text``, best first. Labels are minor-class codes; a label
+    whose category was since removed or deactivated is skipped rather than suggested."""
+    proba = model.predict_proba([text])[0]
+    labels = [str(c) for c in model.svm_.classes_]
+    order = sorted(range(len(labels)), key=lambda i: -proba[i])
+    codes = [labels[i] for i in order]
+    categories = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(codes)))}
+    out = []
+    for i in order:
+        category = categories.get(labels[i])
+        if category is not None and category.selectable:
+            out.append({"category_id": category.id, "code": category.code, "confidence": round(float(proba[i]), 4)})
+        if len(out) == top:
+            break
+    return out
+
+
+def on_reported(session: Session, case: Case) -> CaseSuggestion | None:
+    """Store the active model's suggestions for a case being filed (nothing when no model is active)."""
+    try:
+        # No autoflush: the case must stay pending until the intake flushes it with this row (write rule).
+        with session.no_autoflush:
+            found = active_model(session)
+            if found is None:
+                return None
+            version, model = found
+            ranked = rank(session, model, case.description)
+    except (TriageError, OSError) as exc:
+        log.warning("triage suggestions skipped for a new case: %s", exc)
+        return None
+    if not ranked:
+        return None
+    suggestion = CaseSuggestion(case=case, area_path=case.area_path, model_version_id=version.id,
+                                model_version=version.version, suggestions=ranked)
+    session.add(suggestion)
+    return suggestion
+
+
+def of_case(session: Session, case_id: int) -> CaseSuggestion | None:
+    """The suggestion of a case the caller can see (404 for a case outside the caller's scope)."""
+    if session.scalar(select(Case.id).where(Case.id == case_id)) is None:
+        raise NotFound(detail={"object": "case", "id": case_id})
+    return session.scalar(select(CaseSuggestion).where(CaseSuggestion.case_id == case_id))
+
+
+@dataclass
+class Choice:
+    category_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    confidence: float
+    department_id: int | None
+    target_name: str
+
+
+@dataclass
+class Choices:
+    model_version: int
+    items: list[Choice]
+
+
+def choices(session: Session, case: Case) -> Choices | None:
+    """The suggestions of a case not yet registered, each with whom the routing rules would send it to,
+    so the operator sees where each choice leads before registering."""
+    if case.state != CaseState.REPORTED:
+        return None
+    suggestion = session.scalar(select(CaseSuggestion).where(CaseSuggestion.case_id == case.id))
+    if suggestion is None:
+        return None
+    grid = session.scalar(select(Area).where(Area.id == case.grid_id), execution_options=UNSCOPED)
+    assert grid is not None
+    out = []
+    for item in suggestion.suggestions:
+        category = session.get(Category, item["category_id"])
+        if category is None:
+            continue
+        try:
+            decision = route(session, category, grid, case.attributes or {})
+            department_id, target = decision.department_id, decision.target_name
+        except NoRoute:
+            department_id, target = None, ""
+        out.append(Choice(category.id, category.code, category.name_zh, category.name_en or category.name_zh,
+                          item["confidence"], department_id, target))
+    return Choices(suggestion.model_version, out)

@@ -1,0 +1,56 @@
+"""Background work of smart triage (listed in ``shiyu.core.jobs.JOB_MODULES``).
+
+- Outbox subscribers, run by the worker's outbox delivery after the change committed: a reported case may
+  be auto-dispatched (``autodispatch``); a person's registration becomes a training example.
+- Retraining: runs asked for through the API or CLI are picked up every minute; every night a run is made
+  from the day's new decisions. Both are idempotent and safe in several workers (runs are claimed).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shiyu.cases.models import Case
+from shiyu.core import outbox
+from shiyu.core.jobs import JobContext, periodic
+from shiyu.org.identity.models import User
+from shiyu.triage import learning, training
+from shiyu.triage.autodispatch import auto_dispatch
+
+log = logging.getLogger("shiyu.triage")
+
+
+@outbox.subscribe("case.reported")
+def on_case_reported(session: Session, event: outbox.OutboxEvent) -> None:
+    auto_dispatch(session, event.aggregate_id)
+
+
+@outbox.subscribe("case.register")
+def on_case_registered(session: Session, event: outbox.OutboxEvent) -> None:
+    """Only people's decisions teach the model: the triage principal's own registrations (and other system
+    work) have no actor and are skipped, or the model would learn from itself."""
+    if event.actor_id is None:
+        return
+    case = session.get(Case, event.aggregate_id)
+    if case is None:
+        return
+    username = session.scalar(select(User.username).where(User.id == event.actor_id))
+    learning.record_decision(session, case, username)
+
+
+@periodic(minute="*")
+def run_queued_retraining(ctx: JobContext) -> int:
+    done = training.run_queued(ctx.session_factory)
+    for row in done:
+        log.info("triage retraining v%s: %s (%s)", row.version, row.status, row.reason)
+    return len(done)
+
+
+@periodic(hour="3", minute="20")
+def retrain_nightly(ctx: JobContext) -> str:
+    row = training.retrain_now(ctx.session_factory, "nightly")
+    log.info("nightly triage retraining v%s: %s (%s)", row.version, row.status, row.reason)
+    return row.status

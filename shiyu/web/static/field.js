@@ -1,0 +1,507 @@
+/* Shiyu field app: the offline queue, position, category search, the four screens, presence heartbeats.
+
+   The queue: every report, check-in and verification is first written to IndexedDB with its photo and voice
+   blobs and an idempotency key made when it is queued; then the queue is sent, now and whenever the app
+   opens, the connection returns ("online") or a minute passes. Each item uploads its files once (the ids
+   are saved on the item as they arrive), then posts its body with the same key on every retry, so the
+   server keeps exactly one case or check-in however often the phone retries. A 2xx answer, or "this key was
+   used already", removes the item; another 4xx marks it failed with the server's message (the worker sees
+   it under 我的网格 and can retry or discard it); no answer, 5xx, 408 or 429 leave it waiting. The queue
+   does not depend on the service worker. No UI text lives here: it comes from the page (#field-texts). */
+(function () {
+  "use strict";
+  var DB_NAME = "shiyu-field", STORE = "outbox";
+  var RETRY_MS = 60 * 1000, HEARTBEAT_MS = 4 * 60 * 1000, FIX_MAX_AGE_MS = 10 * 60 * 1000;
+  var TEXT = {};
+  var fix = null;  // the latest position {lon, lat, accuracy, at}
+  var sending = null;
+
+  function t(key, n) {
+    var s = TEXT[key] || key;
+    return n === undefined ? s : s.replace("{n}", n);
+  }
+
+  // -- IndexedDB ---------------------------------------------------------------------------------------
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var req = indexedDB.open(DB_NAME, 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "key" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+  }
+
+  function withStore(mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var result = work(tx.objectStore(STORE));
+        tx.oncomplete = function () { db.close(); resolve(result && "result" in result ? result.result : result); };
+        tx.onerror = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+
+  function allItems() {
+    return withStore("readonly", function (s) { return s.getAll(); }).then(function (items) {
+      return (items || []).sort(function (a, b) { return a.created - b.created; });
+    });
+  }
+  function putItem(item) { return withStore("readwrite", function (s) { s.put(item); }); }
+  function dropItem(key) { return withStore("readwrite", function (s) { s.delete(key); }); }
+
+  function newKey(kind) {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return "field-" + kind + "-" + Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  /* Queue an item: {kind, url, body, files: [{field, blob, name}], attach: how file ids go into the body}. */
+  function enqueue(kind, url, body, files, attach) {
+    var key = newKey(kind);
+    if (kind !== "verify") { body.idempotency_key = key; }
+    var item = { key: key, kind: kind, url: url, body: body, files: files, attach: attach, uploaded: {},
+                 state: "waiting", message: "", created: Date.now(), tries: 0 };
+    return putItem(item).then(function () {
+      refresh();
+      flash(navigator.onLine ? t("saved") : t("offline"));
+      send();
+      return item;
+    });
+  }
+
+  // -- sending -----------------------------------------------------------------------------------------
+
+  function cookie(name) {
+    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function headers(json) {
+    var h = { "X-CSRF-Token": cookie("shiyu_csrf") || document.body.dataset.csrf, "Accept": "application/json" };
+    if (json) { h["Content-Type"] = "application/json"; }
+    return h;
+  }
+
+  function answer(response) {
+    return response.json().catch(function () { return {}; }).then(function (data) {
+      return { status: response.status, data: data };
+    });
+  }
+
+  function post(url, body, isForm) {
+    return fetch(url, { method: "POST", credentials: "same-origin", headers: headers(!isForm),
+                        body: isForm ? body : JSON.stringify(body) }).then(answer);
+  }
+
+  // What an answer means for the item: "done", "wait" (try again later), "login" or "failed".
+  function verdict(res) {
+    if (res.status >= 200 && res.status < 300) { return "done"; }
+    if (res.data && res.data.code === "idempotency_key_reused") { return "done"; }
+    if (res.status === 401) { return "login"; }
+    if (res.status === 403 && res.data && res.data.code === "csrf_failed") { return "login"; }
+    if (res.status === 408 || res.status === 429 || res.status >= 500) { return "wait"; }
+    return "failed";
+  }
+
+  function uploadFiles(item) {
+    var chain = Promise.resolve("done");
+    (item.files || []).forEach(function (f) {
+      chain = chain.then(function (state) {
+        if (state !== "done" || item.uploaded[f.field]) { return state; }
+        var form = new FormData();
+        form.append("file", f.blob, f.name);
+        return post("/api/v1/attachments", form, true).then(function (res) {
+          var v = verdict(res);
+          if (v === "done") {
+            item.uploaded[f.field] = res.data.id;
+            return putItem(item).then(function () { return "done"; });
+          }
+          item.message = (res.data && res.data.message) || "";
+          return v;
+        });
+      });
+    });
+    return chain;
+  }
+
+  function finalBody(item) {
+    var body = JSON.parse(JSON.stringify(item.body));
+    var ids = Object.keys(item.uploaded).map(function (k) { return item.uploaded[k]; });
+    if (item.attach === "ids") { body.attachment_ids = ids; }
+    if (item.attach === "photo" && item.uploaded.photo) { body.attachment_id = item.uploaded.photo; }
+    return body;
+  }
+
+  function sendItem(item) {
+    item.tries += 1;
+    return uploadFiles(item).then(function (state) {
+      if (state !== "done") { return state; }
+      return post(item.url, finalBody(item)).then(function (res) {
+        item.message = (res.data && res.data.message) || "";
+        return verdict(res);
+      });
+    }).then(function (state) {
+      if (state === "done") { return dropItem(item.key).then(function () { return state; }); }
+      if (state === "failed") { item.state = "failed"; }
+      return putItem(item).then(function () { return state; });
+    });
+  }
+
+  /* Send every waiting item in order; stop at the first one that cannot go now (offline, server busy,
+     logged out), so the order of a worker's reports is kept. One run at a time per page. */
+  function send() {
+    if (sending) { return sending; }
+    sending = allItems().then(function (items) {
+      var sent = 0;
+      var chain = Promise.resolve(true);
+      items.filter(function (i) { return i.state === "waiting"; }).forEach(function (item) {
+        chain = chain.then(function (goOn) {
+          if (!goOn) { return false; }
+          return sendItem(item).then(function (state) {
+            if (state === "done") { sent += 1; }
+            if (state === "failed") { flash(t("failed") + " " + item.message, true); }
+            if (state === "login") { flash(t("login_again"), true); }
+            return state === "done" || state === "failed";
+          });
+        });
+      });
+      return chain.then(function () { if (sent) { flash(t("sent")); } });
+    }).catch(function () { /* offline or a dropped connection: the next trigger tries again */ })
+      .then(function () { sending = null; refresh(); });
+    return sending;
+  }
+
+  // -- the waiting badge and the outbox list -------------------------------------------------------------
+
+  function refresh() {
+    return allItems().then(function (items) {
+      var waiting = items.filter(function (i) { return i.state === "waiting"; }).length;
+      var failed = items.length - waiting;
+      var badge = document.getElementById("waiting");
+      document.getElementById("waiting-count").textContent = String(waiting + failed);
+      badge.hidden = waiting + failed === 0;
+      badge.classList.toggle("has-failed", failed > 0);
+      badge.dataset.waiting = String(waiting);
+      renderOutbox(items);
+    }).catch(function () { /* IndexedDB unavailable (private mode): nothing to show */ });
+  }
+
+  function renderOutbox(items) {
+    var list = document.getElementById("outbox-list");
+    if (!list) { return; }
+    list.textContent = "";
+    if (!items.length) {
+      var none = document.createElement("li");
+      none.className = "f-muted";
+      none.textContent = t("nothing_waiting");
+      list.appendChild(none);
+      return;
+    }
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = "f-outbox-item " + item.state;
+      var what = document.createElement("span");
+      what.textContent = t("kind." + item.kind) + " · " + new Date(item.created).toLocaleString() + " · " +
+        (item.state === "failed" ? t("failed") + " " + item.message : t("waiting"));
+      li.appendChild(what);
+      if (item.state === "failed") {
+        li.appendChild(button(t("retry"), function () {
+          item.state = "waiting";
+          putItem(item).then(send);
+        }));
+        li.appendChild(button(t("discard"), function () { dropItem(item.key).then(refresh); }));
+      }
+      list.appendChild(li);
+    });
+  }
+
+  function button(label, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "f-secondary";
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  var flashTimer = null;
+  function flash(message, bad) {
+    var banner = document.getElementById("banner");
+    banner.textContent = message;
+    banner.classList.toggle("bad", !!bad);
+    banner.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { banner.hidden = true; }, 5000);
+  }
+
+  function showNetwork() {
+    document.getElementById("offline").hidden = navigator.onLine;
+  }
+
+  // -- position ------------------------------------------------------------------------------------------
+
+  function showFix() {
+    document.querySelectorAll("[data-location]").forEach(function (el) {
+      if (fix) {
+        el.textContent = t("located", Math.round(fix.accuracy || 0));
+        el.classList.add("ok");
+      }
+    });
+    document.dispatchEvent(new CustomEvent("field:fix"));
+  }
+
+  function watchPosition() {
+    if (!navigator.geolocation) { return; }
+    navigator.geolocation.watchPosition(function (pos) {
+      fix = { lon: Number(pos.coords.longitude.toFixed(6)), lat: Number(pos.coords.latitude.toFixed(6)),
+              accuracy: pos.coords.accuracy, at: Date.now() };
+      showFix();
+    }, function () {
+      document.querySelectorAll("[data-location]").forEach(function (el) {
+        if (!fix) { el.textContent = t("no_location"); el.classList.add("bad"); }
+      });
+    }, { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 });
+  }
+
+  function freshFix() {
+    return fix && Date.now() - fix.at < FIX_MAX_AGE_MS ? { lon: fix.lon, lat: fix.lat } : null;
+  }
+
+  // -- files ---------------------------------------------------------------------------------------------
+
+  function picked(input, field) {
+    var f = input && input.files && input.files[0];
+    return f ? [{ field: field, blob: f, name: f.name || field }] : [];
+  }
+
+  // -- category search: by name, or by pinyin initials (暴露垃圾 → bllj) ---------------------------------
+
+  var PINYIN_LETTERS = "ABCDEFGHJKLMNOPQRSTWXYZ";
+  var PINYIN_FIRSTS = "阿八嚓哒妸发旮哈讥咔垃痳拏噢妑七呥扨它穵夕丫帀";
+  var collator = null;
+  try { collator = new Intl.Collator("zh-Hans-CN-u-co-pinyin"); } catch (e) { collator = null; }
+
+  /* The initial of a Chinese character from where it sorts among the first characters of each pinyin
+     initial (Unicode's pinyin collation, built into the browser): no dictionary to ship. */
+  function initials(text) {
+    var out = "";
+    for (var i = 0; i < text.length; i += 1) {
+      var ch = text.charAt(i);
+      if (!/[\u4e00-\u9fff]/.test(ch)) { out += /[a-z0-9]/i.test(ch) ? ch.toLowerCase() : ""; continue; }
+      if (!collator) { continue; }
+      var letter = "";
+      for (var j = PINYIN_FIRSTS.length - 1; j >= 0; j -= 1) {
+        if (collator.compare(ch, PINYIN_FIRSTS.charAt(j)) >= 0) { letter = PINYIN_LETTERS.charAt(j); break; }
+      }
+      out += letter.toLowerCase();
+    }
+    return out;
+  }
+
+  function categoryPicker(form) {
+    var data = JSON.parse(document.getElementById("categories").textContent || "[]");
+    data.forEach(function (c) { c.initials = initials(c.zh); c.search = (c.name + " " + c.major).toLowerCase(); });
+    var search = form.querySelector("#r-cat-search");
+    var results = form.querySelector("#r-cat-results");
+    var chosenText = form.querySelector("#r-cat-chosen");
+    var value = form.querySelector("#r-category");
+
+    function choose(c) {
+      value.value = String(c.id);
+      chosenText.textContent = c.major + " · " + c.name;
+      chosenText.hidden = false;
+      search.value = "";
+      results.textContent = "";
+    }
+
+    function show() {
+      var q = search.value.trim().toLowerCase();
+      var hits = data.filter(function (c) {
+        return !q || c.search.indexOf(q) !== -1 || c.initials.indexOf(q) === 0;
+      }).slice(0, 8);
+      results.textContent = "";
+      if (!hits.length) {
+        var none = document.createElement("p");
+        none.className = "f-muted";
+        none.textContent = t("no_match");
+        results.appendChild(none);
+      }
+      hits.forEach(function (c) {
+        var b = button(c.name, function () { choose(c); });
+        b.className = "f-choice";
+        b.dataset.category = String(c.id);
+        var major = document.createElement("small");
+        major.textContent = c.major;
+        b.appendChild(major);
+        results.appendChild(b);
+      });
+    }
+
+    search.addEventListener("input", show);
+    search.addEventListener("focus", show);
+    form.addEventListener("reset", function () { value.value = ""; chosenText.hidden = true; results.textContent = ""; });
+  }
+
+  // -- screens -------------------------------------------------------------------------------------------
+
+  function previewPhoto(input, img) {
+    input.addEventListener("change", function () {
+      if (!img) { return; }
+      var f = input.files && input.files[0];
+      img.hidden = !f;
+      if (f) { img.src = URL.createObjectURL(f); flash(t("photo_added")); }
+    });
+  }
+
+  function reportScreen() {
+    var form = document.getElementById("report-form");
+    if (!form) { return; }
+    categoryPicker(form);
+    var photo = form.querySelector("#r-photo"), voice = form.querySelector("#r-voice");
+    var preview = form.querySelector("#r-photo-preview");
+    previewPhoto(photo, preview);
+    voice.addEventListener("change", function () {
+      form.querySelector("#r-voice-status").textContent = voice.files.length ? t("voice_added") : "";
+    });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var category = Number(form.querySelector("#r-category").value);
+      var description = form.querySelector("#r-desc").value.trim();
+      var where = freshFix();
+      if (!category) { flash(t("need_category"), true); return; }
+      if (!where) { flash(t("need_location"), true); return; }
+      if (description.length < 2) { flash(t("need_note"), true); form.querySelector("#r-desc").focus(); return; }
+      var files = picked(photo, "photo").concat(picked(voice, "voice"));
+      enqueue("case", "/api/v1/cases", { channel: "grid", category_id: category, description: description,
+                                         location: where }, files, "ids").then(function () {
+        form.reset();
+        preview.hidden = true;
+        form.querySelector("#r-voice-status").textContent = "";
+      });
+    });
+  }
+
+  function patrolScreen() {
+    var form = document.getElementById("checkin-form");
+    if (!form) { return; }
+    var photo = form.querySelector("#c-photo");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var where = freshFix();
+      if (!where) { flash(t("need_location"), true); return; }
+      var grid = form.elements.grid_id ? Number(form.elements.grid_id.value) : 0;
+      var body = { kind: form.elements.kind.value, location: where, client_time: new Date().toISOString(),
+                   note: form.querySelector("#c-note").value.trim() };
+      if (grid) { body.grid_id = grid; }
+      enqueue("checkin", "/api/v1/patrol/checkins", body, picked(photo, "photo"), "photo").then(function () {
+        form.querySelector("#c-note").value = "";
+        photo.value = "";
+        flash(t("checked_in"));
+      });
+    });
+  }
+
+  function tasksScreen() {
+    document.querySelectorAll("form.f-verify").forEach(function (form) {
+      var more = form.querySelector(".f-more");
+      form.querySelectorAll("[data-verdict]").forEach(function (b) {
+        b.addEventListener("click", function () {
+          form.elements.action.value = b.dataset.verdict;
+          form.querySelectorAll("[data-verdict]").forEach(function (o) { o.setAttribute("aria-pressed", String(o === b)); });
+          more.hidden = false;
+        });
+      });
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var action = form.elements.action.value;
+        var note = form.elements.note.value.trim();
+        if (!action) { return; }
+        if (action === "verify_fail" && !note) { flash(t("need_note"), true); form.elements.note.focus(); return; }
+        var url = "/api/v1/cases/" + form.dataset.case + "/actions/" + action;
+        enqueue("verify", url, { expected_version: Number(form.dataset.version), note: note, fields: {} },
+                picked(form.elements.photo, "photo"), "ids").then(function () {
+          var card = document.getElementById("case-" + form.dataset.case);
+          if (card) { card.remove(); }
+        });
+      });
+    });
+  }
+
+  function gridScreen() {
+    var el = document.getElementById("grid-map");
+    var sendNow = document.getElementById("send-now");
+    if (sendNow) { sendNow.addEventListener("click", send); }
+    var logout = document.getElementById("logout");
+    if (logout) {
+      logout.addEventListener("submit", function (ev) {
+        var waiting = Number(document.getElementById("waiting-count").textContent || "0");
+        if (waiting && !window.confirm(t("confirm_logout"))) { ev.preventDefault(); return; }
+        // The cached pages carry this worker's data: the next person on this phone must not see them.
+        if (window.caches) {
+          caches.keys().then(function (names) {
+            names.forEach(function (n) { if (n.indexOf("shiyu-field-") === 0) { caches.delete(n); } });
+          });
+        }
+      });
+    }
+    if (!el || typeof L === "undefined") { return; }
+    var map = L.map(el, { attributionControl: !!el.dataset.tiles, zoomControl: true });
+    if (el.dataset.tiles) { L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map); }
+    var outlines = JSON.parse(document.getElementById("outlines").textContent);
+    var layer = L.geoJSON(outlines, { style: { color: "#0b5cad", weight: 3, fillOpacity: 0.08 } }).addTo(map);
+    if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [12, 12] }); } else { map.setView([30, 110], 4); }
+    var me = null;
+    document.addEventListener("field:fix", function () {
+      var at = L.latLng(fix.lat, fix.lon);
+      if (me) { me.setLatLng(at); } else {
+        me = L.circleMarker(at, { radius: 9, color: "#fff", weight: 3, fillColor: "#d82c20", fillOpacity: 1,
+                                  interactive: false }).addTo(map);
+        me.getElement().setAttribute("data-me", "1");
+      }
+    });
+    if (fix) { document.dispatchEvent(new CustomEvent("field:fix")); }
+  }
+
+  // -- presence ------------------------------------------------------------------------------------------
+
+  function heartbeat() {
+    if (!navigator.onLine || document.visibilityState !== "visible") { return; }
+    post("/api/v1/patrol/presence", {}).then(function (res) {
+      var out = document.getElementById("minutes");
+      if (res.status === 200 && out) { out.textContent = String(res.data.minutes); }
+    }).catch(function () { /* offline: presence only counts time online */ });
+  }
+
+  function registerWorker() {
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/field/sw.js", { scope: "/field" }).catch(function () { /* no SW: online only */ });
+    }
+  }
+
+  function start() {
+    TEXT = JSON.parse(document.getElementById("field-texts").textContent);
+    showNetwork();
+    window.addEventListener("online", function () { showNetwork(); send(); heartbeat(); });
+    window.addEventListener("offline", showNetwork);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { send(); heartbeat(); }
+    });
+    watchPosition();
+    reportScreen();
+    patrolScreen();
+    tasksScreen();
+    gridScreen();
+    refresh().then(send);
+    setInterval(send, RETRY_MS);
+    heartbeat();
+    setInterval(heartbeat, HEARTBEAT_MS);
+    registerWorker();
+  }
+
+  window.shiyuField = { send: send, items: allItems };
+  document.addEventListener("DOMContentLoaded", start);
+})();

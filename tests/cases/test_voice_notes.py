@@ -1,0 +1,57 @@
+"""Voice notes from phones are accepted as audio: Android recorders write ISO media with a generic brand
+(``.m4a``/``.3gpp``), Chrome's MediaRecorder an audio-only WebM; the first bytes look like a video, the
+tracks say it is a recording. A file with a video track stays a video."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiyu.core import storage
+from tests.factories import login, populated
+
+
+def iso(brand: bytes, *handlers: bytes) -> bytes:
+    ftyp = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x02\x00" + brand + b"mp41"
+    boxes = b"".join(b"\x00\x00\x00\x21hdlr" + b"\x00" * 8 + h + b"\x00" * 13 for h in handlers)
+    return ftyp + b"\x00\x00\x00\x08moov" + boxes + b"\x00" * 64
+
+
+def webm(*codecs: bytes) -> bytes:
+    return b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm" + b"".join(b"\x86\x86" + c for c in codecs) + b"\x00" * 64
+
+
+@pytest.mark.parametrize("data, expected", [
+    (iso(b"isom", b"soun"), storage.M4A),
+    (iso(b"mp42", b"soun"), storage.M4A),
+    (iso(b"M4A ", b"soun"), storage.M4A),
+    (iso(b"3gp4", b"soun"), storage.AUDIO_3GP),
+    (iso(b"isom", b"vide", b"soun"), storage.MP4),
+    (iso(b"3gp4", b"vide", b"soun"), storage.MP4),
+    (webm(b"A_OPUS"), storage.WEBM_AUDIO),
+    (webm(b"V_VP8", b"A_OPUS"), storage.WEBM),
+    (b"#!AMR\n" + b"\x00" * 32, storage.AMR),
+    (b"OggS" + b"\x00" * 32, storage.OGG),
+])
+def test_recordings_are_told_from_videos_by_their_tracks(data, expected):
+    assert storage.refine(data, storage.sniff(data[:64])) is expected
+
+
+@pytest.mark.parametrize("name, data, mime", [
+    ("录音 001.m4a", iso(b"isom", b"soun"), "audio/mp4"),
+    ("voice.3gpp", iso(b"3gp4", b"soun"), "audio/3gpp"),
+    ("note.webm", webm(b"A_OPUS"), "audio/webm"),
+    ("note.amr", b"#!AMR\n" + b"\x00" * 32, "audio/amr"),
+    ("note.ogg", b"OggS" + b"\x00" * 32, "audio/ogg"),
+])
+def test_a_field_voice_note_uploads_as_audio(client, system_session, name, data, mime):
+    populated(system_session)
+    r = client.post("/api/v1/attachments", files={"file": (name, data, "audio/*")}, headers=login(client, "worker_a1"))
+    assert r.status_code == 201, r.text
+    assert (r.json()["kind"], r.json()["mime"]) == ("audio", mime)
+
+
+def test_a_video_named_like_a_voice_note_is_still_refused(client, system_session):
+    populated(system_session)
+    r = client.post("/api/v1/attachments", files={"file": ("note.m4a", iso(b"isom", b"vide", b"soun"), "audio/mp4")},
+                    headers=login(client, "worker_a1"))
+    assert r.status_code == 422 and r.json()["code"] == "file_extension_mismatch"

@@ -1,0 +1,194 @@
+"""The field app on a 360×740 phone: a grid worker reports a case with a photo; offline, a report waits in
+the queue (badge 1, nothing on the server) and goes exactly once when the connection returns — even when
+the first delivery's answer is lost and the app sends it again; a check-in queued offline is sent once;
+nothing scrolls sideways; and the service worker registers, caches the shell and opens the app offline.
+
+The queue lives in the page (IndexedDB), so tests (a)–(d) run with service workers blocked (Playwright's
+routing and offline emulation do not see requests a worker handles); the worker has its own test (e)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import func, select
+
+from tests.e2e.conftest import SKIP_REASON, log_in, running_world
+
+PHONE = {"width": 360, "height": 740}
+POINT_A1 = {"longitude": 117.95, "latitude": 24.6}
+# What a thumb must hit: links, buttons, fields and the photo/voice tiles (not the visually hidden inputs).
+TARGETS = "a, button, input:not(.f-file):not([type=radio]):not([type=hidden]), select, textarea, label.f-shot"
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    from tests.cases.case_fixtures import make_category
+
+    def fill(session, w) -> dict:
+        return {"category": make_category(session).id, "a1": w.grids["a1"].id}
+
+    with running_world(tmp_path_factory.mktemp("field"), fill) as world:
+        yield world
+
+
+def phone(browser: Browser, field: dict, workers: str = "block") -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=field["url"], viewport=PHONE, locale="zh-CN", geolocation=POINT_A1,
+                                  permissions=["geolocation"], has_touch=True, is_mobile=True,
+                                  service_workers=workers)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, "worker_a1")
+    return context, page
+
+
+def count(field: dict, model, **where) -> int:
+    from shiyu.core.scoping import Principal
+
+    with field["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        stmt = select(func.count()).select_from(model)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(model, name) == value)
+        return s.scalar(stmt)
+
+
+def fill_report(page: Page, description: str, photo: bytes | None = None) -> None:
+    page.goto("/field")
+    expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
+    if photo:
+        page.set_input_files("#r-photo", files=[{"name": "scene.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+        expect(page.locator("#r-photo-preview")).to_be_visible()
+    page.fill("#r-cat-search", "zdjy")  # pinyin initials of 占道经营
+    page.locator("#r-cat-results .f-choice").first.click()
+    expect(page.locator("#r-cat-chosen")).to_contain_text("占道经营")
+    page.fill("#r-desc", description)
+    page.click("#report-form button[type=submit]")
+
+
+def no_sideways_scroll(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+
+
+def test_a_report_with_a_photo_arrives(browser: Browser, field: dict) -> None:
+    from shiyu.cases.models import Attachment, Case
+    from tests.cases.case_fixtures import jpeg_bytes
+
+    context, page = phone(browser, field)
+    fill_report(page, "网格员上报：路口井盖缺失", jpeg_bytes((800, 600)))
+    expect(page.locator("#banner")).to_contain_text("已发送")
+    expect(page.locator("#waiting")).to_be_hidden()
+    assert count(field, Case, description="网格员上报：路口井盖缺失", channel="grid") == 1
+    with field["factory"]() as s:
+        from shiyu.core.scoping import Principal
+
+        s.info["principal"] = Principal.system("e2e")
+        case = s.scalar(select(Case).where(Case.description == "网格员上报：路口井盖缺失"))
+        assert case.grid_id == field["ids"]["a1"] and case.idempotency_key.startswith("field-case-")
+        assert s.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id)) == 1
+    context.close()
+
+
+def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: dict) -> None:
+    from shiyu.cases.models import Case
+
+    context, page = phone(browser, field)
+    page.goto("/field")
+    expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
+    context.set_offline(True)
+    fill_report_offline = "离线上报：垃圾堆放"
+    page.fill("#r-cat-search", "占道")
+    page.locator("#r-cat-results .f-choice").first.click()
+    page.fill("#r-desc", fill_report_offline)
+    page.click("#report-form button[type=submit]")
+    expect(page.locator("#waiting-count")).to_have_text("1")
+    expect(page.locator("#waiting")).to_be_visible()
+    expect(page.locator("#offline")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert count(field, Case, description=fill_report_offline) == 0
+
+    # The first delivery reaches the server but its answer is lost: the app must send it again.
+    delivered = []
+
+    def lose_answer(route) -> None:
+        delivered.append(route.request.post_data_json["idempotency_key"])
+        route.fetch()
+        if len(delivered) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/cases", lose_answer)
+    context.set_offline(False)
+    # The "online" event starts a run whose answer is lost; the periodic retry (run here without waiting a
+    # minute for it) sends the item again with the same key.
+    for _ in range(3):
+        page.evaluate("window.shiyuField.send()")
+        if page.locator("#waiting-count").inner_text() == "0":
+            break
+    expect(page.locator("#waiting")).to_be_hidden()
+    expect(page.locator("#waiting-count")).to_have_text("0")
+    assert len(delivered) >= 2 and len(set(delivered)) == 1, delivered
+    assert count(field, Case, description=fill_report_offline) == 1
+    context.close()
+
+
+def test_offline_check_in_is_sent_once_on_reconnect(browser: Browser, field: dict) -> None:
+    from shiyu.patrol.models import PatrolCheckin
+
+    context, page = phone(browser, field)
+    page.goto("/field/patrol")
+    expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
+    context.set_offline(True)
+    page.locator(".f-kinds span", has_text="走访").click()
+    page.fill("#c-note", "走访独居老人")
+    page.click("#checkin-form button[type=submit]")
+    expect(page.locator("#waiting-count")).to_have_text("1")
+    assert count(field, PatrolCheckin, note="走访独居老人") == 0
+    context.set_offline(False)  # the "online" event sends the queue
+    expect(page.locator("#waiting")).to_be_hidden()
+    page.evaluate("window.shiyuField.send()")
+    page.wait_for_timeout(300)
+    assert count(field, PatrolCheckin, note="走访独居老人", kind="visit") == 1
+    page.goto("/field/tasks")
+    expect(page.locator("#due-list")).to_contain_text("已巡查")
+    context.close()
+
+
+def test_no_sideways_scroll_and_big_targets(browser: Browser, field: dict) -> None:
+    context, page = phone(browser, field)
+    for url in ("/field", "/field/tasks", "/field/patrol", "/field/grid"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        no_sideways_scroll(page)
+        small = page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
+            .filter(e => e.offsetParent && e.getBoundingClientRect().height < 48)
+            .map(e => e.outerHTML.slice(0, 80))""", TARGETS)
+        assert small == [], (url, small)
+        size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        assert size >= 17
+    expect(page.locator("#grid-map path.leaflet-interactive")).to_have_count(1)
+    expect(page.locator("[data-me]")).to_have_count(1)
+    context.close()
+
+
+def test_the_service_worker_caches_the_shell_and_opens_offline(browser: Browser, field: dict) -> None:
+    context, page = phone(browser, field, workers="allow")
+    page.goto("/field")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("""async () => {
+        const names = await caches.keys();
+        if (!names.length) return false;
+        const cache = await caches.open(names[0]);
+        return !!(await cache.match('/static/field.js')) && !!(await cache.match('/field/tasks'));
+    }""")
+    page.reload()  # now controlled by the worker
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+    context.set_offline(True)
+    page.goto("/field/tasks")
+    expect(page.locator("h1")).to_have_text("我的任务")
+    expect(page.locator("#offline")).to_be_visible()
+    context.close()

@@ -1,0 +1,177 @@
+"""Duplicates at intake, merging with reporters following the survivor, automatic merge of exact repeats
+and repeat complaints (重复诉求), on the factories' world (communities A and B, two grids each)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shiyu.cases import service
+from shiyu.cases.models import Case, CaseEvent
+from shiyu.cases.reporters import CaseReporter
+from shiyu.core.outbox import OutboxEvent
+from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.triage import case_duplicates
+from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
+from tests.cases.case_fixtures import POINT_B1, act, case_world
+from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, citizen, report
+
+
+@pytest.fixture
+def w(system_session):
+    return case_world(system_session)
+
+
+def _candidates(s, case_id: int) -> list[DuplicateCandidate]:
+    s.info["principal"] = Principal.system("test")
+    return list(s.scalars(select(DuplicateCandidate).where(DuplicateCandidate.case_id == case_id)))
+
+
+def test_near_duplicate_in_the_same_community_is_a_candidate(system_session, w):
+    s = system_session
+    first = report(s, w, description=TEXT).case
+    far_same_community = report(s, w, "worker_a2", description=TEXT, point=OTHER_A).case
+    second = report(s, w, description="幸福路12号门口人行道有流动摊贩占道经营，行人过不去", point=NEAR_A1).case
+    found = {c.candidate_id: c for c in _candidates(s, second.id)}
+    assert first.id in found and found[first.id].score >= case_duplicates.MIN_SCORE
+    assert "same_grid" in found[first.id].reasons and "similar_text" in found[first.id].reasons
+    assert found[first.id].score >= found[far_same_community.id].score  # same community: a candidate, lower
+
+
+def test_distant_old_and_closed_cases_are_not_candidates(system_session, w):
+    s = system_session
+    now = utcnow()
+    other_community = report(s, w, "worker_b1", description=TEXT, point=POINT_B1).case
+    old = report(s, w, description=TEXT, now=now - timedelta(days=10)).case
+    closed = report(s, w, description=TEXT).case
+    act(s, w, "operator_a", closed, "reject", note="重复")
+    unrelated = report(s, w, description="小区二号楼电梯停运三天无人维修").case
+    new = report(s, w, description=TEXT, now=now).case
+    ids = {c.candidate_id for c in _candidates(s, new.id)}
+    assert other_community.id not in ids and old.id not in ids and closed.id not in ids and unrelated.id not in ids
+
+
+def test_merge_moves_reporters_to_the_survivor_and_tells_them(system_session, w):
+    s = system_session
+    survivor = report(s, w, description=TEXT).case
+    dup = report(s, w, "citizen", channel="citizen", description=TEXT + "！", point=NEAR_A1, **citizen()).case
+    assert survivor.id in {c.candidate_id for c in _candidates(s, dup.id)}
+    act(s, w, "operator_a", dup, "merge", fields={"into_case_id": survivor.id})
+    s.info["principal"] = Principal.system("test")
+    link = s.scalar(select(CaseReporter).where(CaseReporter.merged_case_id == dup.id))
+    assert link is not None and link.case_id == survivor.id and link.tracking_code == dup.tracking_code
+    assert link.reporter_user_id == w.users["citizen"].id and link.reporter_phone_hash == dup.reporter_phone_hash
+    told = s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "case.merged")).all()
+    assert [e.payload["tracking_code"] for e in told] == [dup.tracking_code]
+    # the survivor is registered: the merged case's tracking page shows that progress
+    act(s, w, "operator_a", survivor, "register")
+    tracked = service.track(s, dup.tracking_code, "zh")
+    assert tracked["state"] == "merged"
+    assert tracked["merged_into"]["state"] == "to_dispatch"
+    assert [e["action"] for e in tracked["merged_into"]["timeline"]] == ["report", "register"]
+    assert survivor.tracking_code not in str(tracked)
+
+
+def test_followers_move_along_when_the_survivor_is_merged_again(system_session, w):
+    s = system_session
+    oldest = report(s, w, description=TEXT).case
+    middle = report(s, w, description=TEXT + "。", point=NEAR_A1).case
+    newest = report(s, w, description=TEXT + "!", point=NEAR_A1).case
+    act(s, w, "operator_a", newest, "merge", fields={"into_case_id": middle.id})
+    act(s, w, "operator_a", middle, "merge", fields={"into_case_id": oldest.id})
+    s.info["principal"] = Principal.system("test")
+    links = s.scalars(select(CaseReporter).order_by(CaseReporter.merged_case_id)).all()
+    assert {(link.merged_case_id, link.case_id) for link in links} == {(middle.id, oldest.id), (newest.id, oldest.id)}
+    assert service.track(s, newest.tracking_code, "en")["merged_into"]["state"] == "reported"
+
+
+def test_exact_repeat_by_the_same_reporter_is_merged_automatically(system_session, w):
+    s = system_session
+    first = report(s, w, "citizen", channel="citizen", description=TEXT, **citizen()).case
+    again = report(s, w, "public", channel="citizen", description=f"  {TEXT}\n", point=NEAR_A1, **citizen()).case
+    s.info["principal"] = Principal.system("test")
+    s.refresh(again)
+    assert again.state == "merged" and again.merged_into_id == first.id
+    event = s.scalar(select(CaseEvent).where(CaseEvent.case_id == again.id, CaseEvent.action == "merge"))
+    assert event is not None and event.actor_name == "triage" and "自动合并" in event.note
+    assert s.scalar(select(CaseReporter).where(CaseReporter.merged_case_id == again.id)) is not None
+
+
+def test_anonymous_and_late_repeats_are_not_merged(system_session, w):
+    s = system_session
+    now = utcnow()
+    first = report(s, w, "citizen", channel="citizen", description=TEXT, now=now - timedelta(hours=30),
+                   **citizen()).case
+    late = report(s, w, "citizen", channel="citizen", description=TEXT, now=now, **citizen()).case
+    anonymous = report(s, w, "public", channel="citizen", description=TEXT, anonymous=True).case
+    s.info["principal"] = Principal.system("test")
+    for case in (late, anonymous):
+        s.refresh(case)
+        assert case.state == "reported"
+    assert first.id in {c.candidate_id for c in _candidates(s, late.id)}  # still offered to a person
+
+
+def test_repeat_complaint_is_flagged_across_weeks_even_when_closed(system_session, w):
+    s = system_session
+    now = utcnow()
+    earlier = report(s, w, "citizen", channel="citizen", description=TEXT, now=now - timedelta(weeks=5),
+                     **citizen(phone="13911112222")).case
+    act(s, w, "operator_a", earlier, "reject", note="已处理")
+    too_old = report(s, w, description=TEXT, now=now - timedelta(weeks=10)).case
+    again = report(s, w, "citizen", channel="citizen", description="幸福路12号人行道又有流动摊贩占道经营了", now=now,
+                   point=OTHER_A, **citizen(phone="13911112222")).case
+    unrelated = report(s, w, description="小区二号楼电梯停运三天无人维修", now=now).case
+    s.info["principal"] = Principal.system("test")
+    flag = s.scalar(select(RepeatComplaint).where(RepeatComplaint.case_id == again.id))
+    assert flag is not None and [e["id"] for e in flag.earlier] == [earlier.id]
+    assert "same_person" in flag.earlier[0]["reasons"] and too_old.id not in [e["id"] for e in flag.earlier]
+    assert s.scalar(select(RepeatComplaint).where(RepeatComplaint.case_id == unrelated.id)) is None
+
+
+def test_case_list_filters_repeats(client, system_session, w):
+    from tests.factories import login
+
+    s = system_session
+    report(s, w, description=TEXT, now=utcnow() - timedelta(weeks=3))
+    again = report(s, w, description=TEXT).case
+    headers = login(client, "operator_a")
+    flagged = client.get("/api/v1/cases?repeat=true", headers=headers).json()
+    assert [c["id"] for c in flagged["items"]] == [again.id]
+    others = client.get("/api/v1/cases?repeat=false", headers=headers).json()
+    assert again.id not in [c["id"] for c in others["items"]] and others["total"] == 1
+    s.info["principal"] = Principal.system("test")
+    assert s.get(Case, again.id) is not None
+
+
+def test_desk_lists_candidates_and_merges_with_one_action(client, system_session, w):
+    from tests.web.test_pages import hx, log_in
+
+    s = system_session
+    survivor = report(s, w, description=TEXT).case
+    dup = report(s, w, "citizen", channel="citizen", description=TEXT + "！", point=NEAR_A1, **citizen()).case
+    csrf = log_in(client, "operator_a")
+    page = client.get(f"/desk/cases/{dup.id}").text
+    assert f'data-candidate="{survivor.id}"' in page and "合并到此案件" in page
+    r = client.post(f"/desk/cases/{dup.id}/actions/merge", headers=hx(csrf),
+                    data={"expected_version": str(dup.version), "into_case_id": str(survivor.id)})
+    assert r.status_code == 200 and r.headers["HX-Redirect"] == f"/desk/cases/{dup.id}?done=merge"
+    s.info["principal"] = Principal.system("test")
+    s.expire_all()
+    assert s.get(Case, dup.id).merged_into_id == survivor.id
+    assert s.scalar(select(CaseReporter).where(CaseReporter.merged_case_id == dup.id)).case_id == survivor.id
+    api = client.get(f"/api/v1/cases/{survivor.id}/duplicates").json()
+    assert api == {"candidates": [], "repeat": None}
+
+
+def test_repeat_badge_on_the_desk(client, system_session, w):
+    from tests.web.test_pages import log_in
+
+    s = system_session
+    report(s, w, description=TEXT, now=utcnow() - timedelta(weeks=3))
+    again = report(s, w, description=TEXT).case
+    log_in(client, "operator_a")
+    assert 'id="repeat-badge"' in client.get(f"/desk/cases/{again.id}").text
+    assert "重复诉求" in client.get("/desk?queue=to_register").text
