@@ -55,6 +55,9 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("field-patrol", "/field/patrol"),
         ("field-grid", "/field/grid"),
     ]
+    analyst = [
+        ("hot-issues", "/analysis/hot"),
+    ]
     public = [
         ("login", "/login"),
         ("portal", "/portal"),
@@ -62,7 +65,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
     ]
     return ([(stem, url, None) for stem, url in public] + [(stem, url, "demo_admin") for stem, url in admin]
             + [(stem, url, "demo_operator") for stem, url in operator]
-            + [(stem, url, "demo_grid_worker") for stem, url in field])
+            + [(stem, url, "demo_grid_worker") for stem, url in field]
+            + [(stem, url, "demo_analyst") for stem, url in analyst])
 
 
 def demo_ids(app) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.passwords import hash_password
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
+from shiyu.triage import hot_cases
 
 DEFAULT_SEED = 2026
 DEMO_PASSWORD = "Demo@2026"
@@ -248,6 +249,8 @@ def build(
                      after={"seed": seed, "counts": counts})
     facts.rebuild(factory, tz, local_day(end - timedelta(days=history.HISTORY_DAYS + 1), tz), local_day(end, tz))
     say("已重算统计指标", "rebuilt the indicator facts")
+    hot = hot_cases.refresh(factory, tz, now=end)
+    say(f"已归并{hot.groups}个热点问题", f"grouped {hot.groups} hot issues")
     seconds = time.perf_counter() - start
     say("完成", "done")
     return BuildReport(counts, seconds)

@@ -145,3 +145,12 @@ def test_same_seed_same_history(factory: Any, db_url: str) -> None:
     _empty_tables(db_url)
     build(factory, seed=7, size=SMALL_SIZE, end=END, cases=200)
     assert snapshot() == first
+
+
+def test_the_demo_has_hot_issues_to_look_at(history: Any) -> None:
+    from shiyu.triage.hot_cases import top
+
+    issues = top(history, 10)
+    assert issues, "the analyst's hot-issue page would be empty"
+    assert all(i.size >= 2 for i in issues)
+    assert [i.heat for i in issues] == sorted((i.heat for i in issues), reverse=True)
