@@ -41,7 +41,6 @@ from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_phone
 from shiyu.org.areas.lookup import INDEXES
 from shiyu.org.units.models import Centre
-from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 
 UNSCOPED = {"unscoped": True}
@@ -207,7 +206,6 @@ def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo,
         engine.apply(session, principal, case.id, "self_resolve", engine.ActionInput(
             expected_version=case.version, note=data.self_resolution_note or "",
             attachment_ids=data.self_resolution_attachment_ids), tz, now=now)
-    case_duplicates.on_intake(session, case, tz, now=now)
     return IntakeResult(case, True, evaluation_token(case.tracking_code))
 
 

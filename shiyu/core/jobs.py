@@ -79,8 +79,9 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
             engine = make_engine(settings.database_url)
             # The deadline scan's changes reach the command views of every app process (through Redis).
             live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
-            # Triage's outbox subscribers and retraining need the model storage and the auto threshold.
+            # Triage's outbox subscribers and retraining need the model storage, the auto threshold and the windows.
             importlib.import_module("shiyu.triage.registry").configure(settings)
+            importlib.import_module("shiyu.triage.case_duplicates").configure(settings)
             context["c"] = JobContext(settings, make_session_factory(engine))
         return context["c"]
 

@@ -1,8 +1,10 @@
-"""Duplicates, exact repeats and repeat complaints (重复诉求) of the city's cases, found at intake.
+"""Duplicates, exact repeats and repeat complaints (重复诉求) of the city's cases, found right after intake.
 
-``on_intake`` runs once per new case, right after the intake flushed it (``shiyu.cases.intake``), in the
-same transaction. Intake is a hot path, so every look-up is bounded in SQL first and capped, and only then
-compared by text (character 3-gram TF-IDF cosine, ``shiyu.triage.duplicates``) in memory:
+``on_reported`` runs once per new case, from the intake's ``case.reported`` outbox event (``shiyu.triage.tasks``,
+delivered by the worker within a minute), before auto-dispatch looks at the case. Not inside intake: it
+doubled the CPU of the hot path (two look-ups and a text comparison per report), and an operator opens a new
+case later than a minute anyway. Every look-up is bounded in SQL first and capped, and only then compared by
+text (character 3-gram TF-IDF cosine, ``shiyu.triage.duplicates``) in memory:
 
 **Duplicate candidates** — OPEN cases (not closed, rejected or merged) reported in the last
 ``duplicate_window_days`` (default 7) in the same community as the new case's grid, or within
@@ -77,15 +79,16 @@ class Windows:
     duplicate_days: int = 7
     merge_hours: int = 24
     repeat_weeks: int = 8
+    timezone: str = "Asia/Shanghai"
 
 
 _WINDOWS: dict[str, Windows] = {"current": Windows()}
 
 
 def configure(settings: Settings) -> None:
-    """Take the windows from the settings (``create_app`` calls this, like ``pii.configure``)."""
+    """Take the windows from the settings (``create_app`` and the job worker call this, like ``pii.configure``)."""
     _WINDOWS["current"] = Windows(settings.duplicate_window_days, settings.repeat_merge_hours,
-                                  settings.repeat_complaint_weeks)
+                                  settings.repeat_complaint_weeks, settings.timezone)
 
 
 def windows() -> Windows:
@@ -237,9 +240,20 @@ def _repeats(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[dict[st
     return earlier
 
 
-def on_intake(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None) -> Findings:
-    """Find and store what the new ``case`` duplicates or repeats, and merge it when it is an exact repeat.
-    Call after the case is flushed (its hashes and id exist), in the intake's transaction."""
+def on_reported(session: Session, case_id: int) -> Findings | None:
+    """The ``case.reported`` outbox subscriber's work (``shiyu.triage.tasks``): examine a newly reported case
+    once. A redelivered event finds the stored findings (or the merge) and does nothing."""
+    case = session.get(Case, case_id)
+    if case is None or case.state == CaseState.MERGED or session.scalar(
+            select(DuplicateCandidate.id).where(DuplicateCandidate.case_id == case_id).limit(1)) is not None \
+            or session.scalar(select(RepeatComplaint.id).where(RepeatComplaint.case_id == case_id)) is not None:
+        return None
+    return examine(session, case, ZoneInfo(windows().timezone), now=case.reported_at)
+
+
+def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None) -> Findings:
+    """Find and store what ``case`` duplicates or repeats, and merge it when it is an exact repeat; the
+    windows count back from ``now`` (the case's report time when run after intake)."""
     now = now or utcnow()
     w = windows()
     findings = Findings()

@@ -1,7 +1,8 @@
 """Background work of smart triage (listed in ``shiyu.core.jobs.JOB_MODULES``).
 
-- Outbox subscribers, run by the worker's outbox delivery after the change committed: a reported case may
-  be auto-dispatched (``autodispatch``); a person's registration becomes a training example.
+- Outbox subscribers, run by the worker's outbox delivery after the change committed: a reported case is
+  examined for duplicates and repeats (``case_duplicates``) and may be auto-dispatched (``autodispatch``);
+  a person's registration becomes a training example.
 - Retraining: runs asked for through the API or CLI are picked up every minute; every night a run is made
   from the day's new decisions. Both are idempotent and safe in several workers (runs are claimed).
 """
@@ -17,7 +18,7 @@ from shiyu.cases.models import Case
 from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.org.identity.models import User
-from shiyu.triage import learning, training
+from shiyu.triage import case_duplicates, learning, training
 from shiyu.triage.autodispatch import auto_dispatch
 
 log = logging.getLogger("shiyu.triage")
@@ -25,6 +26,8 @@ log = logging.getLogger("shiyu.triage")
 
 @outbox.subscribe("case.reported")
 def on_case_reported(session: Session, event: outbox.OutboxEvent) -> None:
+    """Duplicates first: an exact repeat is merged, and a merged case is never auto-dispatched."""
+    case_duplicates.on_reported(session, event.aggregate_id)
     auto_dispatch(session, event.aggregate_id)
 
 

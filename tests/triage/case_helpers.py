@@ -7,8 +7,11 @@ from datetime import timedelta
 
 from shiyu.cases import intake
 from shiyu.cases.schemas import IntakeIn
+from shiyu.core import outbox
+from shiyu.core.db import make_session_factory
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.triage import tasks as _subscribers  # noqa: F401  (registers the outbox subscribers, as the worker does)
 from tests.cases.case_fixtures import POINT_A1, POINT_B1, SH, case_world, principal
 from tests.factories import World, add_user
 
@@ -20,13 +23,16 @@ _keys = itertools.count(1)
 
 def report(s, w, who: str = "worker_a1", *, description: str, channel: str = "grid", point: dict | None = None,
            now=None, **extra):
-    """File a case with this test's text through the intake service as ``who`` (``public``: nobody)."""
+    """File a case with this test's text through the intake service as ``who`` (``public``: nobody), then
+    deliver the outbox as the worker would, so duplicate finding has run."""
     p = principal(s, w, who) if who != "public" else Principal(user_id=None, username="public")
     s.info["principal"] = p
     body = IntakeIn(idempotency_key=f"dup-{next(_keys):06d}", channel=channel, category_id=w.extra["category"].id,
                     description=description, location=point or POINT_A1, **extra)
     result = intake.intake(s, p, body, SH, now=now)
     s.commit()
+    outbox.deliver_pending(make_session_factory(s.get_bind()))  # what the worker does within a minute
+    s.expire_all()
     return result
 
 
