@@ -136,10 +136,14 @@ def _followers(session: Session, case_ids: list[int]) -> dict[int, int]:
 
 def refresh(factory: sessionmaker[Session], tz: ZoneInfo, *, now: datetime | None = None) -> RefreshReport:
     """Group the last ``WINDOW_DAYS`` of cases into hot issues and update the stored ones (idempotent)."""
-    now = now or utcnow()
-    today = now.astimezone(tz).date()
     with transaction(factory, principal=Principal.system("hot_issues")) as s:
-        return _refresh(s, now, today)
+        return refresh_in(s, tz, now=now)
+
+
+def refresh_in(session: Session, tz: ZoneInfo, *, now: datetime | None = None) -> RefreshReport:
+    """``refresh`` in the caller's transaction (the demo build writes its history and groups it in one)."""
+    now = now or utcnow()
+    return _refresh(session, now, now.astimezone(tz).date())
 
 
 def _refresh(s: Session, now: datetime, today: date) -> RefreshReport:
