@@ -29,10 +29,25 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from tests.cases.case_fixtures import make_category
 
     def fill(session, w) -> dict:
-        return {"category": make_category(session).id, "a1": w.grids["a1"].id}
+        w.extra["category"] = make_category(session)
+        session.commit()
+        return {"category": w.extra["category"].id, "a1": w.grids["a1"].id, "to_verify": to_verify(session, w)}
 
     with running_world(tmp_path_factory.mktemp("field"), fill) as world:
         yield world
+
+
+def to_verify(session, w) -> int:
+    """A case of grid a1 handled by department a and waiting for worker_a1's verification."""
+    from tests.cases.case_fixtures import act, evidence, report
+
+    case = report(session, w, "operator_a", channel="hotline").case
+    case = act(session, w, "operator_a", case, "register")
+    case = act(session, w, "operator_a", case, "dispatch", fields={"department_id": w.departments["a"].id})
+    case = act(session, w, "system", case, "accept")
+    case = act(session, w, "system", case, "report_result", attachment_ids=[evidence(session, "test")])
+    assert case.state == "to_verify"
+    return case.id
 
 
 def phone(browser: Browser, field: dict, workers: str = "block") -> tuple[BrowserContext, Page]:
@@ -191,4 +206,35 @@ def test_the_service_worker_caches_the_shell_and_opens_offline(browser: Browser,
     page.goto("/field/tasks")
     expect(page.locator("h1")).to_have_text("我的任务")
     expect(page.locator("#offline")).to_be_visible()
+    context.close()
+
+
+def test_a_verification_whose_answer_was_lost_is_not_shown_as_failed(browser: Browser, field: dict) -> None:
+    from shiyu.cases.models import Case, CaseEvent
+
+    case_id = field["ids"]["to_verify"]
+    context, page = phone(browser, field)
+    page.goto("/field/tasks")
+    form = page.locator(f"form.f-verify[data-case='{case_id}']")
+    sent = []
+
+    def lose_answer(route) -> None:
+        sent.append(route.request.url)
+        route.fetch()
+        if len(sent) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/actions/verify_pass", lose_answer)
+    form.locator("[data-verdict=verify_pass]").click()
+    form.locator("button[type=submit]").click()
+    for _ in range(3):
+        page.evaluate("window.shiyuField.send()")
+        if page.locator("#waiting-count").inner_text() == "0":
+            break
+    expect(page.locator("#waiting")).to_be_hidden()
+    assert len(sent) >= 2, sent
+    assert count(field, CaseEvent, case_id=case_id, action="verify_pass") == 1
+    assert count(field, Case, id=case_id, state="to_close") == 1
     context.close()

@@ -136,13 +136,23 @@
     return body;
   }
 
+  /* Workflow actions carry the case version, not an idempotency key: a verification whose first answer was
+     lost comes back 409 on the retry, because that first attempt moved the case on. A retried item whose case
+     no longer waits for verification has nothing left to send. */
+  function settledBefore(item, res) {
+    if (item.kind !== "verify" || res.status !== 409 || item.tries < 2) { return Promise.resolve(null); }
+    return fetch(item.url.split("/actions/")[0], { credentials: "same-origin", headers: headers(false) })
+      .then(answer).then(function (c) { return c.status === 200 && c.data.state !== "to_verify" ? "done" : null; })
+      .catch(function () { return null; });
+  }
+
   function sendItem(item) {
-    item.tries += 1;
-    return uploadFiles(item).then(function (state) {
+    item.tries += 1;  // kept before sending: an attempt whose answer is lost still counts
+    return putItem(item).then(function () { return uploadFiles(item); }).then(function (state) {
       if (state !== "done") { return state; }
       return post(item.url, finalBody(item)).then(function (res) {
         item.message = (res.data && res.data.message) || "";
-        return verdict(res);
+        return settledBefore(item, res).then(function (settled) { return settled || verdict(res); });
       });
     }).then(function (state) {
       if (state === "done") { return dropItem(item.key).then(function () { return state; }); }
