@@ -1,7 +1,8 @@
-"""The case loop through the UI in a real browser: a citizen reports on a phone-sized screen with "use my
-location" and gets a tracking code; the operator registers and dispatches in the desk; the department
-handler accepts and reports the result with a photo; the grid worker verifies; the operator closes; the
-citizen tracks the case and evaluates it with the code (the token remembered on the phone)."""
+"""The case loop through the UI in a real browser: a citizen reports with a photo on a phone-sized screen
+with "use my location" and gets a tracking code; the operator registers and dispatches in the desk; the
+department handler accepts and reports the result with a photo; the grid worker verifies in the field app on
+a phone; the operator closes; the citizen tracks the case and evaluates it with the code (the token
+remembered on the phone). The grid worker's own report with a photo is tests/e2e/test_field_browser.py."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def open_case_from_queue(page: Page, queue: str, code: str) -> None:
     expect(page.locator(".breadcrumb")).to_contain_text(code)
 
 
+def case_id(loop: dict, code: str) -> int:
+    from sqlalchemy import select
+
+    from shiyu.cases.models import Case
+    from shiyu.core.scoping import Principal
+
+    with loop["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        return s.scalar(select(Case.id).where(Case.tracking_code == code))
+
+
 def run_action(page: Page, action: str) -> None:
     details = page.locator(f"details.action[data-action={action}]")
     if details.get_attribute("open") is None:
@@ -66,6 +78,10 @@ def test_case_loop_through_the_pages(browser: Browser, loop: dict, tmp_path) -> 
     citizen.click("#use-location")
     expect(citizen.locator("#pin-status")).to_contain_text("已选定位置")
     citizen.fill("#p-description", "小区门口占道经营，行人无法通过")
+    from tests.cases.case_fixtures import jpeg_bytes
+
+    citizen.set_input_files("#p-photos", files=[{"name": "scene.jpg", "mimeType": "image/jpeg",
+                                                 "buffer": jpeg_bytes((800, 600))}])
     citizen.check("input[name=anonymous]")
     expect(citizen.locator("#p-phone")).to_be_hidden()
     citizen.click("#report-form button[type=submit]")
@@ -78,6 +94,7 @@ def test_case_loop_through_the_pages(browser: Browser, loop: dict, tmp_path) -> 
     operator = desk_page(browser, loop, "operator_a")
     open_case_from_queue(operator, "to_register", code)
     expect(operator.locator(".case-map path.leaflet-interactive")).to_have_count(1)
+    expect(operator.locator("#photos img")).to_have_count(1)  # the citizen's photo
     run_action(operator, "register")
     expect(operator.locator("#case-state")).to_have_attribute("data-state", "to_dispatch")
     expect(operator.locator("#routing")).to_be_visible()
@@ -93,20 +110,28 @@ def test_case_loop_through_the_pages(browser: Browser, loop: dict, tmp_path) -> 
     details = handler.locator("details.action[data-action=report_result]")
     details.locator("summary").click()
     details.locator("textarea[name=note]").fill("已劝离摊贩，通道恢复")
-    from tests.cases.case_fixtures import jpeg_bytes
-
     photo = tmp_path / "after.jpg"
     photo.write_bytes(jpeg_bytes((640, 480)))
     details.locator("input[type=file]").set_input_files(str(photo))
     expect(details.locator(".thumbs img")).to_have_count(1)
     run_action(handler, "report_result")
     expect(handler.locator("#case-state")).to_have_attribute("data-state", "to_verify")
-    expect(handler.locator("#timeline img")).to_have_count(1)
+    expect(handler.locator("#timeline li[data-action=report_result] img")).to_have_count(1)
+    expect(handler.locator("#timeline li[data-action=report] img")).to_have_count(1)  # the citizen's photo
 
-    # 4. the grid worker verifies, 5. the operator closes
-    worker = desk_page(browser, loop, "worker_a1")
-    open_case_from_queue(worker, "to_verify", code)
-    run_action(worker, "verify_pass")
+    # 4. the grid worker verifies on site with the field app on a phone, 5. the operator closes
+    field = browser.new_context(base_url=loop["url"], viewport=PHONE, locale="zh-CN", geolocation=POINT_A1,
+                                permissions=["geolocation"], has_touch=True, is_mobile=True,
+                                service_workers="block").new_page()
+    field.set_default_timeout(10_000)
+    log_in(field, "worker_a1")
+    field.goto("/field/tasks")
+    verify = field.locator(f"form.f-verify[data-case='{case_id(loop, code)}']")
+    verify.locator("[data-verdict=verify_pass]").click()
+    verify.locator("button[type=submit]").click()
+    expect(verify).to_have_count(0)  # queued: the card leaves the list
+    field.evaluate("window.shiyuField.send()")  # resolves when the queue has been sent
+    expect(field.locator("#waiting")).to_be_hidden()
     open_case_from_queue(operator, "to_close", code)
     run_action(operator, "close")
     expect(operator.locator("#case-state")).to_have_attribute("data-state", "closed")

@@ -84,6 +84,31 @@ def fill_report(page: Page, description: str, photo: bytes | None = None) -> Non
     page.click("#report-form button[type=submit]")
 
 
+def lose_first_answer(page: Page, pattern: str) -> list:
+    """The first request matching ``pattern`` reaches the server but its answer is lost (the connection
+    drops), so the app must send it again; returns the requests as they go out."""
+    requests: list = []
+
+    def handle(route) -> None:
+        requests.append(route.request)
+        route.fetch()
+        if len(requests) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(pattern, handle)
+    return requests
+
+
+def send_until_empty(page: Page, tries: int = 3) -> None:
+    """Run the app's send loop (the periodic retry, without waiting a minute for it) until nothing waits."""
+    for _ in range(tries):
+        page.evaluate("window.shiyuField.send()")
+        if page.locator("#waiting-count").inner_text() == "0":
+            break
+
+
 def no_sideways_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
 
@@ -126,26 +151,14 @@ def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: 
     assert count(field, Case, description=fill_report_offline) == 0
 
     # The first delivery reaches the server but its answer is lost: the app must send it again.
-    delivered = []
-
-    def lose_answer(route) -> None:
-        delivered.append(route.request.post_data_json["idempotency_key"])
-        route.fetch()
-        if len(delivered) == 1:
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
-    page.route("**/api/v1/cases", lose_answer)
+    requests = lose_first_answer(page, "**/api/v1/cases")
     context.set_offline(False)
     # The "online" event starts a run whose answer is lost; the periodic retry (run here without waiting a
     # minute for it) sends the item again with the same key.
-    for _ in range(3):
-        page.evaluate("window.shiyuField.send()")
-        if page.locator("#waiting-count").inner_text() == "0":
-            break
+    send_until_empty(page)
     expect(page.locator("#waiting")).to_be_hidden()
     expect(page.locator("#waiting-count")).to_have_text("0")
+    delivered = [r.post_data_json["idempotency_key"] for r in requests]
     assert len(delivered) >= 2 and len(set(delivered)) == 1, delivered
     assert count(field, Case, description=fill_report_offline) == 1
     context.close()
@@ -216,23 +229,10 @@ def test_a_verification_whose_answer_was_lost_is_not_shown_as_failed(browser: Br
     context, page = phone(browser, field)
     page.goto("/field/tasks")
     form = page.locator(f"form.f-verify[data-case='{case_id}']")
-    sent = []
-
-    def lose_answer(route) -> None:
-        sent.append(route.request.url)
-        route.fetch()
-        if len(sent) == 1:
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
-    page.route("**/actions/verify_pass", lose_answer)
+    sent = lose_first_answer(page, "**/actions/verify_pass")
     form.locator("[data-verdict=verify_pass]").click()
     form.locator("button[type=submit]").click()
-    for _ in range(3):
-        page.evaluate("window.shiyuField.send()")
-        if page.locator("#waiting-count").inner_text() == "0":
-            break
+    send_until_empty(page)
     expect(page.locator("#waiting")).to_be_hidden()
     assert len(sent) >= 2, sent
     assert count(field, CaseEvent, case_id=case_id, action="verify_pass") == 1
