@@ -114,6 +114,15 @@ def store_upload(
     return attachment
 
 
+def discard_files(storage: Storage, stored: list[Attachment]) -> None:
+    """Remove the files of uploads whose rows were rolled back (a refused report), so nothing is left on disk
+    that no row points at."""
+    for attachment in stored:
+        for key in (attachment.storage_key, attachment.thumbnail_key):
+            if key:
+                storage.delete(key)
+
+
 def get_attachment(session: Session, attachment_id: int) -> Attachment:
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:

@@ -4,6 +4,7 @@ public tracking (no personal data) → evaluation with the token; errors next to
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -117,7 +118,7 @@ def test_photos_arrive_with_the_report_and_only_once(client, world, system_sessi
     assert system_session.query(Attachment).count() == 2
 
 
-def test_photos_are_checked_and_a_refused_report_keeps_none(client, world, system_session):
+def test_photos_are_checked_and_a_refused_report_keeps_none(client, world, system_session, settings):
     base = form(client) | {"category_id": str(world.extra["category"].id), "lon": "117.95", "lat": "24.6",
                            "description": "路面塌陷", "anonymous": "on"}
     lying = [("photos", ("x.jpg", b"%PDF-1.4 not a photo at all" * 10, "image/jpeg"))]
@@ -130,3 +131,5 @@ def test_photos_are_checked_and_a_refused_report_keeps_none(client, world, syste
     r = client.post("/portal/report", data=base | {"lon": "120.0", "lat": "30.0"}, files=outside)
     assert r.status_code == 422
     assert system_session.query(Attachment).count() == 0 and system_session.query(Case).count() == 0
+    left = [p for p in Path(settings.storage_dir).rglob("*") if p.is_file()]
+    assert left == []  # neither the photos nor their thumbnails stay on disk

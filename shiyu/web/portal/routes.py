@@ -6,8 +6,9 @@ The pages use the same sessions and service functions as the public API routes (
 intake as an anonymous principal (or the logged-in user, exactly as the API decides), tracking and
 evaluation through the public session, which shows only the public parts of one case by its code.
 
-Photos (up to three) travel in the report's own multipart request and are stored in its transaction: the
-attachments API needs a logged-in uploader, and an anonymous upload endpoint would be an open file drop.
+Photos (up to three) travel in the report's own multipart request and are stored in its transaction (a
+refused report removes their files again): the attachments API needs a logged-in uploader, and an anonymous
+upload endpoint would be an open file drop.
 
 CSRF: there is no session to ride on, but the double-submit token still stops another site from filing
 reports in a visitor's name (and from using a logged-in staff member's cookie).
@@ -28,7 +29,7 @@ from starlette.datastructures import UploadFile
 from shiyu.cases import attachments, intake, service
 from shiyu.cases.api import UPLOAD_CHUNK, intake_session, public_session
 from shiyu.cases.categories import service as categories
-from shiyu.cases.models import Rating
+from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, ValidationFailed
 from shiyu.core.scoping import Principal
@@ -83,6 +84,7 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
     _check_csrf(request, form.get("csrf_token", ""))
     anonymous = form.get("anonymous") == "on"
     principal = db.info["principal"]
+    storage, stored = LocalStorage(request.app.state.settings.storage_dir), []
     try:
         body = IntakeIn.model_validate({
             "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
@@ -93,11 +95,12 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
         })
         result = intake.already_submitted(db, principal, body.idempotency_key)
         if result is None:
-            ids = _store_photos(db, principal, request.app.state.settings.storage_dir, photos)
-            result = intake.intake(db, principal, body.model_copy(update={"attachment_ids": ids}),
+            _store_photos(db, principal, storage, photos, stored)
+            result = intake.intake(db, principal, body.model_copy(update={"attachment_ids": [a.id for a in stored]}),
                                    request.app.state.settings.tz)
     except (ValidationError, ShiyuError) as exc:
         db.rollback()
+        attachments.discard_files(storage, stored)
         if isinstance(exc, ShiyuError) and exc.status not in (409, 422):
             raise
         general, errors = field_errors(exc, language(request))
@@ -109,20 +112,20 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
     return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"])
 
 
-def _store_photos(db: Session, principal: Principal, storage_dir: str, photos: list[UploadFile]) -> list[int]:
+def _store_photos(db: Session, principal: Principal, storage: LocalStorage, photos: list[UploadFile],
+                  stored: list[Attachment]) -> None:
     """A citizen's photos arrive with the report and are stored in its transaction: there is no separate
-    anonymous upload (that would be an open file drop), and a refused report leaves no attachment rows."""
+    anonymous upload (that would be an open file drop), and a refused report leaves no attachment rows.
+    Each stored photo goes into ``stored`` at once, so the caller can remove the files of a refused report."""
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed("too_many_photos", "最多上传 {n} 张照片", "At most {n} photos can be sent",
                                detail={"field": "photos"}, n=MAX_PHOTOS)
-    storage, ids = LocalStorage(storage_dir), []
     for photo in photos:
         data, file_type = attachments.read_limited(iter(lambda f=photo: f.file.read(UPLOAD_CHUNK), b""))
         if file_type.kind is not MediaKind.PHOTO:
             raise ValidationFailed("photo_only", "这里只能上传照片", "Only photos can be sent here",
                                    detail={"field": "photos"})
-        ids.append(attachments.store_upload(db, principal, storage, photo.filename, data, file_type).id)
-    return ids
+        stored.append(attachments.store_upload(db, principal, storage, photo.filename, data, file_type))
 
 
 def _track(request: Request, db: Session, code: str, status: int = 200, **extra: Any) -> Response:
