@@ -67,12 +67,12 @@ def test_keys() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _lookup_sees_every_change() -> None:
-    """Tests rebuild the areas between lookups far faster than production changes boundaries: the shared
-    grid index re-reads the generation on every lookup here."""
-    from shiyu.org.areas.lookup import INDEXES
+def _reference_data_seen_at_once() -> None:
+    """Tests change areas, categories, centres and the calendar between requests far faster than
+    production does: the shared reference caches re-read their generation on every use here."""
+    from shiyu.core import refcache
 
-    INDEXES.recheck_seconds = 0
+    refcache.recheck_every(0)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Reading and writing the working-time calendar, and building the ``WorkCalendar`` value object from it.
 
-``load_calendar`` keeps the built calendar per database and zone and re-checks the settings row's
-``revision`` on each call (one primary-key read), so every process sees a change at its next call and
+``load_calendar`` keeps the built calendar per database and zone (``shiyu.core.refcache``): the settings
+row's ``revision`` is re-read at most once a second, so every process sees a change within that time and
 none rebuilds the calendar on every deadline computation.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.calendar_models import CalendarDay, CalendarSettings, DayKind
@@ -21,11 +22,11 @@ from shiyu.cases.calendar_schemas import DayRange, OfficeHours, Period
 from shiyu.cases.reference import require_citywide
 from shiyu.core.calendar import DEFAULT_PERIODS, SATURDAY, SUNDAY, TimeUnit, WorkCalendar, check_periods
 from shiyu.core.errors import ValidationFailed
+from shiyu.core.refcache import ReferenceCache
 from shiyu.core.scoping import Principal
 
 SETTINGS_ID = 1
 EDIT = "calendar.edit"
-_CACHE: dict[tuple[str, str], tuple[str, WorkCalendar]] = {}
 
 
 def _hhmm(t: time) -> str:
@@ -162,27 +163,44 @@ def _expand(session: Session, year: int, ranges: Sequence[DayRange]) -> dict[dat
     return days
 
 
-def load_calendar(session: Session, tz: ZoneInfo) -> WorkCalendar:
-    """The city's ``WorkCalendar`` in zone ``tz``, cached until the calendar data changes."""
+@dataclass(frozen=True)
+class _CalendarData:
+    """What the rows say, before a zone is applied."""
+
+    periods: tuple[tuple[time, time], ...]
+    holidays: frozenset[date]
+    makeup_days: frozenset[date]
+    weekend: frozenset[int]
+
+
+def _revision(session: Session) -> str | None:
+    """Every write stamps a fresh revision; without a settings row (nothing written yet) there is none,
+    and then the days are counted too, so rows written around the service are still seen."""
     revision = session.scalar(select(CalendarSettings.revision).where(CalendarSettings.id == SETTINGS_ID))
-    key = (str(session.get_bind().url), tz.key)
-    cached = _CACHE.get(key)
-    if revision is not None and cached is not None and cached[0] == revision:
-        return cached[1]
+    return revision if revision is not None else f"none:{session.scalar(select(func.count(CalendarDay.day)))}"
+
+
+def _read(session: Session) -> _CalendarData:
     hours = get_office_hours(session)
     holidays, makeup = set(), set()
     for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
         (makeup if kind == DayKind.WORKDAY else holidays).add(day)
-    calendar = WorkCalendar(
-        tz=tz,
-        periods=tuple((p.start, p.end) for p in hours.periods),
-        holidays=frozenset(holidays),
-        makeup_days=frozenset(makeup),
-        weekend=frozenset(hours.weekend),
-    )
-    if revision is not None:
-        _CACHE[key] = (revision, calendar)
-    return calendar
+    return _CalendarData(tuple((p.start, p.end) for p in hours.periods), frozenset(holidays), frozenset(makeup),
+                         frozenset(hours.weekend))
+
+
+CALENDARS: ReferenceCache[_CalendarData] = ReferenceCache("calendar", _revision, _read)
+
+
+@lru_cache(maxsize=16)
+def _build(data: _CalendarData, tz: ZoneInfo) -> WorkCalendar:
+    return WorkCalendar(tz=tz, periods=data.periods, holidays=data.holidays, makeup_days=data.makeup_days,
+                        weekend=data.weekend)
+
+
+def load_calendar(session: Session, tz: ZoneInfo) -> WorkCalendar:
+    """The city's ``WorkCalendar`` in zone ``tz``, rebuilt only when the calendar data changes."""
+    return _build(CALENDARS.get(session), tz)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,14 @@ answering with the first case would hide it.
 The point decides the grid (``shiyu.org.areas.lookup``), the grid decides the area path (the case's scope)
 and the responsible centre (the nearest centre up the chain, normally the community's). Addresses are
 stored as given; there is no geocoder yet, so a point is required.
+
+Intake is the hot path (a city's hotline, sensors and video analytics at peak), so it writes below the ORM:
+reference data comes from memory (``shiyu.core.refcache``), the case is one ``INSERT … ON CONFLICT DO
+NOTHING`` (no read first: the conflict *is* the retry check), and the timeline entry, audit entries and
+outbox event are Core inserts. What the ORM's flush listeners would do is done here explicitly: blind
+indexes, audit entries, the live announcement; the write rule is the channel check below, the same one the
+flush rule for cases applies. A grid worker's self-resolution then goes through the workflow engine like
+any other action.
 """
 
 from __future__ import annotations
@@ -17,31 +25,33 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Table, inspect, select, update
+from sqlalchemy.orm import Session
 
 from shiyu.cases import deadlines, engine
 from shiyu.cases.calendar_service import load_calendar
-from shiyu.cases.categories.models import Category, Step, Urgency
+from shiyu.cases.categories.models import Step, Urgency
+from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
-from shiyu.cases.models import Case, CaseState, Channel
+from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
-from shiyu.cases.timeline import record_event
-from shiyu.core import outbox
+from shiyu.cases.timeline import event_values
+from shiyu.core import audit, live, outbox, pii
+from shiyu.core.db import insert_new, insert_row, with_defaults
 from shiyu.core.errors import Conflict, Forbidden, ValidationFailed
 from shiyu.core.pii import blind_hash
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_phone
-from shiyu.org.areas.lookup import INDEXES
-from shiyu.org.units.models import Centre
+from shiyu.org.areas.lookup import INDEXES, GridRecord
+from shiyu.org.units.responsible import CentreRef, centre_for
 from shiyu.triage import suggest as triage_suggest
+from shiyu.triage.models import CaseSuggestion
 
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
@@ -55,11 +65,28 @@ class ApiPrincipal(Principal):
     api_client_id: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntakeResult:
-    case: Case
+    """What the reporter is told. The case itself is read only when asked for (``case``): the API answers
+    from these fields without reading the row back."""
+
+    session: Session = field(repr=False, compare=False)
+    case_id: int
+    tracking_code: str
+    state: str
+    version: int
+    grid_id: int
     created: bool
-    evaluation_token: str
+
+    @property
+    def evaluation_token(self) -> str:
+        return evaluation_token(self.tracking_code)
+
+    @property
+    def case(self) -> Case:
+        case = self.session.get(Case, self.case_id, options=[], execution_options=UNSCOPED)
+        assert case is not None
+        return case
 
 
 def submitter_key(principal: Principal) -> str:
@@ -100,67 +127,53 @@ def _check_channel(principal: Principal, channel: Channel, area_path: str) -> No
                         "at this place", detail={"channel": channel.value})
 
 
-def _category(session: Session, data: IntakeIn) -> Category:
-    category = session.get(Category, data.category_id, options=[joinedload(Category.parent)])
-    if category is None or not category.selectable:
+def _category(session: Session, data: IntakeIn) -> SelectableCategory:
+    category = selectable(session, data.category_id)
+    if category is None:
         raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用", "The category does not exist "
                                "or cannot be chosen", detail={"field": "category_id"})
     check_attributes(category, data.attributes)
     return category
 
 
-def _centre_for(session: Session, grid_path: str) -> Centre:
-    codes = [c for c in grid_path.split("/") if c]
-    paths = ["/" + "/".join(codes[:n]) + "/" for n in range(1, len(codes))]
-    centres = {c.area_path: c for c in session.scalars(select(Centre).where(Centre.area_path.in_(paths)),
-                                                       execution_options=UNSCOPED)}
-    for path in reversed(paths):
-        if path in centres:
-            return centres[path]
-    raise ValidationFailed("no_centre", "该位置没有负责的综治中心",
-                           "No governance centre is responsible for this place")
+def _centre_for(session: Session, grid_path: str) -> CentreRef:
+    centre = centre_for(session, grid_path)
+    if centre is None:
+        raise ValidationFailed("no_centre", "该位置没有负责的综治中心",
+                               "No governance centre is responsible for this place")
+    return centre
 
 
-def _submitted(session: Session, key: str, idempotency_key: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.submitter_key == key, Case.idempotency_key == idempotency_key),
-                          execution_options=UNSCOPED)
-
-
-def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> Case | None:
-    existing = _submitted(session, key, data.idempotency_key)
-    if existing is not None and existing.request_hash != digest:
+def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> IntakeResult | None:
+    row = session.execute(
+        select(Case.id, Case.tracking_code, Case.state, Case.version, Case.grid_id, Case.request_hash)
+        .where(Case.submitter_key == key, Case.idempotency_key == data.idempotency_key),
+        execution_options=UNSCOPED).one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != digest:
         raise Conflict("idempotency_key_reused", "该幂等键已用于内容不同的上报",
                        "This idempotency key was already used for a different report",
                        detail={"idempotency_key": data.idempotency_key})
-    return existing
+    return IntakeResult(session, row.id, row.tracking_code, row.state, row.version, row.grid_id, False)
 
 
 def already_submitted(session: Session, principal: Principal, idempotency_key: str) -> IntakeResult | None:
     """The case this caller already filed under this key, if any: lets a form that uploads files first
     answer a re-submission without storing its files again."""
-    existing = _submitted(session, submitter_key(principal), idempotency_key)
-    return None if existing is None else IntakeResult(existing, False, evaluation_token(existing.tracking_code))
+    row = session.execute(
+        select(Case.id, Case.tracking_code, Case.state, Case.version, Case.grid_id)
+        .where(Case.submitter_key == submitter_key(principal), Case.idempotency_key == idempotency_key),
+        execution_options=UNSCOPED).one_or_none()
+    return None if row is None else IntakeResult(session, row.id, row.tracking_code, row.state, row.version,
+                                                 row.grid_id, False)
 
 
-def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
-           now: datetime | None = None) -> IntakeResult:
-    now = now or utcnow()
-    key, digest = submitter_key(principal), request_hash(data)
-    existing = _replay(session, key, data, digest)
-    if existing is not None:
-        return IntakeResult(existing, False, evaluation_token(existing.tracking_code))
+def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, digest: str, record: GridRecord,
+              category: SelectableCategory, centre: CentreRef, tz: ZoneInfo, now: datetime) -> Case:
+    """The case as it will be inserted: a transient object (never added to the session), so the deadline
+    code and the live announcement work on it as on any case."""
     channel = Channel(data.channel)
-    record = INDEXES.get(session).locate(data.location.lon, data.location.lat)
-    if record is None:
-        raise ValidationFailed("outside_city", "该位置不在本市任何网格内", "This location is not inside any grid of "
-                               "the city", detail={"lon": data.location.lon, "lat": data.location.lat})
-    _check_channel(principal, channel, record.area_path)
-    if data.self_resolved and channel is not Channel.GRID:
-        raise ValidationFailed("self_resolve_grid_only", "只有网格员上报时可以自行处置",
-                               "Only a grid worker's report can be resolved on the spot",
-                               detail={"field": "self_resolved"})
-    category = _category(session, data)
-    centre = _centre_for(session, record.area_path)
     reporter = data.reporter
     anonymous = channel is Channel.CITIZEN and data.anonymous
     case = Case(
@@ -179,37 +192,79 @@ def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo,
         last_action_at=now,
     )
     deadlines.start_step(case, Step.REGISTER, category, load_calendar(session, tz), now)
+    return case
+
+
+def _insert(session: Session, table: Table, values: dict[str, Any], entries: list[dict[str, Any]]) -> int:
+    row_id = insert_row(session, table, values)
+    entries.append(audit.created(session, table, row_id, values))
+    return row_id
+
+
+def _attach(session: Session, case: Case, attachments: list[Attachment], entries: list[dict[str, Any]]) -> None:
+    table = Attachment.__table__
+    for attachment in attachments:
+        before = {"case_id": attachment.case_id, "area_path": attachment.area_path}
+        after = {"case_id": case.id, "area_path": case.area_path}
+        entries.append(audit.entry(session, "update", table.name, attachment.id, case.area_path, before, after))
+    session.execute(update(table).where(table.c.id.in_([a.id for a in attachments]))
+                    .values(case_id=case.id, area_path=case.area_path))
+    for attachment in attachments:
+        session.expire(attachment)
+
+
+def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
+           now: datetime | None = None) -> IntakeResult:
+    now = now or utcnow()
+    key, digest = submitter_key(principal), request_hash(data)
+    channel = Channel(data.channel)
+    record = INDEXES.get(session).locate(data.location.lon, data.location.lat)
+    if record is None:
+        raise ValidationFailed("outside_city", "该位置不在本市任何网格内", "This location is not inside any grid of "
+                               "the city", detail={"lon": data.location.lon, "lat": data.location.lat})
+    _check_channel(principal, channel, record.area_path)
+    if data.self_resolved and channel is not Channel.GRID:
+        raise ValidationFailed("self_resolve_grid_only", "只有网格员上报时可以自行处置",
+                               "Only a grid worker's report can be resolved on the spot",
+                               detail={"field": "self_resolved"})
+    category = _category(session, data)
+    case = _new_case(session, principal, data, key, digest, record, category, _centre_for(session, record.area_path),
+                     tz, now)
+    table = Case.__table__
+    values = pii.with_blind_index(Case, with_defaults(table, {k: v for k, v in inspect(case).dict.items()
+                                                             if k in table.c}))
+    case_id = insert_new(session, table, values, ("submitter_key", "idempotency_key"))
+    if case_id is None:  # this key was used before: a retry, answered with the first case
+        replayed = _replay(session, key, data, digest)
+        assert replayed is not None  # the conflicting row is committed or ours to wait for
+        return replayed
+    case.id = case_id
+    entries = [audit.created(session, table, case_id, values)]
     attachments = engine.attachments_for(session, principal, case, data.attachment_ids)
-    try:
-        # Everything the intake adds lives in the savepoint, so a lost insert race leaves nothing pending.
-        with session.begin_nested():
-            session.add(case)
-            for attachment in attachments:
-                attachment.case, attachment.area_path = case, case.area_path
-            # Flushed together with the case: for an anonymous citizen the case is writable only while it
-            # is new (see models._may_write_case), and so is its first timeline entry.
-            record_event(session, case, "report", None, "", {"channel": channel.value},
-                         attachment_ids=[a.id for a in attachments])
-            triage_suggest.on_reported(session, case)
-            session.flush()
-    except IntegrityError:
-        existing = _replay(session, key, data, digest)
-        if existing is None:
-            raise
-        return IntakeResult(existing, False, evaluation_token(existing.tracking_code))
-    outbox.emit(session, "case.reported", "case", case.id, case.area_path, {
-        "case_id": case.id, "tracking_code": case.tracking_code, "channel": channel.value,
+    if attachments:
+        _attach(session, case, attachments, entries)
+    _insert(session, CaseEvent.__table__, {"case_id": case_id, **with_defaults(CaseEvent.__table__, event_values(
+        session, case, "report", None, "", {"channel": channel.value}, attachment_ids=[a.id for a in attachments]))},
+            entries)
+    suggestion = triage_suggest.on_reported(session, case)
+    if suggestion is not None:
+        _insert(session, CaseSuggestion.__table__, with_defaults(CaseSuggestion.__table__, suggestion), entries)
+    audit.write(session, entries)
+    live.announce(session, case)
+    outbox.emit(session, "case.reported", "case", case_id, case.area_path, {
+        "case_id": case_id, "tracking_code": case.tracking_code, "channel": channel.value,
         "category_id": category.id, "centre_path": case.centre_path, "to": case.state, "version": case.version,
     })
-    session.flush()
+    result = IntakeResult(session, case_id, case.tracking_code, case.state, case.version, case.grid_id, True)
     if data.self_resolved:
-        engine.apply(session, principal, case.id, "self_resolve", engine.ActionInput(
+        resolved = engine.apply(session, principal, case_id, "self_resolve", engine.ActionInput(
             expected_version=case.version, note=data.self_resolution_note or "",
             attachment_ids=data.self_resolution_attachment_ids), tz, now=now)
-    return IntakeResult(case, True, evaluation_token(case.tracking_code))
+        result = replace(result, state=resolved.state, version=resolved.version)
+    return result
 
 
 def outcome(result: IntakeResult) -> dict[str, Any]:
-    case = result.case
-    return {"id": case.id, "tracking_code": case.tracking_code, "state": case.state, "version": case.version,
-            "grid_id": case.grid_id, "created": result.created, "evaluation_token": result.evaluation_token}
+    return {"id": result.case_id, "tracking_code": result.tracking_code, "state": result.state,
+            "version": result.version, "grid_id": result.grid_id, "created": result.created,
+            "evaluation_token": result.evaluation_token}

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, event, insert, inspect, select
+from sqlalchemy import Column, ForeignKey, String, Table, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shiyu.core.db import Base
@@ -55,6 +55,7 @@ class AuditEntry(ScopedMixin, Base):
 
 
 NOT_AUDITED = {"audit_entry"}
+_INSERT = insert(AuditEntry.__table__)
 SKIP_COLUMNS = {"created_at", "updated_at"}
 
 
@@ -86,27 +87,54 @@ def _snapshot(obj: Any, mode: str) -> dict[str, Any]:
             value = hist.deleted[0] if hist.deleted else None
         else:
             value = (hist.added or hist.unchanged or hist.deleted or [None])[0]
-        secret = isinstance(attr.columns[0].type, PersonalData) or key.endswith("_hash")
-        out[key] = ("***" if value is not None else None) if secret else _jsonable(value)
+        out[key] = _recorded(attr.columns[0], value)
     return out
 
 
-def _row(session: Session, action: str, obj: Any, before: Any, after: Any) -> dict[str, Any]:
+def _recorded(column: Column[Any], value: Any) -> Any:
+    """How a column's value appears in an entry: personal data and secrets as ``"***"``."""
+    if isinstance(column.type, PersonalData) or column.key.endswith("_hash"):
+        return "***" if value is not None else None
+    return _jsonable(value)
+
+
+def entry(session: Session, action: str, object_type: str, object_id: Any, area_path: str,
+          before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """One entry by the session's principal, for ``write``."""
     principal: Principal | None = session.info.get("principal")
-    ident = inspect(obj).identity
     return {
         "at": utcnow(),
         "actor_id": principal.user_id if principal else None,
         "actor_name": principal.username if principal else "anonymous",
         "action": action,
-        "object_type": obj.__tablename__,
-        "object_id": ",".join(str(i) for i in ident) if ident else None,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
         "ip": session.info.get("client_ip"),
         "before": before,
         "after": after,
         "reason": session.info.get("reason"),
-        "area_path": obj.area_path if isinstance(obj, ScopedMixin) else ROOT_PATH,
+        "area_path": area_path,
     }
+
+
+def created(session: Session, table: Table, object_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """The entry for a row written with a Core INSERT (the flush listener sees only ORM writes): every
+    column as inserted, blanked like the listener's."""
+    after = {c.key: _recorded(c, values.get(c.key)) for c in table.c if c.key not in SKIP_COLUMNS}
+    after["id"] = object_id
+    return entry(session, "create", table.name, object_id, values.get("area_path", ROOT_PATH), None, after)
+
+
+def write(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Entries for writes made below the ORM, in the caller's transaction (one statement for all)."""
+    if entries and not session.info.get("audit_off"):
+        session.connection().execute(_INSERT, entries)
+
+
+def _row(session: Session, action: str, obj: Any, before: Any, after: Any) -> dict[str, Any]:
+    ident = inspect(obj).identity
+    return entry(session, action, obj.__tablename__, ",".join(str(i) for i in ident) if ident else None,
+                 obj.area_path if isinstance(obj, ScopedMixin) else ROOT_PATH, before, after)
 
 
 @event.listens_for(Session, "before_flush")
@@ -140,8 +168,7 @@ def _write_entries(session: Session, _ctx: Any) -> None:
     for obj in session.deleted:
         if id(obj) in pending:
             rows.append(_row(session, "delete", obj, pending[id(obj)][0], None))
-    if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+    write(session, rows)
 
 
 def record(

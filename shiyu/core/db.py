@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -98,3 +101,41 @@ def transaction(factory: sessionmaker[Session], **info: Any) -> Iterator[Session
         raise
     finally:
         session.close()
+
+
+def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` completed with the Python-side defaults of the columns they leave out (``utcnow``,
+    ``0``, ``dict``…), so a row written with a Core INSERT can be audited and announced exactly as stored."""
+    out = dict(values)
+    for column in table.c:
+        default = column.default
+        if column.key in out or default is None or column.primary_key or not hasattr(default, "arg"):
+            continue
+        out[column.key] = default.arg(None) if default.is_callable else default.arg
+    return out
+
+
+@lru_cache(maxsize=64)
+def _insert_new_statement(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_for(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
+
+
+def insert_new(session: Session, table: Table, values: dict[str, Any], unique: tuple[str, ...]) -> int | None:
+    """INSERT one row unless a row with the same ``unique`` columns exists; the new id, or None.
+
+    ``ON CONFLICT DO NOTHING`` instead of a read before the write: the common case (a new row) costs one
+    statement, and two retries racing each other cannot both insert. The statement is built once and the
+    values are passed as parameters, so SQLAlchemy reuses its compiled form."""
+    stmt = _insert_new_statement(session.get_bind().dialect.name, table, unique)
+    return session.execute(stmt, values).scalar()
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(table: Table) -> Any:
+    return insert(table).returning(table.c.id)
+
+
+def insert_row(session: Session, table: Table, values: dict[str, Any]) -> int:
+    """INSERT one row with a Core statement built once per table; the new id."""
+    return session.execute(_insert_statement(table), values).scalar_one()

@@ -248,9 +248,19 @@ def _collect(session: Session, _ctx: Any) -> None:
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        topic, facts = spec
-        pending: dict[tuple[str, int], Change] = session.info.setdefault(PENDING, {})
-        pending[(topic, obj.id)] = Change(topic, obj.id, obj.area_path, facts(obj))
+        _note(session, obj, spec)
+
+
+def _note(session: Session, obj: Any, spec: tuple[str, Facts]) -> None:
+    topic, facts = spec
+    pending: dict[tuple[str, int], Change] = session.info.setdefault(PENDING, {})
+    pending[(topic, obj.id)] = Change(topic, obj.id, obj.area_path, facts(obj))
+
+
+def announce(session: Session, obj: Any) -> None:
+    """Announce a watched row written below the ORM (``obj`` carries its values, ``id`` included), after
+    the session commits, as ``_collect`` does for ORM writes."""
+    _note(session, obj, _WATCHED[type(obj)])
 
 
 @event.listens_for(Session, "after_commit")

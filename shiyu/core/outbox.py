@@ -51,19 +51,20 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+_INSERT = insert(OutboxEvent.__table__)  # built once: intake emits on every case
+
+
 def emit(
     session: Session, topic: str, aggregate: str, aggregate_id: int, area_path: str, payload: dict[str, Any],
 ) -> None:
     """Queue an event in the caller's transaction; it is delivered only if that transaction commits."""
     principal: Principal | None = session.info.get("principal")
     now = utcnow()
-    session.execute(
-        insert(OutboxEvent).values(
-            topic=topic, aggregate=aggregate, aggregate_id=aggregate_id, area_path=area_path,
-            actor_id=principal.user_id if principal else None, payload=payload, created_at=now, available_at=now,
-            attempts=0,
-        )
-    )
+    session.execute(_INSERT, {
+        "topic": topic, "aggregate": aggregate, "aggregate_id": aggregate_id, "area_path": area_path,
+        "actor_id": principal.user_id if principal else None, "payload": payload, "created_at": now,
+        "available_at": now, "attempts": 0,
+    })
 
 
 def subscribe(topic_prefix: str) -> Callable[[Subscriber], Subscriber]:

@@ -145,14 +145,25 @@ def personal_columns(cls: type) -> dict[str, str]:
     }
 
 
+def _index_of(kind: str, value: str | None) -> str | None:
+    return None if value in (None, "") else blind_hash(kind, value)
+
+
 @event.listens_for(Mapper, "before_insert")
 @event.listens_for(Mapper, "before_update")
 def _fill_blind_index(mapper: Mapper, _conn: Any, target: Any) -> None:
     for attr in mapper.column_attrs:
         col_type = attr.columns[0].type
         if isinstance(col_type, PersonalData) and hasattr(target, f"{attr.key}_hash"):
-            value = getattr(target, attr.key)
-            setattr(target, f"{attr.key}_hash", None if value in (None, "") else blind_hash(col_type.kind, value))
+            setattr(target, f"{attr.key}_hash", _index_of(col_type.kind, getattr(target, attr.key)))
+
+
+def with_blind_index(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` of a row written with a Core INSERT, with the blind index of each personal column filled
+    in as the ORM would (``_fill_blind_index``)."""
+    hashes = {f"{key}_hash": _index_of(kind, values.get(key)) for key, kind in personal_columns(cls).items()
+              if f"{key}_hash" in cls.__table__.c}  # type: ignore[attr-defined]
+    return {**values, **hashes}
 
 
 def mask(kind: str, value: str | None) -> str | None:

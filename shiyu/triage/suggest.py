@@ -1,10 +1,9 @@
 """Category suggestions: made once at intake, shown on the desk, read through the API.
 
-``on_reported`` is the intake's single call into triage. It runs inside the intake's savepoint, so the
-suggestion is written together with the case under the same write rule (an anonymous citizen may write a
-case's rows only while it is new) and disappears with it if the insert race is lost. Predicting one message
-costs a few milliseconds; a model that cannot be used (file gone, corrupt) is logged and the case is filed
-without suggestions — triage must never stop a report.
+``on_reported`` is the intake's single call into triage: the intake writes the suggestion in the case's
+transaction, so it exists exactly when the case does. Predicting one message costs a few milliseconds; a
+model that cannot be used (file gone, corrupt) is logged and the case is filed without suggestions —
+triage must never stop a report.
 """
 
 from __future__ import annotations
@@ -48,25 +47,22 @@ def rank(session: Session, model: Any, text: str, top: int = TOP) -> list[dict[s
     return out
 
 
-def on_reported(session: Session, case: Case) -> CaseSuggestion | None:
-    """Store the active model's suggestions for a case being filed (nothing when no model is active)."""
+def on_reported(session: Session, case: Case) -> dict[str, Any] | None:
+    """The row of the active model's suggestions for a case being filed (None when no model is active);
+    the intake writes it with the case."""
     try:
-        # No autoflush: the case must stay pending until the intake flushes it with this row (write rule).
-        with session.no_autoflush:
-            found = active_model(session)
-            if found is None:
-                return None
-            version, model = found
-            ranked = rank(session, model, case.description)
+        found = active_model(session)
+        if found is None:
+            return None
+        version, model = found
+        ranked = rank(session, model, case.description)
     except (TriageError, OSError) as exc:
         log.warning("triage suggestions skipped for a new case: %s", exc)
         return None
     if not ranked:
         return None
-    suggestion = CaseSuggestion(case=case, area_path=case.area_path, model_version_id=version.id,
-                                model_version=version.version, suggestions=ranked)
-    session.add(suggestion)
-    return suggestion
+    return {"case_id": case.id, "area_path": case.area_path, "model_version_id": version.id,
+            "model_version": version.version, "suggestions": ranked}
 
 
 def of_case(session: Session, case_id: int) -> CaseSuggestion | None:

@@ -6,7 +6,8 @@ scope listener filters every query, and it commits when the handler returns (rol
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -51,8 +52,9 @@ def _credentials(request: Request) -> tuple[str, str] | None:
     return None
 
 
-def optional_principal(request: Request) -> Principal | None:
-    """The caller, or None when no credentials were sent (cached on the request)."""
+def optional_principal(request: Request, session: Session | None = None) -> Principal | None:
+    """The caller, or None when no credentials were sent (cached on the request). Read in ``session`` when
+    given (the request's own, so authenticating costs no second connection), else in a session of its own."""
     if hasattr(request.state, "principal"):
         return request.state.principal
     creds = _credentials(request)
@@ -61,8 +63,7 @@ def optional_principal(request: Request) -> Principal | None:
         token, kind = creds
         settings: Settings = request.app.state.settings
         claims = tokens.read(settings.secret_key, token, kind)
-        factory = request.app.state.session_factory
-        with factory() as s:
+        with nullcontext(session) if session is not None else request.app.state.session_factory() as s:
             principal = load_principal(s, int(claims["sub"]), int(claims["ver"]))
         if kind == "session":
             _check_csrf(request)
@@ -87,16 +88,19 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def request_session(request: Request, principal: Principal) -> Iterator[Session]:
-    """A session carrying the caller's principal, committed when the handler returns.
+@contextmanager
+def request_transaction(request: Request, caller: Callable[[Session], Principal]) -> Iterator[Session]:
+    """A session carrying the principal ``caller`` finds (in this same session), committed when the block
+    ends and rolled back on any error.
 
-    Every database dependency uses it with ``scope="function"``: the commit must happen before the response
-    leaves, or a client could be told "created" about a write that then fails, and a browser following a
-    redirect could read the page before the change it just made is committed.
+    Handlers and dependencies end it before the response leaves, never after: a client must not be told
+    "created" about a write that then fails, and a browser following a redirect must not read the page
+    before the change it just made is committed. That is why every database dependency is declared with
+    ``scope="function"``.
     """
     session: Session = request.app.state.session_factory()
-    session.info.update(principal=principal, client_ip=client_ip(request))
     try:
+        session.info.update(principal=caller(session), client_ip=client_ip(request))
         yield session
         session.commit()
     except BaseException:
@@ -104,6 +108,11 @@ def request_session(request: Request, principal: Principal) -> Iterator[Session]
         raise
     finally:
         session.close()
+
+
+def request_session(request: Request, principal: Principal) -> Iterator[Session]:
+    with request_transaction(request, lambda _session: principal) as session:
+        yield session
 
 
 def db_session(request: Request, principal: Principal = Depends(current_principal)) -> Iterator[Session]:

@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.timeutil import utcnow
-from shiyu.org.areas import service
-from shiyu.org.areas.lookup import IndexCache
+from shiyu.org.areas import lookup, service
 from shiyu.org.areas.models import Area, AreaBoundary
 from shiyu.org.areas.rules import AreaRuleError
 from shiyu.org.identity.service import principal_for
@@ -58,7 +57,7 @@ def test_propose_approve_with_versions_and_boundary_at(system_session, world):
 
 
 def test_approval_moves_the_lookup(system_session, world):
-    cache = IndexCache(recheck_seconds=0)
+    cache = lookup.index_cache(recheck_seconds=0)
     admin = world.users["admin"]
     principal = as_user(system_session, admin)
     assert service.locate(system_session, principal, 117.95, 24.57, cache).ref.code == world.grids["a1"].code

@@ -5,10 +5,11 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+from shiyu.core import refcache
 from shiyu.core.errors import NotFound
 from shiyu.core.scoping import Principal
 from shiyu.org.areas import lookup, service
-from shiyu.org.areas.lookup import AreaRef, GridIndex, GridRecord, IndexCache
+from shiyu.org.areas.lookup import AreaRef, GridIndex, GridRecord
 from shiyu.org.identity.service import principal_for
 from tests.factories import make_people, make_world
 from tests.org.data import voronoi_city
@@ -88,7 +89,7 @@ def test_holes_and_multipolygons():
 def test_index_from_database_refreshes_on_generation(system_session):
     world = make_world(system_session)
     system_session.commit()
-    cache = IndexCache(recheck_seconds=0)
+    cache = lookup.index_cache(recheck_seconds=0)
     first = cache.get(system_session)
     assert cache.get(system_session) is first and len(first) == 4
     hit = first.locate(118.1, 24.6)
@@ -107,8 +108,8 @@ def test_index_rechecks_the_generation_at_most_once_per_interval(system_session,
     make_world(system_session)
     system_session.commit()
     clock = [1000.0]
-    monkeypatch.setattr(lookup.time, "monotonic", lambda: clock[0])
-    cache = IndexCache(recheck_seconds=1.0)
+    monkeypatch.setattr(refcache.time, "monotonic", lambda: clock[0])
+    cache = lookup.index_cache(recheck_seconds=1.0)
     first = cache.get(system_session)
     lookup.bump_generation(system_session)
     system_session.commit()
@@ -123,7 +124,7 @@ def test_locate_is_scoped(system_session):
     make_people(system_session, world)
     system_session.commit()
     leader_a = principal_for(world.users["leader_a"])
-    cache = IndexCache(recheck_seconds=0)
+    cache = lookup.index_cache(recheck_seconds=0)
     assert service.locate(system_session, leader_a, 118.0, 24.6, cache).ref.id == world.grids["a1"].id
     with pytest.raises(NotFound) as hidden:
         service.locate(system_session, leader_a, 118.1, 24.6, cache)

@@ -21,8 +21,6 @@ generation is reused until that tuple changes.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from shiyu.core.refcache import ReferenceCache
 from shiyu.org.areas.models import Area, AreaGeneration, AreaLevel
 
 CELLS_PER_GRID = 600
@@ -281,36 +280,9 @@ def load_index(session: Session) -> GridIndex:
     return GridIndex(records)
 
 
-class IndexCache:
-    """One index per database per process, rebuilt when the generation moves.
-
-    The generation (three aggregates over the area table) is read at most once per ``recheck_seconds`` per
-    database: intake asks for the index on every case, and boundaries change a few times a year, so another
-    process's approved change may take that long to be seen here. Tests that rebuild the areas between
-    lookups set it to 0.
-    """
-
-    def __init__(self, recheck_seconds: float = 1.0) -> None:
-        self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[tuple[Any, ...], GridIndex, float]] = {}
-
-    def get(self, session: Session) -> GridIndex:
-        key = session.get_bind().url.render_as_string(hide_password=True)
-        entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and now - entry[2] < self.recheck_seconds:
-            return entry[1]
-        current = generation(session)
-        if entry is not None and entry[0] == current:
-            self._entries[key] = (current, entry[1], now)
-            return entry[1]
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != current:
-                entry = (current, load_index(session), now)
-                self._entries[key] = entry
-            return entry[1]
+def index_cache(recheck_seconds: float | None = None) -> ReferenceCache[GridIndex]:
+    return ReferenceCache("grid index", generation, load_index, recheck_seconds)
 
 
-INDEXES = IndexCache()
+# Intake asks for the index on every case and boundaries change a few times a year (shiyu.core.refcache).
+INDEXES = index_cache()

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
+from shiyu.core.refcache import ReferenceCache
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import rules
 from shiyu.org.areas.geometry import GeometryProblem, parse_boundary, to_geojson
-from shiyu.org.areas.lookup import INDEXES, AreaRef, GridRecord, IndexCache, bump_generation
+from shiyu.org.areas.lookup import INDEXES, AreaRef, GridIndex, GridRecord, bump_generation
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
 
 UNSCOPED = {"unscoped": True}
@@ -129,7 +130,7 @@ def chain(session: Session, area: Area) -> list[AreaRef]:
 
 
 def locate(session: Session, principal: Principal, lon: float, lat: float,
-           cache: IndexCache = INDEXES) -> GridRecord:
+           cache: ReferenceCache[GridIndex] = INDEXES) -> GridRecord:
     """The grid containing a point. A grid outside the caller's grants answers exactly like no area."""
     record = cache.get(session).locate(lon, lat)
     if record is None:

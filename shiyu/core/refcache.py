@@ -1,0 +1,66 @@
+"""Reference data kept in memory: read on every report, changed a few times a year.
+
+Intake needs the grid boundaries, the category tree, the centres and the working-time calendar for every
+case. Reading them from the database each time cost more than writing the case itself, so each lives in a
+``ReferenceCache``: one copy per database per process, tagged with a cheap *generation* (a revision
+counter, a row count, a latest ``updated_at``) that any change moves. The generation is read at most once
+per ``recheck_seconds``, so a change made in another process is seen within that time (one second by
+default); in between, the copy is reused without touching the database.
+
+Loaded values must be immutable snapshots (frozen dataclasses, tuples, read-only indexes), never ORM
+objects: they are shared by every request thread of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+_ALL: weakref.WeakSet[ReferenceCache[Any]] = weakref.WeakSet()
+_DEFAULT_RECHECK = [1.0]
+
+
+class ReferenceCache(Generic[T]):
+    """``get(session)`` answers the loaded value, reloading it when the generation has moved."""
+
+    def __init__(self, name: str, generation: Callable[[Session], Hashable], load: Callable[[Session], T],
+                 recheck_seconds: float | None = None) -> None:
+        self.name = name
+        self.recheck_seconds = _DEFAULT_RECHECK[0] if recheck_seconds is None else recheck_seconds
+        self._generation = generation
+        self._load = load
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Hashable, T, float]] = {}
+        _ALL.add(self)
+
+    def get(self, session: Session) -> T:
+        key = session.get_bind().url.render_as_string(hide_password=True)
+        entry = self._entries.get(key)
+        now = time.monotonic()
+        if entry is not None and now - entry[2] < self.recheck_seconds:
+            return entry[1]
+        current = self._generation(session)
+        if entry is not None and entry[0] == current:
+            self._entries[key] = (current, entry[1], now)
+            return entry[1]
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != current:
+                entry = (current, self._load(session), now)
+                self._entries[key] = entry
+            return entry[1]
+
+
+def recheck_every(seconds: float) -> None:
+    """Set how stale every cache, present and future, may be. Tests that change reference data between
+    requests use 0."""
+    _DEFAULT_RECHECK[0] = seconds
+    for cache in _ALL:
+        cache.recheck_seconds = seconds
