@@ -145,6 +145,7 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, token: str) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.monotonic()
         self.head = (f"POST /api/v1/cases HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                      f"Authorization: Bearer {token}\r\nContent-Length: ")
 
@@ -165,6 +166,7 @@ class Connection:
         if length is None:
             raise ConnectionError("answer without Content-Length")
         await self.reader.readexactly(length)
+        self.last_used = time.monotonic()
         return status
 
     def close(self) -> None:
@@ -173,7 +175,10 @@ class Connection:
 
 class Pool:
     """At most ``size`` connections in use; idle ones are reused, one that timed out or failed is dropped
-    (its slot opens a fresh connection next time)."""
+    (its slot opens a fresh connection next time), and so is one idle for longer than the server keeps it
+    (uvicorn closes a keep-alive connection after 5 idle seconds)."""
+
+    MAX_IDLE = 4.0
 
     def __init__(self, base_url: str, token: str, size: int) -> None:
         self.base_url, self.token = base_url, token
@@ -183,7 +188,12 @@ class Pool:
     async def acquire(self) -> Connection:
         await self.slots.acquire()
         try:
-            return self.idle.pop() if self.idle else await Connection.open(self.base_url, self.token)
+            while self.idle:
+                conn = self.idle.pop()
+                if time.monotonic() - conn.last_used < self.MAX_IDLE:
+                    return conn
+                conn.close()
+            return await Connection.open(self.base_url, self.token)
         except BaseException:
             self.slots.release()
             raise

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from shiyu import __version__
+from shiyu.cases.intake_writer import IntakeWriter
 from shiyu.core import live, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
@@ -36,11 +40,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     case_duplicates.configure(settings)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout)
+    factory = make_session_factory(engine)
+    writer = IntakeWriter(factory, settings.tz)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(writer.close)  # reports already queued are written before the process ends
+
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None)
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = factory
+    app.state.intake_writer = writer
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")

@@ -42,8 +42,8 @@ from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
 from shiyu.cases.timeline import event_values
 from shiyu.core import audit, live, outbox, pii
-from shiyu.core.db import insert_new, insert_row, with_defaults
-from shiyu.core.errors import Conflict, Forbidden, ValidationFailed
+from shiyu.core.db import insert_new_returning, insert_returning, with_defaults
+from shiyu.core.errors import Conflict, Forbidden, ShiyuError, ValidationFailed
 from shiyu.core.pii import blind_hash
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -195,28 +195,28 @@ def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, 
     return case
 
 
-def _insert(session: Session, table: Table, values: dict[str, Any], entries: list[dict[str, Any]]) -> int:
-    row_id = insert_row(session, table, values)
-    entries.append(audit.created(session, table, row_id, values))
-    return row_id
+@dataclass
+class Filing:
+    """A report checked and ready to be written: every check that can refuse it has run, so a batch of
+    filings is written without one report's problem undoing the others."""
+
+    principal: Principal
+    client_ip: str | None
+    data: IntakeIn
+    case: Case  # transient; gets its id when written
+    values: dict[str, Any]  # the case row
+    attachments: list[Attachment]
+    suggestion: dict[str, Any] | None  # the triage suggestion row, without its case id
+
+    @property
+    def unique(self) -> tuple[str, str]:
+        return self.values["submitter_key"], self.values["idempotency_key"]
 
 
-def _attach(session: Session, case: Case, attachments: list[Attachment], entries: list[dict[str, Any]]) -> None:
-    table = Attachment.__table__
-    for attachment in attachments:
-        before = {"case_id": attachment.case_id, "area_path": attachment.area_path}
-        after = {"case_id": case.id, "area_path": case.area_path}
-        entries.append(audit.entry(session, "update", table.name, attachment.id, case.area_path, before, after))
-    session.execute(update(table).where(table.c.id.in_([a.id for a in attachments]))
-                    .values(case_id=case.id, area_path=case.area_path))
-    for attachment in attachments:
-        session.expire(attachment)
-
-
-def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
-           now: datetime | None = None) -> IntakeResult:
+def prepare(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
+            now: datetime | None = None) -> Filing:
+    """Check a report and build its rows (reads only: a refused report has written nothing)."""
     now = now or utcnow()
-    key, digest = submitter_key(principal), request_hash(data)
     channel = Channel(data.channel)
     record = INDEXES.get(session).locate(data.location.lon, data.location.lat)
     if record is None:
@@ -228,37 +228,113 @@ def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo,
                                "Only a grid worker's report can be resolved on the spot",
                                detail={"field": "self_resolved"})
     category = _category(session, data)
-    case = _new_case(session, principal, data, key, digest, record, category, _centre_for(session, record.area_path),
-                     tz, now)
+    case = _new_case(session, principal, data, submitter_key(principal), request_hash(data), record, category,
+                     _centre_for(session, record.area_path), tz, now)
     table = Case.__table__
     values = pii.with_blind_index(Case, with_defaults(table, {k: v for k, v in inspect(case).dict.items()
                                                              if k in table.c}))
-    case_id = insert_new(session, table, values, ("submitter_key", "idempotency_key"))
-    if case_id is None:  # this key was used before: a retry, answered with the first case
-        replayed = _replay(session, key, data, digest)
-        assert replayed is not None  # the conflicting row is committed or ours to wait for
-        return replayed
-    case.id = case_id
-    entries = [audit.created(session, table, case_id, values)]
     attachments = engine.attachments_for(session, principal, case, data.attachment_ids)
-    if attachments:
-        _attach(session, case, attachments, entries)
-    _insert(session, CaseEvent.__table__, {"case_id": case_id, **with_defaults(CaseEvent.__table__, event_values(
-        session, case, "report", None, "", {"channel": channel.value}, attachment_ids=[a.id for a in attachments]))},
-            entries)
     suggestion = triage_suggest.on_reported(session, case)
-    if suggestion is not None:
-        _insert(session, CaseSuggestion.__table__, with_defaults(CaseSuggestion.__table__, suggestion), entries)
+    return Filing(principal, session.info.get("client_ip"), data, case, values, attachments, suggestion)
+
+
+def _acting(session: Session, filing: Filing) -> None:
+    """Rows built next are by this filing's reporter (audit entries, timeline, outbox read the session)."""
+    session.info.update(principal=filing.principal, client_ip=filing.client_ip)
+
+
+def _attach(session: Session, filing: Filing, entries: list[dict[str, Any]]) -> None:
+    case, table = filing.case, Attachment.__table__
+    for attachment in filing.attachments:
+        before = {"case_id": attachment.case_id, "area_path": attachment.area_path}
+        after = {"case_id": case.id, "area_path": case.area_path}
+        entries.append(audit.entry(session, "update", table.name, attachment.id, case.area_path, before, after))
+    session.execute(update(table).where(table.c.id.in_([a.id for a in filing.attachments]))
+                    .values(case_id=case.id, area_path=case.area_path))
+    for attachment in filing.attachments:
+        session.expire(attachment)
+
+
+def _insert_children(session: Session, table: Table, rows: list[dict[str, Any]], filings: list[Filing],
+                     entries: list[dict[str, Any]]) -> None:
+    """Rows hanging off the new cases (one per filing, ``case_id`` set), inserted in one statement."""
+    if not rows:
+        return
+    ids = {r.case_id: r.id for r in session.execute(insert_returning(table, "case_id"), rows)}
+    by_case = {f.case.id: f for f in filings}
+    for row in rows:
+        _acting(session, by_case[row["case_id"]])
+        entries.append(audit.created(session, table, ids[row["case_id"]], row))
+
+
+def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuError]:
+    """Write checked reports in the caller's transaction, with one statement per table however many there
+    are; answers each filing in order: its case, or the error that refused it (a reused idempotency key).
+
+    A filing whose (submitter, key) pair already has a case — a retry, or the same report twice in this
+    batch — writes nothing and is answered with that case."""
+    first: dict[tuple[str, str], Filing] = {}
+    for filing in filings:
+        first.setdefault(filing.unique, filing)
+    if not filings:
+        return []
+    table = Case.__table__
+    created = {(r.submitter_key, r.idempotency_key): r.id for r in session.execute(
+        insert_new_returning(session, table, ("submitter_key", "idempotency_key")),
+        [f.values for f in first.values()])}
+    new = [f for key, f in first.items() if key in created]
+    entries: list[dict[str, Any]] = []
+    events, suggestions, reported = [], [], []
+    for filing in new:
+        case = filing.case
+        case.id = created[filing.unique]
+        _acting(session, filing)
+        entries.append(audit.created(session, table, case.id, filing.values))
+        if filing.attachments:
+            _attach(session, filing, entries)
+        events.append({"case_id": case.id, **with_defaults(CaseEvent.__table__, event_values(
+            session, case, "report", None, "", {"channel": case.channel},
+            attachment_ids=[a.id for a in filing.attachments]))})
+        if filing.suggestion is not None:
+            suggestions.append(with_defaults(CaseSuggestion.__table__, {**filing.suggestion, "case_id": case.id}))
+        reported.append(outbox.event_row(session, "case.reported", "case", case.id, case.area_path, {
+            "case_id": case.id, "tracking_code": case.tracking_code, "channel": case.channel,
+            "category_id": case.category_id, "centre_path": case.centre_path, "to": case.state,
+            "version": case.version,
+        }))
+        live.announce(session, case)
+    _insert_children(session, CaseEvent.__table__, events, new, entries)
+    _insert_children(session, CaseSuggestion.__table__, suggestions, new, entries)
     audit.write(session, entries)
-    live.announce(session, case)
-    outbox.emit(session, "case.reported", "case", case_id, case.area_path, {
-        "case_id": case_id, "tracking_code": case.tracking_code, "channel": channel.value,
-        "category_id": category.id, "centre_path": case.centre_path, "to": case.state, "version": case.version,
-    })
-    result = IntakeResult(session, case_id, case.tracking_code, case.state, case.version, case.grid_id, True)
-    if data.self_resolved:
-        resolved = engine.apply(session, principal, case_id, "self_resolve", engine.ActionInput(
-            expected_version=case.version, note=data.self_resolution_note or "",
+    outbox.emit_rows(session, reported)
+    results: list[IntakeResult | ShiyuError] = []
+    for filing in filings:
+        case = filing.case
+        if filing is first[filing.unique] and filing.unique in created:
+            results.append(IntakeResult(session, case.id, case.tracking_code, case.state, case.version,
+                                        case.grid_id, True))
+            continue
+        try:  # a retry: answered with the first case, if it is the same report
+            replayed = _replay(session, filing.unique[0], filing.data, filing.values["request_hash"])
+        except ShiyuError as error:
+            results.append(error)
+            continue
+        assert replayed is not None  # the conflicting row is committed, or was inserted by this batch
+        results.append(replayed)
+    return results
+
+
+def intake(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo, *,
+           now: datetime | None = None) -> IntakeResult:
+    """File one report in the caller's transaction. A grid worker's self-resolution is applied through the
+    workflow engine right after (in the same transaction)."""
+    now = now or utcnow()
+    result = write(session, [prepare(session, principal, data, tz, now=now)])[0]
+    if isinstance(result, ShiyuError):
+        raise result
+    if data.self_resolved and result.created:
+        resolved = engine.apply(session, principal, result.case_id, "self_resolve", engine.ActionInput(
+            expected_version=result.version, note=data.self_resolution_note or "",
             attachment_ids=data.self_resolution_attachment_ids), tz, now=now)
         result = replace(result, state=resolved.state, version=resolved.version)
     return result

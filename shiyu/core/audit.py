@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, String, Table, event, insert, inspect, select
@@ -117,10 +118,15 @@ def entry(session: Session, action: str, object_type: str, object_id: Any, area_
     }
 
 
+@cache
+def _audited_columns(table: Table) -> tuple[Column[Any], ...]:
+    return tuple(c for c in table.c if c.key not in SKIP_COLUMNS)
+
+
 def created(session: Session, table: Table, object_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """The entry for a row written with a Core INSERT (the flush listener sees only ORM writes): every
     column as inserted, blanked like the listener's."""
-    after = {c.key: _recorded(c, values.get(c.key)) for c in table.c if c.key not in SKIP_COLUMNS}
+    after = {c.key: _recorded(c, values.get(c.key)) for c in _audited_columns(table)}
     after["id"] = object_id
     return entry(session, "create", table.name, object_id, values.get("area_path", ROOT_PATH), None, after)
 

@@ -118,24 +118,21 @@ def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=64)
 def _insert_new_statement(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
     insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert_for(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
+    return (insert_for(table).on_conflict_do_nothing(index_elements=list(unique))
+            .returning(table.c.id, *(table.c[c] for c in unique)))
 
 
-def insert_new(session: Session, table: Table, values: dict[str, Any], unique: tuple[str, ...]) -> int | None:
-    """INSERT one row unless a row with the same ``unique`` columns exists; the new id, or None.
+def insert_new_returning(session: Session, table: Table, unique: tuple[str, ...]) -> Any:
+    """An INSERT that skips rows whose ``unique`` columns already exist and returns ``id`` with those columns
+    of the rows it wrote; execute it with a list of rows.
 
-    ``ON CONFLICT DO NOTHING`` instead of a read before the write: the common case (a new row) costs one
-    statement, and two retries racing each other cannot both insert. The statement is built once and the
-    values are passed as parameters, so SQLAlchemy reuses its compiled form."""
-    stmt = _insert_new_statement(session.get_bind().dialect.name, table, unique)
-    return session.execute(stmt, values).scalar()
+    ``ON CONFLICT DO NOTHING`` instead of a read before the write: new rows (the common case) cost one
+    statement for the whole list, and two retries racing each other cannot both insert. The statement is
+    built once; SQLAlchemy sends the list as one multi-row INSERT and reuses its compiled form."""
+    return _insert_new_statement(session.get_bind().dialect.name, table, unique)
 
 
 @lru_cache(maxsize=64)
-def _insert_statement(table: Table) -> Any:
-    return insert(table).returning(table.c.id)
-
-
-def insert_row(session: Session, table: Table, values: dict[str, Any]) -> int:
-    """INSERT one row with a Core statement built once per table; the new id."""
-    return session.execute(_insert_statement(table), values).scalar_one()
+def insert_returning(table: Table, *columns: str) -> Any:
+    """An INSERT returning ``id`` and ``columns``, built once per table; execute it with a list of rows."""
+    return insert(table).returning(table.c.id, *(table.c[c] for c in columns))

@@ -54,17 +54,28 @@ class OutboxEvent(Base):
 _INSERT = insert(OutboxEvent.__table__)  # built once: intake emits on every case
 
 
+def event_row(
+    session: Session, topic: str, aggregate: str, aggregate_id: int, area_path: str, payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The row of an event by the session's principal, for ``emit_rows``."""
+    principal: Principal | None = session.info.get("principal")
+    now = utcnow()
+    return {"topic": topic, "aggregate": aggregate, "aggregate_id": aggregate_id, "area_path": area_path,
+            "actor_id": principal.user_id if principal else None, "payload": payload, "created_at": now,
+            "available_at": now, "attempts": 0}
+
+
+def emit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue events in the caller's transaction (one statement for all); delivered only if it commits."""
+    if rows:
+        session.execute(_INSERT, rows)
+
+
 def emit(
     session: Session, topic: str, aggregate: str, aggregate_id: int, area_path: str, payload: dict[str, Any],
 ) -> None:
     """Queue an event in the caller's transaction; it is delivered only if that transaction commits."""
-    principal: Principal | None = session.info.get("principal")
-    now = utcnow()
-    session.execute(_INSERT, {
-        "topic": topic, "aggregate": aggregate, "aggregate_id": aggregate_id, "area_path": area_path,
-        "actor_id": principal.user_id if principal else None, "payload": payload, "created_at": now,
-        "available_at": now, "attempts": 0,
-    })
+    emit_rows(session, [event_row(session, topic, aggregate, aggregate_id, area_path, payload)])
 
 
 def subscribe(topic_prefix: str) -> Callable[[Subscriber], Subscriber]:

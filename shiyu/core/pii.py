@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -135,6 +136,7 @@ def blind_index(**kw: Any) -> Any:
     return mapped_column(String(64), nullable=True, index=True, **kw)
 
 
+@cache
 def personal_columns(cls: type) -> dict[str, str]:
     """Attribute name → kind for every personal-data column of a mapped class."""
     mapper: Mapper = cls.__mapper__  # type: ignore[attr-defined]

@@ -37,11 +37,13 @@ class ReferenceCache(Generic[T]):
         self._generation = generation
         self._load = load
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[Hashable, T, float]] = {}
+        # Per engine (one per database per process); an engine that is gone takes its copy with it.
+        self._entries: weakref.WeakKeyDictionary[Any, tuple[Hashable, T, float]] = weakref.WeakKeyDictionary()
         _ALL.add(self)
 
     def get(self, session: Session) -> T:
-        key = session.get_bind().url.render_as_string(hide_password=True)
+        bind = session.get_bind()
+        key = getattr(bind, "engine", bind)
         entry = self._entries.get(key)
         now = time.monotonic()
         if entry is not None and now - entry[2] < self.recheck_seconds:

@@ -17,6 +17,8 @@ from shiyu.triage.dup_api import router as duplicates_router
 from shiyu.triage.hot_api import router as hot_issues_router
 
 api_router = APIRouter()
+# Routes are matched in order, one by one: the busiest endpoint (case intake) is tried first.
+api_router.include_router(cases_router)
 api_router.include_router(identity_router)
 api_router.include_router(areas_router)
 api_router.include_router(units_router)
@@ -24,7 +26,6 @@ api_router.include_router(audit_router)
 api_router.include_router(categories_router)
 api_router.include_router(calendar_router)
 api_router.include_router(routing_router)
-api_router.include_router(cases_router)
 api_router.include_router(indicators_router)
 api_router.include_router(patrol_router)
 api_router.include_router(triage_router)
