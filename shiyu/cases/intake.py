@@ -144,29 +144,34 @@ def _centre_for(session: Session, grid_path: str) -> CentreRef:
     return centre
 
 
-def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> IntakeResult | None:
+def _submitted(session: Session, key: str, idempotency_key: str) -> tuple[IntakeResult, str] | None:
+    """The case filed earlier under (submitter, key), as its reporter is told, with its request hash."""
     row = session.execute(
         select(Case.id, Case.tracking_code, Case.state, Case.version, Case.grid_id, Case.request_hash)
-        .where(Case.submitter_key == key, Case.idempotency_key == data.idempotency_key),
+        .where(Case.submitter_key == key, Case.idempotency_key == idempotency_key),
         execution_options=UNSCOPED).one_or_none()
     if row is None:
         return None
-    if row.request_hash != digest:
+    answer = IntakeResult(session, row.id, row.tracking_code, row.state, row.version, row.grid_id, False)
+    return answer, row.request_hash
+
+
+def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> IntakeResult | None:
+    found = _submitted(session, key, data.idempotency_key)
+    if found is None:
+        return None
+    if found[1] != digest:
         raise Conflict("idempotency_key_reused", "该幂等键已用于内容不同的上报",
                        "This idempotency key was already used for a different report",
                        detail={"idempotency_key": data.idempotency_key})
-    return IntakeResult(session, row.id, row.tracking_code, row.state, row.version, row.grid_id, False)
+    return found[0]
 
 
 def already_submitted(session: Session, principal: Principal, idempotency_key: str) -> IntakeResult | None:
     """The case this caller already filed under this key, if any: lets a form that uploads files first
     answer a re-submission without storing its files again."""
-    row = session.execute(
-        select(Case.id, Case.tracking_code, Case.state, Case.version, Case.grid_id)
-        .where(Case.submitter_key == submitter_key(principal), Case.idempotency_key == idempotency_key),
-        execution_options=UNSCOPED).one_or_none()
-    return None if row is None else IntakeResult(session, row.id, row.tracking_code, row.state, row.version,
-                                                 row.grid_id, False)
+    found = _submitted(session, submitter_key(principal), idempotency_key)
+    return None if found is None else found[0]
 
 
 def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, digest: str, record: GridRecord,

@@ -2,7 +2,7 @@
 
 Why: at a hotline's or a sensor network's peak, most of a report's cost was not the report but its
 transaction — taking a connection, one round trip per row, the commit — paid again for every case, and
-request threads fighting for the interpreter while they waited. Here one writer thread per process takes
+request threads fighting for the interpreter while they waited. Here a writer thread (two per process) takes
 every report queued while it was busy, checks each (``intake.prepare``), writes them all with one
 statement per table (``intake.write``) and commits once; each request waits for its own answer, which is
 given only after the commit. When the process is idle a report is written at once, alone: batching adds
@@ -37,6 +37,7 @@ from shiyu.core.timeutil import utcnow
 log = logging.getLogger("shiyu.intake")
 MAX_BATCH = 64
 IDLE_SECONDS = 60.0  # an idle writer's thread ends; the next report starts a new one
+WRITER_THREADS = 2
 
 Caller = Callable[[Session], Principal]
 
@@ -55,10 +56,14 @@ class Report:
 
 
 class IntakeWriter:
-    def __init__(self, factory: sessionmaker[Session], tz: ZoneInfo, max_batch: int = MAX_BATCH) -> None:
-        self.factory, self.tz, self.max_batch = factory, tz, max_batch
+    """``threads`` writer threads share the queue: while one waits for its commit to reach the disk, another
+    takes the reports that arrived meanwhile, so one slow commit does not hold up the whole process."""
+
+    def __init__(self, factory: sessionmaker[Session], tz: ZoneInfo, max_batch: int = MAX_BATCH,
+                 threads: int = WRITER_THREADS) -> None:
+        self.factory, self.tz, self.max_batch, self.threads = factory, tz, max_batch, threads
         self._queue: queue.Queue[Report | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._running: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
     def submit(self, caller: Caller, client_ip: str | None, data: IntakeIn,
@@ -67,18 +72,20 @@ class IntakeWriter:
         report = Report(caller, client_ip, data, credentials)
         with self._lock:  # a thread about to end for idleness checks the queue under the same lock
             self._queue.put(report)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shiyu-intake", daemon=True)
-                self._thread.start()
+            if len(self._running) < self.threads:
+                thread = threading.Thread(target=self._run, name="shiyu-intake", daemon=True)
+                self._running.add(thread)
+                thread.start()
         return report.answer
 
     def close(self) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued, then stop the threads."""
         with self._lock:
-            thread, self._thread = self._thread, None
-            if thread is not None:
+            running = list(self._running)
+            self._running.clear()
+            for _ in running:
                 self._queue.put(None)
-        if thread is not None:
+        for thread in running:
             thread.join(timeout=30)
 
     def _next(self) -> Report | None:
@@ -89,7 +96,7 @@ class IntakeWriter:
             except queue.Empty:
                 with self._lock:
                     if self._queue.empty():
-                        self._thread = None
+                        self._running.discard(threading.current_thread())
                         return None
 
     def _run(self) -> None:

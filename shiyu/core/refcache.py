@@ -60,9 +60,20 @@ class ReferenceCache(Generic[T]):
             return entry[1]
 
 
+    def loaded_for(self, engine: Any) -> bool:
+        """Whether a copy for ``engine`` is in memory (what a warm-up is for)."""
+        return engine in self._entries
+
+
 def recheck_every(seconds: float) -> None:
     """Set how stale every cache, present and future, may be. Tests that change reference data between
     requests use 0."""
     _DEFAULT_RECHECK[0] = seconds
     for cache in _ALL:
         cache.recheck_seconds = seconds
+
+
+def load_all(session: Session) -> None:
+    """Load every cache now (a server warming up before its first request)."""
+    for cache in list(_ALL):
+        cache.get(session)

@@ -2,4 +2,4 @@
 
 from shiyu.app import create_app
 
-app = create_app()
+app = create_app(serving=True)

@@ -52,3 +52,11 @@ def test_an_exhausted_connection_pool_answers_busy(settings, system_session) -> 
         assert response.headers["retry-after"] == "1"
     finally:
         app.state.engine.dispose()
+
+
+def test_every_answer_says_how_long_the_app_took(app) -> None:
+    with TestClient(app) as client:
+        answers = [client.get("/healthz"), client.get("/api/v1/cases"), client.get("/no-such-page")]
+    for response in answers:
+        name, _, duration = response.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(duration) >= 0, response.headers["server-timing"]
