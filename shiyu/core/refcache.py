@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -77,3 +78,14 @@ def load_all(session: Session) -> None:
     """Load every cache now (a server warming up before its first request)."""
     for cache in list(_ALL):
         cache.get(session)
+
+
+def rows_generation(model: Any) -> Callable[[Session], Hashable]:
+    """The generation of a table whose rows carry ``updated_at``: its row count and latest ``updated_at``
+    (an insert, an edit or a delete moves one of them)."""
+
+    def generation(session: Session) -> Hashable:
+        return tuple(session.execute(select(func.count(model.id), func.max(model.updated_at)),
+                                     execution_options={"unscoped": True}).one())
+
+    return generation

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from shiyu.cases.categories.models import Category
-from shiyu.core.refcache import ReferenceCache
+from shiyu.core.refcache import ReferenceCache, rows_generation
 
 UNSCOPED = {"unscoped": True}
 
@@ -30,11 +30,6 @@ class SelectableCategory:
     self_resolve_closes: bool
 
 
-def _generation(session: Session) -> tuple[Any, ...]:
-    return tuple(session.execute(select(func.count(Category.id), func.max(Category.updated_at)),
-                                 execution_options=UNSCOPED).one())
-
-
 def _load(session: Session) -> dict[int, SelectableCategory]:
     major = aliased(Category)
     rows = session.execute(
@@ -48,7 +43,8 @@ def _load(session: Session) -> dict[int, SelectableCategory]:
                                      r.self_resolve_closes) for r in rows}
 
 
-SELECTABLE: ReferenceCache[dict[int, SelectableCategory]] = ReferenceCache("categories", _generation, _load)
+SELECTABLE: ReferenceCache[dict[int, SelectableCategory]] = ReferenceCache(
+    "categories", rows_generation(Category), _load)
 
 
 def selectable(session: Session, category_id: int) -> SelectableCategory | None:

@@ -5,12 +5,11 @@ community's). Intake asks for every case, centres change rarely, so their paths 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiyu.core.refcache import ReferenceCache
+from shiyu.core.refcache import ReferenceCache, rows_generation
 from shiyu.org.units.models import Centre
 
 UNSCOPED = {"unscoped": True}
@@ -22,17 +21,12 @@ class CentreRef:
     area_path: str
 
 
-def _generation(session: Session) -> tuple[Any, ...]:
-    return tuple(session.execute(select(func.count(Centre.id), func.max(Centre.updated_at)),
-                                 execution_options=UNSCOPED).one())
-
-
 def _load(session: Session) -> dict[str, CentreRef]:
     rows = session.execute(select(Centre.area_id, Centre.area_path), execution_options=UNSCOPED)
     return {r.area_path: CentreRef(r.area_id, r.area_path) for r in rows}
 
 
-CENTRES: ReferenceCache[dict[str, CentreRef]] = ReferenceCache("centres", _generation, _load)
+CENTRES: ReferenceCache[dict[str, CentreRef]] = ReferenceCache("centres", rows_generation(Centre), _load)
 
 
 def centre_for(session: Session, area_path: str) -> CentreRef | None:
