@@ -2,7 +2,8 @@
 
 An upload is stored and recorded before any case uses it (a phone uploads photos while the report is
 still being typed); it is visible only to its uploader until an intake or an action links it to a case,
-after which it is visible exactly like the case. Photos are decoded once with Pillow — a file that merely
+after which it is visible exactly like the case. An upload nothing took within ``unused_upload_days`` is
+swept (``sweep_unused``). Photos are decoded once with Pillow — a file that merely
 starts like a JPEG but does not decode is refused — and get a 320-pixel JPEG thumbnail without EXIF (the
 original keeps its bytes unchanged, as evidence, with its SHA-256 recorded).
 """
@@ -13,11 +14,14 @@ import hashlib
 import io
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from shiyu.cases.models import Attachment
+from shiyu.core.db import transaction
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, refine, sniff
@@ -115,16 +119,47 @@ def store_upload(
 
 
 def discard_files(storage: Storage, stored: list[Attachment]) -> None:
-    """Remove the files of uploads whose rows were rolled back (a refused report), so nothing is left on disk
-    that no row points at."""
+    """Remove the files of uploads whose rows were rolled back (a refused report) or deleted (the sweep), so
+    nothing is left on disk that no row points at."""
     for attachment in stored:
         for key in (attachment.storage_key, attachment.thumbnail_key):
             if key:
                 storage.delete(key)
 
 
-def get_attachment(session: Session, attachment_id: int) -> Attachment:
-    attachment = session.get(Attachment, attachment_id)
+def unused_by(attachment: Attachment, principal: Principal) -> bool:
+    """The caller's own upload that no case and no check-in has taken yet (both set its ``area_path``)."""
+    return attachment.case_id is None and not attachment.area_path and attachment.uploader == principal.username
+
+
+def sweep_unused(factory: sessionmaker[Session], storage: Storage, older_than: timedelta, *,
+                 now: datetime | None = None, batch: int = 500) -> int:
+    """Delete the uploads nothing took within ``older_than`` of their upload; returns how many.
+
+    Rows go in batches, each its own transaction, claimed with SKIP LOCKED so several workers share the
+    work; a report or check-in taking an upload holds its row lock until it commits, so the two never both
+    win (the report is then told the upload is gone). Files are removed after the commit: a crash between
+    the two leaves files no row points at, never a row whose file is missing. Deletions are audited.
+    """
+    cutoff = (now or utcnow()) - older_than
+    removed = 0
+    while True:
+        with transaction(factory, principal=Principal.system("uploads")) as session:
+            found = list(session.scalars(
+                select(Attachment).where(Attachment.case_id.is_(None), Attachment.area_path == "",
+                                         Attachment.uploaded_at < cutoff)
+                .order_by(Attachment.id).limit(batch).with_for_update(skip_locked=True)))
+            for attachment in found:
+                session.delete(attachment)
+        discard_files(storage, found)
+        removed += len(found)
+        if len(found) < batch:
+            return removed
+
+
+def get_attachment(session: Session, attachment_id: int, *, lock: bool = False) -> Attachment:
+    """The upload (visible to the caller), its row locked until the commit when ``lock`` is set."""
+    attachment = session.get(Attachment, attachment_id, with_for_update=lock)
     if attachment is None:
         raise NotFound(detail={"object": "attachment", "id": attachment_id})
     return attachment

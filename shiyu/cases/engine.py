@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from shiyu.cases import deadlines, effects
+from shiyu.cases import attachments, deadlines, effects
 from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Attachment, Case, CaseState
@@ -206,12 +206,15 @@ def _check_fields(transition: Transition, sent: dict[str, Any]) -> dict[str, Any
 
 
 def attachments_for(session: Session, principal: Principal, case: Case, ids: list[int]) -> list[Attachment]:
-    """Uploads the caller may attach: their own unlinked uploads, or ones already on this case."""
+    """Uploads the caller may attach: their own unused uploads (no case, no check-in took them), or ones
+    already on this case. The rows are locked until the commit, so the sweep of unused uploads
+    (``attachments.sweep_unused``) cannot delete one this report is taking."""
     if not ids:
         return []
-    found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(set(ids))))}
+    found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(set(ids)))
+                                              .with_for_update())}
     usable = [found[i] for i in dict.fromkeys(ids) if i in found and (
-        (found[i].case_id is None and found[i].uploader == principal.username) or found[i].case_id == case.id
+        attachments.unused_by(found[i], principal) or (case.id is not None and found[i].case_id == case.id)
     )]
     if len(usable) != len(set(ids)):
         raise ValidationFailed("attachment_unusable", "附件不存在或不可使用", "An attachment does not exist or "

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0)
 
     storage_dir: str = "var/files"
+    # An upload no case or check-in has taken after this many days is deleted, row and files
+    # (shiyu.cases.tasks.sweep_unused_uploads): a phone uploads before it reports, and a report that never
+    # came would otherwise keep its photos for ever. Long enough for a field app that was offline for days.
+    unused_upload_days: int = Field(default=7, ge=1, le=365)
     # Smart triage: a case whose top category suggestion is at least this confident is registered and
     # dispatched automatically (shiyu.triage.tasks); unset, nothing is automatic.
     triage_auto_threshold: float | None = Field(default=None, ge=0.0, le=1.0)

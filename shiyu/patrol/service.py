@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shiyu.cases.attachments import get_attachment
+from shiyu.cases import attachments
 from shiyu.core.errors import Conflict, Forbidden, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
@@ -109,9 +109,10 @@ def _check_time(client_time: datetime, now: datetime) -> None:
 
 
 def _attach(session: Session, principal: Principal, attachment_id: int, grid: Area) -> None:
-    """An upload of the caller's, not yet used by a case or another check-in, moves into the grid's scope."""
-    attachment = get_attachment(session, attachment_id)
-    if attachment.uploader != principal.username or attachment.case_id is not None or attachment.area_path:
+    """An upload of the caller's, not yet used by a case or another check-in, moves into the grid's scope.
+    Its row stays locked until the commit, so the sweep of unused uploads cannot delete it meanwhile."""
+    attachment = attachments.get_attachment(session, attachment_id, lock=True)
+    if not attachments.unused_by(attachment, principal):
         raise ValidationFailed("attachment_unavailable", "附件不存在或已被使用", "The attachment does not exist or "
                                "is already used", detail={"field": "attachment_id"})
     attachment.area_path = grid.area_path

@@ -75,7 +75,7 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
     """Serve a fresh app on a migrated SQLite database in ``tmp`` filled with the small test world.
 
     ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
-    {"url", "ids", "factory"}.
+    {"url", "ids", "factory", "settings"}.
     """
     from shiyu.app import create_app
     from shiyu.core import migrate
@@ -97,7 +97,7 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
         s.commit()
     try:
         with Server(app, free_port()) as server:
-            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory}
+            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings}
     finally:
         app.state.engine.dispose()
 

@@ -1,6 +1,7 @@
 """The field app on a 360×740 phone: a grid worker reports a case with a photo; offline, a report waits in
 the queue (badge 1, nothing on the server) and goes exactly once when the connection returns — even when
-the first delivery's answer is lost and the app sends it again; a check-in queued offline is sent once;
+the first delivery's answer is lost and the app sends it again; a report whose uploaded photo was swept
+while it waited uploads the photo again; a check-in queued offline is sent once;
 nothing scrolls sideways; and the service worker registers, caches the shell and opens the app offline.
 
 The queue lives in the page (IndexedDB), so tests (a)–(d) run with service workers blocked (Playwright's
@@ -161,6 +162,37 @@ def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: 
     delivered = [r.post_data_json["idempotency_key"] for r in requests]
     assert len(delivered) >= 2 and len(set(delivered)) == 1, delivered
     assert count(field, Case, description=fill_report_offline) == 1
+    context.close()
+
+
+def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, field: dict) -> None:
+    from datetime import timedelta
+
+    from shiyu.cases import attachments
+    from shiyu.cases.models import Attachment, Case
+    from shiyu.core.storage import LocalStorage
+    from tests.cases.case_fixtures import jpeg_bytes
+
+    context, page = phone(browser, field)
+    uploads: list = []
+    page.on("request", lambda r: uploads.append(r) if r.method == "POST" and r.url.endswith("/attachments") else None)
+    page.route("**/api/v1/cases", lambda route: route.abort("connectionrefused"))  # the report cannot go yet
+    fill_report(page, "等待期间照片被清理", jpeg_bytes())
+    expect(page.locator("#waiting-count")).to_have_text("1")
+    assert len(uploads) == 1
+    # While the phone waited (days, in real life), the sweep removed the upload no case had taken.
+    assert attachments.sweep_unused(field["factory"], LocalStorage(field["settings"].storage_dir), timedelta(0)) >= 1
+    page.unroute("**/api/v1/cases")
+    send_until_empty(page)
+    expect(page.locator("#waiting")).to_be_hidden()
+    assert len(uploads) == 2
+    assert count(field, Case, description="等待期间照片被清理") == 1
+    with field["factory"]() as s:
+        from shiyu.core.scoping import Principal
+
+        s.info["principal"] = Principal.system("e2e")
+        case_id = s.scalar(select(Case.id).where(Case.description == "等待期间照片被清理"))
+        assert s.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)) == 1
     context.close()
 
 

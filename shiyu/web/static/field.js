@@ -3,7 +3,7 @@
    The queue: every report, check-in and verification is first written to IndexedDB with its photo and voice
    blobs and an idempotency key made when it is queued; then the queue is sent, now and whenever the app
    opens, the connection returns ("online") or a minute passes. Each item uploads its files once (the ids
-   are saved on the item as they arrive), then posts its body with the same key on every retry, so the
+   are saved on the item as they arrive; again only if the server swept them meanwhile), then posts its body with the same key on every retry, so the
    server keeps exactly one case or check-in however often the phone retries. A 2xx answer, or "this key was
    used already", removes the item; another 4xx marks it failed with the server's message (the worker sees
    it under 我的网格 and can retry or discard it); no answer, 5xx, 408 or 429 leave it waiting. The queue
@@ -146,15 +146,32 @@
       .catch(function () { return null; });
   }
 
-  function sendItem(item) {
-    item.tries += 1;  // kept before sending: an attempt whose answer is lost still counts
-    return putItem(item).then(function () { return uploadFiles(item); }).then(function (state) {
+  /* The server deletes uploads no report took within days (an app offline that long): the item still has
+     its blobs, so it uploads them again, once, and sends its body with the new ids. */
+  function uploadsGone(item, res) {
+    var code = res.data && res.data.code;
+    return res.status === 422 && (code === "attachment_unusable" || code === "attachment_unavailable") &&
+      !item.reuploaded && Object.keys(item.uploaded).length > 0;
+  }
+
+  function deliver(item) {
+    return uploadFiles(item).then(function (state) {
       if (state !== "done") { return state; }
       return post(item.url, finalBody(item)).then(function (res) {
+        if (uploadsGone(item, res)) {
+          item.uploaded = {};
+          item.reuploaded = true;
+          return putItem(item).then(function () { return deliver(item); });
+        }
         item.message = (res.data && res.data.message) || "";
         return settledBefore(item, res).then(function (settled) { return settled || verdict(res); });
       });
-    }).then(function (state) {
+    });
+  }
+
+  function sendItem(item) {
+    item.tries += 1;  // kept before sending: an attempt whose answer is lost still counts
+    return putItem(item).then(function () { return deliver(item); }).then(function (state) {
       if (state === "done") { return dropItem(item.key).then(function () { return state; }); }
       if (state === "failed") { item.state = "failed"; }
       return putItem(item).then(function () { return state; });
