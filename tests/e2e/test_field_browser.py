@@ -1,6 +1,6 @@
 """The field app on a 360×740 phone: a grid worker reports a case with a photo; offline, a report waits in
 the queue (badge 1, nothing on the server) and goes exactly once when the connection returns — even when
-the first delivery's answer is lost and the app sends it again; a report whose uploaded photo was swept
+the first delivery's answer is lost and the app sends it again; a report or check-in whose uploaded photo was swept
 while it waited uploads the photo again; a check-in queued offline is sent once;
 nothing scrolls sideways; and the service worker registers, caches the shell and opens the app offline.
 
@@ -193,6 +193,36 @@ def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, fiel
         s.info["principal"] = Principal.system("e2e")
         case_id = s.scalar(select(Case.id).where(Case.description == "等待期间照片被清理"))
         assert s.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case_id)) == 1
+    context.close()
+
+
+def test_a_check_in_whose_upload_was_swept_uploads_it_again(browser: Browser, field: dict) -> None:
+    from datetime import timedelta
+
+    from shiyu.cases import attachments
+    from shiyu.core.storage import LocalStorage
+    from shiyu.patrol.models import PatrolCheckin
+    from tests.cases.case_fixtures import jpeg_bytes
+
+    context, page = phone(browser, field)
+    page.route("**/api/v1/patrol/checkins", lambda route: route.abort("connectionrefused"))
+    page.goto("/field/patrol")
+    expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
+    page.set_input_files("#c-photo", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
+    page.fill("#c-note", "照片被清理的签到")
+    with page.expect_response("**/api/v1/attachments"):
+        page.click("#checkin-form button[type=submit]")
+    expect(page.locator("#waiting-count")).to_have_text("1")
+    assert attachments.sweep_unused(field["factory"], LocalStorage(field["settings"].storage_dir), timedelta(0)) >= 1
+    page.unroute("**/api/v1/patrol/checkins")
+    send_until_empty(page)
+    expect(page.locator("#waiting")).to_be_hidden()
+    with field["factory"]() as s:
+        from shiyu.core.scoping import Principal
+
+        s.info["principal"] = Principal.system("e2e")
+        checkin = s.scalar(select(PatrolCheckin).where(PatrolCheckin.note == "照片被清理的签到"))
+        assert checkin is not None and checkin.attachment_id is not None
     context.close()
 
 

@@ -3,8 +3,8 @@
    The queue: every report, check-in and verification is first written to IndexedDB with its photo and voice
    blobs and an idempotency key made when it is queued; then the queue is sent, now and whenever the app
    opens, the connection returns ("online") or a minute passes. Each item uploads its files once (the ids
-   are saved on the item as they arrive; again only if the server swept them meanwhile), then posts its body with the same key on every retry, so the
-   server keeps exactly one case or check-in however often the phone retries. A 2xx answer, or "this key was
+   are saved on the item as they arrive; again only if the server swept them meanwhile), then posts its
+   body with the same key on every retry, so the server keeps exactly one case or check-in however often the phone retries. A 2xx answer, or "this key was
    used already", removes the item; another 4xx marks it failed with the server's message (the worker sees
    it under 我的网格 and can retry or discard it); no answer, 5xx, 408 or 429 leave it waiting. The queue
    does not depend on the service worker. No UI text lives here: it comes from the page (#field-texts). */
@@ -149,9 +149,10 @@
   /* The server deletes uploads no report took within days (an app offline that long): the item still has
      its blobs, so it uploads them again, once, and sends its body with the new ids. */
   function uploadsGone(item, res) {
-    var code = res.data && res.data.code;
-    return res.status === 422 && (code === "attachment_unusable" || code === "attachment_unavailable") &&
-      !item.reuploaded && Object.keys(item.uploaded).length > 0;
+    var data = res.data || {};
+    var gone = (res.status === 422 && data.code === "attachment_unusable") ||
+      (res.status === 404 && data.detail && data.detail.object === "attachment");  // a check-in's photo
+    return gone && !item.reuploaded && Object.keys(item.uploaded).length > 0;
   }
 
   function deliver(item) {
