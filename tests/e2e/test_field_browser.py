@@ -148,7 +148,6 @@ def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: 
     expect(page.locator("#waiting-count")).to_have_text("1")
     expect(page.locator("#waiting")).to_be_visible()
     expect(page.locator("#offline")).to_be_visible()
-    page.wait_for_timeout(500)
     assert count(field, Case, description=fill_report_offline) == 0
 
     # The first delivery reaches the server but its answer is lost: the app must send it again.
@@ -165,23 +164,43 @@ def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: 
     context.close()
 
 
-def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, field: dict) -> None:
+def sweep_after_upload(field: dict, upload) -> None:
+    """Run the sweep as it would run days later, once the upload has been answered (so it is committed):
+    with a cutoff strictly after the moment the server recorded it, the sweep must take it."""
     from datetime import timedelta
 
     from shiyu.cases import attachments
-    from shiyu.cases.models import Attachment, Case
+    from shiyu.cases.models import Attachment
+    from shiyu.core.scoping import Principal
     from shiyu.core.storage import LocalStorage
+
+    assert upload.ok, upload.status
+    with field["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        uploaded_at = s.get(Attachment, upload.json()["id"]).uploaded_at
+    removed = attachments.sweep_unused(field["factory"], LocalStorage(field["settings"].storage_dir), timedelta(0),
+                                       now=uploaded_at + timedelta(microseconds=1))
+    assert removed >= 1
+
+
+def is_upload(response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/api/v1/attachments")
+
+
+def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, field: dict) -> None:
+    from shiyu.cases.models import Attachment, Case
     from tests.cases.case_fixtures import jpeg_bytes
 
     context, page = phone(browser, field)
     uploads: list = []
     page.on("request", lambda r: uploads.append(r) if r.method == "POST" and r.url.endswith("/attachments") else None)
     page.route("**/api/v1/cases", lambda route: route.abort("connectionrefused"))  # the report cannot go yet
-    fill_report(page, "等待期间照片被清理", jpeg_bytes())
+    with page.expect_response(is_upload) as upload:  # the badge shows before the photo's upload is answered
+        fill_report(page, "等待期间照片被清理", jpeg_bytes())
     expect(page.locator("#waiting-count")).to_have_text("1")
     assert len(uploads) == 1
     # While the phone waited (days, in real life), the sweep removed the upload no case had taken.
-    assert attachments.sweep_unused(field["factory"], LocalStorage(field["settings"].storage_dir), timedelta(0)) >= 1
+    sweep_after_upload(field, upload.value)
     page.unroute("**/api/v1/cases")
     send_until_empty(page)
     expect(page.locator("#waiting")).to_be_hidden()
@@ -197,10 +216,6 @@ def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, fiel
 
 
 def test_a_check_in_whose_upload_was_swept_uploads_it_again(browser: Browser, field: dict) -> None:
-    from datetime import timedelta
-
-    from shiyu.cases import attachments
-    from shiyu.core.storage import LocalStorage
     from shiyu.patrol.models import PatrolCheckin
     from tests.cases.case_fixtures import jpeg_bytes
 
@@ -210,10 +225,10 @@ def test_a_check_in_whose_upload_was_swept_uploads_it_again(browser: Browser, fi
     expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
     page.set_input_files("#c-photo", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}])
     page.fill("#c-note", "照片被清理的签到")
-    with page.expect_response("**/api/v1/attachments"):
+    with page.expect_response(is_upload) as upload:
         page.click("#checkin-form button[type=submit]")
     expect(page.locator("#waiting-count")).to_have_text("1")
-    assert attachments.sweep_unused(field["factory"], LocalStorage(field["settings"].storage_dir), timedelta(0)) >= 1
+    sweep_after_upload(field, upload.value)
     page.unroute("**/api/v1/patrol/checkins")
     send_until_empty(page)
     expect(page.locator("#waiting")).to_be_hidden()
@@ -240,8 +255,7 @@ def test_offline_check_in_is_sent_once_on_reconnect(browser: Browser, field: dic
     assert count(field, PatrolCheckin, note="走访独居老人") == 0
     context.set_offline(False)  # the "online" event sends the queue
     expect(page.locator("#waiting")).to_be_hidden()
-    page.evaluate("window.shiyuField.send()")
-    page.wait_for_timeout(300)
+    page.evaluate("window.shiyuField.send()")  # resolves when that run is over: nothing is left to send twice
     assert count(field, PatrolCheckin, note="走访独居老人", kind="visit") == 1
     page.goto("/field/tasks")
     expect(page.locator("#due-list")).to_contain_text("已巡查")
