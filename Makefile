@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 export SHIYU_DEMO_MODE ?= 1
 
-.PHONY: run test lint bench-grid screenshots clean
+.PHONY: run test lint flaky bench-grid screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -34,6 +34,12 @@ lint: $(DEVSTAMP)
 
 test: $(DEVSTAMP) lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# Repeat tests and name every one that ever failed: `make flaky RUNS=20` (the browser tests by default;
+# FLAKY_ARGS="-- tests/cases -n 2" for others).
+RUNS ?= 20
+flaky: $(DEVSTAMP)
+	$(BIN)/python scripts/flaky.py --runs $(RUNS) $(FLAKY_ARGS)
 
 bench-grid: $(STAMP)
 	$(BIN)/python bench/grid_lookup.py
