@@ -20,7 +20,6 @@ import argparse
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -30,24 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from bench.common import SMOKE_HELP, ensure_demo, print_table, smoke_sqlite  # noqa: E402
 from shiyu.app import create_app  # noqa: E402
 from shiyu.core.config import Settings  # noqa: E402
 from shiyu.demo.build import DEMO_PASSWORD  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
 USERS = ("demo_admin", "demo_operator")
-
-
-def ensure_demo(path: Path) -> str:
-    url = f"sqlite:///{path.resolve()}"
-    if not path.exists():
-        env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1"}
-        shiyu = str(Path(sys.executable).with_name("shiyu"))
-        print(f"building the demo city into {path} …", flush=True)
-        subprocess.run([shiyu, "db", "upgrade"], env=env, check=True, cwd=ROOT)
-        subprocess.run([shiyu, "demo"], env=env, check=True, cwd=ROOT)
-    return url
 
 
 def log_in(client: TestClient, username: str) -> None:
@@ -150,25 +138,37 @@ def first_render(app, runs: int) -> list[tuple[str, str, float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("database", type=Path, help="demo SQLite file (built when absent)")
+    parser.add_argument("database", type=Path, nargs="?", help="demo SQLite file (built when absent)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--browser-runs", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
-    url = ensure_demo(args.database)
-    app = create_app(Settings(database_url=url, demo_mode=True, storage_dir=str(args.database.parent / "files")))
+    if args.smoke:
+        args.runs, args.browser_runs = 2, 1
+        with smoke_sqlite() as url:
+            measure(url, args)
+        return
+    if args.database is None:
+        parser.error("give the demo SQLite file (or --smoke)")
+    measure(ensure_demo(f"sqlite:///{args.database.resolve()}"), args)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    storage = Path(url.split("///", 1)[-1]).parent / "files"
+    app = create_app(Settings(database_url=url, demo_mode=True, storage_dir=str(storage)))
     print(f"\nServer time per request ({args.runs} runs, SQLite, in process)")
-    print(f"{'user':<15} {'request':<28} {'median ms':>10} {'p90 ms':>8} {'bytes sent':>11} {'cases':>6}")
-    for user, label, median, p90, size, count in server_times(app, args.runs):
-        print(f"{user:<15} {label:<28} {median:>10.1f} {p90:>8.1f} {size:>11,} {count:>6}")
+    print_table([(user, label, f"{median:.1f}", f"{p90:.1f}", f"{size:,}", count)
+                 for user, label, median, p90, size, count in server_times(app, args.runs)],
+                ("user", "request", "median ms", "p90 ms", "bytes sent", "cases"))
     if not args.no_browser:
         if not Path(CHROMIUM).exists():
             print(f"\n(no Chromium at {CHROMIUM}: first render not measured)")
             return
         print(f"\nFirst render in Chromium (median of {args.browser_runs}: map + markers + KPI cards drawn)")
-        print(f"{'user':<15} {'view':<28} {'in page ms':>10} {'wall ms':>8}")
-        for user, label, in_page, wall in first_render(app, args.browser_runs):
-            print(f"{user:<15} {label:<28} {in_page:>10.0f} {wall:>8.0f}")
+        print_table([(user, label, f"{in_page:.0f}", f"{wall:.0f}")
+                     for user, label, in_page, wall in first_render(app, args.browser_runs)],
+                    ("user", "view", "in page ms", "wall ms"))
     app.state.engine.dispose()
 
 

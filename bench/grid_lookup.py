@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import SMOKE_HELP  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory  # noqa: E402
 from shiyu.core.scoping import Principal  # noqa: E402
 from shiyu.org.areas.lookup import AreaRef, GridIndex, GridRecord, load_index  # noqa: E402
@@ -75,10 +76,15 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--single", type=int, default=100_000, help="single lookups to time")
     parser.add_argument("--sample", type=int, default=300, help="points for the naive loop and the check")
+    parser.add_argument("--synthetic", action="store_true", help="use the synthetic city, not a database's grids")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (here: the synthetic city)")
     args = parser.parse_args()
+    if args.smoke:
+        args.points, args.single, args.sample = 20_000, 2_000, 30
+        args.synthetic = args.synthetic or args.database_url == parser.get_default("database_url")
 
     started = time.perf_counter()
-    index, source = load(args.database_url)
+    index, source = (None, "--synthetic") if args.synthetic else load(args.database_url)
     if index is None:
         print(f"{source}: using a synthetic ~2,000-grid Voronoi city in memory instead")
         records = synthetic_city()

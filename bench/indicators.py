@@ -28,13 +28,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import shiyu.models  # noqa: E402,F401
-from shiyu.cases.categories.models import Category  # noqa: E402
+from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
+from shiyu.cases.categories.models import Category, Step  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402
 from shiyu.cases.indicators import facts, service  # noqa: E402
 from shiyu.cases.models import Case  # noqa: E402,F401
@@ -42,19 +42,19 @@ from shiyu.core import pii  # noqa: E402
 from shiyu.core.db import Base, make_engine, make_session_factory, transaction  # noqa: E402
 from shiyu.core.scoping import GrantScope, Principal  # noqa: E402
 from shiyu.demo.build import build  # noqa: E402
+from shiyu.demo.geography import FULL_SIZE, SMALL_SIZE  # noqa: E402
 from shiyu.org.areas.models import Area, AreaLevel  # noqa: E402
 from shiyu.org.identity import passwords  # noqa: E402
 from shiyu.org.units.models import Department  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 STATES = ["reported", "rejected", "merged", "to_dispatch", "to_accept", "handling", "suspended", "to_verify",
           "to_close", "closed"]
 CHANNELS = ["grid", "citizen", "hotline", "department", "api"]
 RATINGS = ["", "satisfied", "basically", "unsatisfied"]
 STAGING = [("id", "i8"), ("grid", "i4"), ("cat", "i4"), ("dept", "i4"), ("rep", "i8"), ("reg", "i4"),
            ("dis", "i4"), ("han", "i4"), ("clo", "i4"), ("state", "i2"), ("ret", "i2"), ("rew", "i2"),
-           ("ext", "i2"), ("ovd", "i2"), ("rating", "i2"), ("selfres", "i2"), ("hovd", "i2")]
+           ("ext", "i2"), ("ovd", "i2"), ("rating", "i2"), ("selfres", "i2"), ("hovd", "i2"), ("late", "i2")]
 STARTED = time.perf_counter()
 
 
@@ -130,6 +130,10 @@ def generate(rng: np.random.Generator, city: City, n: int, first_id: int, start:
     overdue = registered & (rng.random(n) < 0.12)
     out["ovd"] = np.where(overdue, rng.integers(1, 3, n), 0)
     out["hovd"] = overdue & handled & (rng.random(n) < 0.5)
+    # Which steps were late (Case.late_steps, one bit per Step): the handle step when its overdue event is
+    # generated, otherwise dispatch; a second overdue step adds the register step.
+    out["late"] = (np.where(out["hovd"] == 1, Step.HANDLE.bit, np.where(overdue, Step.DISPATCH.bit, 0))
+                   | np.where(out["ovd"] == 2, Step.REGISTER.bit, 0))
     rated = (state == 9) & (rng.random(n) < 0.6)
     out["rating"] = np.where(rated, rng.choice([1, 2, 3], n, p=[0.72, 0.2, 0.08]), 0)
     out = out[np.argsort(out["rep"], kind="stable")]
@@ -161,12 +165,12 @@ PG_INSERT = f"""
 INSERT INTO "case" (id, version, tracking_code, submitter_key, idempotency_key, request_hash, channel, state,
   category_id, urgency, description, attributes, lon, lat, address, grid_id, centre_area_id, centre_path,
   area_path, reported_at, anonymous, main_department_id, self_resolved, step_used_seconds, step_alert, supervised,
-  listed_supervision, rework_count, return_count, extension_count, overdue_steps, rating, registered_at,
+  listed_supervision, rework_count, return_count, extension_count, overdue_steps, late_steps, rating, registered_at,
   dispatched_at, handled_at, closed_at, last_action_at, created_at, updated_at)
 SELECT b.id, 1, 'B' || b.id, 'bench', b.id::text, '', (ARRAY{CHANNELS!r})[b.id % 5 + 1],
   (ARRAY{STATES!r})[b.state + 1], b.cat, 'normal', '', '{{}}', 118.1, 24.5, '', g.grid_id, g.community_id,
   g.community_path, g.area_path, to_timestamp(b.rep), false, NULLIF(b.dept, 0), b.selfres = 1, 0, 0, false,
-  false, b.rew, b.ret, b.ext, b.ovd, NULLIF((ARRAY{RATINGS!r})[b.rating + 1], ''), {_ts("reg")}, {_ts("dis")},
+  false, b.rew, b.ret, b.ext, b.ovd, b.late, NULLIF((ARRAY{RATINGS!r})[b.rating + 1], ''), {_ts("reg")}, {_ts("dis")},
   {_ts("han")}, {_ts("clo")}, to_timestamp(b.rep), now(), now()
 FROM bench_case b JOIN bench_grid g ON g.idx = b.grid
 """
@@ -244,11 +248,11 @@ def sqlite_load(engine: Any, city: City, chunk: np.ndarray) -> None:
 
     rows, events = [], []
     for r in chunk.tolist():
-        cid, grid, cat, dept, rep, reg, dis, han, clo, state, ret, rew, ext, ovd, rating, selfres, hovd = r
+        cid, grid, cat, dept, rep, reg, dis, han, clo, state, ret, rew, ext, ovd, rating, selfres, hovd, late = r
         community = city.communities[grid]
         rows.append((cid, f"B{cid}", str(cid), CHANNELS[cid % 5], STATES[state], cat, int(city.grid_ids[grid]),
                      community.id, community.area_path, city.grid_paths[grid], ts(rep, 0), dept or None, selfres,
-                     rew, ret, ext, ovd, RATINGS[rating] or None, ts(rep, reg), ts(rep, dis), ts(rep, han),
+                     rew, ret, ext, ovd, late, RATINGS[rating] or None, ts(rep, reg), ts(rep, dis), ts(rep, han),
                      ts(rep, clo)))
         if hovd:
             events.append((cid, ts(rep, han), city.grid_paths[grid]))
@@ -256,11 +260,11 @@ def sqlite_load(engine: Any, city: City, chunk: np.ndarray) -> None:
         conn.exec_driver_sql(
             'INSERT INTO "case" (id, tracking_code, idempotency_key, channel, state, category_id, grid_id, '
             "centre_area_id, centre_path, area_path, reported_at, main_department_id, self_resolved, rework_count, "
-            "return_count, extension_count, overdue_steps, rating, registered_at, dispatched_at, handled_at, "
-            "closed_at, version, submitter_key, request_hash, urgency, description, attributes, lon, lat, address, "
-            "anonymous, step_used_seconds, step_alert, supervised, listed_supervision, last_action_at, created_at, "
-            "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'bench','','normal','','{}',118.1,"
-            "24.5,'',0,0,0,0,0,?,?,?)", [(*r, r[10], r[10], r[10]) for r in rows])
+            "return_count, extension_count, overdue_steps, late_steps, rating, registered_at, dispatched_at, "
+            "handled_at, closed_at, version, submitter_key, request_hash, urgency, description, attributes, lon, lat, "
+            "address, anonymous, step_used_seconds, step_alert, supervised, listed_supervision, last_action_at, "
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'bench','','normal','',"
+            "'{}',118.1,24.5,'',0,0,0,0,0,?,?,?)", [(*r, r[10], r[10], r[10]) for r in rows])
         conn.exec_driver_sql(
             "INSERT INTO case_event (case_id, at, action, actor_name, from_state, to_state, version, note, data, "
             "attachment_ids, public, area_path) VALUES (?,?,'overdue','deadlines','handling','handling',2,'',"
@@ -315,25 +319,16 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20260301)
     parser.add_argument("--rebuild-workers", type=int, default=2, help="days rebuilt in parallel")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
-
-    temporary = args.database_url is None
-    url = args.database_url or f"{PG_SERVER}/shiyu_bench_indicators_{int(time.time())}"
-    if temporary:
-        _admin(f'CREATE DATABASE "{make_url(url).database}"')
-    try:
+    args.size = SMALL_SIZE if args.smoke else FULL_SIZE
+    if args.smoke:
+        args.sizes, args.months, args.runs, args.raw_runs = "5000", 2, 3, 1
+    if args.database_url:
+        run(args.database_url, args)
+        return
+    with scratch_postgres("indicators") as url:
         run(url, args)
-    finally:
-        if temporary:
-            _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                           isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
 
 
 def run(url: str, args: argparse.Namespace) -> None:
@@ -344,7 +339,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     pg = engine.dialect.name == "postgresql"
     Base.metadata.create_all(engine)
     say(f"schema ready on {engine.dialect.name}; building the demo city")
-    build(factory)
+    build(factory, size=args.size, cases=0)  # the cases come from the generator below, with ids from 1
     with transaction(factory, principal=Principal.system("bench")) as s:
         seed_categories(s)
     city = City(factory)
@@ -393,11 +388,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     print()
     print(f"Indicator query, month {month[0]}..{month[1]}, {engine.dialect.name}; facts: {args.runs} runs, "
           f"raw: {args.raw_runs} runs")
-    print(f"{'cases':>12} | {'query':<17} | {'cases in it':>11} | {'facts p50':>9} | {'facts p95':>9} | "
-          f"{'raw p50':>9} | {'raw p95':>9} | same")
-    for size, label, n, fp50, fp95, rp50, rp95, agree in results:
-        print(f"{size:>12,} | {label:<17} | {n:>11,} | {fp50:>6.1f} ms | {fp95:>6.1f} ms | {rp50:>6.0f} ms | "
-              f"{rp95:>6.0f} ms | {'yes' if agree else 'NO'}")
+    print_table([(f"{size:,}", label, f"{n:,}", f"{fp50:.1f} ms", f"{fp95:.1f} ms", f"{rp50:.0f} ms", f"{rp95:.0f} ms",
+                  "yes" if agree else "NO") for size, label, n, fp50, fp95, rp50, rp95, agree in results],
+                ("cases", "query", "cases in it", "facts p50", "facts p95", "raw p50", "raw p95", "same"))
 
 
 if __name__ == "__main__":

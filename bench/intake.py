@@ -56,6 +56,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import SMOKE_HELP, ensure_demo, scratch_postgres  # noqa: E402
 from shiyu.cases.categories.models import Category  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory  # noqa: E402
@@ -444,10 +445,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=200.0, help="offered cases/s of the paced run")
     parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
     args = parser.parse_args()
-    url = args.database_url
-    if not url or not url.startswith("postgresql"):
+    if args.smoke:
+        args.server_workers, args.clients, args.in_flight, args.seconds, args.rate = 1, 1, 4, 2.0, 20.0
+        if not args.database_url:
+            with scratch_postgres("intake") as url:
+                measure(ensure_demo(url, small=True), args)
+            return
+    if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit("give a PostgreSQL --database-url (or SHIYU_DATABASE_URL) holding the demo city")
+    measure(args.database_url, args)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     load_before = os.getloadavg()
     categories, points = prepare(url)

@@ -22,6 +22,7 @@ os.environ.setdefault("SHIYU_DEMO_MODE", "1")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from bench.common import SMOKE_HELP, smoke_sqlite  # noqa: E402
 from scripts.screenshots import PASSWORD, demo_ids, pages  # noqa: E402
 from shiyu.app import create_app  # noqa: E402
 from shiyu.core.config import Settings  # noqa: E402
@@ -33,8 +34,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("SHIYU_DATABASE_URL", "sqlite:///var/shiyu.db"))
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
-    app = create_app(Settings(database_url=args.database_url))
+    if not args.smoke:
+        measure(args.database_url, args.repeat)
+        return
+    with smoke_sqlite() as url:
+        measure(url, 1)
+
+
+def measure(database_url: str, repeat: int) -> None:
+    app = create_app(Settings(database_url=database_url))
     ids = demo_ids(app)
     rows: list[tuple[str, str, float, float]] = []
     with TestClient(app) as client:
@@ -52,7 +62,7 @@ def main() -> None:
                 current = user
             status = client.get(url).status_code
             times = []
-            for _ in range(args.repeat):
+            for _ in range(repeat):
                 t0 = time.perf_counter()
                 client.get(url)
                 times.append((time.perf_counter() - t0) * 1000)

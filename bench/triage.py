@@ -2,6 +2,8 @@
 
     python bench/triage.py --data /work/shared/data/teddy2020c/
 
+``--smoke`` runs the same on small synthetic files of the same shape (what CI does).
+
 Classification: 5-fold stratified cross-validation on messages_labeled.csv (text = 留言主题 + 留言详情,
 label = 一级标签) of the plain baseline (jieba word TF-IDF + LinearSVC, default C) and of our model, trained
 per fold on that fold's labels only. The unlabelled pool (messages_unlabeled/hot/replied, message text only)
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,9 +87,71 @@ def single_thread_rate(predict, texts) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, type=Path, help="the teddy2020c directory")
+    parser.add_argument("--data", type=Path, help="the teddy2020c directory (required without --smoke)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true",
+                        help="run on small synthetic messages of the same shape (what CI does)")
     args = parser.parse_args()
+    if args.smoke:
+        args.folds = 2
+        with tempfile.TemporaryDirectory(prefix="shiyu-bench-triage-") as tmp:
+            args.data = synthetic_data(Path(tmp))
+            measure(args)
+        return
+    if args.data is None:
+        parser.error("--data is required (or --smoke)")
+    measure(args)
+
+
+SYNTHETIC = {  # class: (subjects, complaints) — synthetic, in the board's style; never the shared data
+    "城乡建设": (["小区道路", "老旧小区改造", "楼道照明", "物业维修"], ["破损严重", "长期无人维修", "施工扰民"]),
+    "劳动和社会保障": (["社保缴纳", "工资拖欠", "养老保险", "失业金"], ["迟迟不到账", "单位拒不支付", "办理困难"]),
+    "教育文体": (["学校招生", "学区划分", "幼儿园收费", "体育场馆"], ["不合理", "乱收费", "开放时间太短"]),
+    "商贸旅游": (["景区门票", "商家欺诈", "预付卡", "农贸市场"], ["价格过高", "拒不退款", "缺斤少两"]),
+    "环境保护": (["工厂排污", "餐馆油烟", "夜间噪音", "河道污染"], ["气味刺鼻", "严重扰民", "水质发黑"]),
+    "卫生计生": (["医院挂号", "诊所资质", "疫苗接种", "生育登记"], ["排队太久", "无证行医", "手续繁琐"]),
+    "交通运输": (["公交线路", "出租车", "道路拥堵", "违章停车"], ["班次太少", "拒载绕路", "高峰期堵死"]),
+}
+
+
+def synthetic_data(folder: Path) -> Path:
+    """Files shaped like teddy2020c (same names and columns), written into ``folder``: 20 labelled messages
+    per class, pools of unlabelled, hot and replied messages with some exact and near repeats."""
+    import csv
+    import random
+
+    rng = random.Random(7)
+
+    def message(label: str) -> tuple[str, str]:
+        subjects, complaints = SYNTHETIC[label]
+        subject, complaint = rng.choice(subjects), rng.choice(complaints)
+        place = f"A{rng.randint(1, 9)}区{rng.choice(['东', '西', '南', '北'])}{rng.randint(1, 30)}号"
+        return f"{place}{subject}{complaint}", f"我是{place}的居民，{subject}{complaint}，已经反映多次，希望尽快解决。"
+
+    def write(name: str, header: list[str], rows: list[list[object]]) -> None:
+        with (folder / name).open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([header, *rows])
+
+    labels = list(SYNTHETIC)
+    write("messages_labeled.csv", ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "一级标签"],
+          [[n, f"U{n}", title, "2019/2/28 11:25:05", detail, label]
+           for n, (label, (title, detail)) in enumerate((label, message(label)) for label in labels * 20)])
+    pool = [message(rng.choice(labels)) for _ in range(60)]
+    pool += pool[:6]  # exact repeats for the duplicate finder
+    write("messages_unlabeled.csv", ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情"],
+          [[n, f"U{n}", t, "2019/3/1 09:00:00", d] for n, (t, d) in enumerate(pool)])
+    write("messages_hot.csv", ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "反对数", "点赞数"],
+          [[n, f"U{n % 17}", t, f"2019/3/{n % 28 + 1} 10:00:00", d, 0, n % 5] for n, (t, d) in enumerate(pool)])
+    write("messages_replied.csv", ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "答复意见", "答复时间"],
+          [[n, f"U{n}", t, "2019/3/1 09:00:00", d, "已转交相关部门处理。", "2019/3/12 09:00:00"]
+           for n, (t, d) in enumerate(pool[:20])])
+    write("taxonomy.csv", ["一级分类", "二级分类", "三级分类"],
+          [[label, subject, complaint] for label, (subjects, complaints) in SYNTHETIC.items()
+           for subject in subjects for complaint in complaints])
+    return folder
+
+
+def measure(args: argparse.Namespace) -> None:
 
     labelled = read_table(args.data / "messages_labeled.csv")
     texts = [join_fields(c) for c in labelled.joined(TEXT)]

@@ -1,4 +1,4 @@
-"""``shiyu demo [--seed N] [--if-absent] [--database-url URL]``: build the demo city 鹭江市.
+"""``shiyu demo [--seed N] [--size full|small] [--if-absent] [--database-url URL]``: build the demo city 鹭江市.
 
 Only in demo mode (``SHIYU_DEMO_MODE=1``, which ``make run`` sets): the demo accounts share a published
 password, so they must never appear in a real deployment's database.
@@ -15,12 +15,17 @@ from sqlalchemy import inspect
 from shiyu.core import pii
 from shiyu.core.db import make_engine, make_session_factory
 from shiyu.demo.build import CITY_EXISTS, DEFAULT_SEED, DEMO_PASSWORD, DemoRefused, build, login_places
+from shiyu.demo.geography import FULL_SIZE, SMALL_SIZE
 from shiyu.org.identity.roles import ROLE_LABELS
+
+SIZES = {"full": FULL_SIZE, "small": SMALL_SIZE}
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="build the demo city 鹭江市 with demo accounts (demo mode only)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"same seed, same city (default {DEFAULT_SEED})")
+    p.add_argument("--size", choices=sorted(SIZES), default="full",
+                   help="full: ~2,000 grids and 20,000 cases (default); small: 40 grids, for quick checks")
     p.add_argument("--if-absent", action="store_true", help="do nothing (and succeed) when the demo city exists")
     p.add_argument("--database-url", help="database to build into (default: SHIYU_DATABASE_URL)")
     p.set_defaults(handler=run)
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         factory = make_session_factory(engine)
         try:
-            report = build(factory, seed=args.seed, echo=print, tz=settings.tz)
+            report = build(factory, seed=args.seed, size=SIZES[args.size], echo=print, tz=settings.tz)
         except DemoRefused as exc:
             if exc.code == CITY_EXISTS[0] and args.if_absent:
                 print("演示城市已存在，无需创建 / the demo city already exists; nothing to do")

@@ -1,0 +1,97 @@
+"""What the benchmarks share: the demo city they run on, scratch PostgreSQL databases, and the `--smoke` size.
+
+Every benchmark takes ``--smoke``: the same code path at a size that finishes in seconds, on a small demo
+city (40 grids) built into a scratch database when none is given. CI runs each one that way
+(``tests/bench/test_bench_smoke.py``), so a benchmark that stops working fails the suite instead of rotting
+until someone next wants its figures.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shiyu.core.db import make_engine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_SERVER = os.environ.get("SHIYU_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+SMOKE_HELP = "run at a size that finishes in seconds (what CI does), on a small demo city unless one is given"
+
+
+def shiyu_command() -> str:
+    """The ``shiyu`` script of the interpreter running the bench (the project's venv)."""
+    return str(Path(sys.executable).with_name("shiyu"))
+
+
+def ensure_demo(url: str, *, small: bool = False) -> str:
+    """Migrate ``url`` and build the demo city into it unless it already holds one (as ``make run`` does);
+    ``small``: the 40-grid city. Returns ``url``."""
+    env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1"}
+    engine = make_engine(url)
+    try:
+        built = inspect(engine).has_table("area") and _count(engine, "area") > 0
+    finally:
+        engine.dispose()
+    if not built:
+        print(f"building the {'small ' if small else ''}demo city into {make_url(url).render_as_string()} …",
+              file=sys.stderr, flush=True)
+        subprocess.run([shiyu_command(), "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=sys.stderr)
+        subprocess.run([shiyu_command(), "demo", "--if-absent", "--size", "small" if small else "full"], env=env,
+                       check=True, cwd=ROOT, stdout=sys.stderr)
+    return url
+
+
+def _count(engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+
+
+@contextmanager
+def smoke_sqlite() -> Iterator[str]:
+    """A small demo city in a SQLite file that is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="shiyu-bench-") as tmp:
+        yield ensure_demo(f"sqlite:///{tmp}/smoke.db", small=True)
+
+
+@contextmanager
+def scratch_postgres(label: str, server: str = PG_SERVER) -> Iterator[str]:
+    """An empty PostgreSQL database on ``server`` for this run, dropped afterwards."""
+    url = f"{server}/shiyu_bench_{label}_{os.getpid()}_{int(time.time())}"
+    name = make_url(url).database
+    _pg_admin(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield url
+    finally:
+        _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_admin(server: str, sql: str) -> None:
+    engine = create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://', 1)}/postgres",
+                           isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str] = ("workload", "size", "figure",
+                                                                         "comparison")) -> None:
+    """The benchmarks' table: a header line, a rule and one line per row, columns padded."""
+    all_rows = [tuple(header), *[tuple(r) for r in rows]]
+    widths = [max(len(str(r[i])) for r in all_rows) for i in range(len(header))]
+    print("| " + " | ".join(str(c).ljust(w) for c, w in zip(all_rows[0], widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in all_rows[1:]:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
