@@ -11,7 +11,8 @@ from typing import Any
 
 from shiyu.core.config import Settings
 
-DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.org.areas.cli", "shiyu.demo.cli", "shiyu.triage.cli"]
+DOMAIN_COMMANDS = ["shiyu.core.cli", "shiyu.org.areas.cli", "shiyu.org.identity.cli", "shiyu.demo.cli",
+                   "shiyu.triage.cli"]
 
 
 def load_settings() -> Settings:

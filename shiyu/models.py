@@ -11,7 +11,7 @@ from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
 from shiyu.core.outbox import OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
-from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.models import Grant, LoginThrottle, RevokedToken, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.patrol.models import PatrolCheckin, PresenceDay
 from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
@@ -46,10 +46,12 @@ __all__ = [
     "IndicatorFact",
     "IndicatorGridFact",
     "IndicatorWeight",
+    "LoginThrottle",
     "OutboxEvent",
     "PatrolCheckin",
     "PresenceDay",
     "RepeatComplaint",
+    "RevokedToken",
     "RoutingRule",
     "TrainingExample",
     "TriageModelVersion",

@@ -125,8 +125,9 @@ def db_url(request: pytest.FixtureRequest, migrated: dict[str, str]) -> str:
 
 @pytest.fixture
 def settings(db_url: str, test_keys: dict[str, str], tmp_path) -> Settings:
+    # cookie_secure off: the test client speaks plain http (tests/security checks the production default).
     s = Settings(database_url=db_url, storage_dir=str(tmp_path / "files"), password_time_cost=1,
-                 password_memory_kib=1024, **test_keys)
+                 password_memory_kib=1024, cookie_secure=False, **test_keys)
     pii.configure(s.pii_keys, s.pii_hash_key, s.secret_key)
     passwords.configure(s.password_time_cost, s.password_memory_kib)
     return s

@@ -23,7 +23,7 @@ from shiyu.org.areas.models import AreaBoundary
 from shiyu.org.units.models import Centre
 from tests.cases.case_fixtures import scope_matrix_extra
 from tests.cases.conftest import LIMITS
-from tests.factories import World, add_user, box, login, populated
+from tests.factories import PASSWORD, World, add_user, box, login, populated
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
 from tests.triage.case_helpers import scope_matrix_extra as hot_extra
@@ -35,7 +35,9 @@ B_MARKERS = ("359901001002", "乙社区")
 class Case:
     method: str
     path: str
-    kind: str  # "list": B must not appear; "deny": B's object must answer 404 (or 403 for no-right-at-all)
+    # "list": B must not appear; "deny": B's object must answer 404 (or 403 for no-right-at-all); "own": acts
+    # only on the caller's own account or token (succeeds, and B does not appear)
+    kind: str
     url: Callable[[World], str]
     body: Callable[[World], Any] | None = None
     # What must never appear in the answer; an import echoes the codes it was sent, so only names count there.
@@ -59,10 +61,15 @@ def _feature_under_b(w: World) -> dict[str, Any]:
 ROUTES: list[Case] = [
     Case("POST", "/api/v1/auth/token", "public", lambda w: "/api/v1/auth/token"),
     Case("GET", "/api/v1/auth/me", "list", lambda w: "/api/v1/auth/me"),
+    Case("POST", "/api/v1/auth/logout", "own", lambda w: "/api/v1/auth/logout"),
+    Case("POST", "/api/v1/auth/password", "own", lambda w: "/api/v1/auth/password",
+         lambda w: {"current_password": PASSWORD, "new_password": "Matrix-2026-pass"}),
     Case("GET", "/api/v1/users", "list", lambda w: "/api/v1/users?limit=500"),
     Case("POST", "/api/v1/users", "deny", lambda w: "/api/v1/users",
          lambda w: {"username": "sneaky", "password": "Sneaky2026", "home_area_id": _b(w)["area"]}),
     Case("GET", "/api/v1/users/{user_id}", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}"),
+    Case("PATCH", "/api/v1/users/{user_id}", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}",
+         lambda w: {"is_active": False}),
     Case("POST", "/api/v1/users/{user_id}/grants", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}/grants",
          lambda w: {"role": "grid_worker", "area_id": w.grids["a1"].id}),
     Case("DELETE", "/api/v1/users/{user_id}/grants/{grant_id}", "deny",
@@ -228,6 +235,8 @@ def test_community_a_cannot_reach_b(case: Case, client, world, factory):
     elif case.kind == "deny":
         assert r.status_code in (403, 404), (r.status_code, text)
         assert _audit_count(factory) == before, "a refused write left a trace of a change"
+    elif case.kind == "own":
+        assert r.status_code in (200, 204), text
     else:
         assert r.status_code == 200, text
 

@@ -46,9 +46,9 @@ def _settings() -> Any:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    _settings()  # fail fast on bad configuration, before forking workers
+    settings = _settings()  # fail fast on bad configuration, before forking workers
     uvicorn.run("shiyu.web.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips, log_level="info")
 
 
 def _worker(args: argparse.Namespace) -> None:

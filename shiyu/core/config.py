@@ -39,8 +39,21 @@ class Settings(BaseSettings):
 
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_minutes: int = Field(default=8 * 60, ge=5)
-    lockout_threshold: int = Field(default=5, ge=1)
-    lockout_minutes: int = Field(default=15, ge=1)
+    # Log-in throttling (shiyu.org.identity.throttle): wrong passwords for one account from one address,
+    # and from one address for any accounts, are free up to these counts; after that each further failure
+    # makes that pair (or address) wait twice as long as the last, 1 s, 2 s, 4 s … up to the maximum. A
+    # counter is forgotten after this many minutes without failures. Nothing ever locks an account as a whole.
+    login_free_failures: int = Field(default=3, ge=1)
+    login_address_free_failures: int = Field(default=30, ge=1)
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    login_failure_memory_minutes: int = Field(default=60, ge=1)
+    # Cookies carry ``Secure`` (sent over https only) when this is on; unset, it is on outside demo mode.
+    # Set it, not a guess from the request's scheme: behind a proxy the app may see plain http.
+    cookie_secure: bool | None = None
+    # Addresses whose X-Forwarded-For / X-Forwarded-Proto headers are believed (uvicorn's
+    # forwarded_allow_ips, passed by `shiyu serve`): the load balancers, comma-separated, or "*" when only
+    # they can reach the app. The client address they give is what log-in throttling and the audit log see.
+    forwarded_allow_ips: str = "127.0.0.1"
     # argon2id cost; lower it only for tests (see shiyu.org.identity.passwords).
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=65536, ge=1024)
@@ -90,6 +103,19 @@ class Settings(BaseSettings):
                     "(format kid:base64-32-byte-key[,older…])"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _memory_outlasts_delay(self) -> Settings:
+        if self.login_failure_memory_minutes * 60 <= self.login_max_delay_seconds:
+            raise ValueError(
+                "SHIYU_LOGIN_FAILURE_MEMORY_MINUTES 必须长于 SHIYU_LOGIN_MAX_DELAY_SECONDS / the failure memory "
+                "must be longer than the longest delay, or waiting out a delay would forget the failures"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else not self.demo_mode
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -115,10 +115,19 @@ def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def upsert(session: Session, table: Table) -> Any:
+    """An INSERT of the session's dialect, with ``on_conflict_do_nothing`` / ``on_conflict_do_update``
+    (SQLite and PostgreSQL spell them alike)."""
+    return _insert_for(session.get_bind().dialect.name)(table)
+
+
+def _insert_for(dialect: str) -> Any:
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
+
+
 @lru_cache(maxsize=64)
 def _insert_new_statement(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
-    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_for(table).on_conflict_do_nothing(index_elements=list(unique))
+    return (_insert_for(dialect)(table).on_conflict_do_nothing(index_elements=list(unique))
             .returning(table.c.id, *(table.c[c] for c in unique)))
 
 

@@ -49,13 +49,12 @@ from shiyu.demo import geography, names
 from shiyu.demo.geography import FULL_SIZE, CitySize
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel, BoundaryStatus
 from shiyu.org.identity.models import Grant, User
-from shiyu.org.identity.passwords import hash_password
+from shiyu.org.identity.passwords import DEMO_PASSWORD, hash_password
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.triage import hot_cases
 
 DEFAULT_SEED = 2026
-DEMO_PASSWORD = "Demo@2026"
 URBAN = 2.0  # mean relative density from which a street is a 街道 (below it, a 镇)
 TOWN_SEAT = 1.6  # density from which a community under a 镇 is a 社区 (below it, a 村)
 HOUSEHOLDS = (300, 500)  # per grid, inclusive

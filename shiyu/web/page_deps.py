@@ -7,8 +7,10 @@ failures look: no session → redirect to ``/login?next=…`` (htmx requests get
 outside scope (``NotFound``) → a 404 page; ``Forbidden`` → a 403 page. ``PageRoute`` does that translation
 for every route of a page router, so handlers stay as thin as API handlers.
 
-CSRF: page writes are cookie-authenticated, so every non-GET request must echo the ``shiyu_csrf`` cookie in
+CSRF: page writes are cookie-authenticated, so every non-GET request must send the page's CSRF token in
 the ``X-CSRF-Token`` header (htmx sends it from ``hx-headers`` on ``<body>``) or the ``csrf_token`` field.
+The token is bound to the session (``shiyu.web.deps.csrf_token``); the readable ``shiyu_csrf`` cookie only
+carries it to scripts.
 """
 
 from __future__ import annotations
@@ -28,10 +30,21 @@ from sqlalchemy.orm import Session
 
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError
 from shiyu.core.scoping import Principal
-from shiyu.org.identity import tokens
-from shiyu.org.identity.service import load_principal
 from shiyu.web import nav
-from shiyu.web.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, language, request_session
+from shiyu.web.deps import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    PRESESSION_COOKIE,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    csrf_failed,
+    csrf_ok,
+    csrf_token,
+    language,
+    principal_from_token,
+    request_session,
+    set_cookie,
+)
 from shiyu.web.i18n import catalogue, translate
 
 HERE = Path(__file__).resolve().parent
@@ -64,8 +77,10 @@ def _is_htmx(request: Request) -> bool:
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A template with ``lang``, ``t`` (translate), ``csrf_token``, ``principal``, ``nav`` and ``localtime``."""
     lang = language(request)
-    csrf = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(32)
-    request.state.new_csrf = csrf
+    csrf = csrf_token(request)
+    if csrf is None:  # a first visit: a pre-session value to bind the token to
+        request.state.new_presession = secrets.token_urlsafe(32)
+        csrf = csrf_token(request)
     principal = getattr(request.state, "principal", None)
     base = {
         "lang": lang,
@@ -81,20 +96,14 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "lang_query": "".join(f"{quote(k)}={quote(v)}&" for k, v in request.query_params.multi_items() if k != "lang"),
     }
     response = templates.TemplateResponse(request, name, base | context, status_code=status)
-    if request.cookies.get(CSRF_COOKIE) != csrf:
-        set_csrf(request, response, csrf)
+    presession = getattr(request.state, "new_presession", None)
+    if presession and not request.cookies.get(PRESESSION_COOKIE):
+        set_cookie(request, response, PRESESSION_COOKIE, presession)
+    if csrf and request.cookies.get(CSRF_COOKIE) != csrf:
+        set_cookie(request, response, CSRF_COOKIE, csrf, httponly=False, samesite="strict")
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie(LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400, samesite="lax")
     return response
-
-
-def set_csrf(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="strict", secure=request.url.scheme == "https")
-
-
-def csrf_ok(request: Request, sent: str | None) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE)
-    return bool(expected) and bool(sent) and secrets.compare_digest(expected, sent or "")
 
 
 # -- the caller and the scoped session -------------------------------------------------------------------
@@ -105,20 +114,17 @@ async def page_principal(request: Request) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
-    settings = request.app.state.settings
     try:
-        claims = tokens.read(settings.secret_key, token, "session")
-        with request.app.state.session_factory() as s:
-            principal = load_principal(s, int(claims["sub"]), int(claims["ver"]))
+        principal = principal_from_token(request, token, "session")
     except ShiyuError as exc:
         raise LoginRequired() from exc
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
         if not sent and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
             sent = str((await request.form()).get("csrf_token") or "")
         if not csrf_ok(request, sent):
-            raise Forbidden("csrf_failed", "页面已过期，请刷新后重试", "The page has expired; reload and try again")
+            raise csrf_failed()
     request.state.principal = principal
     return principal
 

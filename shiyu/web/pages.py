@@ -1,30 +1,30 @@
 """Server-rendered pages: log in / log out with an HTTP-only session cookie, the role-aware home page, and
 the administration pages (``shiyu.web.admin``).
 
-CSRF: double submit. A random token lives in a (readable) cookie and must come back in the form field
-``csrf_token`` (forms) or the ``X-CSRF-Token`` header (htmx/fetch); a cross-site page can make the browser
-send the cookie but cannot read it to fill the field. The session cookie itself is HTTP-only and SameSite=Lax.
+CSRF: every form carries a token bound to the browser's session (or, before log-in, to a pre-session value),
+sent back in the form field ``csrf_token`` or the ``X-CSRF-Token`` header (htmx/fetch); a cross-site page
+cannot read it, and a token from another session does not pass (``shiyu.web.deps.csrf_token``). The session
+cookie itself is HTTP-only, SameSite=Lax, and Secure by the setting ``SHIYU_COOKIE_SECURE``.
 """
 
 from __future__ import annotations
-
-import secrets
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shiyu.core.errors import ShiyuError
 from shiyu.org.areas import service as areas
-from shiyu.org.identity import service, tokens
+from shiyu.org.identity import service, sessions
 from shiyu.org.units.service import department_names
+from shiyu.web.account import router as account_router
 from shiyu.web.admin import router as admin_router
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
-from shiyu.web.deps import SESSION_COOKIE, client_ip, language
+from shiyu.web.deps import SESSION_COOKIE, client_ip, csrf_ok, language, session_claims, start_session
 from shiyu.web.desk import router as desk_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, csrf_ok, render, set_csrf
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.portal import router as portal_router
 
 router = APIRouter(include_in_schema=False)
@@ -50,27 +50,26 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     if not csrf_ok(request, csrf_token):
         return render(request, "login.html", 403, next=_safe_next(next), username=username,
                       error=translate(lang, "error.csrf"))
-    settings = request.app.state.settings
     try:
-        result = service.authenticate(request.app.state.session_factory, settings, username, password,
-                                      client_ip(request))
+        result = sessions.authenticate(request.app.state.session_factory, request.app.state.settings, username,
+                                       password, client_ip(request))
     except ShiyuError as exc:
         return render(request, "login.html", exc.status, next=_safe_next(next), username=username,
                       error=exc.message(lang))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    token = tokens.issue(settings.secret_key, result.user_id, result.token_version, "session",
-                         settings.session_minutes)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_minutes * 60, httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
-    set_csrf(request, response, secrets.token_urlsafe(32))
+    start_session(request, response, result.user_id, result.token_version)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
+    """Ends this browser's session for good: its token is revoked, not only its cookie dropped."""
     if not csrf_ok(request, csrf_token):
         return render(request, "login.html", 403, next="/", username="",
                       error=translate(language(request), "error.csrf"))
+    claims = session_claims(request)
+    if claims is not None:
+        sessions.log_out(request.app.state.session_factory, claims, client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -112,6 +111,7 @@ def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
 
 
 router.include_router(shell)
+router.include_router(account_router)
 router.include_router(admin_router)
 router.include_router(desk_router)
 router.include_router(analysis_router)

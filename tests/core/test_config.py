@@ -21,9 +21,9 @@ def test_demo_pii_key_refused_outside_demo():
 def test_settings_from_environment(monkeypatch):
     monkeypatch.setenv("SHIYU_DEMO_MODE", "1")
     monkeypatch.setenv("SHIYU_TIMEZONE", "Asia/Urumqi")
-    monkeypatch.setenv("SHIYU_LOCKOUT_THRESHOLD", "3")
+    monkeypatch.setenv("SHIYU_LOGIN_FREE_FAILURES", "5")
     s = Settings()
-    assert s.tz.key == "Asia/Urumqi" and s.lockout_threshold == 3
+    assert s.tz.key == "Asia/Urumqi" and s.login_free_failures == 5
 
 
 def test_unknown_timezone_refused():

@@ -243,7 +243,24 @@ def test_same_seed_same_data(factory: Any, db_url: str) -> None:
     assert {a[0]: a[5] for a in first[0]} == planned
 
 
-def test_demo_logins_work_through_the_api(built: Any, client: Any) -> None:
+def test_demo_logins_work_through_the_api(built: Any, settings: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from shiyu.app import create_app
+
+    app = create_app(settings.model_copy(update={"demo_mode": True}))
+    with TestClient(app) as client:
+        _demo_logins_work(client)
+    app.state.engine.dispose()
+
+
+def test_demo_password_opens_nothing_outside_demo_mode(built: Any, client: Any) -> None:
+    """The demo password is public: a demo database served in production mode must not open with it."""
+    r = client.post("/api/v1/auth/token", json={"username": "demo_admin", "password": DEMO_PASSWORD})
+    assert r.status_code == 401 and r.json()["code"] == "login_failed"
+
+
+def _demo_logins_work(client: Any) -> None:
     headers = login(client, "demo_admin", DEMO_PASSWORD)
     me = client.get("/api/v1/auth/me", headers=headers).json()
     assert me["username"] == "demo_admin" and [g["role"] for g in me["grants"]] == ["admin"]

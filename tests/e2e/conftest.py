@@ -33,12 +33,17 @@ SKIP_REASON = (None if sync_playwright is not None and Path(CHROMIUM).exists()
                else f"browser tests need the playwright package and Chromium at {CHROMIUM}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def mark_browser_tests(items: list[pytest.Item], folder: str) -> None:
+    """Mark the tests of ``folder`` (e.g. ``tests/e2e/``) as browser tests, skipped without a browser."""
     for item in items:
-        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+        if folder in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
             if SKIP_REASON:
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_browser_tests(items, "tests/e2e/")
 
 
 def free_port() -> int:
@@ -89,7 +94,8 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
     _create_unmigrated_tables(url)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     settings = Settings(database_url=url, storage_dir=str(tmp / "files"), password_time_cost=1,
-                        password_memory_kib=1024, pii_keys=f"k1:{key}", secret_key=secrets.token_urlsafe(40))
+                        password_memory_kib=1024, pii_keys=f"k1:{key}", secret_key=secrets.token_urlsafe(40),
+                        cookie_secure=False)
     app = create_app(settings)
     with app.state.session_factory() as s:
         s.info["principal"] = Principal.system("e2e")
@@ -117,14 +123,30 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 
+_RUNNING: dict[str, Any] = {}
+
+
+def shared_browser() -> Browser:
+    """One Chromium per test process for every browser test folder (tests/e2e, tests/journeys): Playwright's
+    sync API runs one instance at a time, so each folder's ``browser`` fixture hands out this one."""
+    if "browser" not in _RUNNING:
+        playwright = sync_playwright().start()
+        _RUNNING.update(playwright=playwright, browser=playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS))
+    return _RUNNING["browser"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "browser" in _RUNNING:
+        _RUNNING.pop("browser").close()
+        _RUNNING.pop("playwright").stop()
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser() -> Browser:
     if SKIP_REASON:
         pytest.skip(SKIP_REASON)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    return shared_browser()
 
 
 @pytest.fixture

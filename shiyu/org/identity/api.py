@@ -2,25 +2,62 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
+from shiyu.core.config import Settings
 from shiyu.core.paging import Page
-from shiyu.org.identity import service, tokens
-from shiyu.org.identity.schemas import GrantIn, GrantOut, RevealIn, RevealOut, TokenIn, TokenOut, UserIn, UserOut
-from shiyu.web.deps import CurrentPrincipal, Db, Paging, client_ip
+from shiyu.org.identity import service, sessions, tokens
+from shiyu.org.identity.schemas import (
+    GrantIn,
+    GrantOut,
+    PasswordChangeIn,
+    RevealIn,
+    RevealOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from shiyu.web.deps import SESSION_COOKIE, CurrentClaims, CurrentPrincipal, Db, Paging, client_ip, start_session
 
 router = APIRouter(tags=["identity"])
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Log in and get a short-lived bearer token")
+def _access_token(settings: Settings, user_id: int, token_version: int) -> TokenOut:
+    token = tokens.issue(settings.secret_key, user_id, token_version, "access", settings.access_token_minutes)
+    return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)
+
+
+@router.post("/auth/token", response_model=TokenOut,
+             summary="Log in and get a short-lived bearer token (wrong passwords are throttled: 429)")
 def login(body: TokenIn, request: Request) -> TokenOut:
     settings = request.app.state.settings
-    result = service.authenticate(
+    result = sessions.authenticate(
         request.app.state.session_factory, settings, body.username, body.password, client_ip(request)
     )
-    token = tokens.issue(settings.secret_key, result.user_id, result.token_version, "access",
-                         settings.access_token_minutes)
-    return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)
+    return _access_token(settings, result.user_id, result.token_version)
+
+
+@router.post("/auth/logout", status_code=204, summary="End the token (or page session) this request carries")
+def logout(db: Db, claims: CurrentClaims) -> Response:
+    sessions.revoke(db, claims)
+    response = Response(status_code=204)
+    if claims.kind == "session":
+        response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/auth/password", response_model=TokenOut,
+             summary="Change your own password; every other token and session ends, a fresh token is returned")
+def change_password(body: PasswordChangeIn, request: Request, response: Response, principal: CurrentPrincipal,
+                    claims: CurrentClaims) -> TokenOut:
+    settings = request.app.state.settings
+    version = sessions.change_password(request.app.state.session_factory, settings, principal,
+                                       body.current_password, body.new_password, client_ip(request))
+    if claims.kind == "session":
+        start_session(request, response, claims.user_id, version)
+    return _access_token(settings, claims.user_id, version)
 
 
 @router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
@@ -55,6 +92,13 @@ def create_user(body: UserIn, db: Db, principal: CurrentPrincipal) -> dict:
 @router.get("/users/{user_id}", response_model=UserOut)
 def get_user(user_id: int, db: Db) -> dict:
     return service.masked_user(service.get_user(db, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut,
+              summary="Deactivate or activate an account, or set its language (the last city-wide admin stays: 409)")
+def update_user(user_id: int, body: UserPatch, db: Db, principal: CurrentPrincipal) -> dict:
+    return service.masked_user(service.update_user(db, principal, user_id, is_active=body.is_active,
+                                                   language=body.language))
 
 
 @router.post("/users/{user_id}/grants", response_model=GrantOut, status_code=201)

@@ -1,4 +1,5 @@
-"""Users and grants. A user's personal data (name, phone, ID number) uses the personal-data columns."""
+"""Users and grants; revoked tokens and log-in throttling counters. A user's personal data (name, phone, ID
+number) uses the personal-data columns."""
 
 from __future__ import annotations
 
@@ -37,11 +38,8 @@ class User(ScopedMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(String(8), default="zh")
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    last_failed_login_at: Mapped[datetime | None]
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
-    # Bumped on password change or lock: tokens carry it, so older tokens stop working.
+    # Bumped on password change and deactivation: tokens carry it, so every older token stops working.
     token_version: Mapped[int] = mapped_column(default=0)
 
     grants: Mapped[list[Grant]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -63,3 +61,27 @@ class Grant(ScopedMixin, Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"))
 
     user: Mapped[User] = relationship(back_populates="grants")
+
+
+class RevokedToken(Base):
+    """A token ended before its expiry (log-out). Every request with a token looks its ``jti`` up here, in
+    the same statement that loads the user; a row is useless once the token has expired and the hourly
+    clean-up (``shiyu.org.identity.tasks``) deletes it, so the table holds only the last hours' log-outs."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Wrong-password counter of one account at one client address, or of one address (``key``, a keyed
+    hash of what it counts, so typed usernames — often a mistyped password — are not stored). Kept in the
+    database so that every app process throttles alike (``shiyu.org.identity.throttle``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from shiyu.org.identity.passwords import MIN_LENGTH
+
 
 class TokenIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
@@ -33,7 +35,9 @@ class GrantOut(BaseModel):
 
 class UserIn(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=MIN_LENGTH, max_length=256,
+                          description="at least 10 characters, 5 different ones; not containing the username; "
+                                      "not a common password")
     home_area_id: int
     full_name: str | None = Field(None, max_length=50)
     phone: str | None = Field(None, max_length=20)
@@ -51,9 +55,21 @@ class UserOut(BaseModel):
     is_active: bool
     language: str
     area_path: str
-    locked: bool
     last_login_at: datetime | None
     grants: list[GrantOut]
+
+
+class UserPatch(BaseModel):
+    is_active: bool | None = Field(None, description="false: deactivate — every token and session of the account "
+                                                     "ends at once and its log-ins are refused; true: activate")
+    language: str | None = Field(None, pattern="^(zh|en)$")
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256,
+                              description="at least 10 characters, 5 different ones; not containing the username; "
+                                          "not a common password")
 
 
 class RevealIn(BaseModel):

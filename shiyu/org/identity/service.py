@@ -1,31 +1,28 @@
-"""Accounts: log-in with lock-out, principals, user and grant management, audited reveal of personal data."""
+"""Accounts: user and grant management, activation, audited reveal of personal data.
+
+Logging in, tokens and self-service passwords are ``shiyu.org.identity.sessions``; the guard that keeps a
+city-wide administrator, and the first administrator, are ``shiyu.org.identity.admins``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
 from shiyu.core import audit
-from shiyu.core.config import Settings
-from shiyu.core.db import transaction
-from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from shiyu.core.errors import Forbidden, NotFound, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import blind_hash, mask, personal_columns
 from shiyu.core.scoping import GrantScope, Principal
-from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_id_number, validate_phone
 from shiyu.org.areas.models import Area
+from shiyu.org.identity import admins
 from shiyu.org.identity.models import Grant, User
-from shiyu.org.identity.passwords import hash_password, needs_rehash, verify_password
+from shiyu.org.identity.passwords import check_strength, hash_password
 from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role, needs_to_hold, permissions_of
 from shiyu.org.units.models import Department
-
-BAD_LOGIN = ("login_failed", "用户名或密码错误", "Wrong username or password")
 
 
 def principal_for(user: User) -> Principal:
@@ -37,77 +34,6 @@ def principal_for(user: User) -> Principal:
     )
 
 
-def load_principal(session: Session, user_id: int, token_version: int) -> Principal:
-    """The principal behind a token; unscoped on purpose (nobody is acting yet). One round trip of plain
-    rows (the user joined to its grants), not ORM objects: this runs on every request."""
-    rows = session.execute(
-        select(User.username, User.is_active, User.token_version, Grant.role, Grant.area_path, Grant.department_id)
-        .outerjoin(Grant, Grant.user_id == User.id).where(User.id == user_id).order_by(Grant.id),
-        execution_options={"unscoped": True},
-    ).all()
-    if not rows or not rows[0].is_active or rows[0].token_version != token_version:
-        raise Unauthenticated("token_revoked", "登录已失效，请重新登录", "This login is no longer valid; log in again")
-    grants = tuple(GrantScope(r.role, r.area_path, r.department_id) for r in rows if r.role is not None)
-    return Principal(user_id=user_id, username=rows[0].username, grants=grants, permissions_of=permissions_of)
-
-
-@dataclass
-class LoginResult:
-    user_id: int
-    token_version: int
-    principal: Principal
-
-
-def authenticate(
-    factory: sessionmaker[Session], settings: Settings, username: str, password: str, client_ip: str | None
-) -> LoginResult:
-    """Check a password. Failures within ``lockout_minutes`` of each other count up; at the threshold the
-    account locks for ``lockout_minutes``.
-    The outcome (and the counter) is committed before any error is raised, so a failed login is recorded."""
-    outcome: LoginResult | None = None
-    error: Unauthenticated | None = None
-    with transaction(factory, principal=Principal.system("login"), client_ip=client_ip) as s:
-        user = s.scalar(select(User).options(selectinload(User.grants)).where(User.username == username))
-        now = utcnow()
-        if user is None or not user.is_active:
-            audit.record(s, "login_failed", "user_account", None, reason=f"username={username[:64]}")
-            error = Unauthenticated(*BAD_LOGIN)
-        elif user.locked_until and user.locked_until > now:
-            audit.record(s, "login_refused_locked", "user_account", user.id, area_path=user.area_path)
-            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            error = Unauthenticated(
-                "account_locked",
-                "密码错误次数过多，账号已锁定，请{minutes}分钟后再试",
-                "Too many wrong passwords: the account is locked; try again in {minutes} minutes",
-                minutes=minutes,
-            )
-        elif not verify_password(user.password_hash, password):
-            window_start = now - timedelta(minutes=settings.lockout_minutes)
-            recent = user.last_failed_login_at is not None and user.last_failed_login_at > window_start
-            user.failed_logins = user.failed_logins + 1 if recent else 1
-            user.last_failed_login_at = now
-            audit.record(s, "login_failed", "user_account", user.id, area_path=user.area_path)
-            if user.failed_logins >= settings.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
-                user.token_version += 1
-                audit.record(s, "account_locked", "user_account", user.id, area_path=user.area_path)
-            error = Unauthenticated(*BAD_LOGIN)
-        else:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            if needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
-            principal = principal_for(user)
-            audit.record(s, "login", "user_account", user.id, area_path=user.area_path, actor=principal)
-            outcome = LoginResult(user.id, user.token_version, principal)
-    if error is not None:
-        raise error
-    assert outcome is not None
-    return outcome
-
-
 def masked_user(user: User) -> dict[str, Any]:
     """A user as every API and page shows it: personal data masked."""
     data: dict[str, Any] = {
@@ -116,7 +42,6 @@ def masked_user(user: User) -> dict[str, Any]:
         "is_active": user.is_active,
         "language": user.language,
         "area_path": user.area_path,
-        "locked": bool(user.locked_until and user.locked_until > utcnow()),
         "last_login_at": user.last_login_at,
         "grants": [
             {"id": g.id, "role": g.role, "area_id": g.area_id, "department_id": g.department_id}
@@ -180,10 +105,11 @@ def create_user(
 ) -> User:
     home = _area(session, home_area_id)
     principal.require("user.manage", home.area_path)
-    if session.scalar(select(User.id).where(User.username == username), execution_options={"unscoped": True}):
+    if user_by_username(session, username) is not None:
         raise ValidationFailed(
             "username_taken", "用户名已被使用", "This username is already taken", detail={"field": "username"}
         )
+    check_strength(password, username)
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -239,8 +165,44 @@ def remove_grant(session: Session, principal: Principal, user_id: int, grant_id:
     if grant is None or grant.user_id != user_id:
         raise NotFound(detail={"object": "grant", "id": grant_id})
     principal.require("user.manage", grant.area_path)
+    admins.check_grant_removal(session, grant)
     session.delete(grant)
     session.flush()
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    """Unscoped: usernames are unique city-wide, so a taken name must be found wherever its account is."""
+    return session.scalar(select(User).options(selectinload(User.grants)).where(User.username == username),
+                          execution_options={"unscoped": True})
+
+
+def update_user(session: Session, principal: Principal, user_id: int, *, is_active: bool | None = None,
+                language: str | None = None) -> User:
+    """Change an account's state. Deactivating ends all its tokens and page sessions at once and refuses
+    its log-ins; the last city-wide administrator cannot be deactivated."""
+    user = get_user(session, user_id)
+    principal.require("user.manage", user.area_path)
+    if language is not None:
+        user.language = language
+    if is_active is False and user.is_active:
+        deactivate(session, user)
+    elif is_active:
+        user.is_active = True
+    session.flush()
+    return user
+
+
+def deactivate(session: Session, user: User) -> None:
+    admins.check_deactivation(session, user)
+    user.is_active = False
+    user.token_version += 1
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """An administrator sets someone's password (the CLI): the rule applies and every session ends."""
+    check_strength(password, user.username)
+    user.password_hash = hash_password(password)
+    user.token_version += 1
 
 
 def reveal(session: Session, principal: Principal, user_id: int, field: str, reason: str) -> str | None:

@@ -12,8 +12,8 @@ from shiyu.web.admin.common import base_query, paging
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 
 router = APIRouter(prefix="/admin/audit", route_class=PageRoute, include_in_schema=False)
-ACTIONS = ("create", "update", "delete", "login", "login_failed", "account_locked", "login_refused_locked",
-           "reveal", "demo_build")
+ACTIONS = ("create", "update", "delete", "login", "login_failed", "logout", "password_change",
+           "password_change_failed", "reveal", "demo_build")
 
 
 def _day(value: str) -> date | None:

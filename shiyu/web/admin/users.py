@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -84,7 +85,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, user_id: int
                   department_roles=[r.value for r in DEPARTMENT_ROLES], departments=departments,
                   personal=PERSONAL, can_manage=principal.can("user.manage", user["area_path"]),
                   can_reveal=principal.can("pii.reveal", user["area_path"]),
-                  **{"errors": {}, "general": None, "gv": {}} | extra)
+                  **{"errors": {}, "general": None, "refusal": None, "gv": {}} | extra)
 
 
 @router.get("/{user_id}")
@@ -112,10 +113,37 @@ def add_grant(request: Request, user_id: int, db: PageDb, principal: PagePrincip
 
 @router.post("/{user_id}/grants/{grant_id}/delete")
 def remove_grant(request: Request, user_id: int, grant_id: int, db: PageDb, principal: PagePrincipal) -> Response:
-    service.remove_grant(db, principal, user_id, grant_id)
-    db.flush()
+    return _change(request, db, principal, user_id, "removed",
+                   lambda: service.remove_grant(db, principal, user_id, grant_id))
+
+
+@router.post("/{user_id}/deactivate")
+def deactivate(request: Request, user_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """Ends every session and token of the account at once and refuses its log-ins."""
+    return _change(request, db, principal, user_id, "deactivated",
+                   lambda: service.update_user(db, principal, user_id, is_active=False))
+
+
+@router.post("/{user_id}/activate")
+def activate(request: Request, user_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    return _change(request, db, principal, user_id, "activated",
+                   lambda: service.update_user(db, principal, user_id, is_active=True))
+
+
+def _change(request: Request, db: PageDb, principal: PagePrincipal, user_id: int, done: str,
+            action: Callable[[], object]) -> Response:
+    """The user page after ``action``, with ``done`` confirmed, or with the refusal (the last city-wide
+    administrator, 409) above the page. Objects out of scope stay a 404 page."""
+    try:
+        action()
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        return _detail(request, db, principal, user_id, exc.status, refusal=exc.message(language(request)))
     db.expire_all()
-    return _detail(request, db, principal, user_id, removed=True)
+    return _detail(request, db, principal, user_id, **{done: True})
 
 
 @router.post("/{user_id}/reveal")

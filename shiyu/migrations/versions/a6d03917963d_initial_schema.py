@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9b8c3f4d2292
+Revision ID: a6d03917963d
 Revises: 
-Create Date: 2026-11-22 07:35:36.331823
+Create Date: 2026-12-04 18:48:20.460108
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '9b8c3f4d2292'
+revision = 'a6d03917963d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -167,6 +167,24 @@ def upgrade() -> None:
     sa.Column('updated_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_indicator_weight'))
     )
+    op.create_table('login_throttle',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_failure_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_until', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
+    )
+    with op.batch_alter_table('login_throttle', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_throttle_last_failure_at'), ['last_failure_at'], unique=False)
+
+    op.create_table('revoked_token',
+    sa.Column('jti', sa.String(length=32), nullable=False),
+    sa.Column('expires_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_token'))
+    )
+    with op.batch_alter_table('revoked_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revoked_token_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('triage_model_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -207,9 +225,6 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('last_failed_login_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('locked_until', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('token_version', sa.Integer(), nullable=False),
     sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
@@ -888,6 +903,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_triage_model_version_status'))
 
     op.drop_table('triage_model_version')
+    with op.batch_alter_table('revoked_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_revoked_token_expires_at'))
+
+    op.drop_table('revoked_token')
+    with op.batch_alter_table('login_throttle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_throttle_last_failure_at'))
+
+    op.drop_table('login_throttle')
     op.drop_table('indicator_weight')
     with op.batch_alter_table('indicator_grid_fact', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_indicator_grid_fact_area_path'))

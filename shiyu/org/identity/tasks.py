@@ -1,0 +1,23 @@
+"""Background jobs of accounts: the hourly clean-up of revocations and log-in counters that no longer
+matter (listed in ``shiyu.core.jobs.JOB_MODULES``). Both deletions are idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from shiyu.core.db import transaction
+from shiyu.core.jobs import JobContext, periodic
+from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.org.identity import sessions, throttle
+
+log = logging.getLogger("shiyu.org.identity.tasks")
+
+
+@periodic(minute="23")
+def forget_old_logins(ctx: JobContext) -> int:
+    with transaction(ctx.session_factory, principal=Principal.system("clean-up")) as s:
+        removed = sessions.forget_expired(s) + throttle.forget_old(s, ctx.settings, utcnow())
+    if removed:
+        log.info("log-ins: %d expired revocations and old counters removed", removed)
+    return removed

@@ -1,0 +1,14 @@
+"""Journeys: one person's task from start to end in a real browser, on the harness of the browser tests
+(``tests/e2e/conftest.py``: Playwright driving Debian's Chromium, one app server per world). Each journey
+module serves a world of its own, since journeys change accounts that other browser tests log in with."""
+
+from __future__ import annotations
+
+import pytest
+
+# The shared Chromium as this folder's fixture, and closing it when the run ends (also when only journeys run).
+from tests.e2e.conftest import browser, mark_browser_tests, pytest_sessionfinish  # noqa: F401
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_browser_tests(items, "tests/journeys/")
