@@ -75,7 +75,7 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
     """Serve a fresh app on a migrated SQLite database in ``tmp`` filled with the small test world.
 
     ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
-    {"url", "ids", "factory", "settings"}.
+    {"url", "ids", "factory", "settings", "app"}.
     """
     from shiyu.app import create_app
     from shiyu.core import migrate
@@ -97,7 +97,8 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
         s.commit()
     try:
         with Server(app, free_port()) as server:
-            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings}
+            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings,
+                   "app": app}
     finally:
         app.state.engine.dispose()
 
@@ -125,6 +126,38 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def console_problem(text: str) -> bool:
+    """A console message in which Chromium reports something the Content-Security-Policy refused, or Alpine
+    an expression it could not evaluate (its CSP build parses a subset of JavaScript)."""
+    return any(sign in text for sign in ("Content Security Policy", "Content-Security-Policy",
+                                         "Alpine Expression Error", "CSP Parser Error"))
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test also fails on a Content-Security-Policy violation or an Alpine expression error on
+    any of its pages' consoles: our own templates, scripts and styles must live within the policy
+    (``shiyu.web.security_headers``)."""
+    if "browser" not in request.fixturenames or SKIP_REASON:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    seen: list[str] = []
+    new_context = browser.new_context
+
+    def watched_context(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        context.on("console", lambda m: seen.append(m.text) if console_problem(m.text) else None)
+        return context
+
+    browser.new_context = watched_context
+    try:
+        yield
+    finally:
+        del browser.new_context
+    assert not seen, f"console problems: {seen}"
 
 
 @pytest.fixture
