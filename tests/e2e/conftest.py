@@ -118,16 +118,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if SKIP_REASON:
-        pytest.skip(SKIP_REASON)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def console_problem(text: str) -> bool:
     """A console message in which Chromium reports something the Content-Security-Policy refused, or Alpine
     an expression it could not evaluate (its CSP build parses a subset of JavaScript)."""
