@@ -8,6 +8,7 @@ work: the maps draw, popups show the names as text, the administrator's area pic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -340,4 +341,9 @@ def test_admin_form_widgets_work_under_the_policy(watched: Watched, hostile: dic
     page.select_option("#g-role", "department_handler")
     expect(page.locator("#g-dept")).to_be_visible()
     expect(page.locator("#pick-g-area")).to_be_hidden()
+    # The deadline bar gets its width from data-width through the CSSOM (no style attribute in the page).
+    page.goto(f"/desk/cases/{hostile['ids']['case']}")
+    bar = page.locator("#deadline .progress > div")
+    expect(bar).to_have_attribute("data-width", re.compile(r"^\d+$"))
+    assert bar.evaluate("e => e.style.width") == bar.get_attribute("data-width") + "%"
     watched.assert_clean()
