@@ -2,7 +2,8 @@
 
 Usage: ``python scripts/vendor_assets.py`` (needs ``npm``; run by a developer, never at run time). Each
 package is fetched with ``npm pack <name>@<version>``, only the built files listed below are copied, with the
-package's licence file, into ``vendor/<name>-<version>/``, and ``vendor/MANIFEST.json`` records name,
+package's licence file, into ``vendor/<name>-<version>/`` (a scoped name ``@scope/name`` becomes
+``scope-name``), and ``vendor/MANIFEST.json`` records name,
 version, licence, source and the sha256 of every file (``tests/web/test_assets.py`` checks it).
 """
 
@@ -24,15 +25,21 @@ PACKAGES = [
      ["dist/leaflet.js", "dist/leaflet.css", "dist/images/layers.png", "dist/images/layers-2x.png",
       "dist/images/marker-icon.png", "dist/images/marker-icon-2x.png", "dist/images/marker-shadow.png"], "LICENSE"),
     ("htmx.org", "2.0.4", "0BSD", ["dist/htmx.min.js"], "LICENSE"),
-    ("alpinejs", "3.14.9", "MIT", ["dist/cdn.min.js"], None),
+    # Alpine's CSP build: it parses x-* expressions itself instead of compiling them with ``new Function``, so
+    # the pages work under a Content-Security-Policy without 'unsafe-eval' (shiyu.web.security_headers).
+    ("@alpinejs/csp", "3.17.4", "MIT", ["dist/cdn.min.js"], None),
     ("echarts", "5.6.0", "Apache-2.0", ["dist/echarts.min.js"], "LICENSE"),
     ("leaflet.heat", "0.2.0", "BSD-2-Clause", ["dist/leaflet-heat.js"], "LICENSE"),
     ("leaflet.markercluster", "1.5.3", "MIT",
      ["dist/leaflet.markercluster.js", "dist/MarkerCluster.css", "dist/MarkerCluster.Default.css"],
      "MIT-LICENCE.txt"),
+    # /api/docs serves Swagger UI from here (shiyu.web.api_docs), not from a CDN.
+    ("swagger-ui-dist", "5.35.0", "Apache-2.0",
+     ["swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css", "NOTICE", "favicon-32x32.png"],
+     "LICENSE"),
 ]
 
-# alpinejs publishes no licence file in its npm package; this is the MIT text of its repository.
+# @alpinejs/csp publishes no licence file in its npm package; this is the MIT text of Alpine's repository.
 ALPINE_LICENSE = """MIT License
 
 Copyright © 2019-2021 Caleb Porzio and contributors
@@ -57,6 +64,11 @@ SOFTWARE.
 """
 
 
+def directory(name: str, version: str) -> str:
+    """``vendor/`` folder of a package: ``@alpinejs/csp`` 3.17.4 → ``alpinejs-csp-3.17.4``."""
+    return f"{name.removeprefix('@').replace('/', '-')}-{version}"
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -70,7 +82,7 @@ def main() -> None:
             root = Path(tmp) / name
             with tarfile.open(Path(tmp) / out) as tar:
                 tar.extractall(root, filter="data")
-            target = VENDOR / f"{name}-{version}"
+            target = VENDOR / directory(name, version)
             shutil.rmtree(target, ignore_errors=True)
             entries = {}
             for rel in files:

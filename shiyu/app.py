@@ -24,8 +24,9 @@ from shiyu.core.scoping import Principal
 from shiyu.org.identity import passwords
 from shiyu.triage import case_duplicates
 from shiyu.triage import registry as triage_registry
-from shiyu.web import errors, pages
+from shiyu.web import api_docs, errors, pages
 from shiyu.web.api import api_router
+from shiyu.web.security_headers import SecurityHeaders
 from shiyu.web.timing import ServerTiming
 
 log = logging.getLogger("shiyu.app")
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
         await asyncio.to_thread(writer.close)  # reports already queued are written before the process ends
 
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
@@ -84,8 +85,10 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
     app.add_middleware(ServerTiming)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(api_docs.router)  # Swagger UI from vendored files
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database reachability")

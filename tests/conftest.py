@@ -163,3 +163,20 @@ def client(app):
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium per test process for every browser test (tests/e2e, tests/security): Playwright's
+    sync API runs one instance per thread, so two fixtures each starting their own would collide when xdist
+    puts their tests in the same process. Skipped, with the reason, without Chromium or playwright."""
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SKIP_REASON
+
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

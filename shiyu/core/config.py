@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # dispatched automatically (shiyu.triage.tasks); unset, nothing is automatic.
     triage_auto_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     tile_url: str | None = None
+    # Strict-Transport-Security max-age in seconds (shiyu.web.security_headers); unset: one year, or 0 (no
+    # header) in demo mode, which is served over plain http on a laptop.
+    hsts_seconds: int | None = Field(default=None, ge=0)
 
     # Duplicates and repeats at intake (shiyu.triage.case_duplicates): how far back an open case counts as a
     # possible duplicate, how soon the same reporter's identical report is merged by itself, and how many
@@ -120,6 +123,12 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def hsts_max_age(self) -> int:
+        if self.hsts_seconds is not None:
+            return self.hsts_seconds
+        return 0 if self.demo_mode else 365 * 86400
 
     @property
     def is_sqlite(self) -> bool:

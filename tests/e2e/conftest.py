@@ -80,7 +80,7 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
     """Serve a fresh app on a migrated SQLite database in ``tmp`` filled with the small test world.
 
     ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
-    {"url", "ids", "factory", "settings"}.
+    {"url", "ids", "factory", "settings", "app"}.
     """
     from shiyu.app import create_app
     from shiyu.core import migrate
@@ -103,7 +103,8 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
         s.commit()
     try:
         with Server(app, free_port()) as server:
-            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings}
+            yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings,
+                   "app": app}
     finally:
         app.state.engine.dispose()
 
@@ -123,30 +124,36 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 
-_RUNNING: dict[str, Any] = {}
+def console_problem(text: str) -> bool:
+    """A console message in which Chromium reports something the Content-Security-Policy refused, or Alpine
+    an expression it could not evaluate (its CSP build parses a subset of JavaScript)."""
+    return any(sign in text for sign in ("Content Security Policy", "Content-Security-Policy",
+                                         "Alpine Expression Error", "CSP Parser Error"))
 
 
-def shared_browser() -> Browser:
-    """One Chromium per test process for every browser test folder (tests/e2e, tests/journeys): Playwright's
-    sync API runs one instance at a time, so each folder's ``browser`` fixture hands out this one."""
-    if "browser" not in _RUNNING:
-        playwright = sync_playwright().start()
-        _RUNNING.update(playwright=playwright, browser=playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS))
-    return _RUNNING["browser"]
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test also fails on a Content-Security-Policy violation or an Alpine expression error on
+    any of its pages' consoles: our own templates, scripts and styles must live within the policy
+    (``shiyu.web.security_headers``)."""
+    if "browser" not in request.fixturenames or SKIP_REASON:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    seen: list[str] = []
+    new_context = browser.new_context
 
+    def watched_context(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        context.on("console", lambda m: seen.append(m.text) if console_problem(m.text) else None)
+        return context
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if "browser" in _RUNNING:
-        _RUNNING.pop("browser").close()
-        _RUNNING.pop("playwright").stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Browser:
-    if SKIP_REASON:
-        pytest.skip(SKIP_REASON)
-    return shared_browser()
+    browser.new_context = watched_context
+    try:
+        yield
+    finally:
+        del browser.new_context
+    assert not seen, f"console problems: {seen}"
 
 
 @pytest.fixture

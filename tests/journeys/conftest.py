@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-# The shared Chromium as this folder's fixture, and closing it when the run ends (also when only journeys run).
-from tests.e2e.conftest import browser, mark_browser_tests, pytest_sessionfinish  # noqa: F401
+# The browser tests' harness: the same marks, and the same failure on a Content-Security-Policy violation (the
+# shared Chromium is the ``browser`` fixture of tests/conftest.py).
+from tests.e2e.conftest import _no_csp_violations, mark_browser_tests  # noqa: F401
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from scripts.vendor_assets import directory
 from shiyu.web.i18n import catalogue
 
 WEB = Path(__file__).resolve().parents[2] / "shiyu" / "web"
@@ -17,11 +18,11 @@ def test_manifest_matches_files() -> None:
     manifest = json.loads((VENDOR / "MANIFEST.json").read_text(encoding="utf-8"))
     listed = set()
     names = {p["name"] for p in manifest["packages"]}
-    assert {"leaflet", "htmx.org", "alpinejs"} <= names
+    assert {"leaflet", "htmx.org", "@alpinejs/csp", "swagger-ui-dist"} <= names
     for pkg in manifest["packages"]:
         assert pkg["version"] and pkg["licence"] and pkg["source"] == f"npm:{pkg['name']}"
         folder = VENDOR / pkg["directory"]
-        assert folder.name == f"{pkg['name']}-{pkg['version']}"
+        assert folder.name == directory(pkg["name"], pkg["version"])
         assert "LICENSE" in pkg["files"], f"{pkg['name']} has no licence file"
         for rel, digest in pkg["files"].items():
             data = (folder / rel).read_bytes()

@@ -48,7 +48,8 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, year: int, sta
           **extra: Any) -> Response:
     hours = service.get_office_hours(db)
     ranges = service.year_ranges(db, year)
-    return render(request, "admin/calendar.html", status, year=year, hours=hours, ranges=ranges,
+    periods = [{"start": p.start.strftime("%H:%M"), "end": p.end.strftime("%H:%M")} for p in hours.periods]
+    return render(request, "admin/calendar.html", status, year=year, hours=hours, periods=periods, ranges=ranges,
                   months=_months(year, ranges, hours.weekend), can_edit=principal.has_permission("calendar.edit"),
                   **{"errors": {}, "general": None, "rerrors": {}, "rgeneral": None, "saved": None} | extra)
 

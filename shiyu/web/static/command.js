@@ -1,8 +1,11 @@
 /* The command view (一张图): area boundaries by zoom level, clustered case markers coloured by state or
    category with time-limit warnings, a heat layer, jurisdictions, KPI cards with an ECharts trend, and live
-   updates by server-sent events (each announced case is re-read through the scoped cases endpoint). */
+   updates by server-sent events (each announced case is re-read through the scoped cases endpoint).
+   Names in popups and tooltips (areas, categories, departments) are stored text: they go in as text nodes
+   (shiyu.textBox, from shiyu.js), never as HTML. */
 (function () {
   "use strict";
+  var textBox = window.shiyu.textBox;
 
   var STATE_COLOURS = {
     reported: "#7c3aed", to_dispatch: "#2563eb", to_accept: "#0891b2", handling: "#0b5cad", suspended: "#64748b",
@@ -70,7 +73,7 @@
           pane: "areas", interactive: !own,
           style: own ? { color: "#17212b", weight: 2.5, fill: false }
             : { color: "#0b5cad", weight: level >= 4 ? 1 : 1.5, fillColor: "#0b5cad", fillOpacity: 0.04 },
-          onEachFeature: function (f, lyr) { if (!own) { lyr.bindTooltip(f.properties.name, { sticky: true }); } }
+          onEachFeature: function (f, lyr) { if (!own) { lyr.bindTooltip(textBox(f.properties.name), { sticky: true }); } }
         });
         return self.areaLayers[level];
       });
@@ -114,15 +117,28 @@
       fillColor: this.colourOf(f), fillOpacity: 0.9, className: "case-marker case-" + f.id
     });
     m.caseWarning = p.w;
-    var t = this.texts;
-    m.bindPopup(function () {
-      var html = "<strong>" + (t.state[p.s] || p.s) + "</strong><br>" + categoryName(this, p.c);
-      if (p.w) { html += '<br><span class="badge ' + (p.w === 2 ? "bad" : "warn") + '">' + t.warning[p.w] + "</span>"; }
-      if (p.v) { html += ' <span class="badge">' + t.supervised + "</span>"; }
-      return html + '<br><a href="/desk/cases/' + f.id + '">' + t.open + " #" + f.id + "</a>";
-    }.bind(this.cfg));
+    var t = this.texts, cfg = this.cfg;
+    m.bindPopup(function () { return popup(f, t, cfg); });
     return m;
   };
+
+  // State, category, warning and supervision badges and the link to the case, built as DOM nodes.
+  function popup(f, t, cfg) {
+    var p = f.properties, box = document.createElement("div");
+    box.className = "case-popup";
+    box.appendChild(textBox(t.state[p.s] || p.s, "state"));
+    box.appendChild(document.createElement("br"));
+    box.appendChild(textBox(categoryName(cfg, p.c), "category"));
+    if (p.w || p.v) { box.appendChild(document.createElement("br")); }
+    if (p.w) { box.appendChild(textBox(t.warning[p.w], "badge " + (p.w === 2 ? "bad" : "warn"))); }
+    if (p.v) { box.appendChild(textBox(t.supervised, "badge")); }
+    box.appendChild(document.createElement("br"));
+    var link = document.createElement("a");
+    link.href = "/desk/cases/" + encodeURIComponent(f.id);
+    link.textContent = t.open + " #" + f.id;
+    box.appendChild(link);
+    return box;
+  }
 
   function categoryName(cfg, id) {
     var name = "";
@@ -140,10 +156,14 @@
     cluster.getAllChildMarkers().forEach(function (m) { if (m.caseWarning) { counts[m.caseWarning] += 1; } });
     var n = cluster.getChildCount();
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 42 : 48;
-    var badge = counts[2] ? '<em class="red">' + counts[2] + "</em>"
-      : counts[1] ? '<em class="yellow">' + counts[1] + "</em>" : "";
-    return L.divIcon({ html: "<span>" + n + "</span>" + badge, className: "case-cluster",
-      iconSize: L.point(size, size) });
+    var html = document.createElement("span");
+    html.appendChild(textBox(n));
+    if (counts[2] || counts[1]) {
+      var badge = html.appendChild(document.createElement("em"));
+      badge.className = counts[2] ? "red" : "yellow";
+      badge.textContent = String(counts[2] || counts[1]);
+    }
+    return L.divIcon({ html: html, className: "case-cluster", iconSize: L.point(size, size) });
   };
 
   CommandView.prototype.redraw = function () {
@@ -203,8 +223,10 @@
       .then(function (r) { return r.json(); })
       .then(function (fc) {
         self.jurisdictions = L.geoJSON(fc, { pane: "areas",
-          style: { color: "#d97706", weight: 2, dashArray: "6 4", fillOpacity: 0.03 },
-          onEachFeature: function (f, lyr) { lyr.bindTooltip(f.properties.area + "：" + f.properties.departments.join("、"), { sticky: true }); }
+          style: { color: "#d97706", weight: 2, dashArray: "6 4", fillOpacity: 0.03, className: "jurisdiction" },
+          onEachFeature: function (f, lyr) {
+            lyr.bindTooltip(textBox(f.properties.area + "：" + f.properties.departments.join("、")), { sticky: true });
+          }
         });
         if (self.switches().jurisdictions) { self.jurisdictions.addTo(self.map); }
       });
@@ -258,7 +280,8 @@
     if (score) { score.textContent = kpis.score === null ? "—" : kpis.score.toFixed(1); }
     if (chart) {
       chart.setOption({
-        tooltip: { trigger: "axis" },
+        // Drawn on the canvas: the HTML tooltip carries style attributes, which the CSP refuses.
+        tooltip: { trigger: "axis", renderMode: "richText" },
         legend: { data: [texts.reported, texts.closure_rate, texts.score], bottom: 0 },
         grid: { left: 40, right: 40, top: 20, bottom: 70 },
         xAxis: { type: "category", data: kpis.trend.labels },

@@ -8,7 +8,8 @@
     // field app uses); the action form then sends only their ids, so the action itself stays one request.
     window.Alpine.data("evidence", function () {
       return {
-        items: [], busy: false, error: "",
+        items: [], busy: false, error: "", failed: "",
+        init: function () { this.failed = this.$el.dataset.failed || ""; },
         upload: function (ev) {
           var self = this, files = Array.prototype.slice.call(ev.target.files || []);
           var token = (document.cookie.match(/(?:^|; )shiyu_csrf=([^;]*)/) || [])[1] || "";
@@ -22,9 +23,9 @@
               .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
               .then(function (res) {
                 if (res.ok) { self.items.push({ id: res.body.id }); }
-                else { self.error = res.body.message || self.$el.dataset.failed; }
+                else { self.error = res.body.message || self.failed; }
               })
-              .catch(function () { self.error = self.$el.dataset.failed; })
+              .catch(function () { self.error = self.failed; })
               .finally(function () { self.busy = false; });
           });
           ev.target.value = "";
