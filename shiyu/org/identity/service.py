@@ -25,6 +25,13 @@ from shiyu.org.identity.passwords import hash_password, needs_rehash, verify_pas
 from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role, needs_to_hold, permissions_of
 from shiyu.org.units.models import Department
 
+# Names that stand for nobody or for the system in timelines and the audit log (anonymous reporters act as
+# "public"; jobs and public pages as system principals): no account may carry them, so no account is ever
+# mistaken for them, by a person reading the record or by code that still compares names.
+RESERVED_USERNAMES = frozenset({
+    "public", "anonymous", "nobody", "system", "root", "cli", "deadlines", "demo", "hot_issues", "indicators",
+    "login", "outbox", "reporter", "track", "triage", "uploads", "warm-up",
+})
 BAD_LOGIN = ("login_failed", "用户名或密码错误", "Wrong username or password")
 
 
@@ -180,6 +187,9 @@ def create_user(
 ) -> User:
     home = _area(session, home_area_id)
     principal.require("user.manage", home.area_path)
+    if username.lower() in RESERVED_USERNAMES:
+        raise ValidationFailed("username_reserved", "该用户名为系统保留", "This username is reserved",
+                               detail={"field": "username"})
     if session.scalar(select(User.id).where(User.username == username), execution_options={"unscoped": True}):
         raise ValidationFailed(
             "username_taken", "用户名已被使用", "This username is already taken", detail={"field": "username"}

@@ -4,7 +4,8 @@ The queue page shows the caller's work queues (``shiyu.cases.queues``) with coun
 queue; the case page shows what the API's case detail shows (timeline, deadline, routing suggestion,
 photos) and renders exactly the actions ``service.case_detail`` lists as allowed, each as a form carrying
 the version the user saw. Every read and write goes through the page's scoped session, so a case outside
-the caller's scope is a 404 page here just as it is a 404 in the API.
+the caller's scope is a 404 page here just as it is a 404 in the API, and a caller who sees a case only as
+its reporter is sent to its public tracking page (the API answers them with the same public view).
 
 A lost race (the engine's ``Conflict``) re-renders the case as it is now with a "someone else acted
 first" notice, so the user sees what changed before trying again.
@@ -20,6 +21,7 @@ from starlette.datastructures import FormData
 
 from shiyu.cases import engine, queues, service
 from shiyu.cases.categories import service as categories
+from shiyu.cases.models import has_case_role
 from shiyu.cases.workflow import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
@@ -95,6 +97,8 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
             **extra: Any) -> Response:
     lang = language(request)
     case = service.get_case(db, case_id)
+    if not has_case_role(principal, case):  # its reporter: the public view, which is the tracking page
+        return Response(status_code=303, headers={"Location": f"/portal/track?code={case.tracking_code}"})
     detail = service.case_detail(db, principal, case, request.app.state.settings.tz, lang)
     detail.update(centre_path=case.centre_path, area_path=case.area_path)
     depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
