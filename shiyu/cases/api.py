@@ -33,6 +33,7 @@ from shiyu.core.paging import Page, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity.schemas import RevealIn, RevealOut
 from shiyu.web.deps import (
     CurrentPrincipal,
     Db,
@@ -166,6 +167,13 @@ def act(case_id: int, action: str, body: ActionIn, db: Db, principal: CurrentPri
         expected_version=body.expected_version, note=body.note, fields=body.fields,
         attachment_ids=body.attachment_ids), tz)
     return service.case_view(db, principal, case, tz, language(request))
+
+
+@router.post("/cases/{case_id}/reveal", response_model=RevealOut,
+             summary="See one masked part of a case in the clear: reporter_name, reporter_phone, description, "
+                     "address or note:<event id> (needs pii.reveal and a reason; audited)")
+def reveal(case_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) -> RevealOut:
+    return RevealOut(field=body.field, value=service.reveal(db, principal, case_id, body.field, body.reason))
 
 
 @router.post("/attachments", response_model=AttachmentOut, status_code=201,

@@ -26,9 +26,10 @@ from shiyu.cases.categories.models import Category
 from shiyu.cases.intake import evaluation_token
 from shiyu.cases.models import ApiClient, ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
 from shiyu.cases.workflow import EVENT_LABELS, STATE_LABELS, available
-from shiyu.core.errors import Forbidden, NotFound, Unauthenticated
+from shiyu.core import audit
+from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
-from shiyu.core.pii import mask
+from shiyu.core.pii import mask, mask_text, reveal_reason
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
@@ -101,8 +102,8 @@ def case_out(case: Case, now: datetime, lang: str) -> dict[str, Any]:
     return {
         "id": case.id, "tracking_code": case.tracking_code, "version": case.version, "state": case.state,
         "state_label": _label(STATE_LABELS[case.state_enum], lang), "channel": case.channel,
-        "category_id": case.category_id, "urgency": case.urgency, "description": case.description,
-        "address": case.address, "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
+        "category_id": case.category_id, "urgency": case.urgency, "description": mask_text(case.description),
+        "address": mask_text(case.address), "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
         "centre_area_id": case.centre_area_id, "main_department_id": case.main_department_id,
         "reported_at": case.reported_at, "closed_at": case.closed_at, "step": case.step,
         "step_due_at": case.step_due_at, "colour": colour.value if colour else None, "supervised": case.supervised,
@@ -140,7 +141,7 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
     out = case_out(case, now, lang)
     out.update(
         view="staff", occurred_at=case.occurred_at,
-        attributes=case.attributes,
+        attributes={k: mask_text(v) if isinstance(v, str) else v for k, v in case.attributes.items()},
         reporter={"anonymous": case.anonymous, "user_id": case.reporter_user_id,
                   "name": mask("name", case.reporter_name), "phone": mask("phone", case.reporter_phone)},
         routing=case.routing, merged_into_id=case.merged_into_id, self_resolved=case.self_resolved,
@@ -151,20 +152,47 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
                   "suspended": case.state == CaseState.SUSPENDED},
         assignments=[{"department_id": a.department_id, "role": a.role, "active": a.active,
                       "assigned_at": a.assigned_at, "reported_at": a.reported_at,
-                      "report_note": a.report_note}
+                      "report_note": mask_text(a.report_note)}
                      for a in case.assignments],
         requests=[{"id": r.id, "kind": r.kind, "status": r.status, "amount": r.amount, "unit": r.unit,
-                   "reason": r.reason, "requested_at": r.requested_at, "decided_at": r.decided_at,
-                   "decision_note": r.decision_note} for r in case.requests],
+                   "reason": mask_text(r.reason), "requested_at": r.requested_at, "decided_at": r.decided_at,
+                   "decision_note": mask_text(r.decision_note)} for r in case.requests],
         timeline=[{"id": e.id, "at": e.at, "action": e.action,
                    "label": _label(EVENT_LABELS.get(e.action, (e.action, e.action)), lang),
                    "actor_name": e.actor_name, "from_state": e.from_state, "to_state": e.to_state,
-                   "version": e.version, "note": e.note, "data": e.data, "attachment_ids": e.attachment_ids}
+                   "version": e.version, "note": mask_text(e.note), "data": e.data, "attachment_ids": e.attachment_ids}
                   for e in events],
         attachments=[attachment_out(a) for a in files],
         allowed_actions=allowed_actions(principal, case, lang),
     )
     return out
+
+
+# What of a case is personal data, shown masked: the reporter's contact, the free text a reporter typed
+# (phone and ID numbers in it), and the notes of its timeline (``note:<event id>``).
+REVEALABLE = ("reporter_name", "reporter_phone", "description", "address")
+
+
+def reveal(session: Session, principal: Principal, case_id: int, field: str, reason: str) -> str | None:
+    """The clear value of one masked part of a case, for a caller holding ``pii.reveal`` over it who says
+    why; every reveal is in the audit log with its reason (as for users: ``identity.service.reveal``)."""
+    event_id = field.removeprefix("note:")
+    if field not in REVEALABLE and not (field.startswith("note:") and event_id.isdigit()):
+        raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field",
+                               detail={"field": field[:40]})
+    reason = reveal_reason(reason)
+    case = get_case(session, case_id)
+    principal.require("pii.reveal", case.area_path)
+    if field in REVEALABLE:
+        value = getattr(case, field)
+    else:
+        event = session.scalar(select(CaseEvent).where(CaseEvent.id == int(event_id), CaseEvent.case_id == case.id))
+        if event is None:
+            raise NotFound(detail={"object": "case_event", "id": int(event_id)})
+        value = event.note
+    audit.record(session, "reveal", "case", case.id, area_path=case.area_path, reason=reason,
+                 after={"field": field})
+    return value
 
 
 # -- public tracking -------------------------------------------------------------------------------------

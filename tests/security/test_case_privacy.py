@@ -1,6 +1,7 @@
 """Who sees what of a case (security review 2026-12, S1, S3, L8): uploads belong to an id, never to a name;
 a reporter sees the public view of their case, not its internal record; a 404 about a case asked for by
-its tracking code names that code, not the case's internal id."""
+its tracking code names that code, not the case's internal id; phone and ID numbers typed into free text
+are masked like any personal data and revealed only with pii.reveal and a recorded reason."""
 
 from __future__ import annotations
 
@@ -125,3 +126,46 @@ def test_a_404_about_a_tracking_code_names_the_code_only(client, system_session,
     assert unknown.status_code == 404 and unknown.json()["detail"] == {"object": "case",
                                                                        "tracking_code": "NOPE0000000000"}
 
+
+TYPED = "请联系13812345678（或 0592-5551234），身份证350203199001011234，订单号 20261201123456789012"
+
+
+def test_numbers_typed_into_free_text_are_masked_and_revealed_only_with_a_reason(client, system_session, w):
+    """L8: phone and ID numbers typed into a description, an address or a note showed in the clear."""
+    h = login(client, "worker_a1")
+    r = client.post("/api/v1/cases", headers=h, json={
+        "idempotency_key": "typed-0001", "channel": "grid", "category_id": w.extra["category"].id,
+        "description": TYPED, "address": "幸福路 12 号，电话 13900001111", "location": POINT_A1})
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+    s = system_session
+    s.info["principal"] = Principal.system("test")
+    act(s, w, "operator_a", s.get(Case, case_id), "register", note="已电话联系 13700002222")
+    leader = login(client, "leader_a")
+    clear = ("13812345678", "5551234", "350203199001011234", "13900001111", "13700002222")
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=leader)
+    listed = client.get("/api/v1/cases", headers=leader)
+    log_in(client, "leader_a")
+    page = client.get(f"/desk/cases/{case_id}")
+    queue = client.get("/desk?queue=to_dispatch")
+    for shown in (detail.text, listed.text, page.text, queue.text):
+        assert not any(number in shown for number in clear), shown[:2000]
+    assert "138****5678" in detail.text and "3502**********1234" in detail.text and "137****2222" in detail.text
+    assert "20261201123456789012" in detail.text  # a long number is not a phone number
+
+    def reveal(who: dict, field: str, reason: str = "回访核实情况"):
+        return client.post(f"/api/v1/cases/{case_id}/reveal", json={"field": field, "reason": reason}, headers=who)
+
+    assert reveal(leader, "description").json() == {"field": "description", "value": TYPED}
+    note = next(e for e in detail.json()["timeline"] if e["action"] == "register")["id"]
+    assert reveal(leader, f"note:{note}").json()["value"] == "已电话联系 13700002222"
+    assert reveal(leader, "reporter_phone").json()["value"] is None
+    assert reveal(h, "description").status_code == 403  # a grid worker may not reveal personal data
+    assert reveal(leader, "description", "看看").status_code == 422
+    assert reveal(leader, "lon").status_code == 422
+    csrf = client.cookies.get("shiyu_csrf")
+    shown = client.post(f"/desk/cases/{case_id}/reveal", data={"field": "address", "reason": "回访核实情况"},
+                        headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert shown.status_code == 200 and "13900001111" in shown.text
+    audit = client.get("/api/v1/audit", headers=login(client, "admin"), params={"action": "reveal"}).json()["items"]
+    assert sorted(e["reason"] for e in audit if e["object_type"] == "case") == ["回访核实情况"] * 4

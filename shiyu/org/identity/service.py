@@ -15,7 +15,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import transaction
 from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
-from shiyu.core.pii import blind_hash, mask, personal_columns
+from shiyu.core.pii import blind_hash, mask, personal_columns, reveal_reason
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_id_number, validate_phone
@@ -260,15 +260,10 @@ def reveal(session: Session, principal: Principal, user_id: int, field: str, rea
     if field not in kinds:
         raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field",
                                detail={"field": field})
-    if len(reason.strip()) < 4:
-        raise ValidationFailed(
-            "reason_required", "查看个人信息须填写事由（至少4个字）",
-            "Give a reason (at least 4 characters) to see personal data", detail={"field": "reason"},
-        )
+    reason = reveal_reason(reason)
     user = get_user(session, user_id)
     principal.require("pii.reveal", user.area_path)
     audit.record(
-        session, "reveal", "user_account", user.id, area_path=user.area_path, reason=reason.strip(),
-        after={"field": field},
+        session, "reveal", "user_account", user.id, area_path=user.area_path, reason=reason, after={"field": field},
     )
     return getattr(user, field)

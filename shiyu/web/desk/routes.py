@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -31,7 +31,7 @@ from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/desk", route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 30
@@ -107,6 +107,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     # centre): its name on this case is still the caller's business.
     assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
     return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
+                  can_reveal=principal.can("pii.reveal", case.area_path), reveal_fields=service.REVEALABLE,
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
                   triage=triage_suggest.choices(db, case),
@@ -118,6 +119,13 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     return _detail(request, db, principal, case_id)
+
+
+@router.post("/cases/{case_id}/reveal")
+def reveal(request: Request, case_id: int, db: PageDb, principal: PagePrincipal, field: str = Form(""),
+           reason: str = Form("")) -> Response:
+    """One masked part of the case in the clear (``service.reveal``: pii.reveal, a reason, audited)."""
+    return reveal_answer(request, db, field, lambda: service.reveal(db, principal, case_id, field, reason))
 
 
 def _number(text: str) -> int | float:
