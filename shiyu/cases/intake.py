@@ -258,7 +258,7 @@ def _attachments(session: Session, principal: Principal, data: IntakeIn) -> tupl
         found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(data.attachment_ids)))}
         if set(found) != set(data.attachment_ids):
             raise
-        digest = request_hash(data, [found[i].sha256 for i in data.attachment_ids])
+        digest = request_hash(data, [found[i].sha256 for i in dict.fromkeys(data.attachment_ids)])
         if _submitted(session, submitter_key(principal, digest), data.idempotency_key) is None:
             raise
         return [], digest
@@ -268,11 +268,6 @@ def _attachments(session: Session, principal: Principal, data: IntakeIn) -> tupl
 def _acting(session: Session, filing: Filing) -> None:
     """Rows built next are by this filing's reporter (audit entries, timeline, outbox read the session)."""
     session.info.update(principal=filing.principal, client_ip=filing.client_ip)
-
-
-def _attach(session: Session, filing: Filing) -> list[dict[str, Any]] | None:
-    """Take the filing's uploads for its case (audit entries), or None when another report took one first."""
-    return uploads.claim(session, filing.attachments, filing.case.area_path, filing.case.id)
 
 
 def _insert_children(session: Session, table: Table, rows: list[dict[str, Any]], filings: list[Filing],
@@ -311,8 +306,8 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
             continue
         filing.case.id = created[key]
         _acting(session, filing)
-        linked = _attach(session, filing)
-        if linked is None:
+        linked = uploads.claim(session, filing.attachments, filing.case.area_path, filing.case.id)
+        if linked is None:  # another report took one of its uploads since it was checked
             session.execute(delete(table).where(table.c.id == filing.case.id))
             refused[key] = uploads.unusable()
         else:

@@ -177,7 +177,9 @@ def test_a_report_whose_upload_was_swept_uploads_it_again(browser: Browser, fiel
     uploads: list = []
     page.on("request", lambda r: uploads.append(r) if r.method == "POST" and r.url.endswith("/attachments") else None)
     page.route("**/api/v1/cases", lambda route: route.abort("connectionrefused"))  # the report cannot go yet
-    fill_report(page, "等待期间照片被清理", jpeg_bytes())
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/attachments")) as stored:
+        fill_report(page, "等待期间照片被清理", jpeg_bytes())
+    assert stored.value.status == 201  # stored (and committed) before the sweep below looks for it
     expect(page.locator("#waiting-count")).to_have_text("1")
     assert len(uploads) == 1
     # While the phone waited (days, in real life), the sweep removed the upload no case had taken.

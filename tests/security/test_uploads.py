@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from shiyu.cases import intake
+from shiyu.cases import attachments, intake
 from shiyu.cases.intake_writer import IntakeWriter, Report
 from shiyu.cases.models import Attachment, Case, CaseEvent
 from shiyu.cases.schemas import IntakeIn
@@ -151,3 +151,28 @@ def test_magic_bytes_in_front_of_anything_are_refused(client, w, name):
     r = client.post("/api/v1/attachments", files={"file": (name, BAD[name], "application/octet-stream")},
                     headers=login(client, "worker_a1"))
     assert r.status_code == 422 and r.json()["code"] == "media_unreadable", r.text
+
+
+def test_a_claim_takes_all_the_uploads_or_none(system_session, factory, w):
+    """The check is in the statement that writes: a row taken after the report loaded it fails the whole
+    claim and leaves the other rows unused."""
+    first, second = evidence(system_session, "worker_a1"), evidence(system_session, "worker_a1")
+    system_session.commit()
+    with factory() as s:
+        s.info["principal"] = principal(s, w, "worker_a1")
+        rows = list(s.scalars(select(Attachment).where(Attachment.id.in_([first, second])).order_by(Attachment.id)))
+        with factory() as other:  # meanwhile a check-in takes the second one
+            other.info["principal"] = Principal.system("test")
+            other.get(Attachment, second).area_path = w.grids["a1"].area_path
+            other.commit()
+        assert attachments.claim(s, rows, w.grids["a1"].area_path) is None
+        s.rollback()
+        s.expire_all()
+        assert (s.get(Attachment, first).area_path, s.get(Attachment, first).case_id) == ("", None)
+        third = evidence(system_session, "worker_a1")
+        system_session.commit()
+        s.info["principal"] = principal(s, w, "worker_a1")
+        rows = list(s.scalars(select(Attachment).where(Attachment.id.in_([first, third]))))
+        entries = attachments.claim(s, rows, w.grids["a1"].area_path)
+        assert entries is not None and len(entries) == 2
+        assert {r.area_path for r in rows} == {w.grids["a1"].area_path}
