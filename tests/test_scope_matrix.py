@@ -100,6 +100,8 @@ ROUTES: list[Case] = [
     Case("POST", "/api/v1/cases/{case_id}/actions/{action}", "deny",
          lambda w: f"/api/v1/cases/{w.extra['case_b']}/actions/register",
          lambda w: {"expected_version": w.extra["case_b_version"]}),
+    Case("POST", "/api/v1/cases/{case_id}/reveal", "deny", lambda w: f"/api/v1/cases/{w.extra['case_b']}/reveal",
+         lambda w: {"field": "description", "reason": "越权查看原文"}),
     # Multipart upload: its scope is tested in tests/cases/test_case_api.py (another user's upload is 404).
     Case("POST", "/api/v1/attachments", "public", lambda w: "/api/v1/attachments"),
     Case("GET", "/api/v1/attachments/{attachment_id}", "deny",

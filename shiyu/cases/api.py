@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from sqlalchemy.orm import Session
 
 from shiyu.cases import attachments, engine, queues, service
-from shiyu.cases.models import CaseState, Channel
+from shiyu.cases.models import AnonymousReporter, CaseState, Channel
 from shiyu.cases.schemas import (
     ActionIn,
     AttachmentOut,
-    CaseDetail,
     CaseOut,
+    CaseView,
     IntakeIn,
     IntakeOut,
     QueueCount,
@@ -33,6 +33,7 @@ from shiyu.core.paging import Page, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity.schemas import RevealIn, RevealOut
 from shiyu.web.deps import (
     CurrentPrincipal,
     Db,
@@ -68,8 +69,9 @@ def _credentials(request: Request) -> str | None:
 
 
 def _reporter(request: Request) -> Callable[[Session], Principal]:
-    """Anonymous callers act as a principal with no grants: they can file a citizen report, nothing else."""
-    return lambda session: _caller(request, session) or Principal(user_id=None, username=PUBLIC)
+    """Anonymous callers act as a principal with no grants and no id: they can file a citizen report,
+    nothing else, and own only the uploads of their own request (``AnonymousReporter``)."""
+    return lambda session: _caller(request, session) or AnonymousReporter(user_id=None, username=PUBLIC)
 
 
 def _actor(request: Request) -> Callable[[Session], Principal]:
@@ -149,21 +151,29 @@ def list_cases(
     return _page([service.case_out(c, now, lang) for c in rows], total, paging)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetail,
-            summary="A case with its timeline, deadline, routing suggestion and the actions you may take now")
+@router.get("/cases/{case_id}", response_model=CaseView,
+            summary="A case with its timeline, deadline, routing suggestion and the actions you may take now "
+                    "(its reporter gets the public tracking view)")
 def get_case(case_id: int, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
     case = service.get_case(db, case_id)
-    return service.case_detail(db, principal, case, request.app.state.settings.tz, language(request))
+    return service.case_view(db, principal, case, request.app.state.settings.tz, language(request))
 
 
-@router.post("/cases/{case_id}/actions/{action}", response_model=CaseDetail,
+@router.post("/cases/{case_id}/actions/{action}", response_model=CaseView,
              summary="Apply a workflow action (register, dispatch, accept, …) at the version you saw")
 def act(case_id: int, action: str, body: ActionIn, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
     tz = request.app.state.settings.tz
     case = engine.apply(db, principal, case_id, action, engine.ActionInput(
         expected_version=body.expected_version, note=body.note, fields=body.fields,
         attachment_ids=body.attachment_ids), tz)
-    return service.case_detail(db, principal, case, tz, language(request))
+    return service.case_view(db, principal, case, tz, language(request))
+
+
+@router.post("/cases/{case_id}/reveal", response_model=RevealOut,
+             summary="See one masked part of a case in the clear: reporter_name, reporter_phone, description, "
+                     "address or note:<event id> (needs pii.reveal and a reason; audited)")
+def reveal(case_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) -> RevealOut:
+    return RevealOut(field=body.field, value=service.reveal(db, principal, case_id, body.field, body.reason))
 
 
 @router.post("/attachments", response_model=AttachmentOut, status_code=201,

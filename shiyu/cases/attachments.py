@@ -1,11 +1,17 @@
 """Uploads of photos, recordings and videos: type by content, size limit by type, thumbnails for photos.
 
 An upload is stored and recorded before any case uses it (a phone uploads photos while the report is
-still being typed); it is visible only to its uploader until an intake or an action links it to a case,
-after which it is visible exactly like the case. An upload nothing took within ``unused_upload_days`` is
-swept (``sweep_unused``). Photos are decoded once with Pillow — a file that merely
-starts like a JPEG but does not decode is refused — and get a 320-pixel JPEG thumbnail without EXIF (the
-original keeps its bytes unchanged, as evidence, with its SHA-256 recorded).
+still being typed); it is visible only to its uploader (by id, ``models.owns_upload``) until an intake or
+an action links it to a case, after which it is visible exactly like the case. Linking is a claim
+(``claim``): one conditional UPDATE that takes the rows only while nothing else has, so of two reports
+naming one upload exactly one gets it. An upload nothing took within ``unused_upload_days`` is swept
+(``sweep_unused``).
+
+Photos are decoded with Pillow — a file that merely starts like a JPEG but does not decode is refused —
+get a 320-pixel JPEG thumbnail, and are kept re-encoded with their orientation applied and without their
+metadata (EXIF with the phone's GPS position and model, XMP, comments): the case has its own location,
+and whoever may see the case need not learn where the reporter's phone was. The SHA-256 recorded is that
+of the stored file. Recordings and videos are checked beyond their first bytes (``shiyu.core.media``).
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ import hashlib
 import io
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
-from shiyu.cases.models import Attachment
+from shiyu.cases.models import AnonymousReporter, ApiPrincipal, Attachment, owns_upload
+from shiyu.core import audit, media
 from shiyu.core.db import transaction
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
@@ -90,32 +100,95 @@ def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
     return out.getvalue(), width, height
 
 
-def store_upload(
-    session: Session, principal: Principal, storage: Storage, filename: str | None, data: bytes, file_type: FileType,
-) -> Attachment:
+# What a re-encoded photo keeps of the original's info: how it is drawn, nothing about who took it where.
+_DRAWING_INFO = frozenset({"icc_profile", "transparency", "duration", "loop", "background"})
+_PIL_FORMAT = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def _without_metadata(data: bytes, file_type: FileType) -> bytes:
+    """The photo as it is kept: decoded and encoded again in its own format with the EXIF orientation
+    applied to the pixels, keeping only what draws it (colour profile, transparency, animation timing).
+    Called after ``_thumbnail`` accepted the image's size; an animation is bounded by its total pixels."""
+    with Image.open(io.BytesIO(data)) as img:
+        frames = getattr(img, "n_frames", 1)
+        if frames * img.width * img.height > MAX_PIXELS:
+            raise ValidationFailed("image_too_large", "图片像素过多", "The image has too many pixels",
+                                   detail={"field": "file"})
+        clean = ImageOps.exif_transpose(img) if frames == 1 else img
+        clean.info = {k: v for k, v in clean.info.items() if k in _DRAWING_INFO}
+        options: dict[str, Any] = {"save_all": True} if frames > 1 else {}
+        if file_type.mime == "image/jpeg":
+            options["quality"] = 92
+        if file_type.mime == "image/webp":
+            options["quality"] = 90
+        out = io.BytesIO()
+        clean.save(out, _PIL_FORMAT[file_type.mime], **options)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file checked and made ready to keep (a photo re-encoded, with its thumbnail), not yet stored."""
+
+    filename: str
+    data: bytes
+    file_type: FileType
+    thumbnail: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def check_upload(filename: str | None, data: bytes, file_type: FileType) -> Upload:
+    """Everything that can refuse a file, before anything is stored."""
     if not extension_matches(filename, file_type):
         raise ValidationFailed("file_extension_mismatch", "文件扩展名与文件内容不符（内容为 {mime}）",
                                "The file name's extension does not match its content ({mime})",
                                detail={"field": "file", "content_type": file_type.mime}, mime=file_type.mime)
     if not data:
         raise ValidationFailed("file_empty", "文件为空", "The file is empty", detail={"field": "file"})
+    name = (filename or "upload")[-200:]
+    if file_type.kind is not MediaKind.PHOTO:
+        problem = media.problem(data, file_type)
+        if problem is not None:
+            raise ValidationFailed("media_unreadable", "录音或视频文件已损坏或格式不受支持（{problem}）",
+                                   "The recording or video is damaged or not in a supported format ({problem})",
+                                   detail={"field": "file", "content_type": file_type.mime}, problem=problem)
+        return Upload(name, data, file_type)
+    thumb, width, height = _thumbnail(data)
+    return Upload(name, _without_metadata(data, file_type), file_type, thumb, width, height)
+
+
+def save_upload(session: Session, principal: Principal, storage: Storage, upload: Upload) -> Attachment:
+    """Store a checked file and record it as the caller's (by id; see ``models.AnonymousReporter``)."""
     now = utcnow()
     stem = f"{now:%Y/%m}/{uuid.uuid4().hex}"
-    thumb_key, width, height = None, None, None
-    if file_type.kind is MediaKind.PHOTO:
-        thumb, width, height = _thumbnail(data)
+    thumb_key = None
+    if upload.thumbnail is not None:
         thumb_key = f"thumbnails/{stem}.jpg"
-        storage.put(thumb_key, thumb)
-    key = f"attachments/{stem}.{file_type.extensions[0]}"
-    storage.put(key, data)
+        storage.put(thumb_key, upload.thumbnail)
+    key = f"attachments/{stem}.{upload.file_type.extensions[0]}"
+    storage.put(key, upload.data)
     attachment = Attachment(
-        uploader=principal.username, uploaded_at=now, filename=(filename or "upload")[-200:], mime=file_type.mime,
-        kind=file_type.kind.value, size=len(data), sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
-        thumbnail_key=thumb_key, width=width, height=height, area_path="",
+        uploader_id=principal.user_id,
+        uploader_client_id=principal.api_client_id if isinstance(principal, ApiPrincipal) else None,
+        upload_secret_hash=principal.upload_secret_hash if isinstance(principal, AnonymousReporter) else None,
+        uploaded_at=now, filename=upload.filename, mime=upload.file_type.mime, kind=upload.file_type.kind.value,
+        size=len(upload.data), sha256=upload.sha256, storage_key=key, thumbnail_key=thumb_key, width=upload.width,
+        height=upload.height, area_path="",
     )
     session.add(attachment)
     session.flush()
     return attachment
+
+
+def store_upload(
+    session: Session, principal: Principal, storage: Storage, filename: str | None, data: bytes, file_type: FileType,
+) -> Attachment:
+    return save_upload(session, principal, storage, check_upload(filename, data, file_type))
 
 
 def discard_files(storage: Storage, stored: list[Attachment]) -> None:
@@ -129,7 +202,43 @@ def discard_files(storage: Storage, stored: list[Attachment]) -> None:
 
 def unused_by(attachment: Attachment, principal: Principal) -> bool:
     """The caller's own upload that no case and no check-in has taken yet (both set its ``area_path``)."""
-    return attachment.case_id is None and not attachment.area_path and attachment.uploader == principal.username
+    return (attachment.case_id is None and not attachment.area_path
+            and (principal.is_system or owns_upload(principal, attachment)))
+
+
+def claim(session: Session, taken: list[Attachment], area_path: str, case_id: int | None = None
+          ) -> list[dict[str, Any]] | None:
+    """Link uploads to a case (``case_id``) or to a check-in's grid (``area_path`` alone), all or none, in
+    one UPDATE that takes a row only while it is unused (or, for a case, already on that case). Checking
+    "unused" when the report was prepared is not enough: SQLite has no row locks, and two reports of one
+    group-commit batch share a transaction. Returns the audit entries of the change, or None when any row
+    was taken meanwhile (then nothing changed)."""
+    if not taken:
+        return []
+    table = Attachment.__table__
+    ids = [a.id for a in taken]
+    free = and_(table.c.case_id.is_(None), table.c.area_path == "")
+    if case_id is not None:
+        free = or_(free, table.c.case_id == case_id)
+    # All or none: the row count of the free ones is checked in the same statement.
+    still_free = select(func.count()).select_from(table).where(table.c.id.in_(ids), free).scalar_subquery()
+    values: dict[str, Any] = {"area_path": area_path} | ({"case_id": case_id} if case_id is not None else {})
+    done = session.execute(update(table).where(table.c.id.in_(ids), free, still_free == len(ids)).values(**values))
+    if done.rowcount != len(ids):
+        return None
+    entries = []
+    for attachment in taken:
+        before = {"case_id": attachment.case_id, "area_path": attachment.area_path}
+        after = {"case_id": attachment.case_id if case_id is None else case_id, "area_path": area_path}
+        entries.append(audit.entry(session, "update", table.name, attachment.id, area_path, before, after))
+        for key, value in after.items():  # the loaded rows as now stored, without another write or read
+            set_committed_value(attachment, key, value)
+    return entries
+
+
+def unusable() -> ValidationFailed:
+    return ValidationFailed("attachment_unusable", "附件不存在或不可使用", "An attachment does not exist or "
+                            "cannot be used here", detail={"field": "attachment_ids"})
 
 
 def sweep_unused(factory: sessionmaker[Session], storage: Storage, older_than: timedelta, *,

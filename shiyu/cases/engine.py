@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from shiyu.cases import attachments, deadlines, effects
+from shiyu.cases import attachments as uploads
+from shiyu.cases import deadlines, effects
 from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Attachment, Case, CaseState
@@ -41,7 +42,7 @@ from shiyu.cases.workflow import (
     failed_guard,
     permitted,
 )
-from shiyu.core import outbox
+from shiyu.core import audit, outbox
 from shiyu.core.calendar import WorkCalendar
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
@@ -113,7 +114,7 @@ def apply(
     transition = check(principal, case, action, with_token=with_token)
     note = _check_note(transition, data.note)
     fields = _check_fields(transition, data.fields)
-    attachments = attachments_for(session, principal, case, data.attachment_ids)
+    attachments = attachments_for(session, principal, case.id, data.attachment_ids)
     if transition.evidence_required and not attachments:
         raise ValidationFailed("evidence_required", "请上传处置前后的照片等证据", "Attach evidence (e.g. photos)",
                                detail={"field": "attachment_ids"})
@@ -130,9 +131,11 @@ def apply(
         session.flush()
     except StaleDataError as exc:
         raise Conflict(detail={"expected_version": data.expected_version}) from exc
-    for attachment in attachments:
-        attachment.case_id, attachment.area_path = case.id, case.area_path
     ids = [a.id for a in attachments]
+    linked = uploads.claim(session, attachments, case.area_path, case.id)
+    if linked is None:
+        raise uploads.unusable()
+    audit.write(session, linked)
     record_event(session, case, action, from_state.value, note, ctx.data, attachment_ids=ids,
                  public=transition.public)
     outbox.emit(session, f"case.{action}", "case", case.id, case.area_path, {
@@ -205,18 +208,18 @@ def _check_fields(transition: Transition, sent: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def attachments_for(session: Session, principal: Principal, case: Case, ids: list[int]) -> list[Attachment]:
+def attachments_for(session: Session, principal: Principal, case_id: int | None, ids: list[int]) -> list[Attachment]:
     """Uploads the caller may attach: their own unused uploads (no case, no check-in took them), or ones
-    already on this case. The rows are locked until the commit, so the sweep of unused uploads
-    (``attachments.sweep_unused``) cannot delete one this report is taking."""
+    already on this case. The rows are locked until the commit (where the database can), so the sweep of
+    unused uploads (``attachments.sweep_unused``) cannot delete one this report is taking; taking them is
+    ``attachments.claim``, which checks again in the same statement that writes."""
     if not ids:
         return []
     found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(set(ids)))
                                               .with_for_update())}
     usable = [found[i] for i in dict.fromkeys(ids) if i in found and (
-        attachments.unused_by(found[i], principal) or (case.id is not None and found[i].case_id == case.id)
+        uploads.unused_by(found[i], principal) or (case_id is not None and found[i].case_id == case_id)
     )]
     if len(usable) != len(set(ids)):
-        raise ValidationFailed("attachment_unusable", "附件不存在或不可使用", "An attachment does not exist or "
-                               "cannot be used here", detail={"field": "attachment_ids"})
+        raise uploads.unusable()
     return usable

@@ -4,8 +4,13 @@ behalf, department, and external systems with an API key.
 Every submission carries a client-generated idempotency key. The pair (submitter, key) is unique in the
 database, so a retried submission — the phone lost its connection after sending — finds the first case
 instead of creating a second one, even when both attempts arrive at once (the loser of the insert race
-reads the winner's row). The same key with different content is refused: it is a client bug, and
-answering with the first case would hide it.
+reads the winner's row). A retry is recognised by the report's fingerprint (``request_hash``: its content,
+photos by their digest, not by the ids of their uploads, so a photo sent again is the same photo). The same
+key with different content is refused for a known submitter: it is a client bug, and answering with the
+first case would hide it. Anonymous reporters are nobody in particular, so they share no namespace: an
+anonymous submitter is the fingerprint of its report (``submitter_key``). A key reused by someone else
+with other content is then simply another report; only the very same report under the same key finds the
+first case — never another reporter's tracking code and evaluation token.
 
 The point decides the grid (``shiyu.org.areas.lookup``), the grid decides the area path (the case's scope)
 and the responsible centre (the nearest centre up the chain, normally the community's). Addresses are
@@ -30,15 +35,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Table, delete, inspect, select
 from sqlalchemy.orm import Session
 
+from shiyu.cases import attachments as uploads
 from shiyu.cases import deadlines, engine
 from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Step, Urgency
 from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
-from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
+from shiyu.cases.models import ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
 from shiyu.cases.timeline import event_values
 from shiyu.core import audit, live, outbox, pii
@@ -56,13 +62,6 @@ from shiyu.triage.models import CaseSuggestion
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-@dataclass
-class ApiPrincipal(Principal):
-    """An external system acting through an API key; its one grant is its area subtree."""
-
-    api_client_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,14 +88,18 @@ class IntakeResult:
         return case
 
 
-def submitter_key(principal: Principal) -> str:
+def submitter_key(principal: Principal, digest: str) -> str:
+    """Whose idempotency keys these are: a user's, an API client's, or, for nobody, this very report's."""
     if isinstance(principal, ApiPrincipal):
         return f"api:{principal.api_client_id}"
-    return f"user:{principal.user_id}" if principal.user_id is not None else "public"
+    return f"user:{principal.user_id}" if principal.user_id is not None else f"anon:{digest[:32]}"
 
 
-def request_hash(data: IntakeIn) -> str:
-    body = data.model_dump(mode="json", exclude={"idempotency_key"})
+def request_hash(data: IntakeIn, photo_digests: list[str]) -> str:
+    """The report's fingerprint: its content, with its attachments by the SHA-256 of their files (in the
+    order named) instead of by upload id."""
+    body = data.model_dump(mode="json", exclude={"idempotency_key", "attachment_ids"})
+    body["attachments"] = photo_digests
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -167,11 +170,13 @@ def _replay(session: Session, key: str, data: IntakeIn, digest: str) -> IntakeRe
     return found[0]
 
 
-def already_submitted(session: Session, principal: Principal, idempotency_key: str) -> IntakeResult | None:
-    """The case this caller already filed under this key, if any: lets a form that uploads files first
-    answer a re-submission without storing its files again."""
-    found = _submitted(session, submitter_key(principal), idempotency_key)
-    return None if found is None else found[0]
+def already_submitted(session: Session, principal: Principal, data: IntakeIn,
+                      photo_digests: list[str]) -> IntakeResult | None:
+    """The case this caller already filed as this very report (same key, same fingerprint with the
+    attachments about to be sent), if any: lets a form that uploads its files with the report answer a
+    re-submission without storing them again. The same key with other content is refused, as at intake."""
+    digest = request_hash(data, photo_digests)
+    return _replay(session, submitter_key(principal, digest), data, digest)
 
 
 def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, digest: str, record: GridRecord,
@@ -233,31 +238,36 @@ def prepare(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo
                                "Only a grid worker's report can be resolved on the spot",
                                detail={"field": "self_resolved"})
     category = _category(session, data)
-    case = _new_case(session, principal, data, submitter_key(principal), request_hash(data), record, category,
+    attachments, digest = _attachments(session, principal, data)
+    case = _new_case(session, principal, data, submitter_key(principal, digest), digest, record, category,
                      _centre_for(session, record.area_path), tz, now)
     table = Case.__table__
     values = pii.with_blind_index(Case, with_defaults(table, {k: v for k, v in inspect(case).dict.items()
                                                              if k in table.c}))
-    attachments = engine.attachments_for(session, principal, case, data.attachment_ids)
     suggestion = triage_suggest.on_reported(session, case)
     return Filing(principal, session.info.get("client_ip"), data, case, values, attachments, suggestion)
+
+
+def _attachments(session: Session, principal: Principal, data: IntakeIn) -> tuple[list[Attachment], str]:
+    """The uploads a report takes, with its fingerprint. A retry names uploads its first attempt already
+    took: when the caller filed this very report under this key before, it takes nothing and is answered
+    with that case (``write``); otherwise a taken upload refuses the report."""
+    try:
+        taken = engine.attachments_for(session, principal, None, data.attachment_ids)
+    except ValidationFailed:
+        found = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(data.attachment_ids)))}
+        if set(found) != set(data.attachment_ids):
+            raise
+        digest = request_hash(data, [found[i].sha256 for i in dict.fromkeys(data.attachment_ids)])
+        if _submitted(session, submitter_key(principal, digest), data.idempotency_key) is None:
+            raise
+        return [], digest
+    return taken, request_hash(data, [a.sha256 for a in taken])
 
 
 def _acting(session: Session, filing: Filing) -> None:
     """Rows built next are by this filing's reporter (audit entries, timeline, outbox read the session)."""
     session.info.update(principal=filing.principal, client_ip=filing.client_ip)
-
-
-def _attach(session: Session, filing: Filing, entries: list[dict[str, Any]]) -> None:
-    case, table = filing.case, Attachment.__table__
-    for attachment in filing.attachments:
-        before = {"case_id": attachment.case_id, "area_path": attachment.area_path}
-        after = {"case_id": case.id, "area_path": case.area_path}
-        entries.append(audit.entry(session, "update", table.name, attachment.id, case.area_path, before, after))
-    session.execute(update(table).where(table.c.id.in_([a.id for a in filing.attachments]))
-                    .values(case_id=case.id, area_path=case.area_path))
-    for attachment in filing.attachments:
-        session.expire(attachment)
 
 
 def _insert_children(session: Session, table: Table, rows: list[dict[str, Any]], filings: list[Filing],
@@ -277,7 +287,9 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
     are; answers each filing in order: its case, or the error that refused it (a reused idempotency key).
 
     A filing whose (submitter, key) pair already has a case — a retry, or the same report twice in this
-    batch — writes nothing and is answered with that case."""
+    batch — writes nothing and is answered with that case. A filing that cannot take all the uploads it
+    names, because another report took one since it was checked (in another transaction, or earlier in
+    this batch), is refused alone: its case row is removed again before anything hangs off it."""
     first: dict[tuple[str, str], Filing] = {}
     for filing in filings:
         first.setdefault(filing.unique, filing)
@@ -287,16 +299,26 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
     created = {(r.submitter_key, r.idempotency_key): r.id for r in session.execute(
         insert_new_returning(session, table, ("submitter_key", "idempotency_key")),
         [f.values for f in first.values()])}
-    new = [f for key, f in first.items() if key in created]
+    new: list[tuple[Filing, list[dict[str, Any]]]] = []
+    refused: dict[tuple[str, str], ShiyuError] = {}
+    for key, filing in first.items():
+        if key not in created:
+            continue
+        filing.case.id = created[key]
+        _acting(session, filing)
+        linked = uploads.claim(session, filing.attachments, filing.case.area_path, filing.case.id)
+        if linked is None:  # another report took one of its uploads since it was checked
+            session.execute(delete(table).where(table.c.id == filing.case.id))
+            refused[key] = uploads.unusable()
+        else:
+            new.append((filing, linked))
     entries: list[dict[str, Any]] = []
     events, suggestions, reported = [], [], []
-    for filing in new:
+    for filing, linked in new:
         case = filing.case
-        case.id = created[filing.unique]
         _acting(session, filing)
         entries.append(audit.created(session, table, case.id, filing.values))
-        if filing.attachments:
-            _attach(session, filing, entries)
+        entries.extend(linked)
         events.append({"case_id": case.id, **with_defaults(CaseEvent.__table__, event_values(
             session, case, "report", None, "", {"channel": case.channel},
             attachment_ids=[a.id for a in filing.attachments]))})
@@ -308,13 +330,17 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
             "version": case.version,
         }))
         live.announce(session, case)
-    _insert_children(session, CaseEvent.__table__, events, new, entries)
-    _insert_children(session, CaseSuggestion.__table__, suggestions, new, entries)
+    written = [filing for filing, _ in new]
+    _insert_children(session, CaseEvent.__table__, events, written, entries)
+    _insert_children(session, CaseSuggestion.__table__, suggestions, written, entries)
     audit.write(session, entries)
     outbox.emit_rows(session, reported)
     results: list[IntakeResult | ShiyuError] = []
     for filing in filings:
         case = filing.case
+        if filing.unique in refused:
+            results.append(refused[filing.unique])
+            continue
         if filing is first[filing.unique] and filing.unique in created:
             results.append(IntakeResult(session, case.id, case.tracking_code, case.state, case.version,
                                         case.grid_id, True))

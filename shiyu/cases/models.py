@@ -13,6 +13,9 @@ change it. The sharp checks — which role, at which level, in which state — a
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -80,6 +83,27 @@ class RequestStatus(StrEnum):
     DENIED = "denied"
 
 
+@dataclass
+class ApiPrincipal(Principal):
+    """An external system acting through an API key; its one grant is its area subtree."""
+
+    api_client_id: int = 0
+
+
+@dataclass
+class AnonymousReporter(Principal):
+    """Nobody logged in: may file a citizen report, nothing else. Being nobody, it owns nothing by name or id:
+    the uploads stored during one request (the portal's photos, sent with the report they belong to) are
+    tied to ``upload_secret``, a random value made for that request and known to nobody else, so no account
+    and no other anonymous request can ever see or take them."""
+
+    upload_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+
+    @property
+    def upload_secret_hash(self) -> str:
+        return hashlib.sha256(self.upload_secret.encode()).hexdigest()
+
+
 def _assigned_to(principal: Principal) -> Any:
     ids = principal.departments_with("case.handle")
     return select(CaseAssignment.case_id).where(CaseAssignment.department_id.in_(ids)) if ids else None
@@ -96,31 +120,34 @@ def _case_scope(principal: Principal) -> list[Any]:
 
 
 def _child_scope(cls: Any) -> Any:
-    """Timeline entries, requests and attachments of the cases the caller sees through the extras."""
+    """Timeline entries, requests and attachments of the cases the caller sees through a department
+    assignment. Not those of the cases the caller reported: a reporter sees the public view of their case
+    (``shiyu.cases.service.case_view``), never its internal record."""
 
     def extra(principal: Principal) -> list[Any]:
-        clauses: list[Any] = []
         assigned = _assigned_to(principal)
-        if assigned is not None:
-            clauses.append(cls.case_id.in_(assigned))
-        if principal.user_id is not None:
-            clauses.append(cls.case_id.in_(select(Case.id).where(Case.reporter_user_id == principal.user_id)))
-        return clauses
+        return [cls.case_id.in_(assigned)] if assigned is not None else []
 
     return extra
 
 
-def _may_write_case(principal: Principal, case: Case) -> bool:
-    """Someone with a role on this case: staff over its area (centres above it included), its departments'
-    handlers, its reporter; a new citizen report by anyone (anonymous included)."""
-    if inspect(case).pending and case.channel == Channel.CITIZEN:
-        return case.reporter_user_id == principal.user_id
-    if any(principal.can(p, case.area_path) for p in CASE_ROLE_PERMISSIONS):
-        return True
-    if case.reporter_user_id is not None and case.reporter_user_id == principal.user_id:
+def has_case_role(principal: Principal, case: Case) -> bool:
+    """Whether the caller's grants give them a role on this case: staff over its area (centres above it
+    included) or a handler of one of its departments. Being its reporter is not such a role."""
+    if principal.is_system or any(principal.can(p, case.area_path) for p in CASE_ROLE_PERMISSIONS):
         return True
     handling = set(principal.departments_with("case.handle"))
     return bool(handling) and any(a.department_id in handling for a in case.assignments)
+
+
+def _may_write_case(principal: Principal, case: Case) -> bool:
+    """Someone with a role on this case, or its reporter; a new citizen report by anyone (anonymous
+    included)."""
+    if inspect(case).pending and case.channel == Channel.CITIZEN:
+        return case.reporter_user_id == principal.user_id
+    if has_case_role(principal, case):
+        return True
+    return case.reporter_user_id is not None and case.reporter_user_id == principal.user_id
 
 
 def _may_write_child(principal: Principal, obj: Any) -> bool:
@@ -149,8 +176,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=1)
     tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
-    # Who submitted (user:<id>, api:<id> or public) and their client-generated key: a retried submission
-    # finds the first one through this pair instead of creating a second case.
+    # Who submitted (user:<id>, api:<id>, or anon:<fingerprint of the report> for nobody) and their
+    # client-generated key: a retried submission finds the first one through this pair instead of creating a
+    # second case.
     submitter_key: Mapped[str] = mapped_column(String(40))
     idempotency_key: Mapped[str] = mapped_column(String(80))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -344,21 +372,45 @@ class CaseRequest(ScopedMixin, Base):
 CaseRequest.__extra_scope__ = staticmethod(_child_scope(CaseRequest))
 
 
+def _owner(principal: Principal) -> tuple[Any, Any] | None:
+    """The column of ``Attachment`` that names the caller as uploader, and the caller's value in it: a user
+    by id, an API client by id, an anonymous request by its secret. A name is never an owner: an account
+    called ``public`` owns nothing."""
+    if principal.user_id is not None:
+        return Attachment.uploader_id, principal.user_id
+    if isinstance(principal, ApiPrincipal):
+        return Attachment.uploader_client_id, principal.api_client_id
+    if isinstance(principal, AnonymousReporter):
+        return Attachment.upload_secret_hash, principal.upload_secret_hash
+    return None
+
+
+def owns_upload(principal: Principal, attachment: Attachment) -> bool:
+    owner = _owner(principal)
+    return owner is not None and getattr(attachment, owner[0].key) == owner[1]
+
+
 def _attachment_scope(principal: Principal) -> list[Any]:
     clauses = _child_scope(Attachment)(principal)
-    clauses.append(Attachment.uploader == principal.username)
+    owner = _owner(principal)
+    if owner is not None:
+        clauses.append(owner[0] == owner[1])
     return clauses
 
 
 def _may_write_attachment(principal: Principal, obj: Attachment) -> bool:
-    """The uploader writes their own upload (and links it to a case they act on); nobody else does."""
-    return obj.uploader == principal.username
+    """The uploader writes their own upload; nobody else does (linking it to a case is
+    ``shiyu.cases.attachments.claim``)."""
+    return owns_upload(principal, obj)
 
 
 @register_scoped
 class Attachment(ScopedMixin, Base):
     """A stored photo, recording or video. Uploaded first (``case_id`` empty, visible to the uploader only,
-    ``area_path`` empty), then linked to a case by the intake or the action that uses it as evidence."""
+    ``area_path`` empty), then linked to a case by the intake or the action that uses it as evidence.
+
+    The uploader is an id: ``uploader_id`` (a user), ``uploader_client_id`` (an API client), or for an
+    anonymous upload neither, and ``upload_secret_hash`` (see ``AnonymousReporter``)."""
 
     __tablename__ = "attachment"
     __view_permission__ = "case.view"
@@ -367,7 +419,9 @@ class Attachment(ScopedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"), index=True)
-    uploader: Mapped[str] = mapped_column(String(80), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    uploader_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_client.id", ondelete="SET NULL"))
+    upload_secret_hash: Mapped[str | None] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     filename: Mapped[str] = mapped_column(String(200))
     mime: Mapped[str] = mapped_column(String(40))

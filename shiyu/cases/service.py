@@ -23,12 +23,13 @@ from shiyu.cases import deadlines, engine, reporters
 from shiyu.cases.attachments import attachment_out
 from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
-from shiyu.cases.intake import ApiPrincipal, evaluation_token
-from shiyu.cases.models import ApiClient, Attachment, Case, CaseEvent, CaseState, Rating
+from shiyu.cases.intake import evaluation_token
+from shiyu.cases.models import ApiClient, ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
 from shiyu.cases.workflow import EVENT_LABELS, STATE_LABELS, available
-from shiyu.core.errors import Forbidden, NotFound, Unauthenticated
+from shiyu.core import audit
+from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
-from shiyu.core.pii import mask
+from shiyu.core.pii import mask, mask_text, reveal_reason
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
@@ -101,8 +102,8 @@ def case_out(case: Case, now: datetime, lang: str) -> dict[str, Any]:
     return {
         "id": case.id, "tracking_code": case.tracking_code, "version": case.version, "state": case.state,
         "state_label": _label(STATE_LABELS[case.state_enum], lang), "channel": case.channel,
-        "category_id": case.category_id, "urgency": case.urgency, "description": case.description,
-        "address": case.address, "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
+        "category_id": case.category_id, "urgency": case.urgency, "description": mask_text(case.description),
+        "address": mask_text(case.address), "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
         "centre_area_id": case.centre_area_id, "main_department_id": case.main_department_id,
         "reported_at": case.reported_at, "closed_at": case.closed_at, "step": case.step,
         "step_due_at": case.step_due_at, "colour": colour.value if colour else None, "supervised": case.supervised,
@@ -120,8 +121,18 @@ def allowed_actions(principal: Principal, case: Case, lang: str) -> list[dict[st
     ]
 
 
+def case_view(session: Session, principal: Principal, case: Case, tz: ZoneInfo, lang: str) -> dict[str, Any]:
+    """What the caller sees of a case they can see: the staff detail when their grants give them a role on
+    it (``models.has_case_role``); otherwise — they see it as its reporter — the public view, the very one
+    the tracking page shows (public events only; no notes, names, routing or requests)."""
+    if has_case_role(principal, case):
+        return case_detail(session, principal, case, tz, lang)
+    return {"view": "public", "id": case.id, **public_view(session, case, lang)}
+
+
 def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo, lang: str,
                 now: datetime | None = None) -> dict[str, Any]:
+    """The staff view of a case."""
     now = now or utcnow()
     calendar = load_calendar(session, tz)
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
@@ -129,7 +140,8 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
     colour = deadlines.colour(case, now)
     out = case_out(case, now, lang)
     out.update(
-        attributes=case.attributes, occurred_at=case.occurred_at,
+        view="staff", occurred_at=case.occurred_at,
+        attributes={k: mask_text(v) if isinstance(v, str) else v for k, v in case.attributes.items()},
         reporter={"anonymous": case.anonymous, "user_id": case.reporter_user_id,
                   "name": mask("name", case.reporter_name), "phone": mask("phone", case.reporter_phone)},
         routing=case.routing, merged_into_id=case.merged_into_id, self_resolved=case.self_resolved,
@@ -139,15 +151,16 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
                   "elapsed_fraction": deadlines.elapsed_fraction(case, calendar, now),
                   "suspended": case.state == CaseState.SUSPENDED},
         assignments=[{"department_id": a.department_id, "role": a.role, "active": a.active,
-                      "assigned_at": a.assigned_at, "reported_at": a.reported_at, "report_note": a.report_note}
+                      "assigned_at": a.assigned_at, "reported_at": a.reported_at,
+                      "report_note": mask_text(a.report_note)}
                      for a in case.assignments],
         requests=[{"id": r.id, "kind": r.kind, "status": r.status, "amount": r.amount, "unit": r.unit,
-                   "reason": r.reason, "requested_at": r.requested_at, "decided_at": r.decided_at,
-                   "decision_note": r.decision_note} for r in case.requests],
+                   "reason": mask_text(r.reason), "requested_at": r.requested_at, "decided_at": r.decided_at,
+                   "decision_note": mask_text(r.decision_note)} for r in case.requests],
         timeline=[{"id": e.id, "at": e.at, "action": e.action,
                    "label": _label(EVENT_LABELS.get(e.action, (e.action, e.action)), lang),
                    "actor_name": e.actor_name, "from_state": e.from_state, "to_state": e.to_state,
-                   "version": e.version, "note": e.note, "data": e.data, "attachment_ids": e.attachment_ids}
+                   "version": e.version, "note": mask_text(e.note), "data": e.data, "attachment_ids": e.attachment_ids}
                   for e in events],
         attachments=[attachment_out(a) for a in files],
         allowed_actions=allowed_actions(principal, case, lang),
@@ -155,22 +168,58 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
     return out
 
 
+# What of a case is personal data, shown masked: the reporter's contact, the free text a reporter typed
+# (phone and ID numbers in it), and the notes of its timeline (``note:<event id>``).
+REVEALABLE = ("reporter_name", "reporter_phone", "description", "address")
+
+
+def reveal(session: Session, principal: Principal, case_id: int, field: str, reason: str) -> str | None:
+    """The clear value of one masked part of a case, for a caller holding ``pii.reveal`` over it who says
+    why; every reveal is in the audit log with its reason (as for users: ``identity.service.reveal``)."""
+    event_id = field.removeprefix("note:")
+    if field not in REVEALABLE and not (field.startswith("note:") and event_id.isdigit()):
+        raise ValidationFailed("unknown_field", "该字段不可查看", "No such personal-data field",
+                               detail={"field": field[:40]})
+    reason = reveal_reason(reason)
+    case = get_case(session, case_id)
+    principal.require("pii.reveal", case.area_path)
+    if field in REVEALABLE:
+        value = getattr(case, field)
+    else:
+        event = session.scalar(select(CaseEvent).where(CaseEvent.id == int(event_id), CaseEvent.case_id == case.id))
+        if event is None:
+            raise NotFound(detail={"object": "case_event", "id": int(event_id)})
+        value = event.note
+    audit.record(session, "reveal", "case", case.id, area_path=case.area_path, reason=reason,
+                 after={"field": field})
+    return value
+
+
 # -- public tracking -------------------------------------------------------------------------------------
+
+
+def _not_found(code: str) -> NotFound:
+    """A case asked for by its tracking code is named by that code only, never by its internal id."""
+    return NotFound(detail={"object": "case", "tracking_code": code.strip().upper()[:16]})
 
 
 def _by_code(session: Session, code: str) -> Case:
     case = session.scalar(select(Case).where(Case.tracking_code == code.strip().upper()),
                           execution_options=UNSCOPED)
     if case is None:
-        raise NotFound(detail={"object": "case"})
+        raise _not_found(code)
     return case
 
 
 def track(session: Session, code: str, lang: str) -> dict[str, Any]:
-    """What anyone with the tracking code may see: states, actions and times only. A merged case also shows
-    the progress of the case it was merged into (``merged_into``; not that case's code), which its reporter
-    now follows (``shiyu.cases.reporters``)."""
-    case = _by_code(session, code)
+    """What anyone with the tracking code may see."""
+    return public_view(session, _by_code(session, code), lang)
+
+
+def public_view(session: Session, case: Case, lang: str) -> dict[str, Any]:
+    """The public view of a case: states, actions and times only. A merged case also shows the progress of
+    the case it was merged into (``merged_into``; not that case's code), which its reporter now follows
+    (``shiyu.cases.reporters``)."""
     out = _public_progress(session, case, lang)
     survivor = reporters.survivor_of(session, case)
     if survivor is not None:
@@ -213,7 +262,10 @@ def track_evaluate(
     if reporter is None:
         raise Unauthenticated(detail={"hint": "send the evaluation token or log in as the reporter"})
     session.info["principal"] = reporter
-    return engine.apply(session, reporter, case.id, "evaluate", data, tz)
+    try:
+        return engine.apply(session, reporter, case.id, "evaluate", data, tz)
+    except NotFound as exc:  # the logged-in caller cannot see this case: they know it by its code only
+        raise _not_found(code) from exc
 
 
 # -- API keys --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,6 +27,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import String, Text, event
 from sqlalchemy.orm import Mapper, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from shiyu.core.errors import ValidationFailed
 
 KINDS = ("name", "id_number", "phone", "address", "text")
 
@@ -189,3 +192,35 @@ def mask(kind: str, value: str | None) -> str | None:
         keep = min(6, max(len(value) // 2, 1))
         return value[:keep] + "****"
     return value[:1] + "***"
+
+
+# Numbers typed into free text (a description, a note, an address): 18-character resident ID numbers (GB
+# 11643: region, birth date, serial, check character), mainland mobile numbers (optionally +86, optionally
+# grouped 3-4-4) and landline numbers with their area code (0xx-xxxxxxxx). Never inside a longer run of
+# digits, so amounts, dates and longer numbers stay as typed.
+_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:"
+    r"(?P<id_number>[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])"
+    r"|(?P<mobile>(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2})"
+    r"|(?P<landline>0[1-9][0-9]{1,2}[ -]?[1-9][0-9]{6,7})"
+    r")(?![0-9])"
+)
+
+
+def mask_text(text: str | None) -> str | None:
+    """Free text as shown by default: every ID or phone number typed into it masked as that field would be
+    (``mask``); the rest as written. The clear text is personal data's: revealed only with ``pii.reveal``
+    and a recorded reason."""
+    if not text:
+        return text
+    return _IN_TEXT.sub(lambda m: mask("id_number" if m.group("id_number") else "phone", m.group(0)) or "", text)
+
+
+def reveal_reason(reason: str) -> str:
+    """The reason a reveal of personal data is recorded with: required, at least four characters."""
+    if len(reason.strip()) < 4:
+        raise ValidationFailed(
+            "reason_required", "查看个人信息须填写事由（至少4个字）",
+            "Give a reason (at least 4 characters) to see personal data", detail={"field": "reason"},
+        )
+    return reason.strip()

@@ -457,7 +457,7 @@ class _Generator:
         else:
             dept = w.departments[grid.district_path]["cgj"]
             reporter_user = submitter = w.handlers[dept.id]
-        key = (f"api:{api_client_id}" if api_client_id else f"user:{submitter[0]}" if submitter[0] else "public")
+        key = f"api:{api_client_id}" if api_client_id else f"user:{submitter[0]}" if submitter[0] else None
         location = {"lon": 0.0, "lat": 0.0}
         case = Case(
             id=self.ids.take(Case), version=1, tracking_code=self.tracking_code(at), submitter_key=key,
@@ -480,9 +480,10 @@ class _Generator:
         body = {"channel": channel.value, "category_id": category.id, "description": description,
                 "location": location, "address": "", "attributes": attributes, "urgency": None,
                 "occurred_at": None, "reporter": {"name": name, "phone": phone} if name else None,
-                "anonymous": anonymous, "attachment_ids": [], "self_resolved": False,
-                "self_resolution_note": None, "self_resolution_attachment_ids": []}
+                "anonymous": anonymous, "self_resolved": False, "self_resolution_note": None,
+                "self_resolution_attachment_ids": [], "attachments": []}
         case.request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        case.submitter_key = key or f"anon:{case.request_hash[:32]}"  # as shiyu.cases.intake.submitter_key
         deadlines.start_step(case, Step.REGISTER, category, self.calendar, at)
         stop_at = STALLED[int(rng.integers(len(STALLED)))] if rng.random() < STALL_SHARE else None
         return _Life(self, case, category, grid, at, submitter, stop_at)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shiyu.cases import attachments
+from shiyu.core import audit
 from shiyu.core.errors import Conflict, Forbidden, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
@@ -110,12 +111,15 @@ def _check_time(client_time: datetime, now: datetime) -> None:
 
 def _attach(session: Session, principal: Principal, attachment_id: int, grid: Area) -> None:
     """An upload of the caller's, not yet used by a case or another check-in, moves into the grid's scope.
-    Its row stays locked until the commit, so the sweep of unused uploads cannot delete it meanwhile."""
+    Its row stays locked until the commit, so the sweep of unused uploads cannot delete it meanwhile, and it
+    is taken with ``attachments.claim``, so a report taking it at the same moment cannot have it too."""
     attachment = attachments.get_attachment(session, attachment_id, lock=True)
-    if not attachments.unused_by(attachment, principal):
+    linked = attachments.claim(session, [attachment], grid.area_path) if attachments.unused_by(
+        attachment, principal) else None
+    if linked is None:
         raise ValidationFailed("attachment_unavailable", "附件不存在或已被使用", "The attachment does not exist or "
                                "is already used", detail={"field": "attachment_id"})
-    attachment.area_path = grid.area_path
+    audit.write(session, linked)
 
 
 def check_in(session: Session, principal: Principal, data: CheckinIn, tz: ZoneInfo, *,

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases import engine
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
 from shiyu.core.config import Settings
+from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
@@ -295,9 +296,9 @@ def candidates_for(session: Session, case_id: int) -> list[dict[str, Any]]:
         select(DuplicateCandidate, Case).join(Case, Case.id == DuplicateCandidate.candidate_id)
         .where(DuplicateCandidate.case_id == case_id).order_by(DuplicateCandidate.score.desc())
     )
-    return [{"case_id": c.id, "tracking_code": c.tracking_code, "state": c.state, "description": c.description,
-             "reported_at": c.reported_at, "address": c.address, "score": d.score, "similarity": d.similarity,
-             "reasons": d.reasons} for d, c in rows]
+    return [{"case_id": c.id, "tracking_code": c.tracking_code, "state": c.state,
+             "description": mask_text(c.description), "reported_at": c.reported_at, "address": mask_text(c.address),
+             "score": d.score, "similarity": d.similarity, "reasons": d.reasons} for d, c in rows]
 
 
 def repeat_of(session: Session, case_id: int) -> dict[str, Any] | None:
@@ -308,7 +309,8 @@ def repeat_of(session: Session, case_id: int) -> dict[str, Any] | None:
     visible = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([e["id"] for e in flag.earlier])))}
     return {"count": flag.earlier_count, "flagged_at": flag.flagged_at,
             "earlier": [{**e, "tracking_code": visible[e["id"]].tracking_code,
-                         "reported_at": visible[e["id"]].reported_at, "description": visible[e["id"]].description}
+                         "reported_at": visible[e["id"]].reported_at,
+                         "description": mask_text(visible[e["id"]].description)}
                         for e in flag.earlier if e["id"] in visible]}
 
 

@@ -16,8 +16,7 @@ router = APIRouter(prefix="/hot-issues", tags=["hot issues"])
 
 def _detail(db: Session, issue: HotIssue) -> dict:
     out = hot_cases.issue_out(issue, hot_cases.place_names(db, [issue]))
-    out["members"] = [{"id": c.id, "tracking_code": c.tracking_code, "state": c.state, "description": c.description,
-                       "reported_at": c.reported_at, "grid_id": c.grid_id} for c in hot_cases.member_cases(db, issue)]
+    out["members"] = [hot_cases.member_out(c) for c in hot_cases.member_cases(db, issue)]
     return out
 
 

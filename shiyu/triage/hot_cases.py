@@ -44,6 +44,7 @@ from shiyu.cases.models import Case, CaseState
 from shiyu.cases.reporters import CaseReporter
 from shiyu.core.db import transaction
 from shiyu.core.errors import NotFound, ValidationFailed
+from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
@@ -123,7 +124,7 @@ def _stats(issue: HotIssue, rows: list[Row[Any]], followers: dict[int, int], now
     issue.heat = round(heat_score(issue.size, issue.reporters, issue.followers, weeks), 4)
     issue.category_id = Counter(r.category_id for r in rows).most_common(1)[0][0]
     if not issue.title:  # the first report names the issue; it stays stable while the group grows
-        issue.title = min(rows, key=lambda r: r.id).description[:TITLE_CHARS]
+        issue.title = mask_text(min(rows, key=lambda r: r.id).description)[:TITLE_CHARS]
 
 
 def _followers(session: Session, case_ids: list[int]) -> dict[int, int]:
@@ -295,6 +296,12 @@ def split(session: Session, principal: Principal, issue_id: int, case_ids: list[
             _stats(target, visible, followers, now)
     session.flush()
     return new
+
+
+def member_out(case: Case) -> dict[str, Any]:
+    """A member case as a hot issue lists it (its description with typed-in numbers masked)."""
+    return {"id": case.id, "tracking_code": case.tracking_code, "state": case.state,
+            "description": mask_text(case.description), "reported_at": case.reported_at, "grid_id": case.grid_id}
 
 
 def issue_out(issue: HotIssue, places: dict[int, str]) -> dict[str, Any]:

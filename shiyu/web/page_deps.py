@@ -211,3 +211,18 @@ def field_errors(exc: Exception, lang: str) -> tuple[str, dict[str, str]]:
             if isinstance(item, dict) and item.get("field"):
                 fields.setdefault(str(item["field"]), str(item.get("message") or message))
     return message, fields
+
+
+def reveal_answer(request: Request, db: Session, field: str, reveal: Callable[[], str | None]) -> HTMLResponse:
+    """The answer to a reveal form (``ui.reveal``): the clear value, or why not next to the reason. The
+    service that reveals checks the permission and the reason and records the reveal; a 404 stays one."""
+    try:
+        value = reveal()
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        general, errors = field_errors(exc, language(request))
+        return render(request, "admin/partials/reveal.html", 422 if exc.status == 422 else exc.status, field=field,
+                      value=None, error=errors.get("reason") or general)
+    return render(request, "admin/partials/reveal.html", field=field, value=value, error=None)

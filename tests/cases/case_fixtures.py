@@ -149,9 +149,11 @@ def png_bytes() -> bytes:
 
 
 def evidence(s: Session, uploader: str) -> int:
-    """An unlinked upload owned by ``uploader`` (the row only; storage is not needed by the workflow)."""
+    """An unlinked upload owned by the user called ``uploader`` (by nobody for ``test``, the system); the row
+    only, storage is not needed by the workflow."""
     s.info["principal"] = Principal.system("test")
-    a = Attachment(uploader=uploader, filename="after.jpg", mime="image/jpeg", kind="photo", size=10,
+    owner = s.scalar(select(User.id).where(User.username == uploader))
+    a = Attachment(uploader_id=owner, filename="after.jpg", mime="image/jpeg", kind="photo", size=10,
                    sha256="0" * 64, storage_key=f"attachments/test/{next(_keys)}.jpg", area_path="")
     s.add(a)
     s.flush()
@@ -171,7 +173,7 @@ def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
         w.extra["category"] = make_category(s)
     p_b = principal_for(s.get(User, w.users["worker_b1"].id))
     s.info["principal"] = p_b
-    attachment = Attachment(uploader=p_b.username, filename="b.jpg", mime="image/jpeg", kind="photo", size=10,
+    attachment = Attachment(uploader_id=p_b.user_id, filename="b.jpg", mime="image/jpeg", kind="photo", size=10,
                             sha256="0" * 64, storage_key="attachments/test/b.jpg", area_path="")
     s.add(attachment)
     s.flush()

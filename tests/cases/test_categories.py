@@ -163,7 +163,7 @@ def test_check_attributes(system_session, cats):
         FieldSpec(name="note", label_zh="备注", type="text"),
     ]
     cat = svc.update_category(system_session, SYSTEM, cats.lamp.id, CategoryPatch(fields=fields))
-    svc.check_attributes(cat, {"owner": "市政", "count": 2.5, "moving": False, "note": "x", "extra": 1})
+    svc.check_attributes(cat, {"owner": "市政", "count": 2.5, "moving": False, "note": "x"})
     with pytest.raises(ValidationFailed) as err:
         svc.check_attributes(cat, {"owner": "水务", "count": "2", "moving": "no", "note": 3})
     assert [p["problem"] for p in err.value.detail] == ["not_a_choice", "not_a_number", "not_a_bool", "not_text"]

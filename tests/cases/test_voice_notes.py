@@ -8,16 +8,7 @@ import pytest
 
 from shiyu.core import storage
 from tests.factories import login, populated
-
-
-def iso(brand: bytes, *handlers: bytes) -> bytes:
-    ftyp = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x02\x00" + brand + b"mp41"
-    boxes = b"".join(b"\x00\x00\x00\x21hdlr" + b"\x00" * 8 + h + b"\x00" * 13 for h in handlers)
-    return ftyp + b"\x00\x00\x00\x08moov" + boxes + b"\x00" * 64
-
-
-def webm(*codecs: bytes) -> bytes:
-    return b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm" + b"".join(b"\x86\x86" + c for c in codecs) + b"\x00" * 64
+from tests.media_samples import amr, iso, ogg, webm
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -29,8 +20,8 @@ def webm(*codecs: bytes) -> bytes:
     (iso(b"3gp4", b"vide", b"soun"), storage.MP4),
     (webm(b"A_OPUS"), storage.WEBM_AUDIO),
     (webm(b"V_VP8", b"A_OPUS"), storage.WEBM),
-    (b"#!AMR\n" + b"\x00" * 32, storage.AMR),
-    (b"OggS" + b"\x00" * 32, storage.OGG),
+    (amr(), storage.AMR),
+    (ogg(), storage.OGG),
 ])
 def test_recordings_are_told_from_videos_by_their_tracks(data, expected):
     assert storage.refine(data, storage.sniff(data[:64])) is expected
@@ -40,8 +31,8 @@ def test_recordings_are_told_from_videos_by_their_tracks(data, expected):
     ("录音 001.m4a", iso(b"isom", b"soun"), "audio/mp4"),
     ("voice.3gpp", iso(b"3gp4", b"soun"), "audio/3gpp"),
     ("note.webm", webm(b"A_OPUS"), "audio/webm"),
-    ("note.amr", b"#!AMR\n" + b"\x00" * 32, "audio/amr"),
-    ("note.ogg", b"OggS" + b"\x00" * 32, "audio/ogg"),
+    ("note.amr", amr(), "audio/amr"),
+    ("note.ogg", ogg(), "audio/ogg"),
 ])
 def test_a_field_voice_note_uploads_as_audio(client, system_session, name, data, mime):
     populated(system_session)

@@ -178,10 +178,14 @@ def deadline_for(
 
 
 def check_attributes(category: Category, attributes: dict[str, Any]) -> None:
-    """The attributes of a report, checked against the category's fields: required ones present, numbers
-    numeric, choices among the choices. Keys no field names are allowed (routing may use them)."""
-    problems: list[dict[str, str]] = []
-    for spec in (FieldSpec(**f) for f in category.fields):
+    """The attributes of a report, checked against the category's fields (its attribute form): only the
+    fields it declares, required ones present, numbers numeric, choices among the choices. An unknown key is
+    refused (named in the answer) rather than stored unchecked."""
+    specs = [FieldSpec(**f) for f in category.fields]
+    known = {spec.name for spec in specs}
+    problems: list[dict[str, str]] = [{"field": str(key)[:64], "problem": "unknown"}
+                                      for key in sorted(attributes) if key not in known]
+    for spec in specs:
         value = attributes.get(spec.name)
         if value is None or value == "":
             if spec.required:

@@ -71,7 +71,10 @@ def _set_jurisdictions(session: Session, principal: Principal, dept: Department,
             raise ValidationFailed("jurisdiction_outside", "管辖区域须在部门所属区域之内",
                                    "A jurisdiction must lie within the department's own area",
                                    detail={"field": "jurisdiction_area_ids", "area_id": area.id})
-    dept.jurisdictions = [DepartmentJurisdiction(area_id=a.id, area_path=a.area_path) for a in areas]
+    # Rows of areas kept stay as they are: replacing them too would insert the new row before the unit of work
+    # deletes the old one, and (department, area) is unique.
+    kept = {j.area_id: j for j in dept.jurisdictions}
+    dept.jurisdictions = [kept.get(a.id) or DepartmentJurisdiction(area_id=a.id, area_path=a.area_path) for a in areas]
 
 
 def list_departments(session: Session, params: PageParams, *, q: str | None = None, kind: str | None = None,

@@ -17,7 +17,7 @@ from shiyu.org.identity.schemas import UserIn
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/admin/users", route_class=PageRoute, include_in_schema=False)
 ROLES = [r.value for r in Role]
@@ -149,14 +149,4 @@ def _change(request: Request, db: PageDb, principal: PagePrincipal, user_id: int
 @router.post("/{user_id}/reveal")
 def reveal(request: Request, user_id: int, db: PageDb, principal: PagePrincipal, field: str = Form(""),
            reason: str = Form("")) -> Response:
-    try:
-        value = service.reveal(db, principal, user_id, field, reason)
-    except ShiyuError as exc:
-        db.rollback()
-        if exc.status == 404:
-            raise
-        general, errors = field_errors(exc, language(request))
-        return render(request, "admin/partials/reveal.html", 422 if exc.status == 422 else exc.status, field=field,
-                      user_id=user_id, value=None, error=errors.get("reason") or general, reason=reason)
-    return render(request, "admin/partials/reveal.html", field=field, user_id=user_id, value=value, error=None,
-                  reason=reason)
+    return reveal_answer(request, db, field, lambda: service.reveal(db, principal, user_id, field, reason))

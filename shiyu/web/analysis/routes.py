@@ -35,7 +35,7 @@ def hot_page(request: Request, db: PageDb, principal: PagePrincipal,
              dismissed: bool = Query(False)) -> Response:
     require_any(principal, hot_cases.MANAGE)
     issues = hot_cases.top(db, TOP, include_dismissed=dismissed)
-    members = {i.id: hot_cases.member_cases(db, i) for i in issues}
+    members = {i.id: [hot_cases.member_out(c) for c in hot_cases.member_cases(db, i)] for i in issues}
     return render(request, "analysis/hot.html", issues=issues, members=members, dismissed=dismissed,
                   places=hot_cases.place_names(db, issues), category_names=_category_names(db, language(request)))
 

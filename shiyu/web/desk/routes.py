@@ -4,7 +4,8 @@ The queue page shows the caller's work queues (``shiyu.cases.queues``) with coun
 queue; the case page shows what the API's case detail shows (timeline, deadline, routing suggestion,
 photos) and renders exactly the actions ``service.case_detail`` lists as allowed, each as a form carrying
 the version the user saw. Every read and write goes through the page's scoped session, so a case outside
-the caller's scope is a 404 page here just as it is a 404 in the API.
+the caller's scope is a 404 page here just as it is a 404 in the API, and a caller who sees a case only as
+its reporter is sent to its public tracking page (the API answers them with the same public view).
 
 A lost race (the engine's ``Conflict``) re-renders the case as it is now with a "someone else acted
 first" notice, so the user sees what changed before trying again.
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from shiyu.cases import engine, queues, service
 from shiyu.cases.categories import service as categories
+from shiyu.cases.models import has_case_role
 from shiyu.cases.workflow import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
@@ -29,7 +31,7 @@ from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/desk", route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 30
@@ -95,6 +97,8 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
             **extra: Any) -> Response:
     lang = language(request)
     case = service.get_case(db, case_id)
+    if not has_case_role(principal, case):  # its reporter: the public view, which is the tracking page
+        return Response(status_code=303, headers={"Location": f"/portal/track?code={case.tracking_code}"})
     detail = service.case_detail(db, principal, case, request.app.state.settings.tz, lang)
     detail.update(centre_path=case.centre_path, area_path=case.area_path)
     depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
@@ -103,6 +107,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     # centre): its name on this case is still the caller's business.
     assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
     return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
+                  can_reveal=principal.can("pii.reveal", case.area_path), reveal_fields=service.REVEALABLE,
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
                   triage=triage_suggest.choices(db, case),
@@ -114,6 +119,13 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     return _detail(request, db, principal, case_id)
+
+
+@router.post("/cases/{case_id}/reveal")
+def reveal(request: Request, case_id: int, db: PageDb, principal: PagePrincipal, field: str = Form(""),
+           reason: str = Form("")) -> Response:
+    """One masked part of the case in the clear (``service.reveal``: pii.reveal, a reason, audited)."""
+    return reveal_answer(request, db, field, lambda: service.reveal(db, principal, case_id, field, reason))
 
 
 def _number(text: str) -> int | float:

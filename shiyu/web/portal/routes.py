@@ -8,7 +8,12 @@ evaluation through the public session, which shows only the public parts of one 
 
 Photos (up to three) travel in the report's own multipart request and are stored in its transaction (a
 refused report removes their files again): the attachments API needs a logged-in uploader, and an anonymous
-upload endpoint would be an open file drop.
+upload endpoint would be an open file drop. An anonymous visitor's photos belong to the secret of that one
+request (``shiyu.cases.models.AnonymousReporter``), so no account and no other visitor can see or take them.
+
+A re-submitted form (a double click, a retry after a lost answer) is recognised by its idempotency key and
+its content, photos included (``intake.already_submitted``): the very same report is answered with its
+case; a key reused for other content never shows the first report's tracking code or evaluation token.
 
 CSRF: there is no session to ride on, but the double-submit token still stops another site from filing
 reports in a visitor's name (and from using a logged-in staff member's cookie).
@@ -32,7 +37,6 @@ from shiyu.cases.categories import service as categories
 from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, ValidationFailed
-from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
 from shiyu.web import nav
@@ -84,7 +88,8 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
     _check_csrf(request, form.get("csrf_token", ""))
     anonymous = form.get("anonymous") == "on"
     principal = db.info["principal"]
-    storage, stored = LocalStorage(request.app.state.settings.storage_dir), []
+    storage = LocalStorage(request.app.state.settings.storage_dir)
+    stored: list[Attachment] = []
     try:
         body = IntakeIn.model_validate({
             "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
@@ -93,9 +98,11 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
             "address": form.get("address", ""), "anonymous": anonymous,
             "reporter": None if anonymous else {"name": form.get("name") or None, "phone": form.get("phone") or None},
         })
-        result = intake.already_submitted(db, principal, body.idempotency_key)
+        checked = _check_photos(photos)
+        result = intake.already_submitted(db, principal, body, [p.sha256 for p in checked])
         if result is None:
-            _store_photos(db, principal, storage, photos, stored)
+            for upload in checked:  # each into ``stored`` at once: a refused report removes their files
+                stored.append(attachments.save_upload(db, principal, storage, upload))
             result = intake.intake(db, principal, body.model_copy(update={"attachment_ids": [a.id for a in stored]}),
                                    request.app.state.settings.tz)
     except (ValidationError, ShiyuError) as exc:
@@ -107,25 +114,28 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
         errors = {FIELD_OF.get(k, k): v for k, v in errors.items()}
         if isinstance(exc, ShiyuError) and exc.code == "outside_city":
             errors["location"] = general
+        if isinstance(exc, ShiyuError) and exc.code == "idempotency_key_reused":
+            form["idempotency_key"] = secrets.token_urlsafe(18)  # sending the form again is a new report
         return _form(request, public, 422, v=form, errors=errors, general=general)
     out = intake.outcome(result)
     return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"])
 
 
-def _store_photos(db: Session, principal: Principal, storage: LocalStorage, photos: list[UploadFile],
-                  stored: list[Attachment]) -> None:
-    """A citizen's photos arrive with the report and are stored in its transaction: there is no separate
-    anonymous upload (that would be an open file drop), and a refused report leaves no attachment rows.
-    Each stored photo goes into ``stored`` at once, so the caller can remove the files of a refused report."""
+def _check_photos(photos: list[UploadFile]) -> list[attachments.Upload]:
+    """A citizen's photos arrive with the report: read and checked (and stripped of their metadata) before
+    anything is stored, so a re-submission is recognised by them without storing them twice. There is no
+    separate anonymous upload (that would be an open file drop)."""
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed("too_many_photos", "最多上传 {n} 张照片", "At most {n} photos can be sent",
                                detail={"field": "photos"}, n=MAX_PHOTOS)
+    checked = []
     for photo in photos:
         data, file_type = attachments.read_limited(iter(lambda f=photo: f.file.read(UPLOAD_CHUNK), b""))
         if file_type.kind is not MediaKind.PHOTO:
             raise ValidationFailed("photo_only", "这里只能上传照片", "Only photos can be sent here",
                                    detail={"field": "photos"})
-        stored.append(attachments.store_upload(db, principal, storage, photo.filename, data, file_type))
+        checked.append(attachments.check_upload(photo.filename, data, file_type))
+    return checked
 
 
 def _track(request: Request, db: Session, code: str, status: int = 200, **extra: Any) -> Response:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a6d03917963d
+Revision ID: 5cc8816900a9
 Revises: 
-Create Date: 2026-12-04 18:48:20.460108
+Create Date: 2026-12-04 21:02:34.696064
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = 'a6d03917963d'
+revision = '5cc8816900a9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -535,7 +535,9 @@ def upgrade() -> None:
     op.create_table('attachment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
-    sa.Column('uploader', sa.String(length=80), nullable=False),
+    sa.Column('uploader_id', sa.Integer(), nullable=True),
+    sa.Column('uploader_client_id', sa.Integer(), nullable=True),
+    sa.Column('upload_secret_hash', sa.String(length=64), nullable=True),
     sa.Column('uploaded_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('filename', sa.String(length=200), nullable=False),
     sa.Column('mime', sa.String(length=40), nullable=False),
@@ -548,12 +550,14 @@ def upgrade() -> None:
     sa.Column('height', sa.Integer(), nullable=True),
     sa.Column('area_path', sa.String(length=160).with_variant(sa.String(length=160, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_attachment_case_id_case'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['uploader_client_id'], ['api_client.id'], name=op.f('fk_attachment_uploader_client_id_api_client'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['uploader_id'], ['user_account.id'], name=op.f('fk_attachment_uploader_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment'))
     )
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachment_area_path'), ['area_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_attachment_case_id'), ['case_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_attachment_uploader'), ['uploader'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attachment_uploader_id'), ['uploader_id'], unique=False)
 
     op.create_table('case_assignment',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -814,7 +818,7 @@ def downgrade() -> None:
 
     op.drop_table('case_assignment')
     with op.batch_alter_table('attachment', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_attachment_uploader'))
+        batch_op.drop_index(batch_op.f('ix_attachment_uploader_id'))
         batch_op.drop_index(batch_op.f('ix_attachment_case_id'))
         batch_op.drop_index(batch_op.f('ix_attachment_area_path'))
 
