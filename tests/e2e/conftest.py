@@ -24,8 +24,14 @@ CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
+# How long a browser test waits for a condition (a page to load, a text to appear) before it fails: long enough
+# for a CI machine under full load, where a page that takes 200 ms alone can take seconds.
+WAIT_MS = 30_000
+
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
 
@@ -159,7 +165,7 @@ def _no_csp_violations(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def page(browser: Browser, live: dict) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 850}, base_url=live["url"], locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     pg = context.new_page()
     yield pg
     context.close()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import SKIP_REASON, log_in, running_world
+from tests.e2e.conftest import SKIP_REASON, WAIT_MS, log_in, running_world
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 850}
@@ -37,7 +37,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 def desk_page(browser: Browser, loop: dict, username: str) -> Page:
     page = browser.new_context(base_url=loop["url"], viewport=DESKTOP, locale="zh-CN").new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     log_in(page, username)
     return page
 
@@ -72,7 +72,7 @@ def test_case_loop_through_the_pages(browser: Browser, loop: dict, tmp_path) -> 
     phone = browser.new_context(base_url=loop["url"], viewport=PHONE, locale="zh-CN", geolocation=POINT_A1,
                                 permissions=["geolocation"], has_touch=True, is_mobile=True)
     citizen = phone.new_page()
-    citizen.set_default_timeout(10_000)
+    citizen.set_default_timeout(WAIT_MS)
     citizen.goto("/portal")
     citizen.select_option("#p-category", str(loop["ids"]["category"]))
     citizen.click("#use-location")
@@ -123,7 +123,7 @@ def test_case_loop_through_the_pages(browser: Browser, loop: dict, tmp_path) -> 
     field = browser.new_context(base_url=loop["url"], viewport=PHONE, locale="zh-CN", geolocation=POINT_A1,
                                 permissions=["geolocation"], has_touch=True, is_mobile=True,
                                 service_workers="block").new_page()
-    field.set_default_timeout(10_000)
+    field.set_default_timeout(WAIT_MS)
     log_in(field, "worker_a1")
     field.goto("/field/tasks")
     verify = field.locator(f"form.f-verify[data-case='{case_id(loop, code)}']")

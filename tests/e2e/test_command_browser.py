@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import SKIP_REASON, log_in, running_world
+from tests.e2e.conftest import SKIP_REASON, WAIT_MS, log_in, running_world
 from tests.factories import PASSWORD
 
 
@@ -44,7 +44,7 @@ def test_map_markers_kpis_and_a_live_case(browser: Browser, world: dict) -> None
     file_case(world["url"], world["ids"]["category"], "e2e-command-first")
     context = browser.new_context(base_url=world["url"], viewport={"width": 1366, "height": 850}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     try:
         log_in(page, "leader_a")
         page.goto("/command")

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 
-from tests.e2e.conftest import SKIP_REASON, log_in, running_world
+from tests.e2e.conftest import SKIP_REASON, WAIT_MS, log_in, running_world
 
 PHONE = {"width": 360, "height": 740}
 POINT_A1 = {"longitude": 117.95, "latitude": 24.6}
@@ -55,7 +55,7 @@ def phone(browser: Browser, field: dict, workers: str = "block") -> tuple[Browse
     context = browser.new_context(base_url=field["url"], viewport=PHONE, locale="zh-CN", geolocation=POINT_A1,
                                   permissions=["geolocation"], has_touch=True, is_mobile=True,
                                   service_workers=workers)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     log_in(page, "worker_a1")
     return context, page

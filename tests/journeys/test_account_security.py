@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import log_in, running_world
+from tests.e2e.conftest import WAIT_MS, log_in, running_world
 from tests.factories import PASSWORD, add_user
 
 NEW_PASSWORD = "Harbour-lights-42"
@@ -27,7 +27,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 def _context(browser: Browser, world: dict) -> BrowserContext:
     context = browser.new_context(viewport={"width": 1366, "height": 850}, base_url=world["url"], locale="zh-CN")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     return context
 
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import SKIP_REASON, console_problem, log_in, running_world
+from tests.e2e.conftest import SKIP_REASON, WAIT_MS, console_problem, log_in, running_world
 from tests.factories import PASSWORD, add_user, box
 from tests.security.page_routes import page_urls
 
@@ -145,7 +145,7 @@ class Watched:
         self.dialogs: list[str] = []
         self.problems: list[str] = []
         self.context: BrowserContext = browser.new_context(base_url=url, viewport=DESKTOP, locale="zh-CN")
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(WAIT_MS)
         self.context.on("console", self._console)
         self.context.on("page", self._watch)
         self.page = self.context.new_page()
