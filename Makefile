@@ -7,7 +7,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
-export SHIYU_DEMO_MODE ?= 1
 
 .PHONY: run test lint flaky bench-grid screenshots clean
 
@@ -24,6 +23,7 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+run screenshots: export SHIYU_DEMO_MODE ?= 1
 run: $(STAMP)
 	$(BIN)/shiyu db upgrade
 	$(BIN)/shiyu demo --if-absent

@@ -19,6 +19,11 @@ from shiyu.core.db import Base, make_engine, make_session_factory
 from shiyu.core.scoping import Principal
 from shiyu.org.identity import passwords
 
+# The suite decides every setting itself: a developer's or make's SHIYU_* (e.g. SHIYU_DEMO_MODE=1 for `make run`)
+# must not turn production-mode tests into demo-mode ones. Only the SHIYU_TEST_* knobs come from outside.
+for _name in [n for n in os.environ if n.startswith("SHIYU_") and not n.startswith("SHIYU_TEST_")]:
+    del os.environ[_name]
+
 PG_URL = os.environ.get("SHIYU_TEST_POSTGRES_URL")
 if os.environ.get("SHIYU_TEST_REQUIRE_POSTGRES") == "1" and not PG_URL:
     raise RuntimeError("SHIYU_TEST_REQUIRE_POSTGRES=1 but SHIYU_TEST_POSTGRES_URL is not set")

@@ -27,9 +27,10 @@ def test_every_bench_is_listed() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", BENCHES)
-def test_bench_runs_at_smoke_size(script: str, tmp_path: Path) -> None:
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    env.pop("SHIYU_DATABASE_URL", None)
+def test_bench_runs_at_smoke_size(script: str) -> None:
+    # TMPDIR stays the system one: Chromium's singleton socket path must fit in 108 bytes, which a pytest
+    # tmp_path under a deep checkout does not; the benches clean up their own temporary directories.
+    env = dict(os.environ)
     if script in NEEDS_POSTGRES:
         if not PG_URL:
             pytest.skip("needs PostgreSQL (SHIYU_TEST_POSTGRES_URL)")
