@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
+from sqlalchemy.orm import Session
 
 from shiyu.cases import deadlines, reporters
 from shiyu.cases.categories.models import Category, Urgency
@@ -94,7 +95,28 @@ def self_resolve(ctx: Context) -> None:
         ctx.data["closed_by_rule"] = True
 
 
+def dispatch_departments(session: Session, centre_path: str, area_path: str) -> list[Department]:
+    """The departments a case at centre ``centre_path`` and place ``area_path`` may be dispatched to: that
+    centre's own departments whose jurisdiction covers the place. The one rule behind both the dispatch form's
+    choices and the dispatch itself. Read unscoped: eligibility is a fact about the departments, not about what
+    the dispatcher may list."""
+    covers = exists().where(DepartmentJurisdiction.department_id == Department.id,
+                            literal(area_path).startswith(DepartmentJurisdiction.area_path))
+    stmt = select(Department).where(Department.area_path == centre_path, covers).order_by(Department.code)
+    return list(session.scalars(stmt, execution_options=UNSCOPED))
+
+
+def lower_centres(session: Session, centre_path: str, area_path: str) -> list[Centre]:
+    """The centres below ``centre_path`` whose area holds the case's place (派遣至下级中心), nearest first."""
+    stmt = select(Centre).where(Centre.area_path != centre_path, Centre.area_path.startswith(centre_path),
+                                literal(area_path).startswith(Centre.area_path)).order_by(Centre.area_path)
+    return list(session.scalars(stmt, execution_options=UNSCOPED))
+
+
 def _department(ctx: Context, department_id: int, field: str) -> Department:
+    eligible = {d.id: d for d in dispatch_departments(ctx.session, ctx.case.centre_path, ctx.case.area_path)}
+    if department_id in eligible:
+        return eligible[department_id]
     dept = ctx.session.scalar(select(Department).where(Department.id == department_id), execution_options=UNSCOPED)
     if dept is None:
         raise ValidationFailed("department_unknown", "部门不存在", "No such department", detail={"field": field})
@@ -104,17 +126,9 @@ def _department(ctx: Context, department_id: int, field: str) -> Department:
             "Dispatch only to this centre's own departments; escalate or dispatch to a lower centre otherwise",
             detail={"field": field, "department_id": department_id},
         )
-    # An explicit unscoped query rather than ``dept.jurisdictions``: a lazy load runs under the caller's
-    # scope, and the jurisdiction is a fact about the department, not about what the caller may list.
-    jurisdictions = ctx.session.scalars(
-        select(DepartmentJurisdiction.area_path).where(DepartmentJurisdiction.department_id == dept.id),
-        execution_options=UNSCOPED,
-    )
-    if not any(ctx.case.area_path.startswith(path) for path in jurisdictions):
-        raise ValidationFailed("department_no_jurisdiction", "该部门不管辖案件所在区域",
-                               "The department has no jurisdiction where the case is",
-                               detail={"field": field, "department_id": department_id})
-    return dept
+    raise ValidationFailed("department_no_jurisdiction", "该部门不管辖案件所在区域",
+                           "The department has no jurisdiction where the case is",
+                           detail={"field": field, "department_id": department_id})
 
 
 def _release_departments(case: Case) -> None:
@@ -143,10 +157,9 @@ def dispatch(ctx: Context) -> None:
 
 def dispatch_to_centre(ctx: Context) -> None:
     case = ctx.case
-    centre = ctx.session.scalar(select(Centre).where(Centre.id == ctx.fields["centre_id"]),
-                                execution_options=UNSCOPED)
-    if centre is None or centre.area_path == case.centre_path or not centre.area_path.startswith(case.centre_path) \
-            or not case.area_path.startswith(centre.area_path):
+    centre = next((c for c in lower_centres(ctx.session, case.centre_path, case.area_path)
+                   if c.id == ctx.fields["centre_id"]), None)
+    if centre is None:
         raise ValidationFailed("centre_not_below", "只能派遣至案件所在区域的下级中心",
                                "Dispatch only to a lower centre of the case's own area", detail={"field": "centre_id"})
     ctx.data.update(from_centre_path=case.centre_path, centre_id=centre.id, centre_name=centre.name)

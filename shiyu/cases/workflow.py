@@ -1,7 +1,9 @@
 """The case workflow as a declared transition table: state × action → state, who may do it (permission and
 scope rule), what it requires (fields, note, evidence) and the guards that must hold.
 
-This module is data plus the meaning of its scope rules; it changes nothing. ``shiyu.cases.engine``
+This module is data plus the meaning of its scope rules and guards, each given twice side by side: in Python
+for one case in hand (``permitted``, ``failed_guard``) and in SQL for a set of cases (``clause``), which is
+what the work queues (``shiyu.cases.queues``) are built from. It changes nothing. ``shiyu.cases.engine``
 applies a transition (checks, one transaction, timeline, outbox), ``shiyu.cases.effects`` holds the
 per-action work, and the tests walk every (state, action, role) combination generated from ``TABLE``.
 
@@ -23,9 +25,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, exists, false, not_, or_, true
 
 from shiyu.cases.categories.models import Category, Step
-from shiyu.cases.models import OPEN_STATES, AssignmentRole, Case, CaseState, Channel, Rating, RequestKind
+from shiyu.cases.models import (
+    OPEN_STATES,
+    AssignmentRole,
+    Case,
+    CaseAssignment,
+    CaseRequest,
+    CaseState,
+    Channel,
+    Rating,
+    RequestKind,
+    RequestStatus,
+)
 from shiyu.core.errors import Conflict, Forbidden, ShiyuError
 from shiyu.core.scoping import Principal
 
@@ -74,7 +90,31 @@ class ActionField:
     label_en: str = ""
 
 
-Guard = Callable[[Case, Principal], ShiyuError | None]
+Check = Callable[[Case, Principal], ShiyuError | None]
+Clause = Callable[[Principal], Any]
+
+
+class Guard:
+    """A condition on the case and the actor: ``check`` for one case (the error to answer, or None), and,
+    for guards of transitions that back a work queue, ``clause`` — the same condition as SQL over ``Case``.
+    Both are written next to each other (``@guard`` then ``@<name>.sql``) so they change together; the
+    generated queue test holds them to agreement."""
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.clause: Clause | None = None
+        self.__name__ = check.__name__
+
+    def __call__(self, case: Case, principal: Principal) -> ShiyuError | None:
+        return self.check(case, principal)
+
+    def sql(self, clause: Clause) -> Clause:
+        self.clause = clause
+        return clause
+
+
+def guard(check: Check) -> Guard:
+    return Guard(check)
 
 
 @dataclass(frozen=True)
@@ -121,6 +161,7 @@ def _depth(path: str) -> int:
 COMMUNITY_DEPTH = 4
 
 
+@guard
 def not_top_level(case: Case, _p: Principal) -> ShiyuError | None:
     if _depth(case.centre_path) <= 1:
         return Conflict("no_higher_centre", "市级中心无上级可上报",
@@ -128,12 +169,21 @@ def not_top_level(case: Case, _p: Principal) -> ShiyuError | None:
     return None
 
 
+@guard
 def has_lower_level(case: Case, _p: Principal) -> ShiyuError | None:
     if _depth(case.centre_path) >= COMMUNITY_DEPTH:
         return Conflict("no_lower_centre", "社区中心之下没有可派遣的中心", "There is no centre below a community")
     return None
 
 
+def _pending_request(kind: RequestKind | None = None) -> Any:
+    where = [CaseRequest.case_id == Case.id, CaseRequest.status == RequestStatus.PENDING]
+    if kind is not None:
+        where.append(CaseRequest.kind == kind)
+    return exists().where(*where)
+
+
+@guard
 def no_pending_request(case: Case, _p: Principal) -> ShiyuError | None:
     if case.pending_request() is not None:
         return Conflict("request_pending", "已有待审批的延期或挂账申请",
@@ -141,22 +191,30 @@ def no_pending_request(case: Case, _p: Principal) -> ShiyuError | None:
     return None
 
 
+@no_pending_request.sql
+def _no_pending_request_sql(_p: Principal) -> Any:
+    return not_(_pending_request())
+
+
 def _pending(kind: RequestKind) -> Guard:
-    def guard(case: Case, _p: Principal) -> ShiyuError | None:
+    def check(case: Case, _p: Principal) -> ShiyuError | None:
         request = case.pending_request()
         if request is None or request.kind != kind:
             return Conflict("no_pending_request", "没有待审批的该类申请", "There is no pending request of this kind",
                             detail={"kind": kind.value})
         return None
 
-    guard.__name__ = f"pending_{kind.value}"
-    return guard
+    check.__name__ = f"pending_{kind.value}"
+    pending = Guard(check)
+    pending.sql(lambda _p: _pending_request(kind))
+    return pending
 
 
 pending_extension = _pending(RequestKind.EXTENSION)
 pending_suspension = _pending(RequestKind.SUSPENSION)
 
 
+@guard
 def reporter_in_the_field(case: Case, principal: Principal) -> ShiyuError | None:
     """自行处置 is for the grid worker who found the problem and fixed it on the spot."""
     if case.channel != Channel.GRID or principal.user_id is None or principal.user_id != case.reporter_user_id:
@@ -165,6 +223,7 @@ def reporter_in_the_field(case: Case, principal: Principal) -> ShiyuError | None
     return None
 
 
+@guard
 def not_the_handler(case: Case, principal: Principal) -> ShiyuError | None:
     """采办分离: whoever handled the case (or works for a department on it) never verifies it."""
     handling_departments = set(principal.departments_with("case.handle"))
@@ -175,12 +234,26 @@ def not_the_handler(case: Case, principal: Principal) -> ShiyuError | None:
     return None
 
 
+@not_the_handler.sql
+def _not_the_handler_sql(principal: Principal) -> Any:
+    where = []
+    if principal.user_id is not None:
+        where.append(or_(Case.handled_by_id.is_(None), Case.handled_by_id != principal.user_id))
+    departments = principal.departments_with("case.handle")
+    if departments:
+        where.append(not_(exists().where(CaseAssignment.case_id == Case.id, CaseAssignment.active.is_(True),
+                                         CaseAssignment.department_id.in_(departments))))
+    return and_(true(), *where)
+
+
+@guard
 def not_evaluated(case: Case, _p: Principal) -> ShiyuError | None:
     if case.rating is not None:
         return Conflict("already_evaluated", "该案件已评价", "This case has already been evaluated")
     return None
 
 
+@guard
 def unsatisfied(case: Case, _p: Principal) -> ShiyuError | None:
     if case.rating != Rating.UNSATISFIED:
         return Conflict("reopen_needs_unsatisfied", "只有评价为不满意的案件可以重新办理",
@@ -188,6 +261,7 @@ def unsatisfied(case: Case, _p: Principal) -> ShiyuError | None:
     return None
 
 
+@guard
 def own_assist_pending(case: Case, principal: Principal) -> ShiyuError | None:
     mine = set(principal.departments_with("case.handle"))
     if principal.is_system or any(
@@ -197,6 +271,13 @@ def own_assist_pending(case: Case, principal: Principal) -> ShiyuError | None:
         return None
     return Conflict("assist_already_reported", "协办部门已反馈或不是协办部门",
                     "Your department has already reported its part, or is not assisting")
+
+
+@own_assist_pending.sql
+def _own_assist_pending_sql(principal: Principal) -> Any:
+    if principal.is_system:
+        return true()
+    return _assignment(AssignmentRole.ASSIST, principal.departments_with("case.handle"), unreported=True)
 
 
 # -- target choosers -----------------------------------------------------------------------------------
@@ -339,6 +420,51 @@ def rule_allows(rule: Rule, principal: Principal, case: Case, *, with_token: boo
         return case.main_department_id is not None and case.main_department_id in departments
     return any(a.active and a.role == AssignmentRole.ASSIST and a.department_id in departments
                for a in case.assignments)
+
+
+def _assignment(role: AssignmentRole, departments: tuple[int, ...], *, unreported: bool = False) -> Any:
+    if not departments:
+        return false()
+    where = [CaseAssignment.case_id == Case.id, CaseAssignment.active.is_(True), CaseAssignment.role == role,
+             CaseAssignment.department_id.in_(departments)]
+    if unreported:
+        where.append(CaseAssignment.reported_at.is_(None))
+    return exists().where(*where)
+
+
+def _under(column: Any, paths: tuple[str, ...]) -> Any:
+    return or_(false(), *[column.startswith(p, autoescape=True) for p in paths])
+
+
+def rule_clause(rule: Rule, principal: Principal) -> Any:
+    """``rule_allows`` as SQL over ``Case``: the cases on which ``rule`` lets ``principal`` act."""
+    if rule.scope is Scope.REPORTER:
+        return Case.reporter_user_id == principal.user_id if principal.user_id is not None else false()
+    assert rule.permission is not None
+    if principal.is_system:
+        return true()
+    if rule.scope is Scope.CENTRE:
+        paths = exact_paths(principal, rule.permission)
+        return Case.centre_path.in_(paths) if paths else false()
+    if rule.scope is Scope.ABOVE:
+        return _under(Case.centre_path, principal.paths_with(rule.permission))
+    if rule.scope is Scope.AREA:
+        return _under(Case.area_path, principal.paths_with(rule.permission))
+    departments = principal.departments_with(rule.permission)
+    if rule.scope is Scope.MAIN_DEPARTMENT:
+        return Case.main_department_id.in_(departments) if departments else false()
+    return _assignment(AssignmentRole.ASSIST, departments)
+
+
+def clause(transition: Transition, principal: Principal) -> Any:
+    """The cases ``transition`` is available on for ``principal`` (state, rules, guards) — ``available`` as SQL.
+    Only transitions whose guards all have an SQL form can back a queue."""
+    missing = [g.__name__ for g in transition.guards if g.clause is None]
+    if missing:
+        raise ValueError(f"{transition.action}: guards without an SQL form: {missing}")
+    return and_(Case.state.in_([s.value for s in transition.sources]),
+                or_(*[rule_clause(r, principal) for r in transition.rules]),
+                *[g.clause(principal) for g in transition.guards if g.clause is not None])
 
 
 def permitted(transition: Transition, principal: Principal, case: Case, *, with_token: bool = False) -> bool:

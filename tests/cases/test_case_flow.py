@@ -224,3 +224,41 @@ def test_stale_version_is_a_conflict(system_session, w):
     s.rollback()
     s.info["principal"] = Principal.system("test")
     assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id)) == 1
+
+
+def test_the_dispatch_choices_are_exactly_what_dispatch_accepts(system_session, w):
+    """One rule for both: every department or lower centre offered can be chosen, every other one is refused."""
+    from shiyu.cases import effects, engine
+    from shiyu.org.units.models import Centre, Department
+
+    s = system_session
+    case = act(s, w, "leader_a", report(s, w).case, "register")
+    case = act(s, w, "operator_a", case, "escalate", note="需街道协调")
+    s.info["principal"] = Principal.system("test")
+    offered = {d.id for d in effects.dispatch_departments(s, case.centre_path, case.area_path)}
+    centres = {c.id for c in effects.lower_centres(s, case.centre_path, case.area_path)}
+    assert w.departments["s"].id in offered and w.departments["a"].id not in offered
+    assert centres == {w.extra["centres"][w.community_a.id].id}
+    operator = principal(s, w, "operator_s")
+
+    def accepted(action: str, fields: dict) -> bool:
+        s.info["principal"] = operator
+        current = _fresh(s, case.id)
+        s.info["principal"] = operator
+        savepoint = s.begin_nested()
+        try:
+            engine.apply(s, operator, case.id, action,
+                         engine.ActionInput(expected_version=current.version, note="ok", fields=fields), SH)
+            return True
+        except ShiyuError as exc:
+            assert exc.status == 422, exc
+            return False
+        finally:
+            savepoint.rollback()
+
+    s.info["principal"] = Principal.system("test")
+    for dept in s.scalars(select(Department)).all():
+        assert accepted("dispatch", {"department_id": dept.id}) == (dept.id in offered), dept.name
+    s.info["principal"] = Principal.system("test")
+    for centre in s.scalars(select(Centre)).all():
+        assert accepted("dispatch_to_centre", {"centre_id": centre.id}) == (centre.id in centres), centre.name

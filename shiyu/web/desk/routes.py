@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from shiyu.cases import engine, queues, service
+from shiyu.cases import effects, engine, queues, service
 from shiyu.cases.categories import service as categories
 from shiyu.cases.models import has_case_role
 from shiyu.cases.workflow import ACTIONS, FieldType
@@ -79,15 +79,9 @@ def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
     wanted = {f["name"] for a in detail["allowed_actions"] for f in a["fields"]}
     out: dict[str, Any] = {}
     if wanted & {"department_id", "assist_department_ids"}:
-        depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
-        centre_path = detail["centre_path"]
-        out["departments"] = [d for d in depts if d.area_path == centre_path
-                              and any(detail["area_path"].startswith(j.area_path) for j in d.jurisdictions)]
+        out["departments"] = effects.dispatch_departments(db, detail["centre_path"], detail["area_path"])
     if "centre_id" in wanted:
-        centres, _ = units.list_centres(db, PageParams(limit=CHOICE_LIMIT, offset=0))
-        out["centres"] = [c for c in centres if c.area_path != detail["centre_path"]
-                          and c.area_path.startswith(detail["centre_path"])
-                          and detail["area_path"].startswith(c.area_path)]
+        out["centres"] = effects.lower_centres(db, detail["centre_path"], detail["area_path"])
     if "category_id" in wanted:
         out["tree"] = categories.tree(db)
     return out
