@@ -1,6 +1,5 @@
 """Imports every model module so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
-from shiyu.cases.calendar_models import CalendarDay, CalendarSettings
 from shiyu.cases.categories.models import Category
 from shiyu.cases.indicators.facts import IndicatorDirtyCase, IndicatorFact, IndicatorGridFact
 from shiyu.cases.indicators.weights import IndicatorWeight
@@ -11,6 +10,7 @@ from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
 from shiyu.core.outbox import OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
+from shiyu.org.calendar.models import CalendarDay, CalendarSettings
 from shiyu.org.identity.models import Grant, LoginThrottle, RevokedToken, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.patrol.models import PatrolCheckin, PresenceDay

@@ -36,10 +36,10 @@ from shiyu.cases.categories.service import time_limit
 from shiyu.cases.models import Case
 from shiyu.cases.timeline import record_event
 from shiyu.core import outbox
-from shiyu.core.calendar import TimeUnit, WorkCalendar
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.org.calendar.worktime import TimeUnit, WorkCalendar
 
 log = logging.getLogger("shiyu.deadlines")
 WARN_AT = 0.8

@@ -27,7 +27,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shiyu.cases import attachments as uploads
 from shiyu.cases import deadlines, effects
-from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Attachment, Case, CaseState
 from shiyu.cases.timeline import record_event
@@ -43,10 +42,11 @@ from shiyu.cases.workflow import (
     permitted,
 )
 from shiyu.core import audit, outbox
-from shiyu.core.calendar import WorkCalendar
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.org.calendar.service import load_calendar
+from shiyu.org.calendar.worktime import WorkCalendar
 
 MAX_NOTE = 2000
 

@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases import attachments as uploads
 from shiyu.cases import deadlines, engine
-from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Step, Urgency
 from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
@@ -55,6 +54,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_phone
 from shiyu.org.areas.lookup import INDEXES, GridRecord
+from shiyu.org.calendar.service import load_calendar
 from shiyu.org.units.responsible import CentreRef, centre_for
 from shiyu.triage import suggest as triage_suggest
 from shiyu.triage.models import CaseSuggestion

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases import deadlines, engine, reporters
 from shiyu.cases.attachments import attachment_out
-from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category
 from shiyu.cases.intake import evaluation_token
 from shiyu.cases.models import ApiClient, ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
@@ -33,6 +32,7 @@ from shiyu.core.pii import mask, mask_text, reveal_reason
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
+from shiyu.org.calendar.service import load_calendar
 from shiyu.triage.dup_models import RepeatComplaint
 
 UNSCOPED = {"unscoped": True}

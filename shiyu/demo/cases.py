@@ -43,8 +43,6 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shiyu.cases import deadlines
-from shiyu.cases.calendar_seed import seed_calendar
-from shiyu.cases.calendar_service import load_calendar
 from shiyu.cases.categories.models import Category, CategoryKind, Step
 from shiyu.cases.categories.seed import seed_categories
 from shiyu.cases.intake import CODE_ALPHABET
@@ -63,10 +61,12 @@ from shiyu.cases.models import (
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.cases.routing.service import route
 from shiyu.cases.workflow import ACTIONS, STEP_OF_STATE, Clock
-from shiyu.core.calendar import WorkCalendar
 from shiyu.core.pii import blind_hash
 from shiyu.demo import names
 from shiyu.org.areas.models import Area, AreaLevel
+from shiyu.org.calendar.seed import seed_calendar
+from shiyu.org.calendar.service import load_calendar
+from shiyu.org.calendar.worktime import WorkCalendar
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.cases import engine, intake
-from shiyu.cases.calendar_models import DayKind
-from shiyu.cases.calendar_schemas import DayRange
-from shiyu.cases.calendar_service import apply_year
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Attachment, Case
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.scoping import Principal
+from shiyu.org.calendar.models import DayKind
+from shiyu.org.calendar.schemas import DayRange
+from shiyu.org.calendar.service import apply_year
 from shiyu.org.identity.models import User
 from shiyu.org.identity.service import principal_for
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction

@@ -13,9 +13,9 @@ from shiyu.cases.categories import service as svc
 from shiyu.cases.categories.models import Category, Step, Urgency
 from shiyu.cases.categories.schemas import CategoryIn, CategoryPatch, FieldSpec, TimeLimits
 from shiyu.cases.categories.seed import TREE, seed_categories
-from shiyu.core.calendar import WorkCalendar
 from shiyu.core.errors import Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
+from shiyu.org.calendar.worktime import WorkCalendar
 from shiyu.org.identity.service import principal_for
 from tests.cases.conftest import LIMITS
 from tests.factories import populated

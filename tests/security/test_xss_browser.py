@@ -67,13 +67,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     the API: a grid worker's (registered, with a note), and an anonymous citizen's with contact data."""
     if SKIP_REASON:
         pytest.skip(SKIP_REASON)
-    from shiyu.cases.calendar_models import DayKind
-    from shiyu.cases.calendar_schemas import DayRange
-    from shiyu.cases.calendar_service import apply_year
     from shiyu.cases.categories.models import Category
     from shiyu.cases.routing.models import RoutingRule
     from shiyu.core.timeutil import utcnow
     from shiyu.org.areas.models import AreaBoundary
+    from shiyu.org.calendar.models import DayKind
+    from shiyu.org.calendar.schemas import DayRange
+    from shiyu.org.calendar.service import apply_year
     from shiyu.org.units.models import Centre
     from tests.cases.case_fixtures import LIMITS
 

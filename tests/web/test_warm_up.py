@@ -8,9 +8,9 @@ import gc
 from fastapi.testclient import TestClient
 
 from shiyu.app import create_app
-from shiyu.cases.calendar_service import CALENDARS
 from shiyu.cases.categories.selectable import SELECTABLE
 from shiyu.org.areas.lookup import INDEXES
+from shiyu.org.calendar.service import CALENDARS
 from shiyu.org.units.responsible import CENTRES
 from tests.factories import populated
 

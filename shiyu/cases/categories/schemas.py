@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shiyu.cases.categories.models import CategoryKind, Step, Urgency
-from shiyu.core.calendar import TimeUnit
+from shiyu.org.calendar.worktime import TimeUnit
 
 
 class TimeLimit(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind, Urgency
 from shiyu.cases.categories.schemas import FieldSpec, TimeLimits
-from shiyu.core.calendar import TimeUnit
+from shiyu.org.calendar.worktime import TimeUnit
 
 COMP, INC = CategoryKind.COMPONENT, CategoryKind.INCIDENT
 

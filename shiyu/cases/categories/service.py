@@ -20,9 +20,9 @@ from shiyu.cases.categories.schemas import (
     TimeLimits,
 )
 from shiyu.cases.reference import require_citywide
-from shiyu.core.calendar import WorkCalendar
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
+from shiyu.org.calendar.worktime import WorkCalendar
 
 EDIT = "category.edit"
 
@@ -172,7 +172,7 @@ def time_limit(category: Category, step: Step | str, urgency: Urgency | str = Ur
 def deadline_for(
     category: Category, step: Step | str, urgency: Urgency | str, start: datetime, calendar: WorkCalendar
 ) -> datetime:
-    """When ``step`` of a case of ``category`` that started at ``start`` is due (see shiyu.core.calendar)."""
+    """When ``step`` of a case of ``category`` that started at ``start`` is due (see shiyu.org.calendar.worktime)."""
     limit = time_limit(category, step, urgency)
     return calendar.add(start, limit.amount, limit.unit)
 

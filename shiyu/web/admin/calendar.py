@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from shiyu.cases import calendar_service as service
-from shiyu.cases.calendar_schemas import DayRange, OfficeHours
 from shiyu.core.errors import ShiyuError
 from shiyu.core.timeutil import utcnow
+from shiyu.org.calendar import service as service
+from shiyu.org.calendar.schemas import DayRange, OfficeHours
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
 

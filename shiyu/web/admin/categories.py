@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from shiyu.cases.categories import service
 from shiyu.cases.categories.models import CategoryKind, Urgency
 from shiyu.cases.categories.schemas import CategoryPatch
-from shiyu.core.calendar import TimeUnit
 from shiyu.core.errors import ShiyuError
+from shiyu.org.calendar.worktime import TimeUnit
 from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field, model_validator
 
-from shiyu.cases.calendar_models import DayKind
-from shiyu.core.calendar import TimeUnit
+from shiyu.org.calendar.models import DayKind
+from shiyu.org.calendar.worktime import TimeUnit
 
 
 class Period(BaseModel):

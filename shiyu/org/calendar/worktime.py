@@ -1,8 +1,8 @@
 """Working-time arithmetic: the pure engine behind every deadline and every yellow/red warning.
 
 A ``WorkCalendar`` is a value object (office periods, weekend days, public holidays, make-up working days,
-time zone); the database copy lives in ``shiyu.cases.calendar_models`` and is turned into this object by
-``shiyu.cases.calendar_service.load_calendar``. Nothing here touches the database, so the rules can be
+time zone); the database copy lives in ``shiyu.org.calendar.models`` and is turned into this object by
+``shiyu.org.calendar.service.load_calendar``. Nothing here touches the database, so the rules can be
 tested exhaustively and reused by background jobs.
 
 Definitions (all in the calendar's zone; every input and output is an aware datetime):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shiyu.core.calendar import TimeUnit, WorkCalendar
+from shiyu.org.calendar.worktime import TimeUnit, WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 NATIONAL_DAY = frozenset(date(2026, 10, 1) + timedelta(days=i) for i in range(7))

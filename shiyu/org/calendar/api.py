@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from shiyu.cases import calendar_service as service
-from shiyu.cases.calendar_schemas import DeadlineOut, OfficeHours, YearDaysIn, YearDaysOut
-from shiyu.core.calendar import TimeUnit
 from shiyu.core.config import Settings
 from shiyu.core.timeutil import utcnow
+from shiyu.org.calendar import service as service
+from shiyu.org.calendar.schemas import DeadlineOut, OfficeHours, YearDaysIn, YearDaysOut
+from shiyu.org.calendar.worktime import TimeUnit
 from shiyu.web.deps import CurrentPrincipal, Db, get_settings
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])

@@ -12,9 +12,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases.calendar_models import CalendarDay, DayKind
-from shiyu.cases.calendar_schemas import DayRange
-from shiyu.cases.calendar_service import apply_year
+from shiyu.org.calendar.models import CalendarDay, DayKind
+from shiyu.org.calendar.schemas import DayRange
+from shiyu.org.calendar.service import apply_year
 
 H, W = DayKind.HOLIDAY, DayKind.WORKDAY
 CHINA_2026: list[tuple[str, str, DayKind, str, str]] = [

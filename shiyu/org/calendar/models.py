@@ -3,7 +3,7 @@ settings row with the office periods and weekend days.
 
 City-wide reference data, not area-scoped: everyone reads it, ``calendar.edit`` writes it. ``revision``
 changes on every write, so each process can keep the built ``WorkCalendar`` and re-check it with one tiny
-query (see ``calendar_service.load_calendar``).
+query (see ``shiyu.org.calendar.service.load_calendar``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from shiyu.cases import calendar_service as svc
-from shiyu.cases.calendar_models import CalendarDay, DayKind
-from shiyu.cases.calendar_schemas import DayRange, OfficeHours, Period
-from shiyu.cases.calendar_seed import seed_calendar
-from shiyu.core.calendar import TimeUnit
 from shiyu.core.errors import Forbidden, ValidationFailed
 from shiyu.core.scoping import GrantScope, Principal
+from shiyu.org.calendar import service as svc
+from shiyu.org.calendar.models import CalendarDay, DayKind
+from shiyu.org.calendar.schemas import DayRange, OfficeHours, Period
+from shiyu.org.calendar.seed import seed_calendar
+from shiyu.org.calendar.worktime import TimeUnit
 from shiyu.org.identity.roles import permissions_of
 from shiyu.org.identity.service import principal_for
 from tests.factories import populated
