@@ -3,7 +3,7 @@
 from shiyu.cases.categories.models import Category
 from shiyu.cases.indicators.facts import IndicatorDirtyCase, IndicatorFact, IndicatorGridFact
 from shiyu.cases.indicators.weights import IndicatorWeight
-from shiyu.cases.models import ApiClient, Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
+from shiyu.cases.models import Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
 from shiyu.cases.reporters import CaseReporter
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
@@ -11,6 +11,7 @@ from shiyu.core.db import Base
 from shiyu.core.outbox import OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
 from shiyu.org.calendar.models import CalendarDay, CalendarSettings
+from shiyu.org.identity.api_clients import ApiClient
 from shiyu.org.identity.models import Grant, LoginThrottle, RevokedToken, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.patrol.models import PatrolCheckin, PresenceDay

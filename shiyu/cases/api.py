@@ -33,6 +33,7 @@ from shiyu.core.paging import Page, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity import api_clients
 from shiyu.org.identity.schemas import RevealIn, RevealOut
 from shiyu.web.deps import (
     CurrentPrincipal,
@@ -54,7 +55,7 @@ def _caller(request: Request, session: Session) -> Principal | None:
     """An external system by its API key, else the logged-in user, else nobody."""
     key = request.headers.get("x-api-key")
     if key:
-        return service.api_principal(session, key)
+        return api_clients.api_principal(session, key)
     return optional_principal(request, session)
 
 

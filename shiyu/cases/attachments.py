@@ -29,13 +29,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shiyu.cases.models import AnonymousReporter, ApiPrincipal, Attachment, owns_upload
+from shiyu.cases.models import AnonymousReporter, Attachment, owns_upload
 from shiyu.core import audit, media
 from shiyu.core.db import transaction
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, refine, sniff
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity.api_clients import ApiPrincipal
 
 MB = 1024 * 1024
 SIZE_LIMITS = {MediaKind.PHOTO: 15 * MB, MediaKind.AUDIO: 30 * MB, MediaKind.VIDEO: 200 * MB}

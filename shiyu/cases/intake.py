@@ -43,7 +43,7 @@ from shiyu.cases import deadlines, engine
 from shiyu.cases.categories.models import Step, Urgency
 from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
-from shiyu.cases.models import ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Channel
+from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
 from shiyu.cases.timeline import event_values
 from shiyu.core import audit, live, outbox, pii
@@ -55,6 +55,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.core.validators import validate_phone
 from shiyu.org.areas.lookup import INDEXES, GridRecord
 from shiyu.org.calendar.service import load_calendar
+from shiyu.org.identity.api_clients import ApiPrincipal
 from shiyu.org.units.responsible import CentreRef, centre_for
 from shiyu.triage import suggest as triage_suggest
 from shiyu.triage.models import CaseSuggestion

@@ -28,6 +28,7 @@ from shiyu.core.db import Base, TimestampMixin
 from shiyu.core.pii import blind_index, personal
 from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity.api_clients import ApiPrincipal
 
 # Every permission that gives a role on a case somewhere (see shiyu.cases.permissions).
 CASE_ROLE_PERMISSIONS = (
@@ -81,13 +82,6 @@ class RequestStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
-
-
-@dataclass
-class ApiPrincipal(Principal):
-    """An external system acting through an API key; its one grant is its area subtree."""
-
-    api_client_id: int = 0
 
 
 @dataclass
@@ -437,21 +431,3 @@ class Attachment(ScopedMixin, Base):
 
 
 Attachment.__extra_scope__ = staticmethod(_attachment_scope)
-
-
-@register_scoped
-class ApiClient(ScopedMixin, TimestampMixin, Base):
-    """An external system (110, 数字城管, sensors, video analytics) allowed to push cases for an area
-    subtree (``area_path``) with an API key. Only a SHA-256 of the key is kept: keys are long random
-    strings, so a fast hash is enough, and ``key_prefix`` finds the row without scanning."""
-
-    __tablename__ = "api_client"
-    __view_permission__ = "api_client.manage"
-    __write_permission__ = "api_client.manage"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    key_prefix: Mapped[str] = mapped_column(String(12), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    active: Mapped[bool] = mapped_column(default=True)
-    last_used_at: Mapped[datetime | None]

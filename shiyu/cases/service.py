@@ -8,9 +8,7 @@ beyond what the reporter already knows.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,20 +21,19 @@ from shiyu.cases import deadlines, engine, reporters
 from shiyu.cases.attachments import attachment_out
 from shiyu.cases.categories.models import Category
 from shiyu.cases.intake import evaluation_token
-from shiyu.cases.models import ApiClient, ApiPrincipal, Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
+from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
 from shiyu.cases.workflow import EVENT_LABELS, STATE_LABELS, available
 from shiyu.core import audit
 from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import mask, mask_text, reveal_reason
-from shiyu.core.scoping import GrantScope, Principal
+from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
 from shiyu.org.calendar.service import load_calendar
 from shiyu.triage.dup_models import RepeatComplaint
 
 UNSCOPED = {"unscoped": True}
-API_CLIENT_PERMISSIONS = frozenset({"case.report", "case.view"})
 
 
 def _label(pair: tuple[str, str], lang: str) -> str:
@@ -267,33 +264,4 @@ def track_evaluate(
     except NotFound as exc:  # the logged-in caller cannot see this case: they know it by its code only
         raise _not_found(code) from exc
 
-
-# -- API keys --------------------------------------------------------------------------------------------
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_api_client(session: Session, principal: Principal, name: str, area_id: int) -> tuple[ApiClient, str]:
-    """A new client and its key; the key is shown once and only its hash is kept."""
-    area = session.get(Area, area_id)
-    if area is None:
-        raise NotFound(detail={"object": "area", "id": area_id})
-    principal.require("api_client.manage", area.area_path)
-    key = "sy_" + secrets.token_urlsafe(32)
-    client = ApiClient(name=name, key_prefix=key[:12], key_hash=_key_hash(key), area_path=area.area_path)
-    session.add(client)
-    session.flush()
-    return client, key
-
-
-def api_principal(session: Session, key: str) -> ApiPrincipal:
-    """The principal behind an ``X-Api-Key``; unscoped on purpose (nobody is acting yet)."""
-    client = session.scalar(select(ApiClient).where(ApiClient.key_prefix == key[:12]), execution_options=UNSCOPED)
-    if client is None or not client.active or not hmac.compare_digest(client.key_hash, _key_hash(key)):
-        raise Unauthenticated("api_key_invalid", "API 密钥无效", "The API key is not valid")
-    return ApiPrincipal(user_id=None, username=f"api:{client.name}",
-                        grants=(GrantScope("api_client", client.area_path),),
-                        permissions_of=lambda _role: API_CLIENT_PERMISSIONS, api_client_id=client.id)
 

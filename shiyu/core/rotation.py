@@ -17,8 +17,8 @@ BATCH = 500
 
 
 def personal_tables() -> dict[str, list[str]]:
-    import shiyu.models  # noqa: F401  (completes the metadata)
-
+    """Tables with personal-data columns among the models imported so far: ``core`` knows no domain, so the
+    caller (the ``pii rotate`` command) imports every model first."""
     return {
         table.name: [c.name for c in table.columns if isinstance(c.type, PersonalData)]
         for table in Base.metadata.sorted_tables

@@ -188,3 +188,14 @@ def _check_writes(session: Session, _ctx: Any, _instances: Any) -> None:
             allowed = type(obj).__extra_write__(principal, obj)
         if not allowed:
             raise Forbidden(detail={"permission": obj.__write_permission__})
+
+
+def require_citywide(principal: Principal, permission: str) -> None:
+    """Who may change city-wide reference data (calendar, categories, routing rules, triage models).
+
+    Such data changes every district's work, so holding the edit permission over a district or a community
+    is not enough: the grant must cover a whole city (a top-level area, path ``/<city code>/``)."""
+    if principal.is_system:
+        return
+    if not any(path.count("/") == 2 for path in principal.paths_with(permission)):
+        raise Forbidden(detail={"permission": permission, "scope": "city"})

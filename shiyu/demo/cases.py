@@ -47,7 +47,6 @@ from shiyu.cases.categories.models import Category, CategoryKind, Step
 from shiyu.cases.categories.seed import seed_categories
 from shiyu.cases.intake import CODE_ALPHABET
 from shiyu.cases.models import (
-    ApiClient,
     AssignmentRole,
     Case,
     CaseAssignment,
@@ -67,6 +66,7 @@ from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.org.calendar.seed import seed_calendar
 from shiyu.org.calendar.service import load_calendar
 from shiyu.org.calendar.worktime import WorkCalendar
+from shiyu.org.identity.api_clients import ApiClient
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department

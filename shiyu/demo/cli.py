@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shiyu.cli import load_settings
+    from shiyu.core.commands import load_settings
 
     settings = load_settings()
     if args.database_url:

@@ -43,7 +43,7 @@ def register(tsub: Any) -> None:
 
 @contextmanager
 def _factory() -> Iterator[sessionmaker[Session]]:
-    from shiyu.cli import load_settings
+    from shiyu.core.commands import load_settings
     from shiyu.triage import registry
 
     settings = load_settings()

@@ -22,10 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases.reference import require_citywide
 from shiyu.core.config import Settings
 from shiyu.core.errors import Conflict, NotFound
-from shiyu.core.scoping import Principal
+from shiyu.core.scoping import Principal, require_citywide
 from shiyu.core.timeutil import utcnow
 from shiyu.triage.classifier import TriageModel, load
 from shiyu.triage.models import MANAGE, USABLE, TriageModelVersion, VersionStatus

@@ -6,10 +6,10 @@ from shiyu.cases.api import router as cases_router
 from shiyu.cases.categories.api import router as categories_router
 from shiyu.cases.indicators.api import router as indicators_router
 from shiyu.cases.routing.api import router as routing_router
-from shiyu.core.audit_api import router as audit_router
 from shiyu.org.areas.api import router as areas_router
 from shiyu.org.calendar.api import router as calendar_router
 from shiyu.org.identity.api import router as identity_router
+from shiyu.org.identity.audit_api import router as audit_router
 from shiyu.org.units.api import router as units_router
 from shiyu.patrol.api import router as patrol_router
 from shiyu.triage.api import router as triage_router

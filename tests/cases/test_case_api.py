@@ -7,6 +7,7 @@ import pytest
 
 from shiyu.cases import service
 from shiyu.core.scoping import Principal
+from shiyu.org.identity import api_clients
 from tests.cases.case_fixtures import (  # noqa: F401
     POINT_A1,
     POINT_B1,
@@ -93,7 +94,7 @@ def test_anonymous_citizen_and_evaluation_token(client, system_session, w):
 def test_api_key_intake(client, system_session, w):
     s = system_session
     s.info["principal"] = Principal.system("test")
-    _client, key = service.create_api_client(s, Principal.system("test"), "视频分析平台", w.community_a.id)
+    _client, key = api_clients.create_api_client(s, Principal.system("test"), "视频分析平台", w.community_a.id)
     s.commit()
     r = client.post("/api/v1/cases", json=_body(w, "video-0001", channel="api"), headers={"X-Api-Key": key})
     assert r.status_code == 201, r.text

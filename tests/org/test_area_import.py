@@ -159,7 +159,7 @@ def test_unreadable_files(system_session, data):
 def test_cli_import_and_export(db_url, system_session, tmp_path, monkeypatch, capsys):
     import argparse
 
-    from shiyu.cli import command_group
+    from shiyu.core.commands import command_group
     from shiyu.org.areas import cli
 
     monkeypatch.setenv("SHIYU_DATABASE_URL", db_url)

@@ -19,9 +19,8 @@ from shiyu.cases.categories.schemas import (
     TimeLimit,
     TimeLimits,
 )
-from shiyu.cases.reference import require_citywide
 from shiyu.core.errors import NotFound, ValidationFailed
-from shiyu.core.scoping import Principal
+from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.calendar.worktime import WorkCalendar
 
 EDIT = "category.edit"

@@ -10,10 +10,9 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shiyu.cases.indicators.definitions import DEFAULT_WEIGHTS, SCORED
-from shiyu.cases.reference import require_citywide
 from shiyu.core.db import Base, TimestampMixin
 from shiyu.core.errors import ValidationFailed
-from shiyu.core.scoping import Principal
+from shiyu.core.scoping import Principal, require_citywide
 
 MAX_WEIGHT = 1000.0
 

@@ -28,12 +28,11 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind
-from shiyu.cases.reference import require_citywide
 from shiyu.cases.routing.models import OWNER_KEY, Basis, RoutingRule
 from shiyu.cases.routing.schemas import RuleIn, RulePatch
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
-from shiyu.core.scoping import Principal
+from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.areas.models import Area
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 

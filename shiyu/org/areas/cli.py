@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shiyu.cli import command_group
+from shiyu.core.commands import command_group
 from shiyu.core.db import make_engine, make_session_factory, transaction
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def _factory() -> Any:
-    from shiyu.cli import load_settings
+    from shiyu.core.commands import load_settings
 
     return make_session_factory(make_engine(load_settings().database_url))
 

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases.reference import require_citywide
 from shiyu.core.errors import ValidationFailed
 from shiyu.core.refcache import ReferenceCache
-from shiyu.core.scoping import Principal
+from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.calendar.models import CalendarDay, CalendarSettings, DayKind
 from shiyu.org.calendar.schemas import DayRange, OfficeHours, Period
 from shiyu.org.calendar.worktime import DEFAULT_PERIODS, SATURDAY, SUNDAY, TimeUnit, WorkCalendar, check_periods

@@ -56,8 +56,8 @@ def register(sub: Any) -> None:
 
 
 def _run(action: Callable[[Session], str]) -> int:
-    from shiyu.cli import load_settings
     from shiyu.core import pii
+    from shiyu.core.commands import load_settings
     from shiyu.org.identity import passwords
 
     settings = load_settings()

@@ -1,4 +1,5 @@
-"""Core sub-commands: serve, worker, db, pii."""
+"""Platform sub-commands: serve, worker, db, pii. They act on the whole platform (the app, every job, every
+model), so they live at the top, beside ``shiyu.app``, not in ``core``."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def register(sub: Any) -> None:
 
 
 def _settings() -> Any:
-    from shiyu.cli import load_settings
+    from shiyu.core.commands import load_settings
 
     return load_settings()
 
@@ -47,7 +48,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = _settings()  # fail fast on bad configuration, before forking workers
-    uvicorn.run("shiyu.web.asgi:app", host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("shiyu.asgi:app", host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips, log_level="info")
 
 
@@ -61,6 +62,7 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _rotate(_args: argparse.Namespace) -> None:
+    import shiyu.models  # noqa: F401  (every table with personal data)
     from shiyu.core.db import make_engine, make_session_factory
     from shiyu.core.rotation import rotate_all
 

@@ -1,0 +1,26 @@
+"""What every ``cli`` module needs, whatever its layer: the settings (a clear exit on bad configuration) and
+shared command groups. Kept in ``core`` so a domain's commands never import the ``shiyu`` command itself."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from shiyu.core.config import Settings
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        sys.exit(f"配置错误 / configuration error: {exc}")
+
+
+def command_group(sub: Any, name: str, help_text: str) -> Any:
+    """The sub-parsers of ``shiyu <name> …`` (e.g. ``import``), shared by every domain that adds a kind
+    under it: the first caller creates the group, later ones get it back."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = sub.add_parser(name, help=help_text)
+        parser.set_defaults(kinds=parser.add_subparsers(dest=f"{name}_kind", metavar="KIND", required=True))
+    return parser.get_default("kinds")
