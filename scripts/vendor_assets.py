@@ -1,4 +1,5 @@
-"""Refresh the vendored front-end libraries in ``shiyu/web/static/vendor/`` from the npm registry.
+"""Refresh the vendored front-end libraries in ``shiyu/web/static/vendor/`` (served to browsers) and the
+test-only ones in ``tests/e2e/vendor/`` (axe-core, injected by the accessibility checks) from the npm registry.
 
 Usage: ``python scripts/vendor_assets.py`` (needs ``npm``; run by a developer, never at run time). Each
 package is fetched with ``npm pack <name>@<version>``, only the built files listed below are copied, with the
@@ -17,7 +18,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-VENDOR = Path(__file__).resolve().parent.parent / "shiyu" / "web" / "static" / "vendor"
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "shiyu" / "web" / "static" / "vendor"
+TEST_VENDOR = ROOT / "tests" / "e2e" / "vendor"
 
 # (npm name, version, licence, files inside the package, licence file inside the package or None)
 PACKAGES = [
@@ -37,6 +40,11 @@ PACKAGES = [
     ("swagger-ui-dist", "5.35.0", "Apache-2.0",
      ["swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css", "NOTICE", "favicon-32x32.png"],
      "LICENSE"),
+]
+
+# Only for the browser tests, never served: the accessibility rules engine (tests/e2e/axe.py).
+TEST_PACKAGES = [
+    ("axe-core", "4.14.1", "MPL-2.0", ["axe.min.js"], "LICENSE"),
 ]
 
 # @alpinejs/csp publishes no licence file in its npm package; this is the MIT text of Alpine's repository.
@@ -74,15 +82,20 @@ def sha256(path: Path) -> str:
 
 
 def main() -> None:
+    vendor(VENDOR, PACKAGES)
+    vendor(TEST_VENDOR, TEST_PACKAGES)
+
+
+def vendor(into: Path, packages: list[tuple[str, str, str, list[str], str | None]]) -> None:
     manifest = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, version, licence, files, licence_file in PACKAGES:
+        for name, version, licence, files, licence_file in packages:
             out = subprocess.run(["npm", "pack", f"{name}@{version}", "--silent"], cwd=tmp, check=True,
                                  capture_output=True, text=True).stdout.strip().splitlines()[-1]
             root = Path(tmp) / name
             with tarfile.open(Path(tmp) / out) as tar:
                 tar.extractall(root, filter="data")
-            target = VENDOR / directory(name, version)
+            target = into / directory(name, version)
             shutil.rmtree(target, ignore_errors=True)
             entries = {}
             for rel in files:
@@ -98,7 +111,7 @@ def main() -> None:
                 entries[path.relative_to(target).as_posix()] = sha256(path)
             manifest.append({"name": name, "version": version, "licence": licence, "source": f"npm:{name}",
                              "directory": target.name, "files": entries})
-    (VENDOR / "MANIFEST.json").write_text(json.dumps({"packages": manifest}, indent=2, ensure_ascii=False) + "\n",
+    (into / "MANIFEST.json").write_text(json.dumps({"packages": manifest}, indent=2, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
 
 

@@ -7,28 +7,34 @@ import json
 import re
 from pathlib import Path
 
-from scripts.vendor_assets import directory
+import pytest
+
+from scripts.vendor_assets import TEST_VENDOR, directory
 from shiyu.web.i18n import catalogue
 
 WEB = Path(__file__).resolve().parents[2] / "shiyu" / "web"
 VENDOR = WEB / "static" / "vendor"
 
 
-def test_manifest_matches_files() -> None:
-    manifest = json.loads((VENDOR / "MANIFEST.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize(("vendor", "expected"), [
+    (VENDOR, {"leaflet", "htmx.org", "@alpinejs/csp", "swagger-ui-dist"}),
+    (TEST_VENDOR, {"axe-core"}),
+], ids=["served", "tests-only"])
+def test_manifest_matches_files(vendor: Path, expected: set[str]) -> None:
+    manifest = json.loads((vendor / "MANIFEST.json").read_text(encoding="utf-8"))
     listed = set()
     names = {p["name"] for p in manifest["packages"]}
-    assert {"leaflet", "htmx.org", "@alpinejs/csp", "swagger-ui-dist"} <= names
+    assert expected <= names
     for pkg in manifest["packages"]:
         assert pkg["version"] and pkg["licence"] and pkg["source"] == f"npm:{pkg['name']}"
-        folder = VENDOR / pkg["directory"]
+        folder = vendor / pkg["directory"]
         assert folder.name == directory(pkg["name"], pkg["version"])
         assert "LICENSE" in pkg["files"], f"{pkg['name']} has no licence file"
         for rel, digest in pkg["files"].items():
             data = (folder / rel).read_bytes()
             assert hashlib.sha256(data).hexdigest() == digest, f"{pkg['name']}/{rel} differs from the manifest"
             listed.add((folder / rel).resolve())
-    on_disk = {p.resolve() for p in VENDOR.rglob("*") if p.is_file() and p.name != "MANIFEST.json"}
+    on_disk = {p.resolve() for p in vendor.rglob("*") if p.is_file() and p.name != "MANIFEST.json"}
     assert on_disk == listed, f"files not in the manifest: {sorted(map(str, on_disk - listed))}"
 
 

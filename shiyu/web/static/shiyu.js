@@ -208,11 +208,32 @@
       });
   }
 
+  // A table wider than its box scrolls sideways; a keyboard user can only scroll what can take focus (WCAG
+  // 2.1.1). So exactly the wraps that overflow become tab stops, named after the heading above them.
+  function scrollers() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        if (!wrap.hasAttribute("aria-label")) {
+          var heading = wrap.closest("section, .card, main");
+          heading = heading && heading.querySelector("h1, h2, h3, caption");
+          wrap.setAttribute("aria-label", ((heading && heading.textContent) || document.title).trim());
+        }
+      } else if (wrap.getAttribute("tabindex") === "0") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+      }
+    });
+  }
+
   function initPage(root) {
     (root || document).querySelectorAll("[data-src].map").forEach(drawMap);
     widths(root || document);
+    scrollers();
   }
 
+  window.addEventListener("resize", scrollers);
   document.addEventListener("DOMContentLoaded", function () { initPage(document); });
   document.addEventListener("htmx:load", function (ev) { initPage(ev.target); });
   window.shiyu = { textBox: textBox };

@@ -1,0 +1,108 @@
+"""Everyone can use every page (GB/T 37668-2019, which follows WCAG 2.1 AA): axe-core's A/AA rules over every
+page each role reaches from its navigation — plus the case page and the citizen's pages — at a desktop and
+a 360 px phone size, with a case in the queues so tables, maps and timelines are filled: 0 critical and
+0 serious findings. Also: the skip link is the first Tab stop and moves focus into the page, and the closed
+phone menu holds no Tab stop."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.axe import AUDIT_CONTEXT, audit, blocking
+from tests.e2e.conftest import WAIT_MS, log_in, running_world
+
+SIZES = {"desktop": {"width": 1366, "height": 850}, "phone": {"width": 360, "height": 740}}
+ROLES = ("admin", "leader_a", "operator_a", "worker_a1", "handler_a", "auditor")
+PUBLIC = ("/login", "/portal", "/portal/track")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    from tests.cases.case_fixtures import make_category
+
+    def fill(session, w) -> dict:
+        category = make_category(session)
+        session.flush()
+        return {"category": category.id}
+
+    with running_world(tmp_path_factory.mktemp("a11y"), fill) as running:
+        import httpx
+
+        r = httpx.post(running["url"] + "/api/v1/cases", json={
+            "idempotency_key": "a11y-" + secrets.token_hex(6), "channel": "citizen",
+            "category_id": running["ids"]["category"], "description": "楼道堆放杂物，影响通行",
+            "location": {"lon": 117.95, "lat": 24.6}, "anonymous": True})
+        assert r.status_code == 201, r.text
+        running["ids"]["case"] = r.json()["id"]
+        running["ids"]["tracking_code"] = r.json()["tracking_code"]
+        yield running
+
+
+def _page(browser: Browser, world: dict, size: str, **extra: object) -> Page:
+    context = browser.new_context(viewport=SIZES[size], base_url=world["url"], locale="zh-CN", **extra)
+    context.set_default_timeout(WAIT_MS)
+    return context.new_page()
+
+
+def _nav_links(page: Page) -> list[str]:
+    hrefs = page.eval_on_selector_all("#sidebar a[href^='/']", "links => links.map(a => a.getAttribute('href'))")
+    return sorted(set(hrefs))
+
+
+def _audit_all(page: Page, paths: list[str], who: str, size: str, found: dict[str, list]) -> int:
+    for path in paths:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        problems = blocking(audit(page))
+        if problems:
+            found[f"{who} {size} {path}"] = problems
+    return len(paths)
+
+
+@pytest.mark.slow
+def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser: Browser, world: dict) -> None:
+    found: dict[str, list] = {}
+    runs = 0
+    case_page = f"/desk/cases/{world['ids']['case']}"
+    for size in SIZES:
+        for role in ROLES:
+            page = _page(browser, world, size, **AUDIT_CONTEXT)
+            log_in(page, role)
+            paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
+            if role in ("leader_a", "operator_a"):
+                paths.append(case_page)
+            runs += _audit_all(page, paths, role, size, found)
+            page.context.close()
+        page = _page(browser, world, size, **AUDIT_CONTEXT)
+        runs += _audit_all(page, [*PUBLIC, f"/portal/track?code={world['ids']['tracking_code']}"], "anonymous", size,
+                           found)
+        page.context.close()
+    print(f"\naxe-core WCAG 2.1 A/AA: {runs} page × size runs, {len(found)} with critical or serious findings")
+    assert runs >= 40
+    assert not found, found
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_first_tab_stop_skips_to_the_page_and_a_closed_menu_holds_none(browser: Browser, world: dict,
+                                                                           size: str) -> None:
+    page = _page(browser, world, size)
+    log_in(page, "leader_a")
+    page.goto("/desk")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    if size == "phone":  # the menu is closed: none of its links may take focus
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            assert not page.evaluate("() => !!document.activeElement.closest('#sidebar')")
+        page.locator(".menu-toggle").click()
+        page.locator("#sidebar a").first.focus()
+        expect(page.locator("#sidebar a").first).to_be_focused()
+    page.context.close()
