@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # request that waits longer than the timeout for a connection is answered 503 "busy", not 500.
     db_pool_size: int = Field(default=20, ge=1)
     db_pool_timeout: float = Field(default=10.0, gt=0)
+    # How long a request waits for SQLite's write lock held by another connection, and for a PostgreSQL
+    # connection to open, before it is answered 503 "unavailable" with Retry-After (not 500 after 30 s).
+    db_lock_timeout: float = Field(default=5.0, gt=0, le=60)
+    db_connect_timeout: int = Field(default=5, ge=1, le=60)
 
     storage_dir: str = "var/files"
     # An upload no case or check-in has taken after this many days is deleted, row and files
