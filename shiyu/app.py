@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +25,9 @@ from shiyu.triage import case_duplicates
 from shiyu.triage import registry as triage_registry
 from shiyu.web import api_docs, errors, health, pages
 from shiyu.web.api import api_router
+from shiyu.web.bounds import integers_in_range
 from shiyu.web.failsafe import Failsafe
+from shiyu.web.limits import RequestGate
 from shiyu.web.security_headers import SecurityHeaders
 from shiyu.web.timing import ServerTiming
 
@@ -78,7 +80,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
         await asyncio.to_thread(writer.close)  # reports already queued are written before the process ends
 
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan,
+                  dependencies=[Depends(integers_in_range)])
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
     app.add_middleware(Failsafe)
+    app.add_middleware(RequestGate, settings=settings)
     app.add_middleware(ServerTiming)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(api_router, prefix="/api/v1")

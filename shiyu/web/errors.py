@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shiyu.core.errors import ShiyuError
+from shiyu.core.errors import ShiyuError, UnstorableInput
 from shiyu.web.deps import language
 
 log = logging.getLogger("shiyu")
@@ -69,14 +69,32 @@ def unavailable(request: Request) -> Response:
 
 
 def invalid_input(request: Request) -> Response:
-    return answer(request, 422, "invalid_input", "输入包含无法保存的内容（如空字符或超出范围的数字）",
-                  "The input holds something that cannot be stored (a NUL character or a number out of range)")
+    return answer(request, 422, UnstorableInput.code, UnstorableInput.zh, UnstorableInput.en)
+
+
+def body_too_large(request: Request, limit: int) -> Response:
+    """The rest of the body is not read: the connection closes after this answer."""
+    mb = f"{limit / (1024 * 1024):.1f}".removesuffix(".0")
+    return answer(request, 413, "body_too_large", f"请求内容过大（此处最多 {mb} MB）",
+                  f"The request is too large (at most {mb} MB here)", detail={"limit_bytes": limit},
+                  headers={"Connection": "close"})
+
+
+def rate_limited(request: Request, seconds: int) -> Response:
+    return answer(request, 429, "rate_limited", f"请求过于频繁，请{seconds}秒后再试",
+                  f"Too many requests from your address; try again in {seconds} seconds",
+                  detail={"retry_after": seconds}, headers={"Retry-After": str(seconds)})
 
 
 def install(app: FastAPI) -> None:
+    from shiyu.web.limits import BodyTooLarge, InvalidInput
+
     @app.exception_handler(ShiyuError)
     async def _shiyu(request: Request, exc: ShiyuError) -> JSONResponse:
-        return JSONResponse(exc.body(language(request)), status_code=exc.status)
+        response = JSONResponse(exc.body(language(request)), status_code=exc.status)
+        if isinstance(exc.detail, dict) and isinstance(exc.detail.get("retry_after"), int):
+            response.headers["Retry-After"] = str(exc.detail["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,7 +106,11 @@ def install(app: FastAPI) -> None:
         return _json(422, "validation_failed", "The input is not valid" if en else "输入有误", fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, BodyTooLarge):  # found while a handler read the body (shiyu.web.limits)
+            return body_too_large(request, exc.limit)
+        if isinstance(exc, InvalidInput):
+            return invalid_input(request)
         en = language(request) == "en"
         if exc.status_code == 404:
             return _json(404, "not_found", "Not found" if en else "未找到该对象")
