@@ -23,7 +23,7 @@ from shiyu.core.scoping import Principal
 from shiyu.org.identity import passwords
 from shiyu.triage import case_duplicates
 from shiyu.triage import registry as triage_registry
-from shiyu.web import api_docs, errors, health, pages
+from shiyu.web import api_docs, errors, health, openapi_errors, pages
 from shiyu.web.api import api_router
 from shiyu.web.bounds import integers_in_range
 from shiyu.web.failsafe import Failsafe
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.state.intake_writer = writer
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
+    openapi_errors.install(app)
     app.add_middleware(Failsafe)
     app.add_middleware(RequestGate, settings=settings)
     app.add_middleware(ServerTiming)
