@@ -131,7 +131,8 @@ class Document:
             if "application/json" in content:
                 return {"json_body": self.sample(content["application/json"].get("schema", {}), bad)}
             if "multipart/form-data" in content:
-                name = "a\x00.jpg" if bad == "nul" else ODD_UNICODE.replace("\ud800", "") + ".jpg" if bad == "unicode" else "a.jpg"
+                odd = ODD_UNICODE.replace("\ud800", "")  # a file name is encoded by the client itself
+                name = "a\x00.jpg" if bad == "nul" else odd + ".jpg" if bad == "unicode" else "a.jpg"
                 return {"files": {"file": (name, b"\xff\xd8\xff" + b"\0" * 64, "image/jpeg")}}
             return {}
 
