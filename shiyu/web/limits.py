@@ -8,6 +8,7 @@
   passes the limit, so no body is ever held whole beyond it. The limits are settings sized for each use:
   JSON and forms (``SHIYU_MAX_BODY_BYTES``), one upload (``SHIYU_MAX_UPLOAD_BYTES``), a portal report with
   its photos (``SHIYU_MAX_REPORT_BYTES``), a GeoJSON area import (``SHIYU_MAX_IMPORT_BYTES``).
+- An upload or an area import without any credentials: 401 before its multipart body is parsed.
 - Log-in attempts and anonymous reports beyond their rate from one client address: 429 ``rate_limited``
   with ``Retry-After`` (``shiyu.core.ratelimit``). The address is the one uvicorn reports, i.e. the
   forwarded one when the request came through a trusted proxy (``SHIYU_FORWARDED_ALLOW_IPS``).
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shiyu.core.config import Settings
+from shiyu.core.errors import Unauthenticated
 from shiyu.core.ratelimit import RateLimiter, Rule
 
 SESSION_COOKIE = b"shiyu_session="
@@ -55,12 +57,17 @@ class RouteLimit:
     body_setting: str | None = None  # the Settings field with this route's body limit (None: the default)
     rate: str | None = None  # the kind of rate limit ("login", "anonymous_report")
     anonymous_only: bool = False  # counted only for callers without credentials
+    # Refused with 401 before the body is read when no credentials at all come with it: FastAPI parses a
+    # multipart body (``File(...)``) before it resolves the dependencies that authenticate.
+    credentials_required: bool = False
 
 
 ROUTE_LIMITS = (
-    RouteLimit("POST", re.compile(r"/api/v1/attachments"), body_setting="max_upload_bytes"),
+    RouteLimit("POST", re.compile(r"/api/v1/attachments"), body_setting="max_upload_bytes",
+               credentials_required=True),
     RouteLimit("POST", re.compile(r"/api/v1/areas/import"), body_setting="max_import_bytes"),
-    RouteLimit("POST", re.compile(r"/admin/areas/(import|\d+/propose)"), body_setting="max_import_bytes"),
+    RouteLimit("POST", re.compile(r"/admin/areas/(import|\d+/propose)"), body_setting="max_import_bytes",
+               credentials_required=True),
     RouteLimit("POST", re.compile(r"/portal/report"), body_setting="max_report_bytes", rate="anonymous_report",
                anonymous_only=True),
     RouteLimit("POST", re.compile(r"/api/v1/cases"), rate="anonymous_report", anonymous_only=True),
@@ -119,13 +126,15 @@ class BodyWatch:
 
 
 def _answer(scope: Scope, receive: Receive, exc: HTTPException, retry_after: int | None = None) -> Any:
-    from shiyu.web.errors import body_too_large, invalid_input, rate_limited
+    from shiyu.web.errors import answer, body_too_large, invalid_input, rate_limited
 
     request = Request(scope, receive)
     if isinstance(exc, BodyTooLarge):
         return body_too_large(request, exc.limit)
     if isinstance(exc, InvalidInput):
         return invalid_input(request)
+    if exc.status_code == 401:
+        return answer(request, 401, Unauthenticated.code, Unauthenticated.zh, Unauthenticated.en)
     return rate_limited(request, retry_after or 1)
 
 
@@ -147,6 +156,8 @@ class RequestGate:
             wait = await self.limiter.wait_seconds(self.rules[limit.rate], address)
             if wait:
                 return await _answer(scope, receive, HTTPException(429), wait)(scope, receive, send)
+        if limit is not None and limit.credentials_required and _anonymous(scope):
+            return await _answer(scope, receive, HTTPException(401))(scope, receive, send)
         max_bytes = getattr(self.settings, limit.body_setting if limit and limit.body_setting else "max_body_bytes")
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:

@@ -83,6 +83,17 @@ def test_area_import_checks_the_permission_before_the_body(client, w) -> None:
     assert r.status_code == 403 and r.json()["detail"] == {"permission": "area.import"}, r.text
 
 
+def test_an_upload_without_credentials_is_refused_before_its_body(client, w) -> None:
+    """FastAPI parses a multipart body before the dependencies that authenticate: the gate asks first."""
+    def endless():
+        yield b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n"
+        raise AssertionError("the body was read")
+
+    r = client.post("/api/v1/attachments", content=endless(),
+                    headers={"content-type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated", r.text
+
+
 def test_the_portal_checks_csrf_before_parsing_the_form(client, w) -> None:
     """S7: the portal parsed a whole multipart body, then refused it for a missing token."""
     data = form(client) | {"category_id": str(w.extra["category"].id), "lon": "117.95", "lat": "24.6",
