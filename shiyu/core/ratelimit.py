@@ -9,6 +9,7 @@ the failure is logged: a rate limit must not take intake down with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -43,17 +44,23 @@ class MemoryCounter:
 
 
 class RedisCounter:
-    def __init__(self, url: str, prefix: str) -> None:
-        import redis.asyncio
+    """One ``INCR`` + ``EXPIRE`` per request, from a worker thread: the blocking client's connection pool is
+    not tied to one event loop (an asyncio client would be), and only log-ins and anonymous reports pay."""
 
-        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self._prefix = prefix
+
+    def _count(self, key: str, ttl: int) -> int:
+        with self._redis.pipeline(transaction=True) as pipe:
+            count, _ = pipe.incr(key).expire(key, ttl).execute()
+        return int(count)
 
     async def hit(self, rule: Rule, address: str, window: int) -> int:
         key = f"{self._prefix}:rate:{rule.kind}:{window}:{address}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(key).expire(key, rule.window_seconds * 2).execute()
-        return int(count)
+        return await asyncio.to_thread(self._count, key, rule.window_seconds * 2)
 
 
 class RateLimiter:

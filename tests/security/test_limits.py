@@ -237,3 +237,15 @@ def test_a_plausible_occurrence_time_is_taken(client, w) -> None:
     r = client.post("/api/v1/cases", json=_report(w, "when-00002", channel="grid", occurred_at=when),
                     headers=login(client, "worker_a1"))
     assert r.status_code == 201, r.text
+
+
+def test_every_route_limit_names_a_route_that_exists(app) -> None:
+    """The gate matches paths before routing: a renamed route must not silently lose its limit."""
+    from starlette.routing import Match
+
+    from shiyu.web.limits import ROUTE_LIMITS
+
+    for limit in ROUTE_LIMITS:
+        example = limit.path.pattern.replace(r"(import|\d+/propose)", "import")
+        scope = {"type": "http", "method": limit.method, "path": example, "root_path": "", "headers": []}
+        assert any(route.matches(scope)[0] is Match.FULL for route in app.router.routes), example
