@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +23,11 @@ from shiyu.core.scoping import Principal
 from shiyu.org.identity import passwords
 from shiyu.triage import case_duplicates
 from shiyu.triage import registry as triage_registry
-from shiyu.web import api_docs, errors, pages
+from shiyu.web import api_docs, errors, health, openapi_errors, pages
 from shiyu.web.api import api_router
+from shiyu.web.bounds import integers_in_range
+from shiyu.web.failsafe import Failsafe
+from shiyu.web.limits import RequestGate
 from shiyu.web.security_headers import SecurityHeaders
 from shiyu.web.timing import ServerTiming
 
@@ -65,7 +67,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     triage_registry.configure(settings)
     case_duplicates.configure(settings)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout)
+                         max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout,
+                         lock_timeout=settings.db_lock_timeout, connect_timeout=settings.db_connect_timeout)
     factory = make_session_factory(engine)
     writer = IntakeWriter(factory, settings.tz)
 
@@ -77,13 +80,17 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
         await asyncio.to_thread(writer.close)  # reports already queued are written before the process ends
 
     app = FastAPI(title="Shiyu 市域 API", version=__version__, description=DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan)
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan,
+                  dependencies=[Depends(integers_in_range)])
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
     app.state.intake_writer = writer
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)
+    openapi_errors.install(app)
+    app.add_middleware(Failsafe)
+    app.add_middleware(RequestGate, settings=settings)
     app.add_middleware(ServerTiming)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(api_router, prefix="/api/v1")
@@ -91,10 +98,5 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.include_router(api_docs.router)  # Swagger UI from vendored files
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
 
-    @app.get("/healthz", tags=["meta"], summary="Liveness and database reachability")
-    def healthz() -> dict:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
-
+    app.include_router(health.router)
     return app

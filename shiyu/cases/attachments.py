@@ -95,6 +95,9 @@ def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
             img.thumbnail(THUMBNAIL_SIZE)
             out = io.BytesIO()
             img.convert("RGB").save(out, "JPEG", quality=80)
+    except Image.DecompressionBombError as exc:  # opened claiming billions of pixels: refused unread
+        raise ValidationFailed("image_too_large", "图片像素过多", "The image has too many pixels",
+                               detail={"field": "file"}) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationFailed("image_unreadable", "图片文件已损坏或无法识别", "The image is damaged or unreadable",
                                detail={"field": "file"}) from exc

@@ -62,6 +62,25 @@ class Settings(BaseSettings):
     # request that waits longer than the timeout for a connection is answered 503 "busy", not 500.
     db_pool_size: int = Field(default=20, ge=1)
     db_pool_timeout: float = Field(default=10.0, gt=0)
+    # How long a request waits for SQLite's write lock held by another connection, and for a PostgreSQL
+    # connection to open, before it is answered 503 "unavailable" with Retry-After (not 500 after 30 s).
+    db_lock_timeout: float = Field(default=5.0, gt=0, le=60)
+    db_connect_timeout: int = Field(default=5, ge=1, le=60)
+
+    # Request bodies (shiyu.web.limits), refused with 413 before they are read whole. JSON and forms; one
+    # upload (the largest file kind, a 200 MB video, plus multipart framing); a portal report with its three
+    # 15 MB photos; a GeoJSON area import (a whole city's boundaries).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
+    max_upload_bytes: int = Field(default=201 * 1024 * 1024, ge=1024 * 1024)
+    max_report_bytes: int = Field(default=46 * 1024 * 1024, ge=1024 * 1024)
+    max_import_bytes: int = Field(default=51 * 1024 * 1024, ge=1024 * 1024)
+    # Rate limits per client address (shiyu.core.ratelimit; shared through Redis when SHIYU_REDIS_URL is
+    # set): anonymous reports (API and portal) and log-in attempts, right or wrong, per window. Generous
+    # for a household or an office behind one address, tight for a script.
+    anonymous_reports_per_address: int = Field(default=20, ge=1)
+    anonymous_report_window_seconds: int = Field(default=600, ge=1)
+    logins_per_address: int = Field(default=60, ge=1)
+    login_rate_window_seconds: int = Field(default=60, ge=1)
 
     storage_dir: str = "var/files"
     # An upload no case or check-in has taken after this many days is deleted, row and files

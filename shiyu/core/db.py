@@ -60,13 +60,18 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the per-dialect settings Shiyu relies on (SQLite: foreign keys, WAL, busy timeout)."""
+def make_engine(url: str, *, lock_timeout: float = 30.0, connect_timeout: int = 10, **kwargs: Any) -> Engine:
+    """An engine with the per-dialect settings Shiyu relies on (SQLite: foreign keys, WAL, busy timeout).
+
+    ``lock_timeout``: how long SQLite waits for another connection's write lock before it gives up
+    (``database is locked``); ``connect_timeout``: how long PostgreSQL connecting may take. The app keeps
+    both short (``SHIYU_DB_LOCK_TIMEOUT``, ``SHIYU_DB_CONNECT_TIMEOUT``), so that a request answers 503 soon
+    instead of holding its client; commands and jobs may wait longer."""
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -79,7 +84,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": connect_timeout}, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -76,3 +76,11 @@ class Conflict(ShiyuError):
     code = "conflict"
     zh = "数据已被他人修改，请刷新后重试"
     en = "Someone else changed this first; reload and try again"
+
+
+class UnstorableInput(ValidationFailed):
+    """A NUL character or a number past what the database holds: refused, never stored or half-stored."""
+
+    code = "invalid_input"
+    zh = "输入包含无法保存的内容（如空字符或超出范围的数字）"
+    en = "The input holds something that cannot be stored (a NUL character or a number out of range)"

@@ -22,6 +22,7 @@ def form(client) -> dict[str, str]:
     page = client.get("/portal")
     assert page.status_code == 200, page.text[:500]
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)
+    client.headers["X-CSRF-Token"] = client.cookies.get("shiyu_csrf")  # as htmx sends it, before the body
     return {"csrf_token": client.cookies.get("shiyu_csrf"), "idempotency_key": key}
 
 

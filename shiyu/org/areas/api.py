@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from shiyu.core.errors import Forbidden
 from shiyu.core.paging import Page
+from shiyu.core.scoping import Principal
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.models import Area
 from shiyu.org.areas.schemas import (
@@ -27,7 +29,9 @@ from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(tags=["areas"])
 
+# The largest GeoJSON file taken (a whole city's boundaries); SHIYU_MAX_IMPORT_BYTES bounds the request.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -42,8 +46,17 @@ IMPORT_BODY = {
 }
 
 
-async def _import_body(request: Request) -> bytes:
-    """The uploaded file or the raw JSON body (read here so that the handler itself stays synchronous)."""
+def _may_import(principal: CurrentPrincipal) -> Principal:
+    """Checked before the body is read: a caller without ``area.import`` anywhere is refused at once, not
+    after sending (and making the server hold) a 50 MB file."""
+    if not principal.has_permission("area.import"):
+        raise Forbidden(detail={"permission": "area.import"})
+    return principal
+
+
+async def _import_body(request: Request, _principal: Principal = Depends(_may_import)) -> bytes:
+    """The uploaded file or the raw JSON body (read here so that the handler itself stays synchronous); its
+    size is bounded by ``SHIYU_MAX_IMPORT_BYTES`` while it streams in (``shiyu.web.limits``)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")

@@ -143,6 +143,8 @@ def read_features(data: bytes | str | dict[str, Any]) -> list[Any]:
             data = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidGeoJSON(reason=f"JSON: {exc}") from exc
+        except RecursionError as exc:  # "[[[[…" a hundred thousand deep: no GeoJSON nests like that
+            raise InvalidGeoJSON(reason="JSON: nested too deeply") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise InvalidGeoJSON(reason='"type" must be "FeatureCollection"')
     features = data.get("features")

@@ -16,7 +16,8 @@ its content, photos included (``intake.already_submitted``): the very same repor
 case; a key reused for other content never shows the first report's tracking code or evaluation token.
 
 CSRF: there is no session to ride on, but the double-submit token still stops another site from filing
-reports in a visitor's name (and from using a logged-in staff member's cookie).
+reports in a visitor's name (and from using a logged-in staff member's cookie). It is checked before the
+multipart body is parsed, so it comes in the header or the query string, not as a form field.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from shiyu.cases.api import UPLOAD_CHUNK, intake_session, public_session
 from shiyu.cases.categories import service as categories
 from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
-from shiyu.core.errors import Forbidden, NotFound, ShiyuError, ValidationFailed
+from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput, ValidationFailed
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
 from shiyu.web import nav
@@ -82,10 +83,14 @@ def report_page(request: Request, db: PublicDb) -> Response:
 
 @router.post("/report")
 async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
+    # The token travels in the X-CSRF-Token header (htmx) or the form's action URL (no script), so it is
+    # checked before the body — photos, up to SHIYU_MAX_REPORT_BYTES — is parsed (security review S7).
+    _check_csrf(request, request.query_params.get("csrf_token", ""))
     raw = await request.form()
     form = {k: str(v).strip() for k, v in raw.items() if not isinstance(v, UploadFile)}
+    if any("\x00" in value for value in form.values()):
+        raise UnstorableInput()
     photos = [f for f in raw.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-    _check_csrf(request, form.get("csrf_token", ""))
     anonymous = form.get("anonymous") == "on"
     principal = db.info["principal"]
     storage = LocalStorage(request.app.state.settings.storage_dir)
