@@ -9,7 +9,7 @@ from shiyu.cases.reporters import CaseReporter
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
-from shiyu.core.outbox import OutboxEvent
+from shiyu.core.outbox import OutboxDelivery, OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
 from shiyu.org.identity.models import Grant, LoginThrottle, RevokedToken, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
@@ -47,6 +47,7 @@ __all__ = [
     "IndicatorGridFact",
     "IndicatorWeight",
     "LoginThrottle",
+    "OutboxDelivery",
     "OutboxEvent",
     "PatrolCheckin",
     "PresenceDay",

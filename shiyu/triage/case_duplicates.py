@@ -1,10 +1,10 @@
 """Duplicates, exact repeats and repeat complaints (重复诉求) of the city's cases, found right after intake.
 
 ``on_reported`` runs once per new case, from the intake's ``case.reported`` outbox event (``shiyu.triage.tasks``,
-delivered by the worker within a minute), before auto-dispatch looks at the case. Not inside intake: it
-doubled the CPU of the hot path (two look-ups and a text comparison per report), and an operator opens a new
-case later than a minute anyway. Every look-up is bounded in SQL first and capped, and only then compared by
-text (character 3-gram TF-IDF cosine, ``shiyu.triage.duplicates``) in memory:
+delivered by the worker's delivery loops seconds after commit), before auto-dispatch looks at the case. Not
+inside intake: it doubled the CPU of the hot path (two look-ups and a text comparison per report). Every
+look-up is bounded in SQL first and capped, and only then compared by text (character 3-gram TF-IDF cosine,
+``shiyu.triage.duplicates``) in memory:
 
 **Duplicate candidates** — OPEN cases (not closed, rejected or merged) reported in the last
 ``duplicate_window_days`` (default 7) in the same community as the new case's grid, or within

@@ -24,14 +24,14 @@ from shiyu.triage.autodispatch import auto_dispatch
 log = logging.getLogger("shiyu.triage")
 
 
-@outbox.subscribe("case.reported")
+@outbox.subscribe("case.reported", name="triage.case_reported")
 def on_case_reported(session: Session, event: outbox.OutboxEvent) -> None:
     """Duplicates first: an exact repeat is merged, and a merged case is never auto-dispatched."""
     case_duplicates.on_reported(session, event.aggregate_id)
     auto_dispatch(session, event.aggregate_id)
 
 
-@outbox.subscribe("case.register")
+@outbox.subscribe("case.register", name="triage.learn_decision")
 def on_case_registered(session: Session, event: outbox.OutboxEvent) -> None:
     """Only people's decisions teach the model: the triage principal's own registrations (and other system
     work) have no actor and are skipped, or the model would learn from itself."""
