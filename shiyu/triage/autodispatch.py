@@ -2,7 +2,7 @@
 system principal ``triage``, through the workflow engine like a person would do it.
 
 Why after intake and not inside it: intake must stay fast and must not fail because a department rule is
-wrong. The intake's ``case.reported`` outbox event reaches ``tasks.on_case_reported`` through the worker's
+wrong. The intake's ``case.reported`` outbox event reaches ``tasks.on_cases_reported`` through the worker's
 continuous outbox delivery (seconds after the report's commit), which calls ``auto_dispatch``. The engine
 then writes the timeline entries (with a note naming the confidence and the model version), the outbox
 events, the deadlines and the audit entries exactly as for a person.

@@ -242,14 +242,22 @@ def _repeats(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[dict[st
 
 
 def on_reported(session: Session, case_id: int) -> Findings | None:
-    """The ``case.reported`` outbox subscriber's work (``shiyu.triage.tasks``): examine a newly reported case
-    once. A redelivered event finds the stored findings (or the merge) and does nothing."""
-    case = session.get(Case, case_id)
-    if case is None or case.state == CaseState.MERGED or session.scalar(
-            select(DuplicateCandidate.id).where(DuplicateCandidate.case_id == case_id).limit(1)) is not None \
-            or session.scalar(select(RepeatComplaint.id).where(RepeatComplaint.case_id == case_id)) is not None:
-        return None
-    return examine(session, case, ZoneInfo(windows().timezone), now=case.reported_at)
+    """The ``case.reported`` outbox subscriber's work for one case; see ``on_reported_batch``."""
+    return on_reported_batch(session, [case_id]).get(case_id)
+
+
+def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findings]:
+    """Examine newly reported cases once each (the outbox hands a whole delivery batch): the cases and which
+    of them were examined already are read with one query each for the batch, not three per case. A
+    redelivered event finds the stored findings (or the merge) and does nothing."""
+    with _as_system(session):
+        cases = list(session.scalars(select(Case).where(Case.id.in_(case_ids), Case.state != CaseState.MERGED.value)
+                                     .order_by(Case.id)))
+        ids = [c.id for c in cases]
+        done = set(session.scalars(select(DuplicateCandidate.case_id).where(DuplicateCandidate.case_id.in_(ids)))) \
+            | set(session.scalars(select(RepeatComplaint.case_id).where(RepeatComplaint.case_id.in_(ids))))
+    tz = ZoneInfo(windows().timezone)
+    return {c.id: examine(session, c, tz, now=c.reported_at) for c in cases if c.id not in done}
 
 
 def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None) -> Findings:
