@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # The outbox (shiyu.core.outbox): how many deliveries one transaction takes, how long an idle delivery
     # loop sleeps when no notification wakes it (SQLite, or a lost notification), after how many failed
     # attempts a delivery is parked for an administrator, and the longest wait between two attempts.
-    outbox_batch: int = Field(default=200, ge=1, le=5000)
+    outbox_batch: int = Field(default=50, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_max_attempts: int = Field(default=10, ge=1, le=100)
     outbox_backoff_max_seconds: float = Field(default=300.0, ge=0.01, le=86400)

@@ -320,14 +320,21 @@ class BatchResult:
         return self.fanned_out + self.delivered + self.failed
 
 
-def deliver_batch(factory: sessionmaker[Session], *, batch: int = 200) -> BatchResult:
-    """One transaction: fan out up to ``batch`` new events, then run up to ``batch`` due deliveries and mark
-    them, all committed together."""
-    with factory() as session:
-        session.info["principal"] = Principal.system("outbox")
-        if session.get_bind().dialect.name == "sqlite":
-            _take_write_lock(session)
+def _session(factory: sessionmaker[Session]) -> Session:
+    session = factory()
+    session.info["principal"] = Principal.system("outbox")
+    if session.get_bind().dialect.name == "sqlite":
+        _take_write_lock(session)
+    return session
+
+
+def deliver_batch(factory: sessionmaker[Session], *, batch: int = 50) -> BatchResult:
+    """Fan out up to ``batch`` new events (a short transaction of its own, so the fan-out lock is never held
+    while subscribers work), then run up to ``batch`` due deliveries and mark them in one transaction."""
+    with _session(factory) as session:
         result = BatchResult(fanned_out=_fan_out(session, batch))
+        session.commit()
+    with _session(factory) as session:
         claimed = _claim(session, batch)
         if claimed:
             outcome = _run(session, claimed)
@@ -337,7 +344,7 @@ def deliver_batch(factory: sessionmaker[Session], *, batch: int = 200) -> BatchR
     return result
 
 
-def deliver_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:
+def deliver_pending(factory: sessionmaker[Session], *, batch: int = 50) -> int:
     """Deliver until nothing is due (tests, the CLI); returns how many deliveries succeeded."""
     delivered = 0
     while (result := deliver_batch(factory, batch=batch)).work:
