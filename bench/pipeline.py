@@ -2,8 +2,8 @@
 
 ``python bench/pipeline.py [--smoke]`` makes its own PostgreSQL database on ``SHIYU_BENCH_POSTGRES`` (or takes
 ``--database-url`` holding the demo city), trains and activates a triage model from the demo's closed cases
-(auto-dispatch on at 0.9, duplicate finding always on), starts ``shiyu serve`` and two ``shiyu worker``
-processes on the same machine, and measures:
+(auto-dispatch at 0.9 unless ``--auto-threshold off``; duplicate finding always on), starts ``shiyu serve``
+and two ``shiyu worker`` processes on the same machine, and measures:
 
 a. **sustained**: reports offered through the API at ``--rate`` per second for ``--seconds`` (open loop, the
    intake bench's client): the time from each report's commit (its ``case.reported`` event) to its duplicate
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--fail-seconds", type=float, default=600.0, help="how long the flaky subscriber raises")
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
     parser.add_argument("--phases", default="abc", help="which of a, b, c to run")
+    parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
     parser.add_argument("--drain-wait", type=float, default=300.0,
                         help="longest wait for the backlog of phase a (what is left counts as never delivered)")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
@@ -154,9 +155,12 @@ def measure(url: str, args: argparse.Namespace) -> None:
     # The model file lives beside the database it belongs to, so a database given again keeps its model.
     storage = Path(tempfile.gettempdir()) / f"shiyu-pipeline-files-{make_url(url).database}"
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
-           "SHIYU_TRIAGE_AUTO_THRESHOLD": "0.9", "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5",
-           "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
-    os.environ.update({k: env[k] for k in ("SHIYU_STORAGE_DIR", "SHIYU_TRIAGE_AUTO_THRESHOLD")})
+           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
+    if args.auto_threshold != "off":
+        env["SHIYU_TRIAGE_AUTO_THRESHOLD"] = args.auto_threshold
+    else:
+        env.pop("SHIYU_TRIAGE_AUTO_THRESHOLD", None)
+    os.environ["SHIYU_STORAGE_DIR"] = env["SHIYU_STORAGE_DIR"]
     if not q(conninfo, "SELECT count(*) FROM triage_model_version WHERE status = 'active'")[0][0]:
         for step in (["triage", "import-history"], ["triage", "retrain"]):
             subprocess.run([shiyu_command(), *step], env=env, cwd=ROOT, check=True, stdout=sys.stderr)
