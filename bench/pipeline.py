@@ -153,7 +153,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="shiyu-pipeline-"))
     flag = tmp / "fail"
     # The model file lives beside the database it belongs to, so a database given again keeps its model.
-    storage = Path(tempfile.gettempdir()) / f"shiyu-pipeline-files-{make_url(url).database}"
+    storage = Path(tempfile.gettempdir()) / f"shiyu-pipeline-{make_url(url).database}" / "files"  # jobs.db beside
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
            "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
     if args.auto_threshold != "off":
