@@ -249,9 +249,9 @@ def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path
         first = last_event(conninfo)
         offered = load(pool, plan, "paced", 2, args.fail_seconds, 0, args.fail_rate)
         last = last_event(conninfo)
-        others = latencies(conninfo, "triage.case_reported", first, last)
         flag.unlink()
         cleared = wait_drained(conninfo, 600)
+        others = latencies(conninfo, "triage.case_reported", first, last)  # their times, read once delivered
         parked = q(conninfo, "SELECT count(*) FROM outbox_delivery WHERE state = 'parked'")[0][0]
     finally:
         workers.stop()
