@@ -8,7 +8,7 @@ from shiyu.cases.reporters import CaseReporter
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
-from shiyu.core.outbox import OutboxEvent
+from shiyu.core.outbox import OutboxDelivery, OutboxEvent
 from shiyu.org.areas.models import Area, AreaBoundary, AreaGeneration
 from shiyu.org.calendar.models import CalendarDay, CalendarSettings
 from shiyu.org.identity.api_clients import ApiClient
@@ -48,6 +48,7 @@ __all__ = [
     "IndicatorGridFact",
     "IndicatorWeight",
     "LoginThrottle",
+    "OutboxDelivery",
     "OutboxEvent",
     "PatrolCheckin",
     "PresenceDay",

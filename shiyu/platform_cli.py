@@ -16,8 +16,10 @@ def register(sub: Any) -> None:
     serve.add_argument("--workers", type=int, default=1, help="app processes (production mode)")
     serve.set_defaults(handler=_serve)
 
-    worker = sub.add_parser("worker", help="run background and periodic jobs (huey consumer)")
-    worker.add_argument("--workers", type=int, default=2, help="worker threads")
+    worker = sub.add_parser("worker", help="deliver the outbox and run background and periodic jobs")
+    worker.add_argument("--workers", type=int, default=2, help="job threads (huey consumer)")
+    worker.add_argument("--delivery-loops", type=int, default=1,
+                        help="outbox delivery threads (one per process is enough: start a process per core)")
     worker.set_defaults(handler=_worker)
 
     db = sub.add_parser("db", help="database migrations")
@@ -55,10 +57,17 @@ def _serve(args: argparse.Namespace) -> None:
 def _worker(args: argparse.Namespace) -> None:
     from huey.consumer import Consumer
 
+    from shiyu.core import outbox_worker
     from shiyu.core.jobs import build_queue
 
-    queue = build_queue(_settings())
-    Consumer(queue.huey, workers=args.workers, worker_type="thread", periodic=True).run()
+    settings = _settings()
+    queue = build_queue(settings)
+    stop = outbox_worker.start(queue.context().session_factory, settings.database_url, loops=args.delivery_loops,
+                               batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds)
+    try:
+        Consumer(queue.huey, workers=args.workers, worker_type="thread", periodic=True).run()
+    finally:
+        stop.set()
 
 
 def _rotate(_args: argparse.Namespace) -> None:

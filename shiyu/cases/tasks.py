@@ -1,8 +1,8 @@
-"""Background jobs of the case domain: delivering the outbox after commit, sweeping unused uploads.
+"""Background jobs of the case domain: pruning delivered outbox events, sweeping unused uploads.
 
 The deadline scan lives with the deadline rules (``shiyu.cases.deadlines.scan_deadlines``); both modules
-are listed in ``shiyu.core.jobs.JOB_MODULES``. Delivery runs every minute and is safe in several workers
-at once (rows are claimed with SKIP LOCKED on PostgreSQL).
+are listed in ``shiyu.core.jobs.JOB_MODULES``. The outbox itself is delivered continuously by the worker's
+delivery loops (``shiyu.core.outbox_worker``), not by a periodic job.
 """
 
 from __future__ import annotations
@@ -12,18 +12,25 @@ from datetime import timedelta
 
 from shiyu.cases import attachments
 from shiyu.core import outbox
+from shiyu.core.db import transaction
 from shiyu.core.jobs import JobContext, periodic
+from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
+from shiyu.core.timeutil import utcnow
 
 log = logging.getLogger("shiyu.cases.tasks")
+OUTBOX_KEEP_DAYS = 7
 
 
-@periodic(minute="*")
-def deliver_outbox(ctx: JobContext) -> int:
-    delivered = outbox.deliver_pending(ctx.session_factory)
-    if delivered:
-        log.info("outbox: %d events delivered", delivered)
-    return delivered
+@periodic(hour="4", minute="40")
+def prune_outbox(ctx: JobContext) -> int:
+    """Nightly: events delivered to every subscriber more than ``OUTBOX_KEEP_DAYS`` ago go, with their
+    delivery rows (parked ones stay until an administrator decides)."""
+    with transaction(ctx.session_factory, principal=Principal.system("outbox")) as session:
+        dropped = outbox.drop_old(session, utcnow() - timedelta(days=OUTBOX_KEEP_DAYS))
+    if dropped:
+        log.info("outbox: %d old events dropped", dropped)
+    return dropped
 
 
 @periodic(minute="17")

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # Smart triage: a case whose top category suggestion is at least this confident is registered and
     # dispatched automatically (shiyu.triage.tasks); unset, nothing is automatic.
     triage_auto_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The outbox (shiyu.core.outbox): how many deliveries one transaction takes, how long an idle delivery
+    # loop sleeps when no notification wakes it (SQLite, or a lost notification), after how many failed
+    # attempts a delivery is parked for an administrator, and the longest wait between two attempts.
+    outbox_batch: int = Field(default=50, ge=1, le=5000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_backoff_max_seconds: float = Field(default=300.0, ge=0.01, le=86400)
     tile_url: str | None = None
     # Strict-Transport-Security max-age in seconds (shiyu.web.security_headers); unset: one year, or 0 (no
     # header) in demo mode, which is served over plain http on a laptop.

@@ -19,7 +19,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu.core import live, pii
+from shiyu.core import live, outbox, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 
@@ -56,6 +56,7 @@ def periodic(**schedule: str) -> Callable[[Callable[..., Any]], Callable[..., An
 class Queue:
     huey: Huey
     tasks: dict[str, Any]
+    context: Callable[[], JobContext]  # the process's engine and configured domains, made on first use
 
     def enqueue(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return self.tasks[f"{fn.__module__}.{fn.__name__}"](*args, **kwargs)
@@ -76,6 +77,7 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
         """One engine per process, made on first use (after the worker forks)."""
         if "c" not in context:
             pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
+            outbox.configure(settings)
             engine = make_engine(settings.database_url)
             # The deadline scan's changes reach the command views of every app process (through Redis).
             live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
@@ -90,7 +92,7 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
         tasks[name] = huey.task(name=name)(_bound(fn, ctx))
     for name, (fn, schedule) in _PERIODIC.items():
         tasks[name] = huey.periodic_task(crontab(**schedule), name=name)(_bound(fn, ctx))
-    return Queue(huey, tasks)
+    return Queue(huey, tasks, ctx)
 
 
 def _bound(fn: Callable[..., Any], ctx: Callable[[], JobContext]) -> Callable[..., Any]:

@@ -1,41 +1,63 @@
 """The transactional outbox: events written in the same transaction as the change they describe, delivered
-after commit by a job.
+after commit to every subscriber on its own (docs/adr/0006-outbox-delivery.md).
 
 Why: a notification or webhook sent from inside a transaction that later rolls back announces something
 that never happened, and one sent after commit from the request is lost if the process dies in between.
-Writing the event as a row next to the change makes both impossible; ``deliver_pending`` hands committed
-rows to the subscribers and marks them delivered. Delivery is at-least-once: a subscriber that fails
-leaves the row pending (with the error and a later retry time), so subscribers must be idempotent on the
-event id.
+Writing the event as a row next to the change makes both impossible.
 
-Rows are written with a Core INSERT: they are bookkeeping of an already audited change, not a business
-record of their own, so they bypass the audit listener.
+Delivery is bookkept per (event, subscriber) in ``outbox_delivery``: a delivery loop first *fans out* new
+events (one delivery row per subscriber whose topic prefix matches), then claims due deliveries in bounded
+batches. Each batch is one transaction holding the subscribers' writes *and* the marks of their deliveries,
+so a crash between the two leaves neither and the redelivery has no double effect. A failing subscriber
+retries with exponential backoff on its own rows only, and is parked after ``max_attempts`` for an
+administrator (``/admin/outbox``). Per aggregate (a case) a subscriber gets events in order: a delivery waits
+while an earlier one of the same aggregate for the same subscriber is pending or retrying (a parked one no
+longer holds the chain: the administrator decides about it). Subscribers are registered under stable names,
+which the delivery rows keep.
+
+Event rows are written with a Core INSERT: they are bookkeeping of an already audited change, not a business
+record of their own, so they bypass the audit listener. On PostgreSQL the writing transaction also sends a
+``NOTIFY`` (delivered at commit, once per transaction), which wakes the workers' delivery loops at once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, insert, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
 from shiyu.core.db import Base
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 
 log = logging.getLogger("shiyu.outbox")
-MAX_ATTEMPTS = 10
-
-Subscriber = Callable[[Session, "OutboxEvent"], None]
-_SUBSCRIBERS: list[tuple[str, Subscriber]] = []
+CHANNEL = "shiyu_outbox"
+PENDING, DONE, PARKED, DISCARDED = "pending", "done", "parked", "discarded"
+FAN_OUT_LOCK = 0x5359_0B0C  # PostgreSQL advisory lock: one fan-out at a time keeps per-aggregate order
 
 
 class OutboxEvent(Base):
     __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_pending", "delivered_at", "available_at"),)
+    __table_args__ = (Index("ix_outbox_event_new", "id", postgresql_where=text("fanned_out_at IS NULL"),
+                            sqlite_where=text("fanned_out_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(64), index=True)
@@ -45,13 +67,64 @@ class OutboxEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
-    delivered_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    fanned_out_at: Mapped[datetime | None]
 
+
+class OutboxDelivery(Base):
+    """One event for one subscriber: pending (maybe retrying later), done, parked or discarded."""
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscriber"),
+        Index("ix_outbox_delivery_due", "event_id", postgresql_where=text("state = 'pending'"),
+              sqlite_where=text("state = 'pending'")),
+        Index("ix_outbox_delivery_chain", "subscriber", "aggregate", "aggregate_id", "event_id",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+        Index("ix_outbox_delivery_parked", "event_id", postgresql_where=text("state = 'parked'"),
+              sqlite_where=text("state = 'parked'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"))
+    subscriber: Mapped[str] = mapped_column(String(64))
+    aggregate: Mapped[str] = mapped_column(String(32))
+    aggregate_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]  # delivered, parked or discarded
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 10
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """1 s, 2 s, 4 s … after the first, second, third failure, capped."""
+        return timedelta(seconds=min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempts - 1)))
+
+
+_POLICY: dict[str, Policy] = {"current": Policy()}
+
+
+def configure(settings: Any) -> None:
+    """Take the retry policy from the settings (the worker and ``create_app`` call this)."""
+    _POLICY["current"] = Policy(settings.outbox_max_attempts, backoff_max_seconds=settings.outbox_backoff_max_seconds)
+
+
+def policy() -> Policy:
+    return _POLICY["current"]
+
+
+# -- writing events ---------------------------------------------------------------------------------------
 
 _INSERT = insert(OutboxEvent.__table__)  # built once: intake emits on every case
+_NOTIFY = text(f"NOTIFY {CHANNEL}")
 
 
 def event_row(
@@ -59,16 +132,17 @@ def event_row(
 ) -> dict[str, Any]:
     """The row of an event by the session's principal, for ``emit_rows``."""
     principal: Principal | None = session.info.get("principal")
-    now = utcnow()
     return {"topic": topic, "aggregate": aggregate, "aggregate_id": aggregate_id, "area_path": area_path,
-            "actor_id": principal.user_id if principal else None, "payload": payload, "created_at": now,
-            "available_at": now, "attempts": 0}
+            "actor_id": principal.user_id if principal else None, "payload": payload, "created_at": utcnow(),
+            "fanned_out_at": None}
 
 
 def emit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Queue events in the caller's transaction (one statement for all); delivered only if it commits."""
     if rows:
         session.execute(_INSERT, rows)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(_NOTIFY)
 
 
 def emit(
@@ -78,53 +152,218 @@ def emit(
     emit_rows(session, [event_row(session, topic, aggregate, aggregate_id, area_path, payload)])
 
 
-def subscribe(topic_prefix: str) -> Callable[[Subscriber], Subscriber]:
-    """Register a subscriber for every topic starting with ``topic_prefix`` (``""`` for all)."""
+# -- subscribers ------------------------------------------------------------------------------------------
 
-    def decorate(fn: Subscriber) -> Subscriber:
-        _SUBSCRIBERS.append((topic_prefix, fn))
+BatchHandler = Callable[[Session, list[OutboxEvent]], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """``handle`` gets the events of one batch in order (at most one per aggregate); it must write through
+    the session it is given, so that its writes commit with the marks of its deliveries."""
+
+    name: str
+    topic_prefix: str
+    handle: BatchHandler
+
+
+_SUBSCRIBERS: dict[str, Subscriber] = {}
+
+
+def _register(name: str, topic_prefix: str, handle: BatchHandler) -> None:
+    if name in _SUBSCRIBERS and _SUBSCRIBERS[name].handle.__qualname__ != handle.__qualname__:
+        raise ValueError(f"outbox subscriber name {name!r} is taken")
+    _SUBSCRIBERS[name] = Subscriber(name, topic_prefix, handle)
+
+
+def subscribe(topic_prefix: str, *, name: str) -> Callable[[Callable[[Session, OutboxEvent], None]], Any]:
+    """Register ``fn(session, event)`` under ``name`` for every topic starting with ``topic_prefix``
+    (``""`` for all). The name is stored with each delivery: renaming a subscriber orphans its backlog."""
+
+    def decorate(fn: Callable[[Session, OutboxEvent], None]) -> Callable[[Session, OutboxEvent], None]:
+        def each(session: Session, events: list[OutboxEvent]) -> None:
+            for event in events:
+                fn(session, event)
+
+        each.__qualname__ = fn.__qualname__
+        _register(name, topic_prefix, each)
+        return fn
+
+    return decorate
+
+
+def subscribe_batch(topic_prefix: str, *, name: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Like ``subscribe`` for a handler taking a whole batch of events at once (one query for all)."""
+
+    def decorate(fn: BatchHandler) -> BatchHandler:
+        _register(name, topic_prefix, fn)
         return fn
 
     return decorate
 
 
 def subscribers_for(topic: str) -> list[Subscriber]:
-    return [fn for prefix, fn in _SUBSCRIBERS if topic.startswith(prefix)]
+    return [s for s in _SUBSCRIBERS.values() if topic.startswith(s.topic_prefix)]
 
 
-def deliver_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:
-    """Deliver up to ``batch`` committed events, oldest first; returns how many were delivered.
+# -- delivering -------------------------------------------------------------------------------------------
 
-    Each event is claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the
-    backlog without delivering an event twice at once (SQLite has one writer anyway). A failing subscriber
-    rolls back that event's delivery only, and the event is retried later with a growing delay."""
-    delivered = 0
-    with factory() as session:
-        session.info["principal"] = Principal.system("outbox")
-        now = utcnow()
-        stmt = (
-            select(OutboxEvent)
-            .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.available_at <= now,
-                   OutboxEvent.attempts < MAX_ATTEMPTS)
-            .order_by(OutboxEvent.id)
-            .limit(batch)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        for event in session.scalars(stmt).all():
-            table = OutboxEvent.__table__
+
+def _take_write_lock(session: Session) -> None:
+    """SQLite: take the database's write lock before reading what to claim, so two workers never claim the
+    same rows (PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` instead). A write matching no row is enough."""
+    table = OutboxDelivery.__table__
+    session.execute(update(table).where(table.c.id == -1).values(attempts=table.c.attempts))
+
+
+def _fan_out(session: Session, limit: int) -> int:
+    """Make the delivery rows of up to ``limit`` new events, oldest first. One worker at a time (an advisory
+    lock; the others skip this step), so an aggregate's deliveries appear in the order of its events."""
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+            select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK))):
+        return 0
+    event = OutboxEvent.__table__
+    new = session.execute(select(event.c.id, event.c.topic, event.c.aggregate, event.c.aggregate_id)
+                          .where(event.c.fanned_out_at.is_(None)).order_by(event.c.id).limit(limit)).all()
+    if not new:
+        return 0
+    now = utcnow()
+    rows = [{"event_id": e.id, "subscriber": s.name, "aggregate": e.aggregate, "aggregate_id": e.aggregate_id,
+             "state": PENDING, "attempts": 0, "available_at": now, "created_at": now}
+            for e in new for s in subscribers_for(e.topic)]
+    if rows:
+        session.execute(insert(OutboxDelivery.__table__), rows)
+    session.execute(update(event).where(event.c.id.in_([e.id for e in new])).values(fanned_out_at=now))
+    return len(new)
+
+
+def _claim(session: Session, batch: int) -> list[OutboxDelivery]:
+    """Due deliveries that head their (subscriber, aggregate) chain, oldest event first."""
+    d, earlier = OutboxDelivery, aliased(OutboxDelivery)
+    waiting = exists().where(earlier.subscriber == d.subscriber, earlier.aggregate == d.aggregate,
+                             earlier.aggregate_id == d.aggregate_id, earlier.event_id < d.event_id,
+                             earlier.state == PENDING)
+    stmt = (select(d).where(d.state == PENDING, d.available_at <= utcnow(), ~waiting)
+            .order_by(d.event_id).limit(batch))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=d)
+    return list(session.scalars(stmt))
+
+
+@dataclass
+class Outcome:
+    done: list[int]
+    failed: list[tuple[OutboxDelivery, str]]
+
+
+def _run(session: Session, claimed: list[OutboxDelivery]) -> Outcome:
+    """Hand each subscriber its events, each subscriber in a savepoint; when a batch fails, its events go one
+    by one so that only the failing ones retry."""
+    events = {e.id: e for e in session.scalars(select(OutboxEvent).where(
+        OutboxEvent.id.in_({d.event_id for d in claimed})))}
+    outcome = Outcome([], [])
+    by_subscriber = sorted(claimed, key=lambda d: (d.subscriber, d.event_id))
+    for name, group in groupby(by_subscriber, key=lambda d: d.subscriber):
+        deliveries = list(group)
+        subscriber = _SUBSCRIBERS.get(name)
+        if subscriber is None:
+            outcome.failed += [(d, f"no subscriber named {name!r} in this worker") for d in deliveries]
+            continue
+        try:
+            with session.begin_nested():
+                subscriber.handle(session, [events[d.event_id] for d in deliveries])
+            outcome.done += [d.id for d in deliveries]
+            continue
+        except Exception as exc:  # one failing subscriber must not stop the others
+            if len(deliveries) == 1:
+                outcome.failed.append((deliveries[0], _describe(exc)))
+                continue
+        for d in deliveries:
             try:
                 with session.begin_nested():
-                    for fn in subscribers_for(event.topic):
-                        fn(session, event)
-                marks: dict[str, Any] = {"delivered_at": utcnow()}
-                delivered += 1
-            except Exception as exc:  # a subscriber's failure must not stop the others' events
-                log.warning("outbox event %s (%s) failed: %s", event.id, event.topic, exc)
-                attempts = event.attempts + 1
-                marks = {"attempts": attempts, "last_error": str(exc)[:500],
-                         "available_at": utcnow() + timedelta(seconds=30 * 2 ** min(attempts, 8))}
-            # Core UPDATE: delivery bookkeeping is not an audited change (what subscribers write still is).
-            session.execute(update(table).where(table.c.id == event.id).values(**marks))
+                    subscriber.handle(session, [events[d.event_id]])
+                outcome.done.append(d.id)
+            except Exception as exc:
+                outcome.failed.append((d, _describe(exc)))
+    return outcome
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _finish(session: Session, outcome: Outcome) -> None:
+    """Mark the deliveries in the subscribers' transaction. Core UPDATEs: delivery bookkeeping is not an
+    audited change (what subscribers write still is)."""
+    table, now, rules = OutboxDelivery.__table__, utcnow(), policy()
+    if outcome.done:
+        session.execute(update(table).where(table.c.id.in_(outcome.done))
+                        .values(state=DONE, attempts=table.c.attempts + 1, last_attempt_at=now, finished_at=now))
+    for d, error in outcome.failed:
+        attempts = d.attempts + 1
+        parked = attempts >= rules.max_attempts
+        log.warning("outbox delivery %s (event %s to %s) failed, attempt %d%s: %s", d.id, d.event_id, d.subscriber,
+                    attempts, ", parked" if parked else "", error)
+        session.execute(update(table).where(table.c.id == d.id).values(
+            attempts=attempts, last_error=error, last_attempt_at=now, available_at=now + rules.delay(attempts),
+            state=PARKED if parked else PENDING, finished_at=now if parked else None))
+
+
+@dataclass
+class BatchResult:
+    fanned_out: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    @property
+    def work(self) -> int:
+        return self.fanned_out + self.delivered + self.failed
+
+
+def _session(factory: sessionmaker[Session]) -> Session:
+    session = factory()
+    session.info["principal"] = Principal.system("outbox")
+    if session.get_bind().dialect.name == "sqlite":
+        _take_write_lock(session)
+    return session
+
+
+def deliver_batch(factory: sessionmaker[Session], *, batch: int = 50) -> BatchResult:
+    """Fan out up to ``batch`` new events (a short transaction of its own, so the fan-out lock is never held
+    while subscribers work), then run up to ``batch`` due deliveries and mark them in one transaction."""
+    with _session(factory) as session:
+        result = BatchResult(fanned_out=_fan_out(session, batch))
         session.commit()
+    with _session(factory) as session:
+        claimed = _claim(session, batch)
+        if claimed:
+            outcome = _run(session, claimed)
+            _finish(session, outcome)
+            result.delivered, result.failed = len(outcome.done), len(outcome.failed)
+        session.commit()
+    return result
+
+
+def deliver_pending(factory: sessionmaker[Session], *, batch: int = 50) -> int:
+    """Deliver until nothing is due (tests, the CLI); returns how many deliveries succeeded."""
+    delivered = 0
+    while (result := deliver_batch(factory, batch=batch)).work:
+        delivered += result.delivered
     return delivered
+
+
+# -- parked deliveries (the administrator's page and API) -------------------------------------------------
+
+
+def parked_count(session: Session) -> int:
+    """How many deliveries wait for an administrator (``/readyz`` and the worker's log show it)."""
+    return session.scalar(select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.state == PARKED)) or 0
+
+
+def drop_old(session: Session, before: datetime) -> int:
+    """Forget events older than ``before`` whose every delivery is finished (done, parked rows keep theirs)."""
+    d = OutboxDelivery
+    unfinished = exists().where(d.event_id == OutboxEvent.id, d.state.in_([PENDING, PARKED]))
+    ids = select(OutboxEvent.id).where(OutboxEvent.created_at < before, OutboxEvent.fanned_out_at.is_not(None),
+                                       ~unfinished)
+    return session.execute(delete(OutboxEvent.__table__).where(OutboxEvent.__table__.c.id.in_(ids))).rowcount

@@ -2,10 +2,10 @@
 system principal ``triage``, through the workflow engine like a person would do it.
 
 Why after intake and not inside it: intake must stay fast and must not fail because a department rule is
-wrong. The intake's ``case.reported`` outbox event reaches ``tasks.on_case_reported`` in the worker's
-outbox delivery (every minute), which calls ``auto_dispatch``. The engine then writes the timeline entries
-(with a note naming the confidence and the model version), the outbox events, the deadlines and the audit
-entries exactly as for a person.
+wrong. The intake's ``case.reported`` outbox event reaches ``tasks.on_cases_reported`` through the worker's
+continuous outbox delivery (seconds after the report's commit), which calls ``auto_dispatch``. The engine
+then writes the timeline entries (with a note naming the confidence and the model version), the outbox
+events, the deadlines and the audit entries exactly as for a person.
 
 Nothing is automatic when the setting is unset, below the threshold, when the routing rules name no
 department (a territory centre decides itself), or when the case has moved on (self-resolved, registered by

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.models import Case
+from shiyu.cases.routing import service as routing
 from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.org.identity.models import User
@@ -24,14 +25,20 @@ from shiyu.triage.autodispatch import auto_dispatch
 log = logging.getLogger("shiyu.triage")
 
 
-@outbox.subscribe("case.reported")
-def on_case_reported(session: Session, event: outbox.OutboxEvent) -> None:
+@outbox.subscribe_batch("case.reported", name="triage.case_reported")
+def on_cases_reported(session: Session, events: list[outbox.OutboxEvent]) -> None:
     """Duplicates first: an exact repeat is merged, and a merged case is never auto-dispatched."""
-    case_duplicates.on_reported(session, event.aggregate_id)
-    auto_dispatch(session, event.aggregate_id)
+    case_ids = [e.aggregate_id for e in events]
+    case_duplicates.on_reported_batch(session, case_ids)
+    session.info[routing.MEMO_KEY] = {}  # the batch's cases share grids and categories: route each pair once
+    try:
+        for case_id in case_ids:
+            auto_dispatch(session, case_id)
+    finally:
+        session.info.pop(routing.MEMO_KEY, None)
 
 
-@outbox.subscribe("case.register")
+@outbox.subscribe("case.register", name="triage.learn_decision")
 def on_case_registered(session: Session, event: outbox.OutboxEvent) -> None:
     """Only people's decisions teach the model: the triage principal's own registrations (and other system
     work) have no actor and are skipped, or the model would learn from itself."""

@@ -68,5 +68,6 @@ for _entry in (
     NavEntry("calendar", "/admin/calendar", "admin", "calendar", _p("calendar.edit"), order=50),
     NavEntry("users", "/admin/users", "admin", "users", _p("user.manage"), order=60),
     NavEntry("audit", "/admin/audit", "admin", "search", _p("audit.view"), order=70),
+    NavEntry("outbox", "/admin/outbox", "admin", "route", _p("outbox.manage"), order=80),
 ):
     register(_entry)

@@ -206,3 +206,19 @@ def test_editors_need_citywide_routing_edit_and_must_see_the_department(system_s
         assert svc.route(s, rw.c.lamp, rw.grid("a1"), {}).rule_id == muni_rule.id
     finally:
         s.info["principal"] = SYSTEM
+
+
+def test_a_batch_routes_the_same_question_once(system_session, rw):
+    """With a memo in the session (the outbox's auto-dispatch batch), the same category, grid and attributes
+    are routed once; without it, a rule changed in between is seen."""
+    s = system_session
+    first = rule(s, category_id=rw.c.noise.id, area_id=rw.w.community_a.id, department_id=rw.w.departments["a"].id)
+    s.info[svc.MEMO_KEY] = {}
+    try:
+        d = svc.route(s, rw.c.noise, rw.grid("a2"), {})
+        rule(s, category_id=rw.c.noise.id, area_id=rw.grid("a2").id, department_id=rw.housing.id)
+        assert svc.route(s, rw.c.noise, rw.grid("a2"), {}) is d and d.rule_id == first
+        assert len(s.info[svc.MEMO_KEY]) == 1
+    finally:
+        s.info.pop(svc.MEMO_KEY)
+    assert svc.route(s, rw.c.noise, rw.grid("a2"), {}).department_id == rw.housing.id

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from shiyu.cases import service
 from shiyu.cases.models import Case, CaseEvent
@@ -175,3 +175,29 @@ def test_repeat_badge_on_the_desk(client, system_session, w):
     log_in(client, "operator_a")
     assert 'id="repeat-badge"' in client.get(f"/desk/cases/{again.id}").text
     assert "重复诉求" in client.get("/desk?queue=to_register").text
+
+
+def test_a_delivery_batch_examines_its_cases_once_with_shared_reads(system_session, w, monkeypatch):
+    """The outbox hands ``on_reported_batch`` a whole batch: cases already examined are skipped, the others
+    are examined, and the "already examined?" reads are one query per batch, not one per case."""
+    s = system_session
+    first = report(s, w, description=TEXT).case
+    examined = report(s, w, description=TEXT + "！", point=NEAR_A1).case
+    monkeypatch.setattr("tests.triage.case_helpers.outbox.deliver_pending", lambda *a, **k: 0)  # not yet
+    second = report(s, w, description=TEXT + "。", point=NEAR_A1).case
+    third = report(s, w, "worker_a2", description=TEXT, point=OTHER_A).case
+    statements: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(s.get_bind(), "before_cursor_execute", listen)
+    try:
+        found = case_duplicates.on_reported_batch(s, [examined.id, second.id, third.id])
+    finally:
+        event.remove(s.get_bind(), "before_cursor_execute", listen)
+    assert set(found) == {second.id, third.id}
+    assert first.id in {c.candidate_id for c in found[second.id].candidates}
+    checks = [q for q in statements if "FROM duplicate_candidate" in q or "FROM repeat_complaint" in q]
+    assert len(checks) == 2
+    assert case_duplicates.on_reported_batch(s, [second.id, third.id]) == {}  # a redelivery does nothing

@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, World, add_user, box, populated
 
 PAGES = ["/", "/admin/areas", "/admin/areas/import", "/admin/areas/proposals", "/admin/units",
          "/admin/units?tab=centres", "/admin/units/departments/new", "/admin/categories", "/admin/routing",
-         "/admin/calendar", "/admin/users", "/admin/users/new", "/admin/audit"]
+         "/admin/calendar", "/admin/users", "/admin/users/new", "/admin/audit", "/admin/outbox"]
 
 
 @pytest.fixture

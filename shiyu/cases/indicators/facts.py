@@ -140,10 +140,10 @@ def mark_cases(session: Session, case_ids: Iterable[int]) -> None:
     session.execute(factory(IndicatorDirtyCase.__table__).values(rows).on_conflict_do_nothing())
 
 
-@outbox.subscribe("case.")
-def _case_changed(session: Session, event: outbox.OutboxEvent) -> None:
-    if event.aggregate == "case":
-        mark_cases(session, [event.aggregate_id])
+@outbox.subscribe_batch("case.", name="indicators.mark_dirty")
+def _cases_changed(session: Session, events: list[outbox.OutboxEvent]) -> None:
+    """One statement for the whole delivery batch."""
+    mark_cases(session, [e.aggregate_id for e in events if e.aggregate == "case"])
 
 
 # -- recomputing ------------------------------------------------------------------------------------------

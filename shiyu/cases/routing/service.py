@@ -191,8 +191,23 @@ def preview(session: Session, category_id: int, area_id: int, attributes: Mappin
     return route(session, category, area, attributes)
 
 
+MEMO_KEY = "routing_memo"
+
+
 def route(session: Session, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
-    """Who handles a case of ``category`` in ``area`` (the case's grid) with ``attributes``."""
+    """Who handles a case of ``category`` in ``area`` (the case's grid) with ``attributes``. A caller routing
+    many cases in one transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``:
+    the same question is then answered once (auto-dispatch asks it, and registering asks it again)."""
+    memo = session.info.get(MEMO_KEY)
+    if memo is None:
+        return _route(session, category, area, attributes)
+    key = (category.id, area.id, repr(sorted(attributes.items())))
+    if key not in memo:
+        memo[key] = _route(session, category, area, attributes)
+    return memo[key]
+
+
+def _route(session: Session, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
     kind = CategoryKind(category.kind)
     prefixes = _prefixes(area.area_path)
     rules = [r for r in _candidates(session, category, kind, prefixes) if _holds(r.conditions, attributes)]

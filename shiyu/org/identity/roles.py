@@ -98,6 +98,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "patrol.view",
         "presence.view",
         "triage.manage",
+        "outbox.manage",
     },
     Role.CITIZEN: frozenset(),
 }

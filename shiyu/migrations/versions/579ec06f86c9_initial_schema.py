@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5cc8816900a9
+Revision ID: 579ec06f86c9
 Revises: 
-Create Date: 2026-12-04 21:02:34.696064
+Create Date: 2026-12-04 22:14:05.869335
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import shiyu.core.db
 import shiyu.core.pii
 
 
-revision = '5cc8816900a9'
+revision = '579ec06f86c9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -360,15 +360,12 @@ def upgrade() -> None:
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('available_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('fanned_out_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_outbox_event_actor_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_event'))
     )
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_event_pending', ['delivered_at', 'available_at'], unique=False)
+        batch_op.create_index('ix_outbox_event_new', ['id'], unique=False, postgresql_where=sa.text('fanned_out_at IS NULL'), sqlite_where=sa.text('fanned_out_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_outbox_event_topic'), ['topic'], unique=False)
 
     op.create_table('patrol_presence',
@@ -507,6 +504,28 @@ def upgrade() -> None:
     with op.batch_alter_table('grant', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_grant_area_path'), ['area_path'], unique=False)
         batch_op.create_index(batch_op.f('ix_grant_user_id'), ['user_id'], unique=False)
+
+    op.create_table('outbox_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('subscriber', sa.String(length=64), nullable=False),
+    sa.Column('aggregate', sa.String(length=32), nullable=False),
+    sa.Column('aggregate_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('available_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['outbox_event.id'], name=op.f('fk_outbox_delivery_event_id_outbox_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_delivery')),
+    sa.UniqueConstraint('event_id', 'subscriber', name=op.f('uq_outbox_delivery_event_id'))
+    )
+    with op.batch_alter_table('outbox_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_delivery_chain', ['subscriber', 'aggregate', 'aggregate_id', 'event_id'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_outbox_delivery_due', ['event_id'], unique=False, postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_outbox_delivery_parked', ['event_id'], unique=False, postgresql_where=sa.text("state = 'parked'"), sqlite_where=sa.text("state = 'parked'"))
 
     op.create_table('routing_rule',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -829,6 +848,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_routing_rule_area_prefix'))
 
     op.drop_table('routing_rule')
+    with op.batch_alter_table('outbox_delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_delivery_parked', postgresql_where=sa.text("state = 'parked'"), sqlite_where=sa.text("state = 'parked'"))
+        batch_op.drop_index('ix_outbox_delivery_due', postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+        batch_op.drop_index('ix_outbox_delivery_chain', postgresql_where=sa.text("state = 'pending'"), sqlite_where=sa.text("state = 'pending'"))
+
+    op.drop_table('outbox_delivery')
     with op.batch_alter_table('grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grant_user_id'))
         batch_op.drop_index(batch_op.f('ix_grant_area_path'))
@@ -864,7 +889,7 @@ def downgrade() -> None:
     op.drop_table('patrol_presence')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_event_topic'))
-        batch_op.drop_index('ix_outbox_event_pending')
+        batch_op.drop_index('ix_outbox_event_new', postgresql_where=sa.text('fanned_out_at IS NULL'), sqlite_where=sa.text('fanned_out_at IS NULL'))
 
     op.drop_table('outbox_event')
     with op.batch_alter_table('hot_issue', schema=None) as batch_op:

@@ -1,0 +1,275 @@
+"""Pipeline benchmark: the work behind intake keeps up with intake (issue 19).
+
+``python bench/pipeline.py [--smoke]`` makes its own PostgreSQL database on ``SHIYU_BENCH_POSTGRES`` (or takes
+``--database-url`` holding the demo city), trains and activates a triage model from the demo's closed cases
+(auto-dispatch at 0.9 unless ``--auto-threshold off``; duplicate finding always on), starts ``shiyu serve``
+and two ``shiyu worker`` processes on the same machine, and measures:
+
+a. **sustained**: reports offered through the API at ``--rate`` per second for ``--seconds`` (open loop, the
+   intake bench's client): the time from each report's commit (its ``case.reported`` event) to its duplicate
+   check and auto-dispatch being stored (the ``triage.case_reported`` delivery finished; the suggestions are
+   written by the intake itself), p50/p95/p99, and the backlog when the offer ends, in seconds of work;
+b. **drain**: the workers stopped while ``--backlog`` reports come in, then started: events per second until
+   the outbox is empty, and the CPU per event (workers and PostgreSQL);
+c. **failure**: one extra subscriber (``bench.flaky``, registered by this module in the bench's workers)
+   raises for ``--fail-seconds`` while reports arrive at ``--fail-rate``: the other subscribers' p95 in that
+   window, then, the failure over, whether every failed delivery was redelivered exactly once (its effect, an
+   audit entry, is counted per event).
+
+Prints a table (workload | size | figure | comparison); asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, SMOKE_HELP, ensure_demo, print_table, scratch_postgres, shiyu_command  # noqa: E402
+from bench.intake import Plan, database_cpu, free_port, load, prepare, start_server, stop, tree_cpu  # noqa: E402
+from shiyu.core import audit, outbox  # noqa: E402
+
+FLAKY = "bench.flaky"
+FAIL_FLAG = "SHIYU_BENCH_FAIL_FLAG"  # a file: while it exists, the flaky subscriber raises
+EFFECT = "bench_effect"
+
+
+def _flaky(session: Any, event: Any) -> None:
+    if Path(os.environ[FAIL_FLAG]).exists():
+        raise RuntimeError("bench: the flaky subscriber is down")
+    audit.record(session, EFFECT, "outbox_event", event.id)
+
+
+if os.environ.get(FAIL_FLAG):  # imported by a worker of phase c
+    outbox.subscribe("case.reported", name=FLAKY)(_flaky)
+
+
+class Workers:
+    """Two ``shiyu worker`` processes (delivery loop + job thread each), importing this module first."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, count: int = 2) -> None:
+        code = "import sys; import bench.pipeline; from shiyu.cli import main; main(sys.argv[1:])"
+        self.procs = [subprocess.Popen([sys.executable, "-c", code, "worker", "--workers", "1"], cwd=ROOT, env=env,
+                                       stdout=(log_dir / f"worker-{i}.log").open("a"), stderr=subprocess.STDOUT,
+                                       start_new_session=True) for i in range(count)]
+
+    def cpu(self) -> float:
+        return sum(tree_cpu(p.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            os.killpg(p.pid, signal.SIGINT)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def q(conninfo: str, sql: str, params: tuple = ()) -> list[tuple]:
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def unfinished(conninfo: str) -> int:
+    """Deliveries still to make, counting an event not yet fanned out as one."""
+    return q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending') + "
+                       "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0][0]
+
+
+def wait_drained(conninfo: str, timeout: float) -> float:
+    """Seconds until nothing is left to deliver (or ``timeout``)."""
+    t0 = time.monotonic()
+    while unfinished(conninfo) and time.monotonic() - t0 < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - t0
+
+
+def last_event(conninfo: str) -> int:
+    return q(conninfo, "SELECT coalesce(max(id), 0) FROM outbox_event")[0][0]
+
+
+def latencies(conninfo: str, subscriber: str, after: int, until: int | None = None) -> np.ndarray:
+    """Seconds from each ``case.reported`` event's commit to its delivery to ``subscriber`` (undelivered: inf)."""
+    rows = q(conninfo, "SELECT CASE WHEN d.state = 'done' THEN extract(epoch FROM d.finished_at - e.created_at) "
+                       "ELSE 'Infinity'::float8 END "
+                       "FROM outbox_event e JOIN outbox_delivery d ON d.event_id = e.id AND d.subscriber = %s "
+                       "WHERE e.topic = 'case.reported' AND e.id > %s AND e.id <= %s",
+             (subscriber, after, until if until is not None else 2**62))
+    return np.array([float(r[0]) for r in rows])
+
+
+def nearest_rank(values: np.ndarray, p: float) -> float:
+    """A percentile that is one of the values (an undelivered event is infinitely late, not interpolated)."""
+    return float(np.percentile(values, p, method="higher")) if len(values) else float("inf")
+
+
+def pcts(values: np.ndarray) -> str:
+    if not len(values):
+        return "no events"
+    p50, p95, p99 = (nearest_rank(values, p) for p in (50, 95, 99))
+    return f"p50 {p50:.2f} s, p95 {p95:.2f} s, p99 {p99:.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL database holding the demo city")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered reports/s (sustained)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the sustained offer")
+    parser.add_argument("--backlog", type=int, default=100_000, help="events of the drain run")
+    parser.add_argument("--fail-seconds", type=float, default=600.0, help="how long the flaky subscriber raises")
+    parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
+    parser.add_argument("--phases", default="abc", help="which of a, b, c to run")
+    parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
+    parser.add_argument("--drain-wait", type=float, default=300.0,
+                        help="longest wait for the backlog of phase a (what is left counts as never delivered)")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.rate, args.seconds, args.backlog, args.fail_seconds, args.fail_rate = 20.0, 3.0, 300, 4.0, 20.0
+    if args.database_url:
+        measure(args.database_url, args)
+        return
+    with scratch_postgres("pipeline") as url:
+        measure(ensure_demo(url, small=args.smoke), args)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    tmp = Path(tempfile.mkdtemp(prefix="shiyu-pipeline-"))
+    flag = tmp / "fail"
+    # The model file lives beside the database it belongs to, so a database given again keeps its model.
+    storage = Path(tempfile.gettempdir()) / f"shiyu-pipeline-{make_url(url).database}" / "files"  # jobs.db beside
+    env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
+           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
+    if args.auto_threshold != "off":
+        env["SHIYU_TRIAGE_AUTO_THRESHOLD"] = args.auto_threshold
+    else:
+        env.pop("SHIYU_TRIAGE_AUTO_THRESHOLD", None)
+    os.environ["SHIYU_STORAGE_DIR"] = env["SHIYU_STORAGE_DIR"]
+    if not q(conninfo, "SELECT count(*) FROM triage_model_version WHERE status = 'active'")[0][0]:
+        for step in (["triage", "import-history"], ["triage", "retrain"]):
+            subprocess.run([shiyu_command(), *step], env=env, cwd=ROOT, check=True, stdout=sys.stderr)
+    categories, points = prepare(url)
+    port = free_port()
+    server = start_server(url, 1 if args.smoke else 2, port, tmp / "server.log")
+    plan = Plan(f"http://127.0.0.1:{port}", categories, points)
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        with mp.get_context("spawn").Pool(2) as pool:
+            if "a" in args.phases:
+                rows += sustained(pool, plan, conninfo, env, tmp, args)
+            if "b" in args.phases:
+                rows += drain(pool, plan, conninfo, env, tmp, args)
+            if "c" in args.phases:
+                rows += failure(pool, plan, conninfo, {**env, FAIL_FLAG: str(flag)}, tmp, flag, args)
+    finally:
+        stop(server)
+    print_table(rows)
+    print(f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; logs in {tmp}")
+
+
+def sustained(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
+              args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    workers = Workers(env, tmp)
+    try:
+        time.sleep(3)  # the workers have started and drained what was there
+        wait_drained(conninfo, 60)
+        first = last_event(conninfo)
+        offered = load(pool, plan, "paced", 2, args.seconds, 0, args.rate)
+        backlog = unfinished(conninfo)
+        cleared = wait_drained(conninfo, args.drain_wait)
+    finally:
+        workers.stop()
+    drained = f"cleared in {cleared:.1f} s" if cleared < args.drain_wait else \
+        f"{unfinished(conninfo)} left after {cleared:.0f} s"
+    dup = latencies(conninfo, "triage.case_reported", first)
+    facts = latencies(conninfo, "indicators.mark_dirty", first)
+    p95, p99 = nearest_rank(dup, 95), nearest_rank(dup, 99)
+    size = f"{args.rate:.0f}/s offered for {args.seconds:.0f} s, {offered['ok']} reports, 2 workers"
+    return [
+        ("a. sustained: commit -> duplicates + auto-dispatch", size, pcts(dup),
+         f"target p95 <= 5 s, p99 <= 15 s: {'met' if p95 <= 5 and p99 <= 15 else 'MISSED'}"),
+        ("a. sustained: commit -> indicator marks", size, pcts(facts), "same events"),
+        ("a. sustained: backlog when the offer ended", f"{backlog} deliveries", drained,
+         f"target <= 5 s of work: {'met' if cleared <= 5 else 'MISSED'}"),
+        ("a. sustained: intake answers", size, f"p50 {offered['p50']:.0f} ms, p99 {offered['p99']:.0f} ms",
+         f"errors {offered['errors'] or 'none'}"),
+    ]
+
+
+def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
+          args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    first = last_event(conninfo)
+    while last_event(conninfo) - first < args.backlog:  # no workers: the backlog builds up
+        load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
+    # What is left from phase a counts too; every case.reported has two subscribers (indicators, triage).
+    pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
+                               "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
+    deliveries = pending + 2 * new
+    events = deliveries // 2
+    db_before = database_cpu(conninfo)
+    workers = Workers(env, tmp)
+    try:
+        elapsed = wait_drained(conninfo, 3600)
+        cpu = workers.cpu()
+        db_cpu = database_cpu(conninfo) - db_before  # backends that ended are missed: a slight under-count
+    finally:
+        workers.stop()
+    rate = events / elapsed
+    return [
+        ("b. drain: backlog of case.reported events", f"{events} events ({deliveries} deliveries), 2 workers",
+         f"{rate:.0f} events/s ({elapsed:.1f} s)", f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
+        ("b. drain: CPU per event", "workers (incl. start-up) + PostgreSQL",
+         f"{1000 * cpu / events:.2f} ms + {1000 * db_cpu / events:.2f} ms",
+         f"{os.cpu_count()} CPUs: at most {os.cpu_count() * events / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
+    ]
+
+
+def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path, flag: Path,
+            args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    flag.touch()
+    workers = Workers(env, tmp)
+    try:
+        time.sleep(3)
+        first = last_event(conninfo)
+        offered = load(pool, plan, "paced", 2, args.fail_seconds, 0, args.fail_rate)
+        last = last_event(conninfo)
+        flag.unlink()
+        cleared = wait_drained(conninfo, 600)
+        others = latencies(conninfo, "triage.case_reported", first, last)  # their times, read once delivered
+        parked = q(conninfo, "SELECT count(*) FROM outbox_delivery WHERE state = 'parked'")[0][0]
+    finally:
+        workers.stop()
+    failed = q(conninfo, "SELECT count(*) FROM outbox_delivery WHERE subscriber = %s AND attempts > 1", (FLAKY,))[0][0]
+    effects = q(conninfo, "SELECT d.event_id, count(a.id) FROM outbox_delivery d LEFT JOIN audit_entry a "
+                          "ON a.action = %s AND a.object_id = d.event_id::text WHERE d.subscriber = %s "
+                          "GROUP BY d.event_id", (EFFECT, FLAKY))
+    once = sum(1 for _e, n in effects if n == 1)
+    p95 = nearest_rank(others, 95)
+    size = f"{args.fail_rate:.0f}/s for {args.fail_seconds:.0f} s, {offered['ok']} reports"
+    return [
+        ("c. failure: other subscribers while one raises", size, pcts(others),
+         f"target p95 <= 5 s: {'met' if p95 <= 5 else 'MISSED'}"),
+        ("c. failure: redelivered after the failure", f"{failed} failed deliveries, {parked} parked",
+         f"{once} of {len(effects)} took effect exactly once, {cleared:.1f} s to clear",
+         f"target every one once: {'met' if once == len(effects) and not parked else 'MISSED'}"),
+    ]
+
+
+if __name__ == "__main__":
+    main()
