@@ -106,3 +106,25 @@ def test_the_first_tab_stop_skips_to_the_page_and_a_closed_menu_holds_none(brows
         page.locator("#sidebar a").first.focus()
         expect(page.locator("#sidebar a").first).to_be_focused()
     page.context.close()
+
+
+@pytest.mark.slow
+def test_no_page_scrolls_sideways_at_320_px(browser: Browser, world: dict) -> None:
+    """Reflow (WCAG 1.4.10): at 320 CSS px nothing but a wide table or a map may need horizontal scrolling."""
+    narrow = {"width": 320, "height": 640}
+    wide: list[str] = []
+    for role in (*ROLES, None):
+        context = browser.new_context(viewport=narrow, base_url=world["url"], locale="zh-CN")
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        paths = list(PUBLIC)
+        if role:
+            log_in(page, role)
+            paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
+        for path in paths:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            if page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth"):
+                wide.append(f"{role or 'anonymous'} {path}")
+        context.close()
+    assert not wide, wide

@@ -134,3 +134,18 @@ def test_photos_are_checked_and_a_refused_report_keeps_none(client, world, syste
     assert system_session.query(Attachment).count() == 0 and system_session.query(Case).count() == 0
     left = [p for p in Path(settings.storage_dir).rglob("*") if p.is_file()]
     assert left == []  # neither the photos nor their thumbnails stay on disk
+
+
+def test_a_place_found_by_name_gives_a_point_inside_it(client, world):
+    """The keyboard way to set the location: places by name, district first, with a point inside the area."""
+    from shapely.geometry import Point, shape
+
+    page = client.get("/portal/places", params={"place": "甲社区第一"})
+    assert page.status_code == 200
+    buttons = re.findall(r'data-lon="([\d.]+)" data-lat="([\d.]+)" data-label="([^"]+)"', page.text)
+    assert [b[2] for b in buttons] == ["东区 · 东街道 · 甲社区 · 甲社区第一网格"]
+    lon, lat = float(buttons[0][0]), float(buttons[0][1])
+    assert shape(world.grids["a1"].geometry).contains(Point(lon, lat))
+    assert "places-answer" in client.get("/portal/places", params={"place": "没有这个地方"}).text
+    assert 'class="place' not in client.get("/portal/places", params={"place": " "}).text
+    assert client.get("/portal/places", params={"place": "x" * 51}).status_code == 422

@@ -9,6 +9,7 @@ named ``***`` in the issues.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,36 @@ def search_areas(session: Session, q: str, max_level: int, limit: int = 20) -> l
                               Area.code.startswith(q.strip(), autoescape=True)))
     rows = session.execute(stmt.order_by(Area.level, Area.code).limit(limit))
     return [AreaRef(r.id, r.code, r.name, r.level) for r in rows]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place a citizen can pick instead of pointing at the map: an area's label from the district
+    down, and a point inside it."""
+
+    label: str
+    lon: float
+    lat: float
+
+
+def places(session: Session, q: str, limit: int = 8) -> list[Place]:
+    """Streets, communities and grids whose name contains ``q``, for the citizen portal's place search (so a
+    location can be set without a pointer or geolocation). Read unscoped: area names and outlines are the
+    city's public map, shown to every reporter. The point is inside the area (not its centroid, which may
+    fall outside a concave one)."""
+    q = q.strip()
+    if not q:
+        return []
+    stmt = (select(Area).where(Area.level >= AreaLevel.STREET, Area.name.contains(q, autoescape=True))
+            .order_by(Area.level, Area.code).limit(limit))
+    found = [a for a in session.scalars(stmt, execution_options=UNSCOPED) if a.geometry]
+    names = refs_by_code(session, sorted({c for a in found for c in a.area_path.split("/") if c}))
+    out = []
+    for area in found:
+        codes = [c for c in area.area_path.split("/") if c][1:]  # the city is the same for every place
+        point = shape(area.geometry).representative_point()
+        out.append(Place(" · ".join(names[c].name for c in codes if c in names), round(point.x, 6), round(point.y, 6)))
+    return out
 
 
 def count_grids(session: Session) -> int:

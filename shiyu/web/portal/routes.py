@@ -81,6 +81,13 @@ def report_page(request: Request, db: PublicDb) -> Response:
     return _form(request, db)
 
 
+@router.get("/places")
+def places(request: Request, db: PublicDb, place: str = Query("", max_length=50)) -> Response:
+    """The place search under the pin map: a citizen types a street, community or grid name and picks one
+    with the keyboard (the map needs a pointer, and geolocation may be refused)."""
+    return render(request, "portal/partials/places.html", places=areas.places(db, place), q=place.strip())
+
+
 @router.post("/report")
 async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
     # The token travels in the X-CSRF-Token header (htmx) or the form's action URL (no script), so it is

@@ -43,6 +43,9 @@
       el.setAttribute("title", texts.no_tiles);
     }
     this.map.createPane("areas").style.zIndex = 350;
+    // Markers and clusters are not Tab stops (a city has hundreds, many off-screen): keyboard users reach the
+    // same cases through the list under the map (drawList).
+    L.MarkerCluster.mergeOptions({ keyboard: false });
     this.clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
       iconCreateFunction: function (c) { return self.clusterIcon(c); } }).addTo(this.map);
     this.heat = null;
@@ -180,6 +183,27 @@
     this.showJurisdictions(sw.jurisdictions);
     this.drawLegend(sw);
     this.drawHeat(sw);
+    this.drawList();
+  };
+
+  // The cases on the map as links, most urgent first (red, yellow, supervised), at most LIST_MAX of them.
+  var LIST_MAX = 100;
+  CommandView.prototype.drawList = function () {
+    var self = this, ol = document.querySelector("#case-list ol");
+    if (!ol) { return; }
+    var ids = Object.keys(this.markers).sort(function (a, b) {
+      var fa = self.features[a].properties, fb = self.features[b].properties;
+      return ((fb.w || 0) * 2 + (fb.v || 0)) - ((fa.w || 0) * 2 + (fa.v || 0)) || Number(b) - Number(a);
+    }).slice(0, LIST_MAX);
+    ol.textContent = "";
+    ids.forEach(function (id) {
+      var p = self.features[id].properties, li = ol.appendChild(document.createElement("li"));
+      var link = li.appendChild(document.createElement("a"));
+      link.href = "/desk/cases/" + encodeURIComponent(id);
+      link.textContent = "#" + id + " " + (self.texts.state[p.s] || p.s) + " · " + categoryName(self.cfg, p.c);
+      if (p.w) { li.appendChild(textBox(self.texts.warning[p.w], "badge " + (p.w === 2 ? "bad" : "warn"))); }
+      if (p.v) { li.appendChild(textBox(self.texts.supervised, "badge")); }
+    });
   };
 
   // The heat layer and the count follow the markers that pass the switches.

@@ -36,15 +36,32 @@
       map.setView([30, 110], 4);
     }
     var marker = null;
-    function place(latlng) {
+    function place(latlng, label) {
       lon.value = latlng.lng.toFixed(6);
       lat.value = latlng.lat.toFixed(6);
       if (marker) { marker.setLatLng(latlng); } else {
         marker = L.circleMarker(latlng, { radius: 10, color: "#b42318", weight: 3, fillColor: "#f04438",
                                           fillOpacity: 0.6 }).addTo(map);
       }
-      status.textContent = el.dataset.picked;
+      status.textContent = label ? el.dataset.picked + " " + label : el.dataset.picked;
       lon.removeAttribute("aria-invalid");
+    }
+    // A place picked from the search under the map (keyboard users, no geolocation): pin it, name it in the
+    // announced status, offer it as the address, and go on to the address field.
+    var results = document.getElementById("place-results");
+    if (results) {
+      results.addEventListener("click", function (ev) {
+        var button = ev.target.closest("button.place");
+        if (!button) { return; }
+        var at = L.latLng(parseFloat(button.dataset.lat), parseFloat(button.dataset.lon));
+        place(at, button.dataset.label);
+        map.setView(at, Math.max(map.getZoom(), 15));
+        var address = document.getElementById("p-address");
+        if (address) {
+          if (!address.value) { address.value = button.dataset.label; }
+          address.focus();
+        }
+      });
     }
     if (lon.value && lat.value) { place(L.latLng(parseFloat(lat.value), parseFloat(lon.value))); }
     map.on("click", function (ev) { place(ev.latlng); });

@@ -231,6 +231,10 @@
     (root || document).querySelectorAll("[data-src].map").forEach(drawMap);
     widths(root || document);
     scrollers();
+    // What a page or a swapped part marks for focus (the result of an action) takes it, so keyboard and
+    // screen-reader users continue from there instead of the top of the page.
+    var focus = (root || document).querySelector("[data-autofocus]");
+    if (focus) { focus.focus(); }
   }
 
   window.addEventListener("resize", scrollers);
