@@ -38,6 +38,6 @@ def test_the_declared_error_schema_validates_the_bodies_sent(settings, system_se
         ]
     app.state.engine.dispose()
     assert [r.status_code for r in bodies] == [422, 422, 404, 401, 413, 405, 401, 429]
-    assert bodies[5].headers["allow"] == "GET"  # a 405 names the methods that are allowed
+    assert "GET" in bodies[5].headers["allow"]  # a 405 names the methods that are allowed
     for r in bodies:
         jsonschema.validate(r.json(), error)
