@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -179,8 +180,11 @@ def measure(url: str, args: argparse.Namespace) -> None:
                 rows += failure(pool, plan, conninfo, {**env, FAIL_FLAG: str(flag)}, tmp, flag, args)
     finally:
         stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)  # the server's and workers' logs
+        if not args.database_url:  # a scratch database: its model file goes with it
+            shutil.rmtree(storage.parent, ignore_errors=True)
     print_table(rows)
-    print(f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; logs in {tmp}")
+    print(f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def sustained(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,

@@ -237,13 +237,15 @@ def _fan_out(session: Session, limit: int) -> int:
     return len(new)
 
 
-def _claim(session: Session, batch: int) -> list[OutboxDelivery]:
-    """Due deliveries that head their (subscriber, aggregate) chain, oldest event first."""
+def _claim(session: Session, batch: int, subscriber: str | None) -> list[OutboxDelivery]:
+    """Due deliveries of ``subscriber`` (None: of any name no subscriber of this worker has) that head their
+    (subscriber, aggregate) chain, oldest event first."""
     d, earlier = OutboxDelivery, aliased(OutboxDelivery)
     waiting = exists().where(earlier.subscriber == d.subscriber, earlier.aggregate == d.aggregate,
                              earlier.aggregate_id == d.aggregate_id, earlier.event_id < d.event_id,
                              earlier.state == PENDING)
-    stmt = (select(d).where(d.state == PENDING, d.available_at <= utcnow(), ~waiting)
+    whose = d.subscriber == subscriber if subscriber is not None else d.subscriber.not_in(list(_SUBSCRIBERS))
+    stmt = (select(d).where(d.state == PENDING, d.available_at <= utcnow(), whose, ~waiting)
             .order_by(d.event_id).limit(batch))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=d)
@@ -330,17 +332,20 @@ def _session(factory: sessionmaker[Session]) -> Session:
 
 def deliver_batch(factory: sessionmaker[Session], *, batch: int = 50) -> BatchResult:
     """Fan out up to ``batch`` new events (a short transaction of its own, so the fan-out lock is never held
-    while subscribers work), then run up to ``batch`` due deliveries and mark them in one transaction."""
+    while subscribers work), then, for each subscriber in a transaction of its own, run up to ``batch`` of its
+    due deliveries and mark them: a slow subscriber's batch does not hold back the others' commits."""
     with _session(factory) as session:
         result = BatchResult(fanned_out=_fan_out(session, batch))
         session.commit()
-    with _session(factory) as session:
-        claimed = _claim(session, batch)
-        if claimed:
-            outcome = _run(session, claimed)
-            _finish(session, outcome)
-            result.delivered, result.failed = len(outcome.done), len(outcome.failed)
-        session.commit()
+    for subscriber in [*sorted(_SUBSCRIBERS), None]:
+        with _session(factory) as session:
+            claimed = _claim(session, batch, subscriber)
+            if claimed:
+                outcome = _run(session, claimed)
+                _finish(session, outcome)
+                result.delivered += len(outcome.done)
+                result.failed += len(outcome.failed)
+            session.commit()
     return result
 
 

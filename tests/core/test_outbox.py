@@ -219,3 +219,38 @@ def test_old_finished_events_are_dropped(factory, monkeypatch, quick_retries):
         s.commit()
         assert list(s.scalars(select(OutboxEvent.id).where(OutboxEvent.id.in_(ids)))) == [ids[1]]
         assert list(s.scalars(select(OutboxDelivery.event_id))) == [ids[1]]
+
+
+def test_a_slow_subscriber_does_not_hold_back_the_others(factory, monkeypatch):
+    """Each subscriber's deliveries commit in a transaction of their own: while one is still working on its
+    batch, another's effects are already stored."""
+    fast = Flaky("a.fast").install(monkeypatch)
+    release, started = threading.Event(), threading.Event()
+
+    def slow(session, events) -> None:
+        started.set()
+        assert release.wait(20)
+
+    monkeypatch.setitem(outbox._SUBSCRIBERS, "z.slow", outbox.Subscriber("z.slow", "t.", slow))
+    [event_id] = _emit(factory, ("t.a", 1))
+    worker = threading.Thread(target=outbox.deliver_batch, args=(factory,))
+    worker.start()
+    try:
+        assert started.wait(20)
+        assert fast.seen == [event_id] and _effects(factory, "a.fast") == {event_id: 1}
+    finally:
+        release.set()
+        worker.join()
+    assert {d.state for d in _deliveries(factory, "z.slow").values()} == {"done"}
+
+
+def test_a_delivery_of_an_unknown_subscriber_fails_and_parks(factory, monkeypatch, quick_retries):
+    Flaky("renamed").install(monkeypatch)
+    [event_id] = _emit(factory, ("t.a", 1))
+    outbox.deliver_batch(factory)  # fanned out and delivered to "renamed"
+    with factory() as s:
+        s.execute(update(OutboxDelivery).values(subscriber="gone", state="pending"))
+        s.commit()
+    outbox.deliver_pending(factory)
+    d = _deliveries(factory, "gone")[event_id]
+    assert d.state == "parked" and "no subscriber named 'gone'" in d.last_error
