@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from shiyu import __version__
+from shiyu.core import outbox
+from shiyu.core.scoping import Principal
 from shiyu.web.errors import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["meta"])
@@ -67,6 +69,12 @@ def _run(check: Callable[[], None]) -> dict[str, Any]:
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000)}
 
 
+def _parked(request: Request) -> int:
+    with request.app.state.session_factory() as session:
+        session.info["principal"] = Principal.system("readyz")
+        return outbox.parked_count(session)
+
+
 @router.get("/readyz", summary="Readiness: the database is reachable and writable (and Redis, when configured)",
             responses={503: {"description": "Not ready: a named check failed"}})
 def readyz(request: Request) -> JSONResponse:
@@ -76,6 +84,9 @@ def readyz(request: Request) -> JSONResponse:
     if settings.redis_url:
         checks["redis"] = _run(lambda: redis_answers(settings.redis_url))
     ready = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ready else "unavailable", "version": __version__, "checks": checks},
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "version": __version__, "checks": checks}
+    if ready:  # work waiting for an administrator (/admin/outbox): worth an alert, no reason to take traffic away
+        body["outbox_parked"] = _parked(request)
+    return JSONResponse(body,
                         status_code=200 if ready else 503,
                         headers={} if ready else {"Retry-After": str(RETRY_AFTER_SECONDS)})

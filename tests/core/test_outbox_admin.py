@@ -45,6 +45,7 @@ def test_the_city_admin_lists_redelivers_and_discards(client, factory, parked):
     h = login(client, "admin")
     page = client.get("/api/v1/outbox/parked", headers=h).json()
     assert page["total"] == 2
+    assert client.get("/readyz").json()["outbox_parked"] == 2
     first = page["items"][0]
     assert (first["id"], first["topic"], first["subscriber"], first["aggregate_id"], first["attempts"]) == (
         deliveries[0], "t.a", "parking", 1, 2)

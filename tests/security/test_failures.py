@@ -68,6 +68,7 @@ def test_readyz_names_its_checks(client) -> None:
     r = client.get("/readyz")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "ready" and r.json()["checks"]["database"]["ok"] is True
+    assert r.json()["outbox_parked"] == 0
 
 
 def test_readyz_checks_redis_when_configured(settings) -> None:

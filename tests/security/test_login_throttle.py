@@ -100,9 +100,14 @@ def test_one_address_spraying_many_accounts_is_slowed(system_session, settings):
     app.state.engine.dispose()
 
 
-def test_throttling_is_shared_by_every_app_process(system_session, settings):
-    """The counters live in the database: a second process (another app on the same database) refuses too."""
+def test_throttling_is_shared_by_every_app_process(system_session, settings, monkeypatch):
+    """The counters live in the database: a second process (another app on the same database) refuses too.
+    The clock stands still, so the first delay (one second) cannot run out on a slow machine before ``b`` asks."""
+    from shiyu.org.identity import sessions
+
     populated(system_session)
+    frozen = sessions.utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: frozen)
     first, second = create_app(settings), create_app(settings)
     with TestClient(first, client=("10.1.1.1", 1)) as a, TestClient(second, client=("10.1.1.1", 2)) as b:
         for _ in range(settings.login_free_failures + 1):
