@@ -27,8 +27,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
-from shiyu.core.errors import Forbidden, NotFound, ShiyuError
+from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput
 from shiyu.core.scoping import Principal
 from shiyu.web import nav
 from shiyu.web.deps import (
@@ -109,6 +110,17 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 # -- the caller and the scoped session -------------------------------------------------------------------
 
 
+async def page_form(request: Request) -> FormData:
+    """The page's form, parsed once (Starlette keeps it), with a NUL in any text field refused before a handler
+    stores it: PostgreSQL cannot hold one and SQLite would. Uploaded files are bytes and may hold NULs. The
+    request gate already refuses NULs in url-encoded bodies as they stream; multipart ones are checked here.
+    Handlers call this after their permission check, so nobody's body is parsed before it."""
+    form = await request.form()
+    if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+        raise UnstorableInput()
+    return form
+
+
 async def page_principal(request: Request) -> Principal:
     """The logged-in user from the session cookie (bearer tokens are for the API, not for pages)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -122,7 +134,7 @@ async def page_principal(request: Request) -> Principal:
         sent = request.headers.get(CSRF_HEADER)
         if not sent and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
-            sent = str((await request.form()).get("csrf_token") or "")
+            sent = str((await page_form(request)).get("csrf_token") or "")
         if not csrf_ok(request, sent):
             raise csrf_failed()
     request.state.principal = principal

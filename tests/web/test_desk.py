@@ -154,3 +154,27 @@ def test_case_page_names_fields_and_departments(client, world, system_session):
     assert "<dt>权属单位</dt><dd>园林所</dd>" in text
     assert f"{world.departments['a'].name} · 主办" in text
     assert "<dt>Owner</dt>" in client.get(f"/desk/cases/{case.id}?lang=en").text
+
+
+def test_a_nul_in_a_page_form_is_refused_before_anything_is_stored(client, world, factory):
+    """On SQLite a NUL would be stored, on PostgreSQL it cannot be: both refuse it as 422 invalid_input, in a
+    multipart form too (the request gate checks url-encoded bodies as they stream; multipart ones may carry
+    binary files, so their text fields are checked once parsed)."""
+    from sqlalchemy import func, select
+
+    from shiyu.cases.models import CaseEvent
+    from shiyu.core.scoping import Principal
+
+    case_id = world.extra["case"]
+    csrf = log_in(client, "operator_a")
+    for form in ({"expected_version": "1", "note": "a\x00b"}, {"expected_version": "1", "note": "ok",
+                                                              "csrf_token": csrf}):
+        r = client.post(f"/desk/cases/{case_id}/actions/reject", headers=hx(csrf) if "csrf_token" not in form else {},
+                        data=form | ({"note": "x\x00"} if "csrf_token" in form else {}),
+                        files={"unused": ("a.bin", b"\x00\x01", "application/octet-stream")})
+        assert r.status_code == 422 and "无法保存" in r.text, r.text[:300]
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        assert s.get(Case, case_id).state == "reported"
+        assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id,
+                                                                            CaseEvent.action == "reject")) == 0

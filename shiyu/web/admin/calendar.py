@@ -15,7 +15,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.calendar import service as service
 from shiyu.org.calendar.schemas import DayRange, OfficeHours
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/calendar", route_class=PageRoute, include_in_schema=False)
 
@@ -64,7 +64,7 @@ def calendar_page(request: Request, db: PageDb, principal: PagePrincipal,
 @router.post("/office-hours")
 async def save_hours(request: Request, db: PageDb, principal: PagePrincipal,
                      year: int = Query(2026, ge=2000, le=2100)) -> Response:
-    form = await request.form()
+    form = await page_form(request)
     starts, ends = form.getlist("start"), form.getlist("end")
     periods = [{"start": s, "end": e} for s, e in zip(starts, ends, strict=False) if s or e]
     try:
@@ -81,7 +81,7 @@ async def save_hours(request: Request, db: PageDb, principal: PagePrincipal,
 @router.post("/years/{year}")
 async def save_year(request: Request, db: PageDb, principal: PagePrincipal,
                     year: int = Path(ge=2000, le=2100)) -> Response:
-    form = await request.form()
+    form = await page_form(request)
     cols = [form.getlist(k) for k in ("r_start", "r_end", "r_kind", "r_name_zh", "r_name_en")]
     rows = [{"start": s, "end": e or None, "kind": k, "name_zh": nz, "name_en": ne}
             for s, e, k, nz, ne in zip(*cols, strict=False) if s]

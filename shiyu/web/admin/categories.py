@@ -14,7 +14,7 @@ from shiyu.cases.categories.schemas import CategoryPatch
 from shiyu.core.errors import ShiyuError
 from shiyu.org.calendar.worktime import TimeUnit
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/categories", route_class=PageRoute, include_in_schema=False)
 # Form field names of the limits editor, in display order (``handle`` has one limit per urgency).
@@ -59,7 +59,7 @@ def category_page(request: Request, category_id: int, db: PageDb, principal: Pag
 
 @router.post("/{category_id}")
 async def save_limits(request: Request, category_id: int, db: PageDb, principal: PagePrincipal) -> Response:
-    form = await request.form()
+    form = await page_form(request)
     values = {k: str(v).strip() for k, v in form.items() if k != "csrf_token"}
     limits: dict[str, Any] = {"handle": {}}
     for step in STEPS:

@@ -17,7 +17,7 @@ from shiyu.org.areas.service import areas_by_id
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/routing", route_class=PageRoute, include_in_schema=False)
 
@@ -64,7 +64,7 @@ def routing_page(request: Request, db: PageDb, principal: PagePrincipal, offset:
 
 @router.post("/rules")
 async def create_rule(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in (await page_form(request)).items()}
     target = form.get("target", "department")
     try:
         data = {
@@ -94,7 +94,7 @@ def delete_rule(request: Request, rule_id: int, db: PageDb, principal: PagePrinc
 
 @router.post("/preview")
 async def preview(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
-    form = {k: str(v).strip() for k, v in (await request.form()).items()}
+    form = {k: str(v).strip() for k, v in (await page_form(request)).items()}
     lang = language(request)
     errors: dict[str, str] = {}
     decision = None

@@ -14,7 +14,7 @@ from shiyu.org.units import service
 from shiyu.org.units.schemas import DepartmentIn, DepartmentPatch
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render, require_any
 
 router = APIRouter(prefix="/admin/units", route_class=PageRoute, include_in_schema=False)
 
@@ -56,7 +56,7 @@ def _values_of(dept: Any, db: PageDb) -> dict[str, Any]:
 
 
 async def _posted(request: Request) -> dict[str, Any]:
-    form = await request.form()
+    form = await page_form(request)
     return {
         "code": str(form.get("code", "")).strip(), "name": str(form.get("name", "")).strip(),
         "phone": str(form.get("phone", "")).strip(), "category_kinds": [str(k) for k in form.getlist("category_kinds")],

@@ -17,7 +17,16 @@ from shiyu.org.identity.schemas import UserIn
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
+from shiyu.web.page_deps import (
+    PageDb,
+    PagePrincipal,
+    PageRoute,
+    field_errors,
+    page_form,
+    render,
+    require_any,
+    reveal_answer,
+)
 
 router = APIRouter(prefix="/admin/users", route_class=PageRoute, include_in_schema=False)
 ROLES = [r.value for r in Role]
@@ -51,7 +60,7 @@ def new_user(request: Request, db: PageDb, principal: PagePrincipal) -> Response
 
 @router.post("/new")
 async def create_user(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf_token"}
+    form = {k: str(v).strip() for k, v in (await page_form(request)).items() if k != "csrf_token"}
     lang = language(request)
     try:
         body = UserIn.model_validate({

@@ -14,7 +14,7 @@ from shiyu.cases.categories import service as categories
 from shiyu.triage import hot_cases
 from shiyu.web import nav
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, page_form, render, require_any
 
 router = APIRouter(prefix="/analysis", route_class=PageRoute, include_in_schema=False)
 TOP = 30
@@ -61,7 +61,7 @@ def dismiss(request: Request, issue_id: int, db: PageDb, principal: PagePrincipa
 
 @router.post("/hot/{issue_id}/split")
 async def split(request: Request, issue_id: int, db: PageDb, principal: PagePrincipal) -> Response:
-    form = await request.form()
+    form = await page_form(request)
     chosen = [int(str(v)) for v in form.getlist("case_ids") if str(v).isdigit()]
     new = hot_cases.split(db, principal, issue_id, chosen)
     return _back(request, new.id)

@@ -31,7 +31,16 @@ from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
+from shiyu.web.page_deps import (
+    PageDb,
+    PagePrincipal,
+    PageRoute,
+    field_errors,
+    page_form,
+    render,
+    require_any,
+    reveal_answer,
+)
 
 router = APIRouter(prefix="/desk", route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 30
@@ -159,7 +168,7 @@ def _fields(action: str, form: FormData) -> dict[str, Any]:
 
 @router.post("/cases/{case_id}/actions/{action}")
 async def act(request: Request, case_id: int, action: str, db: PageDb, principal: PagePrincipal) -> Response:
-    form = await request.form()
+    form = await page_form(request)
     lang = language(request)
     try:
         data = engine.ActionInput(
