@@ -230,6 +230,20 @@ def test_import_dry_run_then_write(client, world):
     assert r.status_code == 422 and "alert error" in r.text
 
 
+def test_import_page_refuses_before_reading_the_file(client, world, monkeypatch):
+    """Without area.import the answer is 403 and the multipart body (up to 50 MB) is never parsed."""
+    from starlette.requests import Request
+
+    parsed = []
+    real_form = Request.form
+    monkeypatch.setattr(Request, "form", lambda self, **kw: parsed.append(1) or real_form(self, **kw))
+    csrf = log_in(client, "worker_a1")
+    parsed.clear()
+    r = client.post("/admin/areas/import", data={"dry_run": "1"}, headers=hx(csrf),
+                    files={"file": ("a.geojson", b"{}" * 1000, "application/geo+json")})
+    assert r.status_code == 403 and not parsed
+
+
 def test_proposal_approval_by_another_user(client, world):
     csrf = log_in(client, "leader_a")
     grid = world.grids["a1"].id

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from shiyu.core.errors import ShiyuError
 from shiyu.org.areas import importer, service
@@ -17,7 +18,7 @@ from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
 from shiyu.org.identity.service import usernames
 from shiyu.web.deps import language
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render, require_any
 
 router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)
 TOLERANCE = {AreaLevel(level): tolerance for level, tolerance in DRAW_TOLERANCE.items()}
@@ -110,10 +111,13 @@ def import_page(request: Request, db: PageDb, principal: PagePrincipal) -> Respo
 
 
 @router.post("/import")
-async def import_run(request: Request, principal: PagePrincipal, file: UploadFile | None = File(None),
-                     dry_run: str = Form("1")) -> Response:
-    data = await file.read(MAX_IMPORT_BYTES + 1) if file is not None else b""
-    return await run_in_threadpool(_import, request, principal, data, dry_run != "0")
+async def import_run(request: Request, principal: PagePrincipal) -> Response:
+    """The permission is checked before the (up to 50 MB) multipart body is parsed (security review S7)."""
+    require_any(principal, "area.import")
+    form = await page_form(request)
+    file = form.get("file")
+    data = await file.read(MAX_IMPORT_BYTES + 1) if isinstance(file, StarletteUploadFile) else b""
+    return await run_in_threadpool(_import, request, principal, data, str(form.get("dry_run", "1")) != "0")
 
 
 def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bool) -> Response:
