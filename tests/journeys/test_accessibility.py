@@ -75,6 +75,8 @@ def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser
             paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
             if role in ("leader_a", "operator_a"):
                 paths.append(case_page)
+            if "/field" in paths:  # the field app's tabs are its own navigation
+                paths += ["/field/tasks", "/field/patrol", "/field/grid"]
             runs += _audit_all(page, paths, role, size, found)
             page.context.close()
         page = _page(browser, world, size, **AUDIT_CONTEXT)
