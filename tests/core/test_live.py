@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from datetime import datetime
 
@@ -119,3 +120,26 @@ def test_event_stream_passes_on_in_scope_cases_only(app, world, monkeypatch):
             assert seen[-2:] == ["event: case", f'data: {{"id": {case_a}}}'], seen
             assert not any(str(case_b) in line for line in seen if line.startswith("data:"))
             assert ": keep-alive" in [next(lines) for _ in range(3)]
+
+
+def test_event_stream_ends_soon_after_log_out(app, world, monkeypatch):
+    """A log-out revokes the session; a stream already open notices at its next check, not ten minutes later."""
+    from shiyu.web.command import routes
+    from tests.e2e.conftest import Server, free_port
+
+    monkeypatch.setattr(routes, "KEEPALIVE_SECONDS", 0.3)
+    with Server(app, free_port()) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        log_in(client, "operator_a")
+        cookies = dict(client.cookies)
+        with client.stream("GET", "/command/events") as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            with httpx.Client(base_url=server.url, cookies=cookies, timeout=10) as other:
+                csrf = cookies.get("shiyu_csrf", "")
+                assert other.post("/logout", data={"csrf_token": csrf}).status_code in (200, 303)
+            started, ended = time.monotonic(), True
+            for _ in lines:  # keep-alives until the server ends the stream
+                if time.monotonic() - started > 5:
+                    ended = False
+                    break
+            assert ended, "the stream went on after the log-out"

@@ -9,17 +9,20 @@ caller may see — only ids; the page re-reads each changed case through ``cases
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from shiyu.cases.models import CaseState, Channel
+from shiyu.core.errors import ShiyuError
 from shiyu.core.live import LocalBroker
 from shiyu.core.scoping import Principal
+from shiyu.org.identity.sessions import load_principal
 from shiyu.web import nav
 from shiyu.web.command import service
 from shiyu.web.deps import language
@@ -29,7 +32,7 @@ router = APIRouter(prefix="/command", route_class=PageRoute, include_in_schema=F
 VIEW = "case.view"
 KEEPALIVE_SECONDS = 15.0
 # A stream ends after this long and the browser reconnects: grants are re-read then, so a withdrawn grant
-# stops the announcements within minutes.
+# stops the announcements within minutes (a revoked session, within KEEPALIVE_SECONDS: see ``_stream``).
 STREAM_SECONDS = 600.0
 GZIP_MIN = 2048
 
@@ -99,19 +102,35 @@ async def events(request: Request, principal: PagePrincipal) -> Response:
     """Server-sent events: ``case`` with a case id whenever a case the caller may see was changed and
     committed, by any app process. No database session is held while the stream is open."""
     require_any(principal, VIEW)
-    return StreamingResponse(_stream(request.app.state.live, principal), media_type="text/event-stream",
+    claims, factory = request.state.claims, request.app.state.session_factory
+
+    def signed_in() -> bool:
+        with factory() as session:
+            try:
+                load_principal(session, claims)
+            except ShiyuError:
+                return False
+        return True
+
+    return StreamingResponse(_stream(request.app.state.live, principal, signed_in), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _stream(broker: LocalBroker, principal: Principal) -> AsyncIterator[str]:
+async def _stream(broker: LocalBroker, principal: Principal, signed_in: Callable[[], bool]) -> AsyncIterator[str]:
     """Subscribed before the first line goes out, so a client that has read it misses nothing committed
     after. Keep-alive comments between events; when the client goes away the next write fails (or the
-    server cancels the stream) and ``finally`` drops the subscription."""
+    server cancels the stream) and ``finally`` drops the subscription. Every ``KEEPALIVE_SECONDS`` the session
+    is checked again: a log-out, a password change or a deactivation ends the stream within seconds."""
     ends = time.monotonic() + STREAM_SECONDS
+    checked = time.monotonic()
     subscription = broker.subscribe()
     try:
         yield "retry: 3000\n\n"
         while time.monotonic() < ends:
+            if time.monotonic() - checked >= KEEPALIVE_SECONDS:
+                if not await asyncio.to_thread(signed_in):
+                    return
+                checked = time.monotonic()
             change = await subscription.get(KEEPALIVE_SECONDS)
             if change is None:
                 yield ": keep-alive\n\n"
