@@ -231,7 +231,8 @@ def test_import_dry_run_then_write(client, world):
 
 
 def test_import_page_refuses_before_reading_the_file(client, world, monkeypatch):
-    """Without area.import the answer is 403 and the multipart body (up to 50 MB) is never parsed."""
+    """Without area.import (area.propose) the answer is 403 and the multipart body (up to 50 MB) is never
+    parsed."""
     from starlette.requests import Request
 
     parsed = []
@@ -240,6 +241,9 @@ def test_import_page_refuses_before_reading_the_file(client, world, monkeypatch)
     csrf = log_in(client, "worker_a1")
     parsed.clear()
     r = client.post("/admin/areas/import", data={"dry_run": "1"}, headers=hx(csrf),
+                    files={"file": ("a.geojson", b"{}" * 1000, "application/geo+json")})
+    assert r.status_code == 403 and not parsed
+    r = client.post(f"/admin/areas/{world.grids['a1'].id}/propose", data={"note": "x"}, headers=hx(csrf),
                     files={"file": ("a.geojson", b"{}" * 1000, "application/geo+json")})
     assert r.status_code == 403 and not parsed
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
@@ -208,12 +208,16 @@ def _geometry_from(text: str) -> Any:
 
 
 @router.post("/{area_id}/propose")
-async def propose(request: Request, area_id: int, principal: PagePrincipal, file: UploadFile | None = File(None),
-                  geometry: str = Form(""), note: str = Form("")) -> Response:
-    text = geometry.strip()
-    if file is not None and file.filename:
+async def propose(request: Request, area_id: int, principal: PagePrincipal) -> Response:
+    """Who may propose a boundary at all is checked before the form (a file of up to 50 MB) is parsed; whether
+    this area is theirs, by the service in the caller's scope."""
+    require_any(principal, "area.propose")
+    form = await page_form(request)
+    text = str(form.get("geometry", "")).strip()
+    file = form.get("file")
+    if isinstance(file, StarletteUploadFile) and file.filename:
         text = (await file.read(MAX_IMPORT_BYTES)).decode("utf-8", "replace")
-    return await run_in_threadpool(_propose, request, principal, area_id, text, note)
+    return await run_in_threadpool(_propose, request, principal, area_id, text, str(form.get("note", "")))
 
 
 def _propose(request: Request, principal: PagePrincipal, area_id: int, text: str, note: str) -> Response:
