@@ -54,13 +54,24 @@ def _nav_links(page: Page) -> list[str]:
 
 
 def _audit_all(page: Page, paths: list[str], who: str, size: str, found: dict[str, list]) -> int:
-    for path in paths:
+    """Audit each path and, once, the first record page linked from it (a user, a department, a category…),
+    so the detail pages behind each list are covered too."""
+    queue, seen = list(paths), set(paths)
+    while queue:
+        path = queue.pop(0)
         page.goto(path)
         page.wait_for_load_state("networkidle")
         problems = blocking(audit(page))
         if problems:
             found[f"{who} {size} {path}"] = problems
-    return len(paths)
+        if path in paths and path != "/":
+            deeper = page.eval_on_selector_all(
+                f"main a[href^='{path.split('?')[0]}/']", "links => links.map(a => a.getAttribute('href'))")
+            record = next((h for h in deeper if any(c.isdigit() for c in h) and h not in seen), None)
+            if record:
+                seen.add(record)
+                queue.append(record)
+    return len(seen)
 
 
 @pytest.mark.slow
