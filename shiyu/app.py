@@ -20,6 +20,7 @@ from shiyu.core import live, pii, refcache
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 from shiyu.core.scoping import Principal
+from shiyu.org.identity import deps as identity_deps
 from shiyu.org.identity import passwords
 from shiyu.triage import case_duplicates
 from shiyu.triage import registry as triage_registry
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.authenticate = identity_deps.authenticate
     app.state.intake_writer = writer
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
     errors.install(app)

@@ -29,13 +29,7 @@ from shiyu.cases.schemas import (
     TrackOut,
 )
 from shiyu.core.errors import Unauthenticated
-from shiyu.core.paging import Page, paginate
-from shiyu.core.scoping import Principal
-from shiyu.core.storage import LocalStorage
-from shiyu.core.timeutil import utcnow
-from shiyu.org.identity import api_clients
-from shiyu.org.identity.schemas import RevealIn, RevealOut
-from shiyu.web.deps import (
+from shiyu.core.http import (
     CurrentPrincipal,
     Db,
     Paging,
@@ -45,6 +39,12 @@ from shiyu.web.deps import (
     request_session,
     request_transaction,
 )
+from shiyu.core.paging import Page, paginate
+from shiyu.core.scoping import Principal
+from shiyu.core.storage import LocalStorage
+from shiyu.core.timeutil import utcnow
+from shiyu.org.identity import api_clients
+from shiyu.org.identity.schemas import RevealIn, RevealOut
 
 router = APIRouter(tags=["cases"])
 PUBLIC = "public"

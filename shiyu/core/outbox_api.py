@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from shiyu.core import outbox_admin
+from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
-from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
 

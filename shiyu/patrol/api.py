@@ -10,11 +10,11 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Request, Response
 
+from shiyu.core.http import Db, Paging
 from shiyu.core.paging import Page
 from shiyu.patrol import service
 from shiyu.patrol.models import CheckinKind
 from shiyu.patrol.schemas import CheckinIn, CheckinOut, HeartbeatOut, PresenceOut
-from shiyu.web.deps import Db, Paging
 
 router = APIRouter(prefix="/patrol", tags=["patrol"])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from shiyu.core.http import CurrentPrincipal, Db
 from shiyu.triage import registry, suggest, training
 from shiyu.triage.schemas import CaseSuggestionsOut, VersionOut
-from shiyu.web.deps import CurrentPrincipal, Db
 
 router = APIRouter(prefix="/triage", tags=["triage"])
 

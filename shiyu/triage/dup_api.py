@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shiyu.cases import service
+from shiyu.core.http import Db
 from shiyu.triage import case_duplicates
 from shiyu.triage.hot_schemas import FindingsOut
-from shiyu.web.deps import Db
 
 router = APIRouter(tags=["cases"])
 

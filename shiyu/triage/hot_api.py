@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from shiyu.core.http import CurrentPrincipal, Db
 from shiyu.triage import hot_cases
 from shiyu.triage.hot_models import HotIssue
 from shiyu.triage.hot_schemas import HotIssueDetail, HotIssueOut, SplitIn
-from shiyu.web.deps import CurrentPrincipal, Db
 
 router = APIRouter(prefix="/hot-issues", tags=["hot issues"])
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shiyu.core.errors import ShiyuError, UnstorableInput
-from shiyu.web.deps import language
+from shiyu.core.http import language
 
 log = logging.getLogger("shiyu")
 # Paths answered as JSON whatever the client accepts; everything else is a page.

@@ -2,14 +2,14 @@
 rendering with the language, CSRF token and navigation, and HTML answers for errors.
 
 Pages obey the same grants as the API because they call the same service functions with a session that
-carries the caller's principal (see ``shiyu.web.deps.db_session``). The differences are only in how
+carries the caller's principal (see ``shiyu.core.http.db_session``). The differences are only in how
 failures look: no session → redirect to ``/login?next=…`` (htmx requests get ``HX-Redirect``); an object
 outside scope (``NotFound``) → a 404 page; ``Forbidden`` → a 403 page. ``PageRoute`` does that translation
 for every route of a page router, so handlers stay as thin as API handlers.
 
 CSRF: page writes are cookie-authenticated, so every non-GET request must send the page's CSRF token in
 the ``X-CSRF-Token`` header (htmx sends it from ``hx-headers`` on ``<body>``) or the ``csrf_token`` field.
-The token is bound to the session (``shiyu.web.deps.csrf_token``); the readable ``shiyu_csrf`` cookie only
+The token is bound to the session (``shiyu.org.identity.deps.csrf_token``); the readable ``shiyu_csrf`` cookie only
 carries it to scripts.
 """
 
@@ -30,22 +30,20 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput
+from shiyu.core.http import SAFE_METHODS, language, request_session
 from shiyu.core.scoping import Principal
-from shiyu.web import nav
-from shiyu.web.deps import (
+from shiyu.org.identity.deps import (
     CSRF_COOKIE,
     CSRF_HEADER,
     PRESESSION_COOKIE,
-    SAFE_METHODS,
     SESSION_COOKIE,
     csrf_failed,
     csrf_ok,
     csrf_token,
-    language,
     principal_from_token,
-    request_session,
     set_cookie,
 )
+from shiyu.web import nav
 from shiyu.web.i18n import catalogue, translate
 
 HERE = Path(__file__).resolve().parent

@@ -3,7 +3,7 @@ the administration pages (``shiyu.web.admin``).
 
 CSRF: every form carries a token bound to the browser's session (or, before log-in, to a pre-session value),
 sent back in the form field ``csrf_token`` or the ``X-CSRF-Token`` header (htmx/fetch); a cross-site page
-cannot read it, and a token from another session does not pass (``shiyu.web.deps.csrf_token``). The session
+cannot read it, and a token from another session does not pass (``shiyu.org.identity.deps.csrf_token``). The session
 cookie itself is HTTP-only, SameSite=Lax, and Secure by the setting ``SHIYU_COOKIE_SECURE``.
 """
 
@@ -13,14 +13,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import client_ip, language
 from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, sessions
+from shiyu.org.identity.deps import SESSION_COOKIE, csrf_ok, session_claims, start_session
 from shiyu.org.units.service import department_names
 from shiyu.web.account import router as account_router
 from shiyu.web.admin import router as admin_router
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
-from shiyu.web.deps import SESSION_COOKIE, client_ip, csrf_ok, language, session_claims, start_session
 from shiyu.web.desk import router as desk_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate

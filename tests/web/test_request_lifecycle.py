@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from shiyu.web.deps import Db
+from shiyu.core.http import Db
 from tests.factories import login, populated
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from shiyu.cases.categories import service
 from shiyu.cases.categories.models import CategoryKind
 from shiyu.cases.categories.schemas import CategoryIn, CategoryOut, CategoryPatch
-from shiyu.web.deps import CurrentPrincipal, Db
+from shiyu.core.http import CurrentPrincipal, Db
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 

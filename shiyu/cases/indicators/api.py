@@ -13,9 +13,9 @@ from shiyu.cases.indicators import service, weights
 from shiyu.cases.indicators.definitions import DEFAULT_WEIGHTS, SCORED
 from shiyu.cases.indicators.schemas import IndicatorsOut, RankingOut, TrendOut, WeightsIn, WeightsOut
 from shiyu.cases.schemas import CaseOut
+from shiyu.core.http import CurrentPrincipal, Db, Paging, language
 from shiyu.core.paging import Page, paginate
 from shiyu.core.timeutil import utcnow
-from shiyu.web.deps import CurrentPrincipal, Db, Paging, language
 
 router = APIRouter(tags=["indicators"])
 

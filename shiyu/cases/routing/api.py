@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from shiyu.cases.routing import service
 from shiyu.cases.routing.schemas import DecisionOut, PreviewIn, RuleIn, RuleOut, RulePatch
+from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
-from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(prefix="/routing", tags=["routing"])
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from shiyu.core.errors import Forbidden
+from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
 from shiyu.core.scoping import Principal
 from shiyu.org.areas import importer, service
@@ -25,7 +26,6 @@ from shiyu.org.areas.schemas import (
     LookupOut,
     ProposalIn,
 )
-from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(tags=["areas"])
 

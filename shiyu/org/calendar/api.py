@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from shiyu.core.config import Settings
+from shiyu.core.http import CurrentPrincipal, Db, get_settings
 from shiyu.core.timeutil import utcnow
 from shiyu.org.calendar import service as service
 from shiyu.org.calendar.schemas import DeadlineOut, OfficeHours, YearDaysIn, YearDaysOut
 from shiyu.org.calendar.worktime import TimeUnit
-from shiyu.web.deps import CurrentPrincipal, Db, get_settings
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 Year = Annotated[int, Path(ge=2000, le=2100, description="calendar year")]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 
 from shiyu.core.config import Settings
+from shiyu.core.http import CurrentPrincipal, Db, Paging, client_ip
 from shiyu.core.paging import Page
 from shiyu.org.identity import service, sessions, tokens
+from shiyu.org.identity.deps import SESSION_COOKIE, CurrentClaims, start_session
 from shiyu.org.identity.schemas import (
     GrantIn,
     GrantOut,
@@ -19,7 +21,6 @@ from shiyu.org.identity.schemas import (
     UserOut,
     UserPatch,
 )
-from shiyu.web.deps import SESSION_COOKIE, CurrentClaims, CurrentPrincipal, Db, Paging, client_ip, start_session
 
 router = APIRouter(tags=["identity"])
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from shiyu.core import audit
+from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
-from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(tags=["audit"])
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
 from shiyu.org.units import service
 from shiyu.org.units.schemas import CentreIn, CentreOut, DepartmentIn, DepartmentOut, DepartmentPatch
-from shiyu.web.deps import CurrentPrincipal, Db, Paging
 
 router = APIRouter(tags=["units"])
 

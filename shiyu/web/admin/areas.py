@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.api import MAX_IMPORT_BYTES
 from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
 from shiyu.org.identity.service import usernames
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render, require_any
 
 router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)

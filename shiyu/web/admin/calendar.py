@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.core.timeutil import utcnow
 from shiyu.org.calendar import service as service
 from shiyu.org.calendar.schemas import DayRange, OfficeHours
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/calendar", route_class=PageRoute, include_in_schema=False)

@@ -12,8 +12,8 @@ from shiyu.cases.categories import service
 from shiyu.cases.categories.models import CategoryKind, Urgency
 from shiyu.cases.categories.schemas import CategoryPatch
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.org.calendar.worktime import TimeUnit
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/categories", route_class=PageRoute, include_in_schema=False)

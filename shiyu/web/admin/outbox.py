@@ -8,8 +8,8 @@ from fastapi.responses import Response
 
 from shiyu.core import outbox_admin
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.web.admin.common import base_query, paging, redirect
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 
 router = APIRouter(prefix="/admin/outbox", route_class=PageRoute, include_in_schema=False)

@@ -13,10 +13,10 @@ from shiyu.cases.categories import service as categories
 from shiyu.cases.routing import service
 from shiyu.cases.routing.schemas import RuleIn
 from shiyu.core.errors import ShiyuError, ValidationFailed
+from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/routing", route_class=PageRoute, include_in_schema=False)

@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
 from shiyu.org.units import service
 from shiyu.org.units.schemas import DepartmentIn, DepartmentPatch
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render, require_any
 
 router = APIRouter(prefix="/admin/units", route_class=PageRoute, include_in_schema=False)

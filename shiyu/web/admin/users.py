@@ -10,13 +10,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
 from shiyu.org.identity import service
 from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role
 from shiyu.org.identity.schemas import UserIn
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
-from shiyu.web.deps import language
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from shiyu.cases.categories import service as categories
+from shiyu.core.http import language
 from shiyu.triage import hot_cases
 from shiyu.web import nav
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, page_form, render, require_any
 
 router = APIRouter(prefix="/analysis", route_class=PageRoute, include_in_schema=False)

@@ -20,12 +20,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from shiyu.cases.models import CaseState, Channel
 from shiyu.core.errors import ShiyuError
+from shiyu.core.http import language
 from shiyu.core.live import LocalBroker
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.sessions import load_principal
 from shiyu.web import nav
 from shiyu.web.command import service
-from shiyu.web.deps import language
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
 
 router = APIRouter(prefix="/command", route_class=PageRoute, include_in_schema=False)

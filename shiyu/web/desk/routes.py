@@ -24,13 +24,13 @@ from shiyu.cases.categories import service as categories
 from shiyu.cases.models import has_case_role
 from shiyu.cases.workflow import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
+from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
-from shiyu.web.deps import language
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse, Response
 
 from shiyu.cases import queues, service
 from shiyu.cases.categories import service as categories
+from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.patrol import service as patrol
 from shiyu.web import nav
-from shiyu.web.deps import language
 from shiyu.web.field import assets
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any, templates

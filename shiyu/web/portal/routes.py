@@ -38,10 +38,11 @@ from shiyu.cases.categories import service as categories
 from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput, ValidationFailed
+from shiyu.core.http import language
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
+from shiyu.org.identity.deps import CSRF_HEADER
 from shiyu.web import nav
-from shiyu.web.deps import CSRF_HEADER, language
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageRoute, csrf_ok, field_errors, render
 
