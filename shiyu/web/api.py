@@ -11,7 +11,7 @@ from shiyu.org.areas.api import router as areas_router
 from shiyu.org.calendar.api import router as calendar_router
 from shiyu.org.identity.api import router as identity_router
 from shiyu.org.identity.audit_api import router as audit_router
-from shiyu.org.units.api import router as units_router
+from shiyu.org.units_api import router as units_router
 from shiyu.patrol.api import router as patrol_router
 from shiyu.triage.api import router as triage_router
 from shiyu.triage.dup_api import router as duplicates_router

@@ -230,3 +230,14 @@ def reveal(session: Session, principal: Principal, user_id: int, field: str, rea
         session, "reveal", "user_account", user.id, area_path=user.area_path, reason=reason, after={"field": field},
     )
     return getattr(user, field)
+
+
+def liaisons(session: Session, department_ids: list[int]) -> dict[int, list[str]]:
+    """Usernames of the handlers granted over each department (as far as the caller may see users)."""
+    rows = session.execute(
+        select(Grant.department_id, User.username).join(Grant.user).where(Grant.department_id.in_(department_ids))
+    ).all()
+    out: dict[int, list[str]] = {d: [] for d in department_ids}
+    for dept_id, username in rows:
+        out[dept_id].append(username)
+    return out

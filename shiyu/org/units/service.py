@@ -12,7 +12,6 @@ from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area, AreaLevel
-from shiyu.org.identity.models import Grant, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.org.units.schemas import CATEGORY_KINDS
 
@@ -137,17 +136,6 @@ def update_department(session: Session, principal: Principal, department_id: int
         _set_jurisdictions(session, principal, dept, changes["jurisdiction_area_ids"])
     session.flush()
     return dept
-
-
-def liaisons(session: Session, department_ids: list[int]) -> dict[int, list[str]]:
-    """Usernames of the handlers granted over each department (as far as the caller may see users)."""
-    rows = session.execute(
-        select(Grant.department_id, User.username).join(Grant.user).where(Grant.department_id.in_(department_ids))
-    ).all()
-    out: dict[int, list[str]] = {d: [] for d in department_ids}
-    for dept_id, username in rows:
-        out[dept_id].append(username)
-    return out
 
 
 def department_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
+from shiyu.org.identity.service import liaisons
 from shiyu.org.units import service
 from shiyu.org.units.schemas import DepartmentIn, DepartmentPatch
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
@@ -31,7 +32,7 @@ def units_page(request: Request, db: PageDb, principal: PagePrincipal,
         items: list[Any] = [{"c": c, "area": areas.get(c.area_id)} for c in rows]
     else:
         rows, total = service.list_departments(db, page, q=q or None, kind=kind or None)
-        names = service.liaisons(db, [d.id for d in rows])
+        names = liaisons(db, [d.id for d in rows])
         areas = areas_by_id(db, [d.area_id for d in rows] + [j.area_id for d in rows for j in d.jurisdictions])
         items = [{"d": d, "area": areas.get(d.area_id), "liaisons": sorted(names[d.id]),
                   "jurisdictions": [areas[j.area_id].name for j in d.jurisdictions if j.area_id in areas]}

@@ -1,4 +1,8 @@
-"""Routes for centres and departments."""
+"""Routes for centres and departments.
+
+They sit above both ``units`` and ``identity`` because a department's answer names its liaisons (the users
+granted over it): units itself knows nothing of users, so identity can build on units without a cycle.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
+from shiyu.org.identity.service import liaisons
 from shiyu.org.units import service
 from shiyu.org.units.schemas import CentreIn, CentreOut, DepartmentIn, DepartmentOut, DepartmentPatch
 
@@ -41,14 +46,14 @@ def list_departments(
     covers_area_id: int | None = Query(None, description="only departments answering for this area"),
 ) -> dict:
     rows, total = service.list_departments(db, paging, q=q, kind=kind, covers_area_id=covers_area_id)
-    names = service.liaisons(db, [d.id for d in rows])
+    names = liaisons(db, [d.id for d in rows])
     return _page([service.department_out(d, names[d.id]) for d in rows], total, paging)
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentOut)
 def get_department(department_id: int, db: Db) -> dict:
     dept = service.get_department(db, department_id)
-    return service.department_out(dept, service.liaisons(db, [dept.id])[dept.id])
+    return service.department_out(dept, liaisons(db, [dept.id])[dept.id])
 
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201)
@@ -60,4 +65,4 @@ def create_department(body: DepartmentIn, db: Db, principal: CurrentPrincipal) -
 @router.patch("/departments/{department_id}", response_model=DepartmentOut)
 def update_department(department_id: int, body: DepartmentPatch, db: Db, principal: CurrentPrincipal) -> dict:
     dept = service.update_department(db, principal, department_id, **body.model_dump(exclude_unset=True))
-    return service.department_out(dept, service.liaisons(db, [dept.id])[dept.id])
+    return service.department_out(dept, liaisons(db, [dept.id])[dept.id])
