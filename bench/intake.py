@@ -15,7 +15,7 @@ categories the default tree is seeded. The run:
 4. **ceiling**: the same processes insert the rows one intake writes (copied from a case the API just made:
    the case, its timeline entry, its outbox event, the audit rows) through the same driver (psycopg), one
    transaction per case, as fast as PostgreSQL takes them. The API commits the reports that arrive
-   together in one transaction (``shiyu.cases.intake_writer``), so under load it can pass this figure.
+   together in one transaction (``shiyu.cases.intake.writer``), so under load it can pass this figure.
 
 Prints a table (workload | size | figure | comparison), the rows written per case by table, the CPU one
 case costs in the server, in PostgreSQL and in the load generator, and the load average; asserts nothing.

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shiyu import __version__
-from shiyu.cases.intake_writer import IntakeWriter
+from shiyu.cases.intake.writer import IntakeWriter
 from shiyu.core import live, pii, refcache
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from shiyu.cases import attachments, engine, queues, service
+from shiyu.cases import attachments, service
 from shiyu.cases.models import AnonymousReporter, CaseState, Channel
 from shiyu.cases.schemas import (
     ActionIn,
@@ -28,6 +28,7 @@ from shiyu.cases.schemas import (
     TrackEvaluateIn,
     TrackOut,
 )
+from shiyu.cases.workflow import engine, queues
 from shiyu.core.errors import Unauthenticated
 from shiyu.core.http import (
     CurrentPrincipal,
@@ -116,7 +117,7 @@ def _page(items: list, total: int, paging) -> dict:
              summary="Report a case (any channel); a retry with the same idempotency key answers 200 with the "
                      "first case")
 async def create_case(body: IntakeIn, request: Request, response: Response) -> dict:
-    # Written by the process's intake writer (group commit, shiyu.cases.intake_writer), which answers after
+    # Written by the process's intake writer (group commit, shiyu.cases.intake.writer), which answers after
     # its transaction commits; the caller is identified in the writer's session.
     writer = request.app.state.intake_writer
     answer = await asyncio.wrap_future(writer.submit(_reporter(request), client_ip(request), body,

@@ -8,7 +8,7 @@ Child rows (timeline, requests, attachments) are visible exactly when their case
 
 Writes are checked at flush against ``_may_write_case``: only people with some role on the case can
 change it. The sharp checks — which role, at which level, in which state — are the workflow engine's
-(``shiyu.cases.engine``); this is the second line that catches a write path that bypasses the engine.
+(``shiyu.cases.workflow.engine``); this is the second line that catches a write path that bypasses the engine.
 """
 
 from __future__ import annotations

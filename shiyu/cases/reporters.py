@@ -8,7 +8,7 @@ tracking code, its reporter's user id and blind-index hashes — so that:
 - a later merge of the surviving case carries its followers along (links move to the new survivor), so a
   reporter always follows the case that is actually being worked on.
 
-Rows are written by the ``merge`` effect inside the engine's transaction (``shiyu.cases.effects``).
+Rows are written by the ``merge`` effect inside the engine's transaction (``shiyu.cases.workflow.effects``).
 """
 
 from __future__ import annotations

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import deadlines, engine, reporters
+from shiyu.cases import reporters
 from shiyu.cases.attachments import attachment_out
 from shiyu.cases.categories.models import Category
-from shiyu.cases.intake import evaluation_token
+from shiyu.cases.intake.service import evaluation_token
 from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
-from shiyu.cases.workflow import EVENT_LABELS, STATE_LABELS, available
+from shiyu.cases.workflow import deadlines, engine
+from shiyu.cases.workflow.table import EVENT_LABELS, STATE_LABELS, available
 from shiyu.core import audit
 from shiyu.core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shiyu.core.paging import PageParams, paginate

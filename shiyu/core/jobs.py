@@ -24,7 +24,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 
 # Modules whose import declares jobs; each domain with jobs adds itself here.
-JOB_MODULES: list[str] = ["shiyu.cases.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
+JOB_MODULES: list[str] = ["shiyu.cases.workflow.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
                           "shiyu.triage.tasks", "shiyu.triage.hot_tasks", "shiyu.org.identity.tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}

@@ -42,10 +42,9 @@ from shapely.geometry import shape
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from shiyu.cases import deadlines
 from shiyu.cases.categories.models import Category, CategoryKind, Step
 from shiyu.cases.categories.seed import seed_categories
-from shiyu.cases.intake import CODE_ALPHABET
+from shiyu.cases.intake.service import CODE_ALPHABET
 from shiyu.cases.models import (
     AssignmentRole,
     Case,
@@ -59,7 +58,8 @@ from shiyu.cases.models import (
 )
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.cases.routing.service import route
-from shiyu.cases.workflow import ACTIONS, STEP_OF_STATE, Clock
+from shiyu.cases.workflow import deadlines
+from shiyu.cases.workflow.table import ACTIONS, STEP_OF_STATE, Clock
 from shiyu.core.pii import blind_hash
 from shiyu.demo import names
 from shiyu.org.areas.models import Area, AreaLevel
@@ -483,7 +483,7 @@ class _Generator:
                 "anonymous": anonymous, "self_resolved": False, "self_resolution_note": None,
                 "self_resolution_attachment_ids": [], "attachments": []}
         case.request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        case.submitter_key = key or f"anon:{case.request_hash[:32]}"  # as shiyu.cases.intake.submitter_key
+        case.submitter_key = key or f"anon:{case.request_hash[:32]}"  # as shiyu.cases.intake.service.submitter_key
         deadlines.start_step(case, Step.REGISTER, category, self.calendar, at)
         stop_at = STALLED[int(rng.integers(len(STALLED)))] if rng.random() < STALL_SHARE else None
         return _Life(self, case, category, grid, at, submitter, stop_at)

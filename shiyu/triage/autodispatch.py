@@ -21,10 +21,10 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import engine
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Case, CaseState
 from shiyu.cases.routing.service import NoRoute, route
+from shiyu.cases.workflow import engine
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area

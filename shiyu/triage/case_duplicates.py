@@ -48,8 +48,8 @@ import numpy as np
 from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import engine
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
+from shiyu.cases.workflow import engine
 from shiyu.core.config import Settings
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal

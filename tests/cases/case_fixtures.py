@@ -13,10 +13,11 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import engine, intake
 from shiyu.cases.categories.models import Category
+from shiyu.cases.intake import service as intake
 from shiyu.cases.models import Attachment, Case
 from shiyu.cases.schemas import IntakeIn
+from shiyu.cases.workflow import engine
 from shiyu.core.scoping import Principal
 from shiyu.org.calendar.models import DayKind
 from shiyu.org.calendar.schemas import DayRange

@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from shiyu.cases import deadlines
 from shiyu.cases.models import Case, CaseEvent, CaseState
+from shiyu.cases.workflow import deadlines
 from shiyu.core.errors import ShiyuError
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal
@@ -212,7 +212,7 @@ def test_supervision_merge_and_reopen(system_session, w):
 
 
 def test_stale_version_is_a_conflict(system_session, w):
-    from shiyu.cases import engine
+    from shiyu.cases.workflow import engine
 
     s = system_session
     case = report(s, w).case
@@ -228,7 +228,7 @@ def test_stale_version_is_a_conflict(system_session, w):
 
 def test_the_dispatch_choices_are_exactly_what_dispatch_accepts(system_session, w):
     """One rule for both: every department or lower centre offered can be chosen, every other one is refused."""
-    from shiyu.cases import effects, engine
+    from shiyu.cases.workflow import effects, engine
     from shiyu.org.units.models import Centre, Department
 
     s = system_session

@@ -9,10 +9,11 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shiyu.cases import attachments, deadlines, engine
+from shiyu.cases import attachments
 from shiyu.cases.categories.models import Step
 from shiyu.cases.indicators import service
 from shiyu.cases.models import Case, CaseEvent
+from shiyu.cases.workflow import deadlines, engine
 from shiyu.core.errors import ShiyuError
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal

@@ -23,8 +23,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from shiyu.cases import deadlines
 from shiyu.cases.models import Case, CaseEvent
+from shiyu.cases.workflow import deadlines
 from shiyu.core import migrate, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import Base, make_engine, make_session_factory

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from shiyu.cases import engine
 from shiyu.cases.models import Case, CaseState
-from shiyu.cases.workflow import ACTIONS, TABLE, Scope, failed_guard
+from shiyu.cases.workflow import engine
+from shiyu.cases.workflow.table import ACTIONS, TABLE, Scope, failed_guard
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.roles import permissions_of

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from shiyu.cases.categories.models import Category
-from shiyu.cases.intake_writer import IntakeWriter, Report
+from shiyu.cases.intake.writer import IntakeWriter, Report
 from shiyu.cases.models import Case, CaseEvent, CaseState
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.audit import AuditEntry

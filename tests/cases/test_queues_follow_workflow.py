@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shiyu.cases import engine, queues, workflow
 from shiyu.cases.models import Case
+from shiyu.cases.workflow import engine, queues
+from shiyu.cases.workflow import table as workflow
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from tests.cases.case_fixtures import case_world, principal, report  # noqa: F401

@@ -12,9 +12,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from shiyu.cases import deadlines
-from shiyu.cases import engine as workflow
 from shiyu.cases.models import Case
+from shiyu.cases.workflow import deadlines
+from shiyu.cases.workflow import engine as workflow
 from shiyu.core import live
 from tests.cases.case_fixtures import POINT_B1, SH, case_world, principal, report
 from tests.web.test_pages import log_in

@@ -17,7 +17,7 @@ from shiyu.cases.categories.models import Step
 from shiyu.cases.indicators import service
 from shiyu.cases.indicators.definitions import local_day
 from shiyu.cases.models import TERMINAL, Case, CaseAssignment, CaseEvent, CaseRequest, CaseState
-from shiyu.cases.workflow import ACTIONS, STEP_OF_STATE, TABLE
+from shiyu.cases.workflow.table import ACTIONS, STEP_OF_STATE, TABLE
 from shiyu.core.scoping import Principal
 from shiyu.demo.build import build
 from shiyu.demo.cases import HISTORY_DAYS

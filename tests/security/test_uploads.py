@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from shiyu.cases import attachments, intake
-from shiyu.cases.intake_writer import IntakeWriter, Report
+from shiyu.cases import attachments
+from shiyu.cases.intake import service as intake
+from shiyu.cases.intake.writer import IntakeWriter, Report
 from shiyu.cases.models import Attachment, Case, CaseEvent
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import ShiyuError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from shiyu.cases import intake
+from shiyu.cases.intake import service as intake
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core import outbox
 from shiyu.core.db import make_session_factory

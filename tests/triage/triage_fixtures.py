@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import intake
 from shiyu.cases.categories.models import Category
+from shiyu.cases.intake import service as intake
 from shiyu.cases.models import Case
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.cases.schemas import IntakeIn

@@ -56,7 +56,7 @@ _OPERATOR = _VIEW_BASE | _CASE_VIEW | {
 _PATROL = frozenset({"patrol.report", "patrol.view"})
 
 # Where a case permission applies (exactly at the case's current centre, over its area, through a
-# department) is the workflow table's business (shiyu.cases.workflow); a role only says what its holder may
+# department) is the workflow table's business (shiyu.cases.workflow.table); a role only says what its holder may
 # do somewhere. Department handlers have no case.view / indicator.view: their grant carries the department's
 # area path, and area visibility would show them every case there. They see the cases assigned to their
 # department, and their department's figures, through the extra scopes of those models instead.

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import deadlines
 from shiyu.cases.categories import service as categories
 from shiyu.cases.categories.models import Category
 from shiyu.cases.indicators import service as indicators
@@ -28,6 +27,7 @@ from shiyu.cases.indicators.definitions import COMPONENTS, INDICATORS, Period, r
 from shiyu.cases.indicators.facts import component_sums
 from shiyu.cases.indicators.weights import current as current_weights
 from shiyu.cases.models import Case, Channel
+from shiyu.cases.workflow import deadlines
 from shiyu.core.errors import NotFound
 from shiyu.core.live import Change
 from shiyu.core.scoping import Principal

@@ -1,6 +1,6 @@
 """Case desk for centre operators, dispatchers and department handlers.
 
-The queue page shows the caller's work queues (``shiyu.cases.queues``) with counts and the cases of one
+The queue page shows the caller's work queues (``shiyu.cases.workflow.queues``) with counts and the cases of one
 queue; the case page shows what the API's case detail shows (timeline, deadline, routing suggestion,
 photos) and renders exactly the actions ``service.case_detail`` lists as allowed, each as a form carrying
 the version the user saw. Every read and write goes through the page's scoped session, so a case outside
@@ -19,10 +19,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from shiyu.cases import effects, engine, queues, service
+from shiyu.cases import service
 from shiyu.cases.categories import service as categories
 from shiyu.cases.models import has_case_role
-from shiyu.cases.workflow import ACTIONS, FieldType
+from shiyu.cases.workflow import effects, engine, queues
+from shiyu.cases.workflow.table import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate

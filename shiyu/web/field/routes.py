@@ -17,8 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from shiyu.cases import queues, service
+from shiyu.cases import service
 from shiyu.cases.categories import service as categories
+from shiyu.cases.workflow import queues
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow

@@ -32,9 +32,10 @@ from shapely.geometry import shape
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from shiyu.cases import attachments, intake, service
+from shiyu.cases import attachments, service
 from shiyu.cases.api import UPLOAD_CHUNK, intake_session, public_session
 from shiyu.cases.categories import service as categories
+from shiyu.cases.intake import service as intake
 from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput, ValidationFailed

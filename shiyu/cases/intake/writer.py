@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu.cases import intake
+from shiyu.cases.intake import service as intake
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal

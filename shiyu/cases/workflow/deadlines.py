@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shiyu.cases.categories.models import Category, Step
 from shiyu.cases.categories.service import time_limit
 from shiyu.cases.models import Case
-from shiyu.cases.timeline import record_event
+from shiyu.cases.workflow.timeline import record_event
 from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.core.scoping import Principal

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import workflow
-from shiyu.cases.deadlines import Alert
 from shiyu.cases.models import OPEN_STATES, Case
+from shiyu.cases.workflow import table as workflow
+from shiyu.cases.workflow.deadlines import Alert
 from shiyu.core.errors import NotFound
 from shiyu.core.scoping import Principal
 

@@ -3,9 +3,9 @@ scope rule), what it requires (fields, note, evidence) and the guards that must 
 
 This module is data plus the meaning of its scope rules and guards, each given twice side by side: in Python
 for one case in hand (``permitted``, ``failed_guard``) and in SQL for a set of cases (``clause``), which is
-what the work queues (``shiyu.cases.queues``) are built from. It changes nothing. ``shiyu.cases.engine``
-applies a transition (checks, one transaction, timeline, outbox), ``shiyu.cases.effects`` holds the
-per-action work, and the tests walk every (state, action, role) combination generated from ``TABLE``.
+what the work queues (``queues``, beside it) are built from. It changes nothing. ``engine`` applies a
+transition (checks, one transaction, timeline, outbox), ``effects`` holds the per-action work, and the
+tests walk every (state, action, role) combination generated from ``TABLE``.
 
 Scope rules, and why each exists:
 
@@ -64,7 +64,7 @@ class Rule:
 
 
 class Clock(StrEnum):
-    """What a transition does to the step clock (see ``shiyu.cases.deadlines``)."""
+    """What a transition does to the step clock (see ``shiyu.cases.workflow.deadlines``)."""
 
     FOLLOW = "follow"  # restart when the state changes, keep otherwise
     RESTART = "restart"  # restart even though the state stays (escalation: the new level's own limit)

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases import deadlines, reporters
+from shiyu.cases import reporters
 from shiyu.cases.categories.models import Category, Urgency
 from shiyu.cases.models import AssignmentRole, Case, CaseAssignment, CaseRequest, CaseState, RequestKind, RequestStatus
 from shiyu.cases.routing.service import NoRoute, route
+from shiyu.cases.workflow import deadlines
 from shiyu.core.errors import ValidationFailed
 from shiyu.org.areas.models import Area
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 
 if TYPE_CHECKING:
-    from shiyu.cases.engine import Context
+    from shiyu.cases.workflow.engine import Context
 
 UNSCOPED = {"unscoped": True}
 

@@ -5,7 +5,7 @@
 1. check — the action exists, the caller can see the case, the version the caller saw is current, the
    table has a transition from this state, a rule of it allows this caller here, its guards hold, and the
    note, evidence and fields it requires are present and well-formed;
-2. the per-action work (``shiyu.cases.effects``), the new state and the step clock;
+2. the per-action work (``shiyu.cases.workflow.effects``), the new state and the step clock;
 3. flush the case: the UPDATE carries ``WHERE version = <read version>`` (SQLAlchemy ``version_id_col``),
    so of two people acting on the same case at once exactly one succeeds; the other gets ``conflict``;
 4. the timeline entry and the outbox event, in the same transaction.
@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from shiyu.cases import attachments as uploads
-from shiyu.cases import deadlines, effects
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Attachment, Case, CaseState
-from shiyu.cases.timeline import record_event
-from shiyu.cases.workflow import (
+from shiyu.cases.workflow import deadlines, effects
+from shiyu.cases.workflow.table import (
     ACTIONS,
     STEP_OF_STATE,
     TABLE,
@@ -41,6 +40,7 @@ from shiyu.cases.workflow import (
     failed_guard,
     permitted,
 )
+from shiyu.cases.workflow.timeline import record_event
 from shiyu.core import audit, outbox
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal

@@ -39,13 +39,13 @@ from sqlalchemy import Table, delete, inspect, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases import attachments as uploads
-from shiyu.cases import deadlines, engine
 from shiyu.cases.categories.models import Step, Urgency
 from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
 from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
-from shiyu.cases.timeline import event_values
+from shiyu.cases.workflow import deadlines, engine
+from shiyu.cases.workflow.timeline import event_values
 from shiyu.core import audit, live, outbox, pii
 from shiyu.core.db import insert_new_returning, insert_returning, with_defaults
 from shiyu.core.errors import Conflict, Forbidden, ShiyuError, ValidationFailed
