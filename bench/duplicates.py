@@ -1,7 +1,7 @@
 """Duplicate and repeat finding after intake: ``python bench/duplicates.py --database-url sqlite:///COPY.db``.
 
 Duplicate and repeat finding runs after a report is committed, as the ``case.reported`` outbox subscriber
-(``shiyu.triage.case_duplicates.on_reported``), not inside intake. This measures both on a city-sized
+(``shiyu.triage.duplicates.case_duplicates.on_reported``), not inside intake. This measures both on a city-sized
 database (the demo city: ``SHIYU_DEMO_MODE=1 shiyu db upgrade && shiyu demo``; use a copy): it re-files
 ``--cases`` recent cases as new citizen reports at the same points with lightly edited texts (so candidates
 and repeats are really found), times the intake of each and then the subscriber's work on it, in one
@@ -34,7 +34,7 @@ from shiyu.core import pii  # noqa: E402
 from shiyu.core.config import Settings  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory  # noqa: E402
 from shiyu.core.scoping import Principal  # noqa: E402
-from shiyu.triage import case_duplicates  # noqa: E402
+from shiyu.triage.duplicates import case_duplicates  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -29,10 +29,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from shiyu.triage.classifier import Taxonomy, TriageModel
-from shiyu.triage.duplicates import find_duplicates, near_duplicates_of
-from shiyu.triage.evaluation import evaluate, format_table
-from shiyu.triage.hot import Message, hot_issues, parse_count, parse_time
+from shiyu.triage.classification.classifier import Taxonomy, TriageModel
+from shiyu.triage.classification.evaluation import evaluate, format_table
+from shiyu.triage.duplicates.similarity import find_duplicates, near_duplicates_of
+from shiyu.triage.hot.grouping import Message, hot_issues, parse_count, parse_time
 from shiyu.triage.tabular import read_table
 from shiyu.triage.text import clear_token_cache, join_fields, normalize
 

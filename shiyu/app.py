@@ -22,8 +22,8 @@ from shiyu.core.db import make_engine, make_session_factory
 from shiyu.core.scoping import Principal
 from shiyu.org.identity import deps as identity_deps
 from shiyu.org.identity import passwords
-from shiyu.triage import case_duplicates
-from shiyu.triage import registry as triage_registry
+from shiyu.triage.classification import registry as triage_registry
+from shiyu.triage.duplicates import case_duplicates
 from shiyu.web import api_docs, errors, health, openapi_errors, pages
 from shiyu.web.api import api_router
 from shiyu.web.bounds import integers_in_range

@@ -15,9 +15,9 @@ from shiyu.org.identity.api_clients import ApiClient
 from shiyu.org.identity.models import Grant, LoginThrottle, RevokedToken, User
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 from shiyu.patrol.models import PatrolCheckin, PresenceDay
-from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
-from shiyu.triage.hot_models import HotIssue, HotIssueMember
-from shiyu.triage.models import CaseSuggestion, TrainingExample, TriageModelVersion
+from shiyu.triage.classification.models import CaseSuggestion, TrainingExample, TriageModelVersion
+from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
+from shiyu.triage.hot.models import HotIssue, HotIssueMember
 
 __all__ = [
     "ApiClient",

@@ -159,7 +159,7 @@ class Case(ScopedMixin, TimestampMixin, Base):
         UniqueConstraint("submitter_key", "idempotency_key"),
         Index("ix_case_state_centre", "state", "centre_path"),
         Index("ix_case_step_due", "step_due_at"),
-        # Recent cases of one place (duplicate finding at intake, shiyu.triage.case_duplicates).
+        # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
     )
     __view_permission__ = "case.view"

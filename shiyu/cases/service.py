@@ -32,7 +32,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
 from shiyu.org.calendar.service import load_calendar
-from shiyu.triage.dup_models import RepeatComplaint
+from shiyu.triage.duplicates.models import RepeatComplaint
 
 UNSCOPED = {"unscoped": True}
 
@@ -53,7 +53,7 @@ class CaseFilters:
     supervised: bool | None = None
     department_id: int | None = None
     tracking_code: str | None = None
-    repeat: bool | None = None  # flagged as a repeat complaint (重复诉求, shiyu.triage.case_duplicates)
+    repeat: bool | None = None  # flagged as a repeat complaint (重复诉求, shiyu.triage.duplicates.case_duplicates)
 
 
 def filtered(session: Session, f: CaseFilters) -> Select[Any]:

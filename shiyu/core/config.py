@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # header) in demo mode, which is served over plain http on a laptop.
     hsts_seconds: int | None = Field(default=None, ge=0)
 
-    # Duplicates and repeats at intake (shiyu.triage.case_duplicates): how far back an open case counts as a
+    # Duplicates and repeats at intake (shiyu.triage.duplicates.case_duplicates): how far back an open case counts as a
     # possible duplicate, how soon the same reporter's identical report is merged by itself, and how many
     # weeks back a similar complaint of the same place or person makes a repeat complaint (重复诉求).
     duplicate_window_days: int = Field(default=7, ge=1, le=90)

@@ -25,7 +25,7 @@ from shiyu.core.db import make_engine, make_session_factory
 
 # Modules whose import declares jobs; each domain with jobs adds itself here.
 JOB_MODULES: list[str] = ["shiyu.cases.workflow.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
-                          "shiyu.triage.tasks", "shiyu.triage.hot_tasks", "shiyu.org.identity.tasks"]
+                          "shiyu.triage.tasks", "shiyu.triage.hot.tasks", "shiyu.org.identity.tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}
 _PERIODIC: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
@@ -82,8 +82,8 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
             # The deadline scan's changes reach the command views of every app process (through Redis).
             live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
             # Triage's outbox subscribers and retraining need the model storage, the auto threshold and the windows.
-            importlib.import_module("shiyu.triage.registry").configure(settings)
-            importlib.import_module("shiyu.triage.case_duplicates").configure(settings)
+            importlib.import_module("shiyu.triage.classification.registry").configure(settings)
+            importlib.import_module("shiyu.triage.duplicates.case_duplicates").configure(settings)
             context["c"] = JobContext(settings, make_session_factory(engine))
         return context["c"]
 

@@ -52,7 +52,7 @@ from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.passwords import DEMO_PASSWORD, hash_password
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
-from shiyu.triage import hot_cases
+from shiyu.triage.hot import hot_cases
 
 DEFAULT_SEED = 2026
 URBAN = 2.0  # mean relative density from which a street is a 街道 (below it, a 镇)

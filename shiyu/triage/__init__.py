@@ -1,5 +1,6 @@
-"""Smart triage (智能分拨): offline Chinese text classification of citizen messages, duplicate finding and
-hot-issue grouping. Pure computation over texts and tables; nothing here touches the database."""
+"""Smart triage (智能分拨) in three parts: ``classification`` (category model and suggestions), ``duplicates``
+and ``hot`` (hot issues); ``text`` and ``tabular`` are shared by all three, ``tasks`` holds the outbox
+subscribers that run them after intake."""
 
 from __future__ import annotations
 

@@ -19,8 +19,9 @@ from shiyu.cases.routing import service as routing
 from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.org.identity.models import User
-from shiyu.triage import case_duplicates, learning, training
-from shiyu.triage.autodispatch import auto_dispatch
+from shiyu.triage.classification import learning, training
+from shiyu.triage.classification.autodispatch import auto_dispatch
+from shiyu.triage.duplicates import case_duplicates
 
 log = logging.getLogger("shiyu.triage")
 

@@ -13,9 +13,9 @@ from shiyu.org.identity.api import router as identity_router
 from shiyu.org.identity.audit_api import router as audit_router
 from shiyu.org.units_api import router as units_router
 from shiyu.patrol.api import router as patrol_router
-from shiyu.triage.api import router as triage_router
-from shiyu.triage.dup_api import router as duplicates_router
-from shiyu.triage.hot_api import router as hot_issues_router
+from shiyu.triage.classification.api import router as triage_router
+from shiyu.triage.duplicates.api import router as duplicates_router
+from shiyu.triage.hot.api import router as hot_issues_router
 
 api_router = APIRouter()
 # Routes are matched in order, one by one: the busiest endpoint (case intake) is tried first.

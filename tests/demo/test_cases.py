@@ -148,7 +148,7 @@ def test_same_seed_same_history(factory: Any, db_url: str) -> None:
 
 
 def test_the_demo_has_hot_issues_to_look_at(history: Any) -> None:
-    from shiyu.triage.hot_cases import top
+    from shiyu.triage.hot.hot_cases import top
 
     issues = top(history, 10)
     assert issues, "the analyst's hot-issue page would be empty"

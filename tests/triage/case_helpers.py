@@ -78,7 +78,7 @@ def burst(s, w) -> dict[str, list[int]]:
 
 def scope_matrix_extra(s, w: World, case_b: int) -> dict[str, int]:
     """A hot issue of community B (with B's case as its member) for tests/test_scope_matrix.py."""
-    from shiyu.triage.hot_models import HotIssue, HotIssueMember
+    from shiyu.triage.hot.models import HotIssue, HotIssueMember
 
     s.info["principal"] = Principal.system("test")
     issue = HotIssue(place_area_id=w.community_b.id, area_path=w.community_b.area_path, title="乙社区的热点",

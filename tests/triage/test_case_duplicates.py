@@ -14,8 +14,8 @@ from shiyu.cases.reporters import CaseReporter
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.triage import case_duplicates
-from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
+from shiyu.triage.duplicates import case_duplicates
+from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
 from tests.cases.case_fixtures import POINT_B1, act, case_world
 from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, citizen, report
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from shiyu.triage import TriageError
-from shiyu.triage.classifier import Taxonomy, TriageModel, load, read_header, train
+from shiyu.triage.classification.classifier import Taxonomy, TriageModel, load, read_header, train
 from tests.triage.conftest import make_rows
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shiyu.triage import cli
+from shiyu.triage.classification import cli
 from shiyu.triage.tabular import Table, read_table, write_table
 from tests.triage.conftest import make_rows
 

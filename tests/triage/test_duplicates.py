@@ -1,4 +1,4 @@
-from shiyu.triage.duplicates import find_duplicates, near_duplicates_of
+from shiyu.triage.duplicates.similarity import find_duplicates, near_duplicates_of
 from tests.triage.conftest import make_rows
 
 

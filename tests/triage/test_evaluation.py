@@ -1,6 +1,6 @@
 import pytest
 
-from shiyu.triage.evaluation import evaluate, expected_calibration_error, format_report
+from shiyu.triage.classification.evaluation import evaluate, expected_calibration_error, format_report
 
 
 def test_metrics_and_confusion():

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shiyu.triage.hot import Message, heat_score, hot_issues, parse_time
+from shiyu.triage.hot.grouping import Message, heat_score, hot_issues, parse_time
 from tests.triage.conftest import make_rows
 
 

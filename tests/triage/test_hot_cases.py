@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.roles import PERMISSIONS, Role
-from shiyu.triage import hot_cases
-from shiyu.triage.hot_models import HotIssue, HotIssueMember
+from shiyu.triage.hot import hot_cases
+from shiyu.triage.hot.models import HotIssue, HotIssueMember
 from tests.cases.case_fixtures import POINT_A1, SH, act
 from tests.factories import login
 from tests.triage.case_helpers import BURST, burst, citizen, hot_world, report

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shiyu.core.audit import AuditEntry
 from shiyu.core.scoping import Principal
-from shiyu.triage import registry
-from shiyu.triage.models import CaseSuggestion, TriageModelVersion
+from shiyu.triage.classification import registry
+from shiyu.triage.classification.models import CaseSuggestion, TriageModelVersion
 from tests.factories import add_user, login
 from tests.triage.triage_fixtures import configured, file_case, publish, tiny_model, triage_world
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from shiyu.cases.models import Case
 from shiyu.core.jobs import JobContext
 from shiyu.core.scoping import Principal
-from shiyu.triage import learning, registry, training
-from shiyu.triage.learning import held_out
-from shiyu.triage.models import TriageModelVersion
+from shiyu.triage.classification import learning, registry, training
+from shiyu.triage.classification.learning import held_out
+from shiyu.triage.classification.models import TriageModelVersion
 from shiyu.triage.tasks import run_queued_retraining
 from tests.factories import login
 from tests.triage.triage_fixtures import (

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from shiyu.cases.models import Case, CaseEvent
 from shiyu.core import outbox
 from shiyu.core.scoping import Principal
-from shiyu.triage import learning
 from shiyu.triage import tasks as _subscribers  # noqa: F401  (registers the outbox subscribers)
-from shiyu.triage.models import CaseSuggestion, TrainingExample
+from shiyu.triage.classification import learning
+from shiyu.triage.classification.models import CaseSuggestion, TrainingExample
 from tests.cases.case_fixtures import act
 from tests.factories import login
 from tests.triage.triage_fixtures import configured, corpus, publish, tiny_model, triage_world, with_threshold

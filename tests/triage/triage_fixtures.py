@@ -18,10 +18,10 @@ from shiyu.cases.models import Case
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.scoping import Principal
-from shiyu.triage import registry
-from shiyu.triage.classifier import TriageModel
-from shiyu.triage.learning import held_out
-from shiyu.triage.models import ExampleSource, TrainingExample
+from shiyu.triage.classification import registry
+from shiyu.triage.classification.classifier import TriageModel
+from shiyu.triage.classification.learning import held_out
+from shiyu.triage.classification.models import ExampleSource, TrainingExample
 from tests.cases.case_fixtures import LIMITS, POINT_A1, SH, case_world, principal
 from tests.factories import World
 from tests.triage.conftest import CLASSES, FILLER

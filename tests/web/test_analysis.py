@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from shiyu.core.scoping import Principal
-from shiyu.triage import hot_cases
-from shiyu.triage.hot_models import HotIssue
+from shiyu.triage.hot import hot_cases
+from shiyu.triage.hot.models import HotIssue
 from tests.cases.case_fixtures import SH
 from tests.triage.case_helpers import burst, hot_world
 from tests.web.test_pages import log_in

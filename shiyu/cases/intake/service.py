@@ -57,8 +57,8 @@ from shiyu.org.areas.lookup import INDEXES, GridRecord
 from shiyu.org.calendar.service import load_calendar
 from shiyu.org.identity.api_clients import ApiPrincipal
 from shiyu.org.units.responsible import CentreRef, centre_for
-from shiyu.triage import suggest as triage_suggest
-from shiyu.triage.models import CaseSuggestion
+from shiyu.triage.classification import suggest as triage_suggest
+from shiyu.triage.classification.models import CaseSuggestion
 
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.

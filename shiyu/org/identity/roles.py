@@ -74,7 +74,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.HOTLINE_OPERATOR: _VIEW_BASE | {"case.view", "case.report", "case.evaluate"},
     Role.MEDIATOR: _VIEW_BASE | {"case.view"},
     Role.LEGAL_ADVISER: _VIEW_BASE | {"case.view"},
-    # hot_issue.manage: confirm, split or dismiss the hot issues of the area (shiyu.triage.hot_cases).
+    # hot_issue.manage: confirm, split or dismiss the hot issues of the area (shiyu.triage.hot.hot_cases).
     Role.ANALYST: frozenset({"area.view", "centre.view", "department.view", "hot_issue.manage"}) | _CASE_VIEW,
     Role.AUDITOR: _VIEW_BASE | _CASE_VIEW | {"audit.view"},
     Role.ADMIN: _VIEW_BASE

@@ -2,7 +2,7 @@
 member cases, place and period, and the three decisions (confirm, split, dismiss) as plain forms.
 
 Reads and writes go through the page's scoped session and the same service as the API
-(``shiyu.triage.hot_cases``), so an issue outside the caller's area is a 404 page here too.
+(``shiyu.triage.hot.hot_cases``), so an issue outside the caller's area is a 404 page here too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from shiyu.cases.categories import service as categories
 from shiyu.core.http import language
-from shiyu.triage import hot_cases
+from shiyu.triage.hot import hot_cases
 from shiyu.web import nav
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, page_form, render, require_any
 

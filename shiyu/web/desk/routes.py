@@ -29,8 +29,8 @@ from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
-from shiyu.triage import case_duplicates
-from shiyu.triage import suggest as triage_suggest
+from shiyu.triage.classification import suggest as triage_suggest
+from shiyu.triage.duplicates import case_duplicates
 from shiyu.web import nav
 from shiyu.web.page_deps import (
     PageDb,

@@ -28,11 +28,11 @@ from shiyu.core.db import transaction
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.triage import TriageError
-from shiyu.triage.classifier import Taxonomy, TriageModel
-from shiyu.triage.evaluation import evaluate
-from shiyu.triage.learning import Dataset, dataset
-from shiyu.triage.models import TriageModelVersion, VersionStatus
-from shiyu.triage.registry import make_active, model_for, next_version, require_manage, save_model
+from shiyu.triage.classification.classifier import Taxonomy, TriageModel
+from shiyu.triage.classification.evaluation import evaluate
+from shiyu.triage.classification.learning import Dataset, dataset
+from shiyu.triage.classification.models import TriageModelVersion, VersionStatus
+from shiyu.triage.classification.registry import make_active, model_for, next_version, require_manage, save_model
 
 log = logging.getLogger("shiyu.triage")
 SYSTEM = "triage"

@@ -30,7 +30,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from shiyu.triage import TriageError
-from shiyu.triage.evaluation import evaluate
+from shiyu.triage.classification.evaluation import evaluate
 from shiyu.triage.text import normalize, words
 
 FORMAT_VERSION = 1

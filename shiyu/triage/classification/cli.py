@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shiyu.triage import TriageError, loop_cli
+from shiyu.triage import TriageError
+from shiyu.triage.classification import loop_cli
 from shiyu.triage.tabular import Table, read_table, split_names, write_table
 from shiyu.triage.text import join_fields
 
@@ -83,7 +84,7 @@ def _labels(table: Table, column: str) -> list[str]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from shiyu.triage.classifier import Taxonomy, train
+    from shiyu.triage.classification.classifier import Taxonomy, train
 
     say = _progress(time.perf_counter())
     say(f"读取 / reading {args.data}")
@@ -105,7 +106,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from shiyu.triage.classifier import load
+    from shiyu.triage.classification.classifier import load
 
     model = load(args.model)
     table = read_table(args.data, args.encoding)
@@ -124,8 +125,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from shiyu.triage.classifier import load
-    from shiyu.triage.evaluation import evaluate, format_report
+    from shiyu.triage.classification.classifier import load
+    from shiyu.triage.classification.evaluation import evaluate, format_report
 
     model = load(args.model)
     table = read_table(args.data, args.encoding)

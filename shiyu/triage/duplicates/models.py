@@ -2,7 +2,7 @@
 complaints of the same place or person (重复诉求). Both are scoped like the case they describe (its grid's
 ``area_path``), so whoever sees the case sees its findings and nobody else does.
 
-Rows are machine findings written by the system at intake (``shiyu.triage.case_duplicates``); people act on
+Rows are machine findings written by the system at intake (``shiyu.triage.duplicates.case_duplicates``); people act on
 them through the workflow (``merge``), never by editing them.
 """
 

@@ -28,8 +28,8 @@ from shiyu.cases.workflow import engine
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
-from shiyu.triage.models import CaseSuggestion
-from shiyu.triage.registry import RUNTIME
+from shiyu.triage.classification.models import CaseSuggestion
+from shiyu.triage.classification.registry import RUNTIME
 
 log = logging.getLogger("shiyu.triage")
 PRINCIPAL = "triage"

@@ -1,5 +1,5 @@
 """Hot issues (热点问题) of the city's cases: groups of cases about the same matter in one community within
-the last weeks, ranked by heat (``shiyu.triage.hot_cases``).
+the last weeks, ranked by heat (``shiyu.triage.hot.hot_cases``).
 
 An issue belongs to its community (``area_path`` is the community's path), so an analyst or centre leader
 sees the issues of their subtree only. Members are rows of their own: one case is in at most one issue, and

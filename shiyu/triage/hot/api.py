@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from shiyu.core.http import CurrentPrincipal, Db
-from shiyu.triage import hot_cases
-from shiyu.triage.hot_models import HotIssue
-from shiyu.triage.hot_schemas import HotIssueDetail, HotIssueOut, SplitIn
+from shiyu.triage.hot import hot_cases
+from shiyu.triage.hot.models import HotIssue
+from shiyu.triage.hot.schemas import HotIssueDetail, HotIssueOut, SplitIn
 
 router = APIRouter(prefix="/hot-issues", tags=["hot issues"])
 

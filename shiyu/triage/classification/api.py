@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shiyu.core.http import CurrentPrincipal, Db
-from shiyu.triage import registry, suggest, training
-from shiyu.triage.schemas import CaseSuggestionsOut, VersionOut
+from shiyu.triage.classification import registry, suggest, training
+from shiyu.triage.classification.schemas import CaseSuggestionsOut, VersionOut
 
 router = APIRouter(prefix="/triage", tags=["triage"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from shiyu.cases import service
 from shiyu.core.http import Db
-from shiyu.triage import case_duplicates
-from shiyu.triage.hot_schemas import FindingsOut
+from shiyu.triage.duplicates import case_duplicates
+from shiyu.triage.hot.schemas import FindingsOut
 
 router = APIRouter(tags=["cases"])
 

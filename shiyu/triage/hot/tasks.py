@@ -1,4 +1,4 @@
-"""The daily hot-issue job (``shiyu.triage.hot_cases.refresh``), listed in ``shiyu.core.jobs.JOB_MODULES``.
+"""The daily hot-issue job (``shiyu.triage.hot.hot_cases.refresh``), listed in ``shiyu.core.jobs.JOB_MODULES``.
 It is idempotent, so a tick run twice by two workers changes nothing the second time."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from shiyu.core.jobs import JobContext, periodic
-from shiyu.triage import hot_cases
+from shiyu.triage.hot import hot_cases
 
-log = logging.getLogger("shiyu.triage.hot_tasks")
+log = logging.getLogger("shiyu.triage.hot.tasks")
 
 
 @periodic(hour="3", minute="15")

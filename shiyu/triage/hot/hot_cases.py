@@ -1,13 +1,13 @@
 """Hot issues (热点问题) over the city's cases: the daily grouping job and what analysts do with its groups.
 
-**Grouping** (``refresh``, run daily by ``shiyu.triage.hot_tasks``): the cases of the last ``WINDOW_DAYS``
+**Grouping** (``refresh``, run daily by ``shiyu.triage.hot.tasks``): the cases of the last ``WINDOW_DAYS``
 (30) — not merged (a merged report is counted with its survivor, below) and not rejected — are split by
 place (the community of their grid), and within each community grouped by topic and time as
-``shiyu.triage.hot`` groups messages: character 3-gram cosine ≥ ``THRESHOLD`` links two cases of the same
+``shiyu.triage.hot.grouping`` groups messages: character 3-gram cosine ≥ ``THRESHOLD`` links two cases of the same
 community reported at most ``LINK_DAYS`` apart; groups are the connected components with at least
 ``MIN_SIZE`` cases.
 
-**Heat** (``shiyu.triage.hot.heat_score``)::
+**Heat** (``shiyu.triage.hot.grouping.heat_score``)::
 
     heat = ln(1 + N) + 2·ln(1 + R) + 0.5·ln(1 + L) + ln(1 + N / W)
 
@@ -48,10 +48,10 @@ from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
-from shiyu.triage.case_duplicates import community_path
-from shiyu.triage.duplicates import char_ngram_matrix, similar_pairs
-from shiyu.triage.hot import heat_score
-from shiyu.triage.hot_models import HotIssue, HotIssueMember, HotIssueStatus
+from shiyu.triage.duplicates.case_duplicates import community_path
+from shiyu.triage.duplicates.similarity import char_ngram_matrix, similar_pairs
+from shiyu.triage.hot.grouping import heat_score
+from shiyu.triage.hot.models import HotIssue, HotIssueMember, HotIssueStatus
 
 WINDOW_DAYS = 30
 LINK_DAYS = 14

@@ -1,6 +1,6 @@
 """``shiyu triage models | activate VERSION | retrain | import-history | publish --model FILE``: the model
 versions of the running deployment (its database and storage), beside the file-based commands of
-``shiyu.triage.cli``.
+``shiyu.triage.classification.cli``.
 
 They act as the system principal ``cli`` (whoever can run commands on the server already holds the
 database); activation and publishing are ORM writes, so the audit log records them with that actor.
@@ -44,7 +44,7 @@ def register(tsub: Any) -> None:
 @contextmanager
 def _factory() -> Iterator[sessionmaker[Session]]:
     from shiyu.core.commands import load_settings
-    from shiyu.triage import registry
+    from shiyu.triage.classification import registry
 
     settings = load_settings()
     pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
@@ -76,8 +76,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _models(_args: argparse.Namespace) -> int:
-    from shiyu.triage import registry
-    from shiyu.triage.evaluation import format_table
+    from shiyu.triage.classification import registry
+    from shiyu.triage.classification.evaluation import format_table
 
     with _factory() as factory, _system(factory) as s:
         rows = [(v.version, v.status, v.training_size, v.heldout_size, _fmt(v.macro_f1), _fmt(v.accuracy),
@@ -90,7 +90,7 @@ def _models(_args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    from shiyu.triage import registry
+    from shiyu.triage.classification import registry
 
     with _factory() as factory, _system(factory) as s:
         row = registry.activate(s, Principal.system(ACTOR), args.version)
@@ -99,7 +99,7 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def _retrain(_args: argparse.Namespace) -> int:
-    from shiyu.triage import training
+    from shiyu.triage.classification import training
 
     start = time.perf_counter()
 
@@ -113,7 +113,7 @@ def _retrain(_args: argparse.Namespace) -> int:
 
 
 def _import_history(_args: argparse.Namespace) -> int:
-    from shiyu.triage import learning
+    from shiyu.triage.classification import learning
 
     with _factory() as factory, _system(factory) as s:
         print(f"已导入 / imported {learning.import_history(s)} 条已结案案件 closed cases")
@@ -121,8 +121,8 @@ def _import_history(_args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from shiyu.triage import registry
-    from shiyu.triage.classifier import load
+    from shiyu.triage.classification import registry
+    from shiyu.triage.classification.classifier import load
 
     model = load(args.model)
     with _factory() as factory, _system(factory) as s:

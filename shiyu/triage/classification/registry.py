@@ -26,8 +26,8 @@ from shiyu.core.config import Settings
 from shiyu.core.errors import Conflict, NotFound
 from shiyu.core.scoping import Principal, require_citywide
 from shiyu.core.timeutil import utcnow
-from shiyu.triage.classifier import TriageModel, load
-from shiyu.triage.models import MANAGE, USABLE, TriageModelVersion, VersionStatus
+from shiyu.triage.classification.classifier import TriageModel, load
+from shiyu.triage.classification.models import MANAGE, USABLE, TriageModelVersion, VersionStatus
 
 MODEL_DIR = "triage/models"
 RECHECK_SECONDS = 5.0
@@ -61,7 +61,7 @@ def configure(settings: Settings | None, *, recheck_seconds: float = RECHECK_SEC
 
 def model_path(key: str) -> Path:
     if RUNTIME.storage_dir is None:
-        raise RuntimeError("triage is not configured (shiyu.triage.registry.configure)")
+        raise RuntimeError("triage is not configured (shiyu.triage.classification.registry.configure)")
     return RUNTIME.storage_dir / key
 
 

@@ -4,7 +4,7 @@
 delivered by the worker's delivery loops seconds after commit), before auto-dispatch looks at the case. Not
 inside intake: it doubled the CPU of the hot path (two look-ups and a text comparison per report). Every
 look-up is bounded in SQL first and capped, and only then compared by text (character 3-gram TF-IDF cosine,
-``shiyu.triage.duplicates``) in memory:
+``shiyu.triage.duplicates.similarity``) in memory:
 
 **Duplicate candidates** — OPEN cases (not closed, rejected or merged) reported in the last
 ``duplicate_window_days`` (default 7) in the same community as the new case's grid, or within
@@ -54,8 +54,8 @@ from shiyu.core.config import Settings
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
-from shiyu.triage.duplicates import char_ngram_matrix
+from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
+from shiyu.triage.duplicates.similarity import char_ngram_matrix
 from shiyu.triage.text import normalize
 
 RADIUS_M = 300.0

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Case, CaseState
-from shiyu.triage.models import ExampleSource, TrainingExample
+from shiyu.triage.classification.models import ExampleSource, TrainingExample
 
 HELD_OUT_PERCENT = 20
 

@@ -21,8 +21,8 @@ from shiyu.cases.routing.service import NoRoute, route
 from shiyu.core.errors import NotFound
 from shiyu.org.areas.models import Area
 from shiyu.triage import TriageError
-from shiyu.triage.models import CaseSuggestion
-from shiyu.triage.registry import active_model
+from shiyu.triage.classification.models import CaseSuggestion
+from shiyu.triage.classification.registry import active_model
 
 log = logging.getLogger("shiyu.triage")
 TOP = 3
