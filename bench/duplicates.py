@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import shiyu.models  # noqa: E402,F401
+import shiyu.domains  # noqa: E402,F401
 from bench.common import SMOKE_HELP, print_table, smoke_sqlite  # noqa: E402
 from shiyu.cases.intake import service as intake  # noqa: E402
 from shiyu.cases.models import Case  # noqa: E402

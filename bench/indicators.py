@@ -32,7 +32,7 @@ from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import shiyu.models  # noqa: E402,F401
+import shiyu.domains  # noqa: E402,F401
 from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
 from shiyu.cases.categories.models import Category, Step  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402

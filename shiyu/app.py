@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,18 +14,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu import __version__
+from shiyu import __version__, domains
 from shiyu.cases.intake.writer import IntakeWriter
 from shiyu.core import live, pii, refcache
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
+from shiyu.core.domains import Domain
 from shiyu.core.scoping import Principal
 from shiyu.org.identity import deps as identity_deps
 from shiyu.org.identity import passwords
-from shiyu.triage.classification import registry as triage_registry
-from shiyu.triage.duplicates import case_duplicates
 from shiyu.web import api_docs, errors, health, openapi_errors, pages
-from shiyu.web.api import api_router
 from shiyu.web.bounds import integers_in_range
 from shiyu.web.failsafe import Failsafe
 from shiyu.web.limits import RequestGate
@@ -60,13 +58,15 @@ def _warm_up(factory: sessionmaker[Session]) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, *, serving: bool = False) -> FastAPI:
-    """``serving``: a server process (``shiyu serve``), which warms up before taking requests (``_warm_up``)."""
+def create_app(settings: Settings | None = None, *, serving: bool = False,
+               with_domains: Sequence[Domain] = domains.DOMAINS) -> FastAPI:
+    """``serving``: a server process (``shiyu serve``), which warms up before taking requests (``_warm_up``).
+    ``with_domains``: the domains to run (``shiyu.domains.DOMAINS``; a test adds its example domain)."""
     settings = settings or Settings()
     pii.configure(settings.pii_keys, settings.pii_hash_key, settings.secret_key)
     passwords.configure(settings.password_time_cost, settings.password_memory_kib)
-    triage_registry.configure(settings)
-    case_duplicates.configure(settings)
+    domains.install(with_domains)
+    domains.configure(settings, with_domains)
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                          max_overflow=settings.db_pool_size // 2, pool_timeout=settings.db_pool_timeout,
                          lock_timeout=settings.db_lock_timeout, connect_timeout=settings.db_connect_timeout)
@@ -95,8 +95,10 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Fa
     app.add_middleware(RequestGate, settings=settings)
     app.add_middleware(ServerTiming)
     app.add_middleware(SecurityHeaders, settings=settings)
-    app.include_router(api_router, prefix="/api/v1")
-    app.include_router(pages.router)
+    app.include_router(domains.api_router(with_domains), prefix="/api/v1")
+    for domain in with_domains:
+        for router in domain.page_routers:
+            app.include_router(router)
     app.include_router(api_docs.router)  # Swagger UI from vendored files
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
 

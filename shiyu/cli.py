@@ -1,23 +1,24 @@
 """The ``shiyu`` command. Each domain adds its sub-commands through a ``register(subparsers)`` function
-in its own ``cli`` module, listed in ``DOMAIN_COMMANDS``; this file only wires them together. The helpers those
-modules share (settings, command groups) live below them, in ``shiyu.core.commands``."""
+in its own ``cli`` module, declared as ``Domain.commands``; the platform's own (serve, worker, db, pii) and
+the demo city come first. This file only wires them together. The helpers those modules share (settings,
+command groups) live below them, in ``shiyu.core.commands``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable
 
-DOMAIN_COMMANDS = ["shiyu.platform_cli", "shiyu.org.areas.cli", "shiyu.org.identity.cli", "shiyu.demo.cli",
-                   "shiyu.triage.classification.cli"]
+from shiyu import domains, platform_cli
+from shiyu.demo import cli as demo_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shiyu", description="Shiyu 市域 — municipal social governance")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in DOMAIN_COMMANDS:
-        importlib.import_module(name).register(sub)
+    domains.install()
+    for module in (platform_cli, demo_cli, *(m for d in domains.DOMAINS for m in d.commands)):
+        module.register(sub)
     return parser
 
 

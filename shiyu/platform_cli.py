@@ -57,11 +57,13 @@ def _serve(args: argparse.Namespace) -> None:
 def _worker(args: argparse.Namespace) -> None:
     from huey.consumer import Consumer
 
+    from shiyu import domains
     from shiyu.core import outbox_worker
     from shiyu.core.jobs import build_queue
 
     settings = _settings()
-    queue = build_queue(settings)
+    domains.install()
+    queue = build_queue(settings, configure=domains.configure)
     stop = outbox_worker.start(queue.context().session_factory, settings.database_url, loops=args.delivery_loops,
                                batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds)
     try:
@@ -71,7 +73,7 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _rotate(_args: argparse.Namespace) -> None:
-    import shiyu.models  # noqa: F401  (every table with personal data)
+    import shiyu.domains  # noqa: F401  (every table with personal data)
     from shiyu.core.db import make_engine, make_session_factory
     from shiyu.core.rotation import rotate_all
 

@@ -80,6 +80,15 @@ def _reference_data_seen_at_once() -> None:
     refcache.recheck_every(0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _domains_installed() -> None:
+    """What ``create_app`` and the worker do first: tests that call a domain's services without an app (the
+    intake without triage's hook, a case list without the repeat flag) see the platform as it runs."""
+    from shiyu import domains
+
+    domains.install()
+
+
 @pytest.fixture(scope="session")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """One migrated database per backend for the whole session."""
@@ -98,7 +107,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 def _create_unmigrated_tables(url: str) -> None:
     """Tables of models that have no migration yet (work in progress); tests/test_migrations.py fails
     until the migration catches up, so this never hides drift on main."""
-    import shiyu.models  # noqa: F401
+    import shiyu.domains  # noqa: F401
 
     engine = make_engine(url)
     Base.metadata.create_all(engine, checkfirst=True)
@@ -106,7 +115,7 @@ def _create_unmigrated_tables(url: str) -> None:
 
 
 def _empty_tables(url: str) -> None:
-    import shiyu.models  # noqa: F401
+    import shiyu.domains  # noqa: F401
 
     engine = make_engine(url)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import shiyu.models  # noqa: F401
+import shiyu.domains  # noqa: F401
 from shiyu.core import migrate
 from shiyu.core.db import Base, make_engine
 from tests.conftest import BACKENDS, drop_database, fresh_database_url

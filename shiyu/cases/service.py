@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases import reporters
 from shiyu.cases.attachments import attachment_out
 from shiyu.cases.categories.models import Category
+from shiyu.cases.intake import hooks
 from shiyu.cases.intake.service import evaluation_token
 from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Rating, has_case_role
 from shiyu.cases.workflow import deadlines, engine
@@ -32,7 +33,6 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
 from shiyu.org.calendar.service import load_calendar
-from shiyu.triage.duplicates.models import RepeatComplaint
 
 UNSCOPED = {"unscoped": True}
 
@@ -53,7 +53,7 @@ class CaseFilters:
     supervised: bool | None = None
     department_id: int | None = None
     tracking_code: str | None = None
-    repeat: bool | None = None  # flagged as a repeat complaint (重复诉求, shiyu.triage.duplicates.case_duplicates)
+    repeat: bool | None = None  # flagged as a repeat complaint (重复诉求, a flag triage registers)
 
 
 def filtered(session: Session, f: CaseFilters) -> Select[Any]:
@@ -82,8 +82,7 @@ def filtered(session: Session, f: CaseFilters) -> Select[Any]:
     if f.tracking_code:
         stmt = stmt.where(Case.tracking_code == f.tracking_code.strip().upper())
     if f.repeat is not None:
-        flagged = Case.id.in_(select(RepeatComplaint.case_id))
-        stmt = stmt.where(flagged if f.repeat else ~flagged)
+        stmt = stmt.where(hooks.flag_clause("repeat", f.repeat))
     return stmt
 
 

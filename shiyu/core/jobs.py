@@ -1,15 +1,15 @@
 """Background jobs on huey: SQLite storage by default (zero set-up), Redis in production.
 
 Domains declare jobs with ``@job`` and periodic jobs with ``@periodic(crontab)`` on plain functions taking a
-``JobContext`` first; nothing binds to a queue at import time. ``build_queue(settings)`` makes the huey
-instance and registers every declared job on it — the app process (to enqueue) and ``shiyu worker`` (to run)
-each call it with their own settings. Periodic jobs must be idempotent: with several worker processes a
-tick can run more than once, and a job run twice must change nothing the second time.
+``JobContext`` first, in the modules their declaration lists as ``Domain.worker``; nothing binds to a queue
+at import time. ``build_queue(settings)`` makes the huey instance and registers every job declared so far
+on it — ``shiyu worker`` calls it after importing the domains (``shiyu.domains``). Periodic jobs must be
+idempotent: with several worker processes a tick can run more than once, and a job run twice must change
+nothing the second time.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shiyu.core import live, outbox, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
-
-# Modules whose import declares jobs; each domain with jobs adds itself here.
-JOB_MODULES: list[str] = ["shiyu.cases.workflow.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
-                          "shiyu.triage.tasks", "shiyu.triage.hot.tasks", "shiyu.org.identity.tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}
 _PERIODIC: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
@@ -62,9 +58,10 @@ class Queue:
         return self.tasks[f"{fn.__module__}.{fn.__name__}"](*args, **kwargs)
 
 
-def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
-    for name in JOB_MODULES:
-        importlib.import_module(name)
+def build_queue(settings: Settings, *, immediate: bool = False,
+                configure: Callable[[Settings], None] | None = None) -> Queue:
+    """``configure``: what the domains need of the settings in a worker process (``shiyu.domains.configure``),
+    run once per process before the first job."""
     if settings.redis_url:
         huey: Huey = RedisHuey(settings.job_queue, url=settings.redis_url, immediate=immediate)
     else:
@@ -81,9 +78,8 @@ def build_queue(settings: Settings, *, immediate: bool = False) -> Queue:
             engine = make_engine(settings.database_url)
             # The deadline scan's changes reach the command views of every app process (through Redis).
             live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
-            # Triage's outbox subscribers and retraining need the model storage, the auto threshold and the windows.
-            importlib.import_module("shiyu.triage.classification.registry").configure(settings)
-            importlib.import_module("shiyu.triage.duplicates.case_duplicates").configure(settings)
+            if configure is not None:
+                configure(settings)
             context["c"] = JobContext(settings, make_session_factory(engine))
         return context["c"]
 

@@ -37,6 +37,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shiyu import domains
 from shiyu.cases.indicators import facts
 from shiyu.cases.indicators.definitions import local_day
 from shiyu.core import audit
@@ -52,7 +53,6 @@ from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.passwords import DEMO_PASSWORD, hash_password
 from shiyu.org.identity.roles import Role
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
-from shiyu.triage.hot import hot_cases
 
 DEFAULT_SEED = 2026
 URBAN = 2.0  # mean relative density from which a street is a 街道 (below it, a 镇)
@@ -248,9 +248,10 @@ def build(
                      after={"seed": seed, "counts": counts})
     facts.rebuild(factory, tz, local_day(end - timedelta(days=history.HISTORY_DAYS + 1), tz), local_day(end, tz))
     say("已重算统计指标", "rebuilt the indicator facts")
-    with transaction(factory, principal=Principal.system("demo"), audit_off=True) as s:
-        hot = hot_cases.refresh_in(s, tz, now=end)
-    say(f"已归并{hot.groups}个热点问题", f"grouped {hot.groups} hot issues")
+    for domain in domains.DOMAINS:
+        line = domain.demo(factory, tz, end) if domain.demo is not None else None
+        if line is not None:
+            say(*line)
     seconds = time.perf_counter() - start
     say("完成", "done")
     return BuildReport(counts, seconds)

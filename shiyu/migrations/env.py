@@ -6,11 +6,11 @@ from alembic import context
 
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine
-from shiyu.models import Base
+from shiyu.domains import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings(demo_mode=True).database_url
-target_metadata = Base.metadata
+target_metadata = metadata()
 
 
 def run() -> None:

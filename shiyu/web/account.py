@@ -13,12 +13,10 @@ from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.http import client_ip, language
 from shiyu.org.identity import sessions
 from shiyu.org.identity.deps import start_session
-from shiyu.web import nav
 from shiyu.web.page_deps import PagePrincipal, PageRoute, field_errors, render
 
 router = APIRouter(prefix="/account", route_class=PageRoute, include_in_schema=False)
 
-nav.register(nav.NavEntry("account", "/account/password", "work", "user", order=95))
 
 
 @router.get("/password")

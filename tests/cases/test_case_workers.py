@@ -23,6 +23,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from shiyu import domains
 from shiyu.cases.models import Case, CaseEvent
 from shiyu.cases.workflow import deadlines
 from shiyu.core import migrate, pii
@@ -159,7 +160,7 @@ def test_scan_in_two_workers_marks_each_case_once(overdue_cases, pg_url, test_ke
            "SHIYU_SECRET_KEY": test_keys["secret_key"], "SHIYU_PII_KEYS": test_keys["pii_keys"],
            "SHIYU_STORAGE_DIR": str(tmp_path / "files")}
     env.pop("SHIYU_DEMO_MODE", None)
-    queue = build_queue(Settings(database_url=pg_url, redis_url=REDIS_URL, **test_keys))
+    queue = build_queue(Settings(database_url=pg_url, redis_url=REDIS_URL, **test_keys), configure=domains.configure)
     before = _snapshot(factory)
     procs = _start_workers(env, tmp_path)
     try:

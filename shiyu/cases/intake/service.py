@@ -42,6 +42,7 @@ from shiyu.cases import attachments as uploads
 from shiyu.cases.categories.models import Step, Urgency
 from shiyu.cases.categories.selectable import SelectableCategory, selectable
 from shiyu.cases.categories.service import check_attributes
+from shiyu.cases.intake import hooks
 from shiyu.cases.models import Attachment, Case, CaseEvent, CaseState, Channel
 from shiyu.cases.schemas import IntakeIn
 from shiyu.cases.workflow import deadlines, engine
@@ -57,8 +58,6 @@ from shiyu.org.areas.lookup import INDEXES, GridRecord
 from shiyu.org.calendar.service import load_calendar
 from shiyu.org.identity.api_clients import ApiPrincipal
 from shiyu.org.units.responsible import CentreRef, centre_for
-from shiyu.triage.classification import suggest as triage_suggest
-from shiyu.triage.classification.models import CaseSuggestion
 
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
@@ -217,7 +216,7 @@ class Filing:
     case: Case  # transient; gets its id when written
     values: dict[str, Any]  # the case row
     attachments: list[Attachment]
-    suggestion: dict[str, Any] | None  # the triage suggestion row, without its case id
+    extras: dict[str, dict[str, Any]]  # by intake hook: the row it adds, without its case id
 
     @property
     def unique(self) -> tuple[str, str]:
@@ -245,8 +244,8 @@ def prepare(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo
     table = Case.__table__
     values = pii.with_blind_index(Case, with_defaults(table, {k: v for k, v in inspect(case).dict.items()
                                                              if k in table.c}))
-    suggestion = triage_suggest.on_reported(session, case)
-    return Filing(principal, session.info.get("client_ip"), data, case, values, attachments, suggestion)
+    extras = {hook.name: row for hook in hooks.hooks() if (row := hook.prepare(session, case)) is not None}
+    return Filing(principal, session.info.get("client_ip"), data, case, values, attachments, extras)
 
 
 def _attachments(session: Session, principal: Principal, data: IntakeIn) -> tuple[list[Attachment], str]:
@@ -314,7 +313,8 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
         else:
             new.append((filing, linked))
     entries: list[dict[str, Any]] = []
-    events, suggestions, reported = [], [], []
+    events, reported = [], []
+    extras: dict[str, list[dict[str, Any]]] = {hook.name: [] for hook in hooks.hooks()}
     for filing, linked in new:
         case = filing.case
         _acting(session, filing)
@@ -323,8 +323,9 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
         events.append({"case_id": case.id, **with_defaults(CaseEvent.__table__, event_values(
             session, case, "report", None, "", {"channel": case.channel},
             attachment_ids=[a.id for a in filing.attachments]))})
-        if filing.suggestion is not None:
-            suggestions.append(with_defaults(CaseSuggestion.__table__, {**filing.suggestion, "case_id": case.id}))
+        for hook in hooks.hooks():
+            if hook.name in filing.extras:
+                extras[hook.name].append(with_defaults(hook.table, {**filing.extras[hook.name], "case_id": case.id}))
         reported.append(outbox.event_row(session, "case.reported", "case", case.id, case.area_path, {
             "case_id": case.id, "tracking_code": case.tracking_code, "channel": case.channel,
             "category_id": case.category_id, "centre_path": case.centre_path, "to": case.state,
@@ -333,7 +334,8 @@ def write(session: Session, filings: list[Filing]) -> list[IntakeResult | ShiyuE
         live.announce(session, case)
     written = [filing for filing, _ in new]
     _insert_children(session, CaseEvent.__table__, events, written, entries)
-    _insert_children(session, CaseSuggestion.__table__, suggestions, written, entries)
+    for hook in hooks.hooks():
+        _insert_children(session, hook.table, extras[hook.name], written, entries)
     audit.write(session, entries)
     outbox.emit_rows(session, reported)
     results: list[IntakeResult | ShiyuError] = []

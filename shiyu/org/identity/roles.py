@@ -121,6 +121,12 @@ def needs_to_hold(role: Role) -> frozenset[str]:
     )
 
 
+def extend(role: str, permissions: frozenset[str]) -> None:
+    """Give ``role`` more permissions: a domain declares its own (``Domain.role_permissions``) instead of
+    editing the table above. Idempotent."""
+    PERMISSIONS[Role(role)] = PERMISSIONS[Role(role)] | permissions
+
+
 def permissions_of(role: str) -> frozenset[str]:
     try:
         return PERMISSIONS[Role(role)]

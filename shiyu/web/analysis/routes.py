@@ -13,13 +13,11 @@ from fastapi.responses import Response
 from shiyu.cases.categories import service as categories
 from shiyu.core.http import language
 from shiyu.triage.hot import hot_cases
-from shiyu.web import nav
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, page_form, render, require_any
 
 router = APIRouter(prefix="/analysis", route_class=PageRoute, include_in_schema=False)
 TOP = 30
 
-nav.register(nav.NavEntry("hot", "/analysis/hot", "work", "search", frozenset({hot_cases.MANAGE}), order=6))
 
 
 def _category_names(db: PageDb, lang: str) -> dict[int, str]:

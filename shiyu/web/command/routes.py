@@ -24,7 +24,6 @@ from shiyu.core.http import language
 from shiyu.core.live import LocalBroker
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.sessions import load_principal
-from shiyu.web import nav
 from shiyu.web.command import service
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
 
@@ -36,7 +35,6 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 600.0
 GZIP_MIN = 2048
 
-nav.register(nav.NavEntry("command", "/command", "work", "map", frozenset({VIEW}), order=3))
 
 
 def _filters(days: int, category: int | None, channel: str | None) -> service.Filters:

@@ -31,7 +31,6 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
-from shiyu.web import nav
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,
@@ -54,7 +53,6 @@ QUEUE_PERMISSION = {
 }
 DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervise"}))
 
-nav.register(nav.NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5))
 
 
 def _category_names(db: PageDb, lang: str) -> dict[int, str]:

@@ -24,7 +24,6 @@ from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.patrol import service as patrol
-from shiyu.web import nav
 from shiyu.web.field import assets
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any, templates
@@ -42,7 +41,6 @@ SCRIPT_TEXTS = (
     "field.js.nothing_waiting", "field.js.checked_in",
 )
 
-nav.register(nav.NavEntry("field", "/field", "work", "map", roles=FIELD_ROLES, order=3))
 
 
 def _page(request: Request, principal: PagePrincipal, name: str, tab: str, **context: Any) -> Response:

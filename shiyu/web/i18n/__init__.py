@@ -1,5 +1,7 @@
 """Message catalogues for the pages: ``zh.json`` and ``en.json`` hold every UI string by key, and each
-page area may keep its own ``zh.<area>.json`` / ``en.<area>.json`` beside them (merged in, keys unique).
+page area may keep its own ``zh.<area>.json`` / ``en.<area>.json`` beside them (merged in, keys unique); a
+domain with pages of its own declares its catalogue directory (``Domain.translations``) and
+``shiyu.domains.install`` adds it with ``add_directory``.
 
 Why JSON catalogues and not gettext: the strings are few, translators edit one flat file per language, and
 a missing key falls back to Chinese and then to the key itself, so a page never breaks on a missing text.
@@ -13,12 +15,22 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LANGUAGES = ("zh", "en")
+_DIRECTORIES: list[Path] = [HERE]
+
+
+def add_directory(path: Path) -> None:
+    """Merge the ``zh.*.json`` / ``en.*.json`` catalogues of ``path`` in as well (idempotent)."""
+    path = path.resolve()
+    if path not in _DIRECTORIES:
+        _DIRECTORIES.append(path)
+        catalogue.cache_clear()
 
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     merged: dict[str, str] = {}
-    for path in [HERE / f"{lang}.json", *sorted(HERE.glob(f"{lang}.*.json"))]:
+    paths = [HERE / f"{lang}.json"] + [p for d in _DIRECTORIES for p in sorted(d.glob(f"{lang}.*.json"))]
+    for path in paths:
         part = json.loads(path.read_text(encoding="utf-8"))
         clash = merged.keys() & part.keys()
         if clash:

@@ -43,7 +43,6 @@ from shiyu.core.http import language
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
 from shiyu.org.identity.deps import CSRF_HEADER
-from shiyu.web import nav
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageRoute, csrf_ok, field_errors, render
 
@@ -52,7 +51,6 @@ IntakeDb = Annotated[Session, Depends(intake_session, scope="function")]
 PublicDb = Annotated[Session, Depends(public_session, scope="function")]
 RATINGS = [r.value for r in Rating]
 
-nav.register(nav.NavEntry("portal", "/portal", "work", "users", order=90))
 # Where a pydantic or service error about a nested input shows on the form.
 MAX_PHOTOS = 3
 FIELD_OF = {"file": "photos", "reporter.phone": "phone", "reporter.name": "name", "location.lon": "location",
