@@ -29,8 +29,10 @@ run: $(STAMP)
 	$(BIN)/shiyu demo --if-absent
 	$(BIN)/shiyu serve --host 127.0.0.1 --port 8000
 
+# Style, the import contracts (layers, docs/adr/0005) and the type checker (docs/adr/0008).
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check shiyu tests bench scripts
+	$(BIN)/lint-imports
 
 test: $(DEVSTAMP) lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
