@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import String, Text, event
@@ -207,6 +207,10 @@ _IN_TEXT = re.compile(
 )
 
 
+@overload
+def mask_text(text: str) -> str: ...
+@overload
+def mask_text(text: None) -> None: ...
 def mask_text(text: str | None) -> str | None:
     """Free text as shown by default: every ID or phone number typed into it masked as that field would be
     (``mask``); the rest as written. The clear text is personal data's: revealed only with ``pii.reveal``
