@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
@@ -40,7 +40,7 @@ from shiyu.core.http import (
     request_session,
     request_transaction,
 )
-from shiyu.core.paging import Page, paginate
+from shiyu.core.paging import Page, PageParams, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from shiyu.core.timeutil import utcnow
@@ -109,19 +109,19 @@ def _storage(request: Request) -> LocalStorage:
     return LocalStorage(request.app.state.settings.storage_dir)
 
 
-def _page(items: list, total: int, paging) -> dict:
+def _page(items: list[Any], total: int, paging: PageParams) -> dict[str, Any]:
     return {"items": items, "total": total, "limit": paging.limit, "offset": paging.offset}
 
 
 @router.post("/cases", response_model=IntakeOut, status_code=201,
              summary="Report a case (any channel); a retry with the same idempotency key answers 200 with the "
                      "first case")
-async def create_case(body: IntakeIn, request: Request, response: Response) -> dict:
+async def create_case(body: IntakeIn, request: Request, response: Response) -> dict[str, Any]:
     # Written by the process's intake writer (group commit, shiyu.cases.intake.writer), which answers after
     # its transaction commits; the caller is identified in the writer's session.
     writer = request.app.state.intake_writer
-    answer = await asyncio.wrap_future(writer.submit(_reporter(request), client_ip(request), body,
-                                                     _credentials(request)))
+    answer: dict[str, Any] = await asyncio.wrap_future(
+        writer.submit(_reporter(request), client_ip(request), body, _credentials(request)))
     if not answer["created"]:
         response.status_code = 200
     return answer
@@ -141,7 +141,7 @@ def list_cases(
     department_id: int | None = Query(None, description="main department"),
     tracking_code: str | None = None,
     repeat: bool | None = Query(None, description="flagged as a repeat complaint (重复诉求) or not"),
-) -> dict:
+) -> dict[str, Any]:
     filters = service.CaseFilters(
         state=[s.value for s in state] if state else None, category_id=category_id, area_id=area_id,
         channel=channel.value if channel else None, reported_from=reported_from, reported_to=reported_to,
@@ -156,14 +156,16 @@ def list_cases(
 @router.get("/cases/{case_id}", response_model=CaseView,
             summary="A case with its timeline, deadline, routing suggestion and the actions you may take now "
                     "(its reporter gets the public tracking view)")
-def get_case(case_id: int, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
+def get_case(case_id: int, db: Db, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     case = service.get_case(db, case_id)
     return service.case_view(db, principal, case, request.app.state.settings.tz, language(request))
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=CaseView,
              summary="Apply a workflow action (register, dispatch, accept, …) at the version you saw")
-def act(case_id: int, action: str, body: ActionIn, db: Db, principal: CurrentPrincipal, request: Request) -> dict:
+def act(
+    case_id: int, action: str, body: ActionIn, db: Db, principal: CurrentPrincipal, request: Request
+) -> dict[str, Any]:
     tz = request.app.state.settings.tz
     case = engine.apply(db, principal, case_id, action, engine.ActionInput(
         expected_version=body.expected_version, note=body.note, fields=body.fields,
@@ -181,7 +183,7 @@ def reveal(case_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) ->
 @router.post("/attachments", response_model=AttachmentOut, status_code=201,
              summary="Upload a photo, recording or video (type checked by content); use its id in a report or "
                      "an action")
-def upload(request: Request, db: ActorDb, file: UploadFile = File(...)) -> dict:
+def upload(request: Request, db: ActorDb, file: UploadFile = File(...)) -> dict[str, Any]:
     data, file_type = attachments.read_limited(iter(lambda: file.file.read(UPLOAD_CHUNK), b""))
     stored = attachments.store_upload(db, db.info["principal"], _storage(request), file.filename, data, file_type)
     return attachments.attachment_out(stored)
@@ -207,27 +209,27 @@ def _file(db: Session, request: Request, attachment_id: int, thumbnail: bool) ->
 
 
 @router.get("/queues", response_model=list[QueueCount], summary="Your work queues with their counts")
-def queue_counts(db: Db, principal: CurrentPrincipal, request: Request) -> list[dict]:
+def queue_counts(db: Db, principal: CurrentPrincipal, request: Request) -> list[dict[str, Any]]:
     lang = language(request)
     return [{"name": q.name, "label": q.label_en if lang == "en" else q.label_zh, "count": n}
             for q, n in queues.counts(db, principal)]
 
 
 @router.get("/queues/{name}", response_model=Page[CaseOut], summary="The cases in one of your queues")
-def queue_cases(name: str, db: Db, principal: CurrentPrincipal, paging: Paging, request: Request) -> dict:
+def queue_cases(name: str, db: Db, principal: CurrentPrincipal, paging: Paging, request: Request) -> dict[str, Any]:
     rows, total = paginate(db, queues.statement(principal, name), paging)
     now, lang = utcnow(), language(request)
     return _page([service.case_out(c, now, lang) for c in rows], total, paging)
 
 
 @router.get("/track/{code}", response_model=TrackOut, summary="Public progress of a case by its tracking code")
-def track(code: str, db: PublicDb, request: Request) -> dict:
+def track(code: str, db: PublicDb, request: Request) -> dict[str, Any]:
     return service.track(db, code, language(request))
 
 
 @router.post("/track/{code}/evaluate", response_model=TrackOut,
              summary="Evaluate a closed case: with the evaluation token from the report, or as the logged-in reporter")
-def track_evaluate(code: str, body: TrackEvaluateIn, db: PublicDb, request: Request) -> dict:
+def track_evaluate(code: str, body: TrackEvaluateIn, db: PublicDb, request: Request) -> dict[str, Any]:
     reporter = None if body.token else optional_principal(request)
     service.track_evaluate(db, code, body.rating, body.note, body.token, reporter, request.app.state.settings.tz)
     return service.track(db, code, language(request))

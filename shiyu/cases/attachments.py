@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shiyu.cases.models import AnonymousReporter, Attachment, owns_upload
 from shiyu.core import audit, media
-from shiyu.core.db import transaction
+from shiyu.core.db import rowcount, transaction
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import FileType, MediaKind, Storage, extension_matches, refine, sniff
@@ -89,8 +89,8 @@ def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
                 raise ValidationFailed("image_too_large", "图片像素过多", "The image has too many pixels",
                                        detail={"field": "file"})
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
+        with Image.open(io.BytesIO(data)) as opened:
+            img = ImageOps.exif_transpose(opened)
             width, height = img.size
             img.thumbnail(THUMBNAIL_SIZE)
             out = io.BytesIO()
@@ -228,7 +228,7 @@ def claim(session: Session, taken: list[Attachment], area_path: str, case_id: in
     still_free = select(func.count()).select_from(table).where(table.c.id.in_(ids), free).scalar_subquery()
     values: dict[str, Any] = {"area_path": area_path} | ({"case_id": case_id} if case_id is not None else {})
     done = session.execute(update(table).where(table.c.id.in_(ids), free, still_free == len(ids)).values(**values))
-    if done.rowcount != len(ids):
+    if rowcount(done) != len(ids):
         return None
     entries = []
     for attachment in taken:
@@ -286,7 +286,7 @@ def content(storage: Storage, attachment: Attachment, thumbnail: bool = False) -
     return storage.get(attachment.storage_key), attachment.mime
 
 
-def attachment_out(a: Attachment) -> dict:
+def attachment_out(a: Attachment) -> dict[str, Any]:
     return {"id": a.id, "case_id": a.case_id, "filename": a.filename, "mime": a.mime, "kind": a.kind, "size": a.size,
             "width": a.width, "height": a.height, "has_thumbnail": a.thumbnail_key is not None,
             "uploaded_at": a.uploaded_at}

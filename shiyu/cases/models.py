@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -113,7 +114,7 @@ def _case_scope(principal: Principal) -> list[Any]:
     return clauses
 
 
-def _child_scope(cls: Any) -> Any:
+def _child_scope(cls: Any) -> Callable[[Principal], list[Any]]:
     """Timeline entries, requests and attachments of the cases the caller sees through a department
     assignment. Not those of the cases the caller reported: a reporter sees the public view of their case
     (``shiyu.cases.service.case_view``), never its internal record."""

@@ -181,7 +181,7 @@ def reveal(session: Session, principal: Principal, case_id: int, field: str, rea
     case = get_case(session, case_id)
     principal.require("pii.reveal", case.area_path)
     if field in REVEALABLE:
-        value = getattr(case, field)
+        value: str | None = getattr(case, field)
     else:
         event = session.scalar(select(CaseEvent).where(CaseEvent.id == int(event_id), CaseEvent.case_id == case.id))
         if event is None:

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, insert
+from sqlalchemy import JSON, CursorResult, DateTime, Engine, MetaData, Result, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -30,7 +30,7 @@ NAMING = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no zone by itself)."""
 
     impl = DateTime(timezone=True)
@@ -53,6 +53,11 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+    if TYPE_CHECKING:
+        # Every model here is declared with ``__tablename__``, so its ``__table__`` is a real Table
+        # (SQLAlchemy types it as any FromClause, which insert/update/delete and Table helpers refuse).
+        __table__: ClassVar[Table]
 
 
 class TimestampMixin:
@@ -150,3 +155,9 @@ def insert_new_returning(session: Session, table: Table, unique: tuple[str, ...]
 def insert_returning(table: Table, *columns: str) -> Any:
     """An INSERT returning ``id`` and ``columns``, built once per table; execute it with a list of rows."""
     return insert(table).returning(table.c.id, *(table.c[c] for c in columns))
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched. ``Session.execute`` returns a CursorResult for those statements, but
+    its signature promises only a Result, which has no ``rowcount``."""
+    return cast(CursorResult[Any], result).rowcount

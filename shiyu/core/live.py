@@ -269,7 +269,7 @@ def _publish(session: Session) -> None:
     if not pending:
         return
     bind = session.bind
-    broker = broker_for(getattr(bind, "engine", bind)) if bind is not None else None
+    broker = broker_for(bind.engine) if bind is not None else None
     if broker is not None:
         broker.publish(list(pending.values()))
 

@@ -101,8 +101,8 @@ def _wav(data: bytes) -> str | None:
 # -- AMR -------------------------------------------------------------------------------------------------
 
 # Frame size in bytes, header included, by frame type (None: not allowed in a file).
-_AMR_NB = (13, 14, 16, 18, 20, 21, 27, 32, 6, None, None, None, None, None, None, 1)
-_AMR_WB = (18, 24, 33, 37, 41, 47, 51, 59, 61, 6, None, None, None, None, 1, 1)
+_AMR_NB: tuple[int | None, ...] = (13, 14, 16, 18, 20, 21, 27, 32, 6, None, None, None, None, None, None, 1)
+_AMR_WB: tuple[int | None, ...] = (18, 24, 33, 37, 41, 47, 51, 59, 61, 6, None, None, None, None, 1, 1)
 
 
 def _amr(data: bytes) -> str | None:

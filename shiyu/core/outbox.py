@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
-from shiyu.core.db import Base
+from shiyu.core.db import Base, rowcount
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 
@@ -371,4 +371,4 @@ def drop_old(session: Session, before: datetime) -> int:
     unfinished = exists().where(d.event_id == OutboxEvent.id, d.state.in_([PENDING, PARKED]))
     ids = select(OutboxEvent.id).where(OutboxEvent.created_at < before, OutboxEvent.fanned_out_at.is_not(None),
                                        ~unfinished)
-    return session.execute(delete(OutboxEvent.__table__).where(OutboxEvent.__table__.c.id.in_(ids))).rowcount
+    return rowcount(session.execute(delete(OutboxEvent.__table__).where(OutboxEvent.__table__.c.id.in_(ids))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from shiyu.core import outbox_admin
@@ -12,7 +14,7 @@ router = APIRouter(prefix="/outbox", tags=["outbox"])
 
 
 @router.get("/parked", response_model=Page[outbox_admin.Parked], summary="Deliveries parked after too many failures")
-def list_parked(db: Db, principal: CurrentPrincipal, paging: Paging) -> dict:
+def list_parked(db: Db, principal: CurrentPrincipal, paging: Paging) -> dict[str, Any]:
     rows, total = outbox_admin.parked(db, principal, paging)
     return {"items": rows, "total": total,
             "limit": paging.limit, "offset": paging.offset}

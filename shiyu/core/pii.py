@@ -21,11 +21,11 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import String, Text, event
-from sqlalchemy.orm import Mapper, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapper, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from shiyu.core.errors import ValidationFailed
@@ -109,7 +109,7 @@ def blind_hash(kind: str, value: str) -> str:
     return keyring().hash(kind, value)
 
 
-class PersonalData(TypeDecorator):
+class PersonalData(TypeDecorator[str]):
     """Encrypts on the way in, decrypts on the way out. ``kind`` drives masking and hashing."""
 
     impl = Text
@@ -140,9 +140,9 @@ def blind_index(**kw: Any) -> Any:
 
 
 @cache
-def personal_columns(cls: type) -> dict[str, str]:
+def personal_columns(cls: type[DeclarativeBase]) -> dict[str, str]:
     """Attribute name → kind for every personal-data column of a mapped class."""
-    mapper: Mapper = cls.__mapper__  # type: ignore[attr-defined]
+    mapper = cls.__mapper__
     return {
         attr.key: attr.columns[0].type.kind
         for attr in mapper.column_attrs
@@ -156,18 +156,18 @@ def _index_of(kind: str, value: str | None) -> str | None:
 
 @event.listens_for(Mapper, "before_insert")
 @event.listens_for(Mapper, "before_update")
-def _fill_blind_index(mapper: Mapper, _conn: Any, target: Any) -> None:
+def _fill_blind_index(mapper: Mapper[Any], _conn: Any, target: Any) -> None:
     for attr in mapper.column_attrs:
         col_type = attr.columns[0].type
         if isinstance(col_type, PersonalData) and hasattr(target, f"{attr.key}_hash"):
             setattr(target, f"{attr.key}_hash", _index_of(col_type.kind, getattr(target, attr.key)))
 
 
-def with_blind_index(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+def with_blind_index(cls: type[DeclarativeBase], values: dict[str, Any]) -> dict[str, Any]:
     """``values`` of a row written with a Core INSERT, with the blind index of each personal column filled
     in as the ORM would (``_fill_blind_index``)."""
     hashes = {f"{key}_hash": _index_of(kind, values.get(key)) for key, kind in personal_columns(cls).items()
-              if f"{key}_hash" in cls.__table__.c}  # type: ignore[attr-defined]
+              if f"{key}_hash" in cls.__table__.c}
     return {**values, **hashes}
 
 
@@ -207,6 +207,10 @@ _IN_TEXT = re.compile(
 )
 
 
+@overload
+def mask_text(text: str) -> str: ...
+@overload
+def mask_text(text: None) -> None: ...
 def mask_text(text: str | None) -> str | None:
     """Free text as shown by default: every ID or phone number typed into it masked as that field would be
     (``mask``); the rest as written. The clear text is personal data's: revealed only with ``pii.reveal``

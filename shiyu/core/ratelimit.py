@@ -55,7 +55,9 @@ class RedisCounter:
 
     def _count(self, key: str, ttl: int) -> int:
         with self._redis.pipeline(transaction=True) as pipe:
-            count, _ = pipe.incr(key).expire(key, ttl).execute()
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = pipe.execute()
         return int(count)
 
     async def hit(self, rule: Rule, address: str, window: int) -> int:

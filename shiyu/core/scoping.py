@@ -98,10 +98,10 @@ class ScopedMixin:
     )
 
 
-_SCOPED: list[type] = []
+_SCOPED: list[type[ScopedMixin]] = []
 
 
-def register_scoped(cls: type) -> type:
+def register_scoped(cls: type[ScopedMixin]) -> type[ScopedMixin]:
     """Class decorator: put a ScopedMixin model under the scope listener."""
     _SCOPED.append(cls)
     return cls
@@ -163,7 +163,8 @@ def _scope_options(session: Session, principal: Principal) -> tuple[Any, ...]:
     """
     cached = session.info.get("_scope_options")
     if cached is not None and cached[0] is principal:
-        return cached[1]
+        cached_options: tuple[Any, ...] = cached[1]
+        return cached_options
     options = tuple(
         with_loader_criteria(cls, scope_criteria(cls, principal, cls.__view_permission__), include_aliases=True)
         for cls in _SCOPED
@@ -184,8 +185,9 @@ def _check_writes(session: Session, _ctx: Any, _instances: Any) -> None:
         if principal.is_system:
             continue
         allowed = principal.can(obj.__write_permission__, obj.area_path)
-        if not allowed and getattr(type(obj), "__extra_write__", None):
-            allowed = type(obj).__extra_write__(principal, obj)
+        extra_write = None if allowed else getattr(type(obj), "__extra_write__", None)
+        if extra_write:
+            allowed = extra_write(principal, obj)
         if not allowed:
             raise Forbidden(detail={"permission": obj.__write_permission__})
 

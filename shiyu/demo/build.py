@@ -118,9 +118,9 @@ class Node:
     parent: Node | None = None
     area: Area | None = None
 
-    def add(self, code: str, name: str, cell: geography.Cell, **counts: int) -> Node:
+    def add(self, code: str, name: str, cell: geography.Cell, households: int = 0, population: int = 0) -> Node:
         child = Node(code, name, AreaLevel(self.level + 1), f"{self.path}{code}/", geography.geojson(cell.geometry),
-                     parent=self, **counts)
+                     households=households, population=population, parent=self)
         self.children.append(child)
         return child
 

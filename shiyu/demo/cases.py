@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -241,7 +241,8 @@ def _load(session: Session, rng: np.random.Generator) -> _World:
         polygon = shape(a.geometry)
         shapely.prepare(polygon)
         grids.append(_Grid(
-            a.id, a.code, a.area_path, paths[3], paths[2], paths[1], areas[a.parent_id].name, a.households, polygon,
+            a.id, a.code, a.area_path, paths[3], paths[2], paths[1], areas[cast(int, a.parent_id)].name, a.households,
+            polygon,
             people[(Role.GRID_WORKER.value, a.id, None)][0],
             people[(Role.GRID_LEADER.value, a.parent_id, None)][0],
         ))
@@ -261,7 +262,7 @@ def _city_path() -> str:
     return f"/{names.CITY_CODE}/"
 
 
-def _routing(session: Session, world: _World, category: Category, grid: _Grid, owner: str | None) -> dict:
+def _routing(session: Session, world: _World, category: Category, grid: _Grid, owner: str | None) -> dict[str, Any]:
     """``effects.suggest_route`` for the case, memoised: the rules sit on districts and never fall back
     (each district has catch-alls), so the answer depends only on (category, district, owner)."""
     owner = owner if owner in RULE_OWNERS else None  # other owners meet no owner rule: the same answer
@@ -332,7 +333,7 @@ class _Life:
             self.updated = at
             if level == deadlines.Alert.OVERDUE:
                 c.overdue_steps += 1
-                c.late_steps |= Step(c.step).bit
+                c.late_steps |= Step(cast(str, c.step)).bit  # a running step has its name
                 self._event(at, "overdue", c.state, "", {"step": c.step}, (None, "deadlines"), False)
             elif level == deadlines.Alert.ESCALATED:
                 c.supervised = True
@@ -477,7 +478,7 @@ class _Generator:
         )
         case.lon, case.lat = self.point(grid)
         location.update(lon=case.lon, lat=case.lat)
-        body = {"channel": channel.value, "category_id": category.id, "description": description,
+        body: dict[str, Any] = {"channel": channel.value, "category_id": category.id, "description": description,
                 "location": location, "address": "", "attributes": attributes, "urgency": None,
                 "occurred_at": None, "reporter": {"name": name, "phone": phone} if name else None,
                 "anonymous": anonymous, "self_resolved": False, "self_resolution_note": None,

@@ -14,8 +14,9 @@ from sqlalchemy import inspect
 
 from shiyu.core import pii
 from shiyu.core.db import make_engine, make_session_factory
-from shiyu.demo.build import CITY_EXISTS, DEFAULT_SEED, DEMO_PASSWORD, DemoRefused, build, login_places
+from shiyu.demo.build import CITY_EXISTS, DEFAULT_SEED, DemoRefused, build, login_places
 from shiyu.demo.geography import FULL_SIZE, SMALL_SIZE
+from shiyu.org.identity.passwords import DEMO_PASSWORD
 from shiyu.org.identity.roles import ROLE_LABELS
 
 SIZES = {"full": FULL_SIZE, "small": SMALL_SIZE}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import shapely
@@ -173,7 +173,8 @@ def _town_centres(rng: np.random.Generator, outline: Polygon) -> np.ndarray:
 
 def _density(xy: np.ndarray, centres: np.ndarray) -> np.ndarray:
     d2 = (xy[:, None, 0] - centres[None, :, 0]) ** 2 + (xy[:, None, 1] - centres[None, :, 1]) ** 2
-    return 1.0 + (centres[None, :, 2] * np.exp(-d2 / (2 * centres[None, :, 3] ** 2))).sum(axis=1)
+    density: np.ndarray = 1.0 + (centres[None, :, 2] * np.exp(-d2 / (2 * centres[None, :, 3] ** 2))).sum(axis=1)
+    return density
 
 
 def _population_points(rng: np.random.Generator, outline: Polygon, centres: np.ndarray, n: int) -> np.ndarray:
@@ -296,6 +297,12 @@ def _grid_polygons(
     return _unions(faces, new_owner, len(kept)), comm[kept]
 
 
+@overload
+def _unite(
+    parts: list[Polygon], parent_of: np.ndarray, grand_of: np.ndarray
+) -> tuple[list[Polygon], np.ndarray, np.ndarray]: ...
+@overload
+def _unite(parts: list[Polygon], parent_of: np.ndarray, grand_of: None) -> tuple[list[Polygon], None, np.ndarray]: ...
 def _unite(
     parts: list[Polygon], parent_of: np.ndarray, grand_of: np.ndarray | None
 ) -> tuple[list[Polygon], np.ndarray | None, np.ndarray]:

@@ -6,6 +6,8 @@ token of the account, and this browser gets a fresh session (``shiyu.org.identit
 
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -38,5 +40,5 @@ def change_password(request: Request, principal: PagePrincipal, current_password
         general, errors = field_errors(exc, language(request))
         return render(request, "account/password.html", exc.status, errors=errors, general=general, changed=False)
     response = RedirectResponse("/account/password?changed=1", status_code=303)
-    start_session(request, response, principal.user_id, version)
+    start_session(request, response, cast(int, principal.user_id), version)  # change_password found the user
     return response

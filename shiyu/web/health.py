@@ -27,7 +27,7 @@ CHECK_TIMEOUT_SECONDS = 2
 
 
 @router.get("/healthz", summary="Liveness: the process answers (the database is not consulted)")
-def healthz() -> dict:
+def healthz() -> dict[str, Any]:
     return {"status": "ok", "version": __version__}
 
 

@@ -99,7 +99,8 @@ def _anonymous(scope: Scope) -> bool:
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == wanted:
             return value
     return None

@@ -16,7 +16,7 @@ carries it to scripts.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,7 +183,7 @@ def error_page(request: Request, exc: ShiyuError) -> HTMLResponse:
 class PageRoute(APIRoute):
     """Route class for page routers: session problems become a redirect, domain errors an error page."""
 
-    def get_route_handler(self) -> Callable:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:

@@ -34,7 +34,8 @@ class TimeLimits(BaseModel):
     def of(self, step: Step, urgency: Urgency) -> TimeLimit:
         """The limit of ``step``; the handle step's limit depends on ``urgency``."""
         if step is Step.HANDLE:
-            return getattr(self.handle, urgency.value)
+            handle_limit: TimeLimit = getattr(self.handle, urgency.value)
+            return handle_limit
         return {Step.REGISTER: self.register_, Step.DISPATCH: self.dispatch, Step.ACCEPT: self.accept,
                 Step.VERIFY: self.verify}[step]
 

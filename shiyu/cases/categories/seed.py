@@ -24,23 +24,23 @@ def _limit(text: str) -> dict[str, Any]:
     return {"amount": float(text[:-1]), "unit": unit}
 
 
-def limits(register: str, dispatch: str, accept: str, handle: tuple[str, str, str], verify: str) -> dict:
+def limits(register: str, dispatch: str, accept: str, handle: tuple[str, str, str], verify: str) -> dict[str, Any]:
     """Time limits per step; ``handle`` is (normal, urgent, critical)."""
     normal, urgent, critical = handle
     checked = TimeLimits(
-        register=_limit(register), dispatch=_limit(dispatch), accept=_limit(accept),
+        register_=_limit(register), dispatch=_limit(dispatch), accept=_limit(accept),
         handle={"normal": _limit(normal), "urgent": _limit(urgent), "critical": _limit(critical)},
         verify=_limit(verify),
     )
     return checked.model_dump(mode="json")
 
 
-def choice(name: str, zh: str, en: str, options: list[str], required: bool = False) -> dict:
+def choice(name: str, zh: str, en: str, options: list[str], required: bool = False) -> dict[str, Any]:
     return FieldSpec(name=name, label_zh=zh, label_en=en, type="choice", choices=options,
                      required=required).model_dump(mode="json")
 
 
-def field(name: str, zh: str, en: str, type_: str, required: bool = False) -> dict:
+def field(name: str, zh: str, en: str, type_: str, required: bool = False) -> dict[str, Any]:
     return FieldSpec(name=name, label_zh=zh, label_en=en, type=type_, required=required).model_dump(mode="json")
 
 
@@ -67,10 +67,10 @@ PLACE = choice("place_type", "场所类型", "Kind of place", ["居民楼", "沿
                required=True)
 TOPIC = choice("topic", "事项领域", "Topic", ["社保", "医疗", "教育", "住房", "养老", "交通", "就业", "其他"])
 
-Minor = tuple[str, str, str, dict, list[dict], Urgency]
+Minor = tuple[str, str, str, dict[str, Any], list[dict[str, Any]], Urgency]
 
 
-def m(code: str, zh: str, en: str, lim: dict, fields: list[dict] | None = None,
+def m(code: str, zh: str, en: str, lim: dict[str, Any], fields: list[dict[str, Any]] | None = None,
       urgency: Urgency = Urgency.NORMAL) -> Minor:
     return code, zh, en, lim, fields or [], urgency
 

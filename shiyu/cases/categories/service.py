@@ -19,6 +19,7 @@ from shiyu.cases.categories.schemas import (
     TimeLimit,
     TimeLimits,
 )
+from shiyu.cases.categories.selectable import SelectableCategory
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.calendar.worktime import WorkCalendar
@@ -113,7 +114,7 @@ def update_category(session: Session, principal: Principal, category_id: int, da
     return category
 
 
-def _limits_or_none(category: Category) -> TimeLimits | None:
+def _limits_or_none(category: Category | SelectableCategory) -> TimeLimits | None:
     return TimeLimits(**category.time_limits) if category.time_limits else None
 
 
@@ -159,7 +160,9 @@ def _check_level_content(is_minor: bool, limits: TimeLimits | None, fields: list
                                detail={"field": "fields", "names": repeated}, names=", ".join(repeated))
 
 
-def time_limit(category: Category, step: Step | str, urgency: Urgency | str = Urgency.NORMAL) -> TimeLimit:
+def time_limit(
+    category: Category | SelectableCategory, step: Step | str, urgency: Urgency | str = Urgency.NORMAL
+) -> TimeLimit:
     """The limit of ``step``; the handle step's limit depends on ``urgency``."""
     limits = _limits_or_none(category)
     if limits is None:
@@ -176,7 +179,7 @@ def deadline_for(
     return calendar.add(start, limit.amount, limit.unit)
 
 
-def check_attributes(category: Category, attributes: dict[str, Any]) -> None:
+def check_attributes(category: Category | SelectableCategory, attributes: dict[str, Any]) -> None:
     """The attributes of a report, checked against the category's fields (its attribute form): only the
     fields it declares, required ones present, numbers numeric, choices among the choices. An unknown key is
     refused (named in the answer) rather than stored unchecked."""

@@ -48,7 +48,7 @@ def _cases_url(request: Request, q: service.Query, name: str, part: service.Part
 
 @router.get("/indicators", response_model=IndicatorsOut,
             summary="Every indicator over the cases reported in the period, with drill-down links and the score")
-def indicators(db: Db, q: Resolved, request: Request) -> dict:
+def indicators(db: Db, q: Resolved, request: Request) -> dict[str, Any]:
     out = service.overview(db, q, language(request))
     for figure in out["figures"]:
         figure["cases_url"] = _cases_url(request, q, figure["name"], service.Part.NUMERATOR)
@@ -59,7 +59,7 @@ def indicators(db: Db, q: Resolved, request: Request) -> dict:
 
 
 @router.get("/indicators/trend", response_model=TrendOut, summary="The indicators per day, week or month")
-def trend(db: Db, q: Resolved, bucket: service.Bucket = service.Bucket.DAY) -> dict:
+def trend(db: Db, q: Resolved, bucket: service.Bucket = service.Bucket.DAY) -> dict[str, Any]:
     return {"bucket": bucket.value, "start": q.period.start, "end": q.period.end, "filters": q.params,
             "points": service.trend(db, q, bucket)}
 
@@ -67,18 +67,18 @@ def trend(db: Db, q: Resolved, bucket: service.Bucket = service.Bucket.DAY) -> d
 @router.get("/indicators/ranking", response_model=RankingOut,
             summary="Areas of one level, or departments, ranked by composite score")
 def ranking(db: Db, principal: CurrentPrincipal, q: Resolved,
-            level: service.RankLevel = service.RankLevel.COMMUNITY) -> dict:
+            level: service.RankLevel = service.RankLevel.COMMUNITY) -> dict[str, Any]:
     return {"level": level.value, "start": q.period.start, "end": q.period.end, "filters": q.params,
             "items": service.ranking(db, principal, q, level)}
 
 
 @router.get("/indicators/weights", response_model=WeightsOut, summary="The composite score's weights")
-def get_weights(db: Db) -> dict:
+def get_weights(db: Db) -> dict[str, Any]:
     return {"weights": weights.current(db), "defaults": {i.name: float(DEFAULT_WEIGHTS.get(i.name, 0)) for i in SCORED}}
 
 
 @router.put("/indicators/weights", response_model=WeightsOut, summary="Change the composite score's weights")
-def put_weights(body: WeightsIn, db: Db, principal: CurrentPrincipal) -> dict:
+def put_weights(body: WeightsIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     weights.replace(db, principal, body.weights)
     return get_weights(db)
 
@@ -86,7 +86,7 @@ def put_weights(body: WeightsIn, db: Db, principal: CurrentPrincipal) -> dict:
 @router.get("/indicators/{name}/cases", response_model=Page[CaseOut], name="indicator_cases",
             summary="The cases counted in an indicator's numerator or denominator")
 def indicator_cases(name: str, db: Db, q: Resolved, paging: Paging, request: Request,
-                    part: service.Part = service.Part.NUMERATOR) -> dict:
+                    part: service.Part = service.Part.NUMERATOR) -> dict[str, Any]:
     rows, total = paginate(db, service.cases_statement(q, name, part), paging)
     now, lang = utcnow(), language(request)
     return {"items": [case_service.case_out(c, now, lang) for c in rows], "total": total, "limit": paging.limit,

@@ -105,7 +105,7 @@ def resolve(
         if category is None:
             raise NotFound(detail={"object": "category", "id": category_id})
         category_ids = (category.id, *(c.id for c in category.children))
-    params = {k: v for k, v in (("area_id", area_id), ("department_id", department_id),
+    params: dict[str, Any] = {k: v for k, v in (("area_id", area_id), ("department_id", department_id),
                                 ("category_id", category_id)) if v is not None}
     params.update(start=period.start.isoformat(), end=period.end.isoformat())
     return Query(period, tz, area_path, department_ids, category_ids, params)

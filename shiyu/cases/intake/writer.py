@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,7 +53,7 @@ class Report:
     # Reports sent with the same bearer token or API key in one batch share one lookup of their caller.
     credentials: str | None = None
     received_at: datetime = field(default_factory=utcnow)
-    answer: Future[dict] = field(default_factory=Future)
+    answer: Future[dict[str, Any]] = field(default_factory=Future)
 
 
 class IntakeWriter:
@@ -67,7 +68,7 @@ class IntakeWriter:
         self._lock = threading.Lock()
 
     def submit(self, caller: Caller, client_ip: str | None, data: IntakeIn,
-               credentials: str | None = None) -> Future[dict]:
+               credentials: str | None = None) -> Future[dict[str, Any]]:
         """Queue a report; the future gives ``intake.outcome`` of its case once committed, or its error."""
         report = Report(caller, client_ip, data, credentials)
         with self._lock:  # a thread about to end for idleness checks the queue under the same lock
@@ -123,7 +124,7 @@ class IntakeWriter:
 
     def write_batch(self, reports: list[Report]) -> None:
         """Write ``reports`` in one transaction and answer each (the thread calls it; tests may too)."""
-        answers: list[tuple[Report, dict]] = []
+        answers: list[tuple[Report, dict[str, Any]]] = []
         try:
             with self.factory() as session:
                 filings, filed = [], []

@@ -4,6 +4,7 @@ written with routing.edit."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -20,7 +21,7 @@ def list_rules(
     db: Db, principal: CurrentPrincipal, paging: Paging,
     category_id: int | None = None, department_id: int | None = None,
     active: bool | None = Query(None, description="only active (true) or inactive (false) rules"),
-) -> dict:
+) -> dict[str, Any]:
     rules, total = service.list_rules(db, principal, paging, category_id=category_id, department_id=department_id,
                                       active=active)
     items = [RuleOut.model_validate(r) for r in rules]

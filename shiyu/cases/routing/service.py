@@ -198,7 +198,7 @@ def route(session: Session, category: Category, area: Area, attributes: Mapping[
     """Who handles a case of ``category`` in ``area`` (the case's grid) with ``attributes``. A caller routing
     many cases in one transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``:
     the same question is then answered once (auto-dispatch asks it, and registering asks it again)."""
-    memo = session.info.get(MEMO_KEY)
+    memo: dict[tuple[int, int, str], RoutingDecision] | None = session.info.get(MEMO_KEY)
     if memo is None:
         return _route(session, category, area, attributes)
     key = (category.id, area.id, repr(sorted(attributes.items())))

@@ -25,13 +25,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from shiyu.cases.categories.models import Category, Step
+from shiyu.cases.categories.selectable import SelectableCategory
 from shiyu.cases.categories.service import time_limit
 from shiyu.cases.models import Case
 from shiyu.cases.workflow.timeline import record_event
@@ -63,7 +65,9 @@ def unit_seconds(unit: TimeUnit | str, calendar: WorkCalendar) -> float:
     return calendar.day_seconds if TimeUnit(unit) is TimeUnit.WORKING_DAYS else 3600.0
 
 
-def start_step(case: Case, step: Step, category: Category, calendar: WorkCalendar, now: datetime) -> None:
+def start_step(
+    case: Case, step: Step, category: Category | SelectableCategory, calendar: WorkCalendar, now: datetime
+) -> None:
     limit = time_limit(category, step, case.urgency)
     case.step = step.value
     case.step_started_at = now
@@ -165,7 +169,7 @@ class ScanResult:
     conflicts: int = 0
 
 
-def due_for_scan(now: datetime) -> object:
+def due_for_scan(now: datetime) -> ColumnElement[bool]:
     running = Case.step_segment_start.is_not(None)
     return and_(running, or_(
         and_(Case.step_alert < Alert.WARNED, Case.step_warn_at <= now),
@@ -195,7 +199,7 @@ def scan(factory: sessionmaker[Session], tz: ZoneInfo, now: datetime | None = No
             case.step_alert = target
             if Alert.OVERDUE in crossed:
                 case.overdue_steps += 1
-                case.late_steps |= Step(case.step).bit
+                case.late_steps |= Step(cast(str, case.step)).bit  # a running step has its name
             if Alert.ESCALATED in crossed:
                 case.supervised = True
             try:
@@ -212,7 +216,7 @@ def scan(factory: sessionmaker[Session], tz: ZoneInfo, now: datetime | None = No
     return result
 
 
-def _announce(session: Session, case: Case, crossed: list[int]) -> None:
+def _announce(session: Session, case: Case, crossed: list[Alert]) -> None:
     """Timeline entries and outbox events for every level crossed (a long-stopped scanner may cross two)."""
     payload = {"case_id": case.id, "tracking_code": case.tracking_code, "step": case.step,
                "due_at": case.step_due_at.isoformat() if case.step_due_at else None,

@@ -11,7 +11,7 @@ the department, not about what the dispatcher's grants let them list.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ def _centre_at(ctx: Context, area_path: str) -> Centre | None:
     return ctx.session.scalar(select(Centre).where(Centre.area_path == area_path), execution_options=UNSCOPED)
 
 
-def suggest_route(ctx: Context) -> dict:
+def suggest_route(ctx: Context) -> dict[str, Any]:
     """The routing suggestion for the case as it is now, with its explanation (kept on the case)."""
     grid = ctx.session.scalar(select(Area).where(Area.id == ctx.case.grid_id), execution_options=UNSCOPED)
     assert grid is not None

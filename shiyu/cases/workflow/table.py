@@ -383,7 +383,7 @@ def holds_exactly_at(principal: Principal, permission: str, area_path: str) -> b
     """An area grant (not a department grant) for exactly this area carrying ``permission``."""
     if principal.is_system:
         return True
-    perms = principal.permissions_of or (lambda _r: frozenset())
+    perms: Callable[[str], frozenset[str]] = principal.permissions_of or (lambda _r: frozenset())
     return any(
         g.department_id is None and g.area_path == area_path and permission in perms(g.role)
         for g in principal.grants
@@ -392,7 +392,7 @@ def holds_exactly_at(principal: Principal, permission: str, area_path: str) -> b
 
 def exact_paths(principal: Principal, permission: str) -> tuple[str, ...]:
     """The areas where ``principal`` holds ``permission`` by an area grant (for the centre queues)."""
-    perms = principal.permissions_of or (lambda _r: frozenset())
+    perms: Callable[[str], frozenset[str]] = principal.permissions_of or (lambda _r: frozenset())
     return tuple(sorted({
         g.area_path for g in principal.grants
         if g.department_id is None and g.area_path and permission in perms(g.role)

@@ -81,7 +81,7 @@ def list_areas(
     parent_id: int | None = Query(None, description="children of this area"),
     q: str | None = Query(None, max_length=100, description="part of the name or code"),
     code: str | None = Query(None, max_length=15, description="exact code"),
-) -> dict:
+) -> dict[str, Any]:
     rows, total = service.list_areas(db, paging, level=level, parent_id=parent_id, q=q, code=code)
     return {"items": rows, "total": total, "limit": paging.limit, "offset": paging.offset}
 
@@ -110,7 +110,7 @@ def export_areas(db: Db, root_id: int | None = Query(None, description="root are
 def import_areas(
     db: Db, principal: CurrentPrincipal, data: bytes = Depends(_import_body),
     dry_run: bool = Query(True, description="only validate and report"),
-) -> dict:
+) -> dict[str, Any]:
     return importer.import_areas(db, principal, data, dry_run=dry_run).to_dict()
 
 
@@ -127,7 +127,7 @@ def reject(proposal_id: int, body: DecisionIn, db: Db, principal: CurrentPrincip
 
 
 @router.get("/areas/{area_id}", response_model=AreaDetailOut, summary="One area with its boundary and chain")
-def get_area(area_id: int, db: Db) -> dict:
+def get_area(area_id: int, db: Db) -> dict[str, Any]:
     return _detail(db, service.get_area(db, area_id))
 
 

@@ -68,4 +68,5 @@ def for_drawing(geometry: dict[str, Any], tolerance: float) -> dict[str, Any]:
     geom = shape(geometry)
     if tolerance:
         geom = geom.simplify(tolerance, preserve_topology=True)
-    return mapping(shapely.set_precision(geom, 0.000001))
+    drawn: dict[str, Any] = mapping(shapely.set_precision(geom, 0.000001))
+    return drawn

@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -36,6 +36,7 @@ from shiyu.org.areas.service import get_area
 
 UNSCOPED = {"unscoped": True}
 CHUNK = 500
+_Key = TypeVar("_Key", int, str)  # area codes, or area ids
 LEVEL_NAMES = {en: level for level, (_zh, en) in LEVEL_LABELS.items()} | {
     zh: level for level, (zh, _en) in LEVEL_LABELS.items()
 }
@@ -207,7 +208,7 @@ def parse_entry(index: int, feature: Any) -> Entry:
 # -- validating ----------------------------------------------------------------------------------------
 
 
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+def _chunks(values: Iterable[_Key]) -> Iterator[list[_Key]]:
     items = sorted(values)
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
@@ -327,7 +328,9 @@ class _Validator:
         """Containment, sibling overlaps and parent coverage for the new areas that passed so far."""
         new = [e for e in self.entries if e.ok and e.existing is None and e.geom is not None]
         for e in new:
-            parent_geom = self._parent_shape(e.parent_code) if e.parent_code else None
+            if not e.parent_code:
+                continue
+            parent_geom = self._parent_shape(e.parent_code)
             if parent_geom is not None:
                 e.add(rules.check_inside(e.geom, parent_geom, e.parent_code, e.subject))
         parents = {e.parent_code for e in new if e.parent_code}

@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from shiyu.core.db import rowcount
 from shiyu.core.refcache import ReferenceCache
 from shiyu.org.areas.models import Area, AreaGeneration, AreaLevel
 
@@ -213,9 +214,9 @@ class GridIndex:
     def _views(self) -> None:
         """memoryviews give single lookups plain Python ints without numpy scalar overhead."""
         self.cells = np.ascontiguousarray(self.cells, dtype=np.int32)
-        self._cells_mv = memoryview(self.cells)
-        self._ptr_mv = memoryview(self.cand_ptr)
-        self._cand_mv = memoryview(self.cand)
+        self._cells_mv = self.cells.data
+        self._ptr_mv = self.cand_ptr.data
+        self._cand_mv = self.cand.data
 
     @property
     def boundary_share(self) -> float:
@@ -250,7 +251,7 @@ def bump_generation(session: Session) -> None:
     Core statements on the table: the counter is bookkeeping, not an audited business record."""
     table = AreaGeneration.__table__
     bumped = session.execute(update(table).where(table.c.id == 1).values(value=table.c.value + 1))
-    if bumped.rowcount == 0:
+    if rowcount(bumped) == 0:
         session.execute(insert(table).values(id=1, value=1))
 
 
@@ -263,7 +264,7 @@ def load_index(session: Session) -> GridIndex:
         refs[row.id] = (AreaRef(row.id, row.code, row.name, row.level), row.parent_id)
 
     def chain(area_id: int) -> tuple[AreaRef, ...]:
-        out = []
+        out: list[AreaRef] = []
         current: int | None = area_id
         while current is not None and current in refs and len(out) <= AreaLevel.GRID:
             ref, current = refs[current]

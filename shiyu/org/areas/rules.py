@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import shapely
@@ -160,7 +160,12 @@ def errors_only(issues: Iterable[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity is Severity.ERROR]
 
 
-def level_words(level: AreaLevel) -> dict[str, str]:
+class LevelWords(TypedDict):
+    level_zh: str
+    level_en: str
+
+
+def level_words(level: AreaLevel) -> LevelWords:
     zh, en = LEVEL_LABELS[level]
     return {"level_zh": zh, "level_en": en}
 

@@ -128,11 +128,11 @@ def apply_year(session: Session, year: int, ranges: Sequence[DayRange]) -> None:
         if day not in wanted:
             session.delete(row)
     for day, (kind, name_zh, name_en) in wanted.items():
-        row = existing.get(day)
-        if row is None:
+        current = existing.get(day)
+        if current is None:
             session.add(CalendarDay(day=day, kind=kind, name_zh=name_zh, name_en=name_en))
         else:
-            row.kind, row.name_zh, row.name_en = kind, name_zh, name_en
+            current.kind, current.name_zh, current.name_en = kind, name_zh, name_en
     _settings_for_write(session)
     session.flush()
 
@@ -181,7 +181,8 @@ def _revision(session: Session) -> str | None:
 
 def _read(session: Session) -> _CalendarData:
     hours = get_office_hours(session)
-    holidays, makeup = set(), set()
+    holidays: set[date] = set()
+    makeup: set[date] = set()
     for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
         (makeup if kind == DayKind.WORKDAY else holidays).add(day)
     return _CalendarData(tuple((p.start, p.end) for p in hours.periods), frozenset(holidays), frozenset(makeup),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request, Response
 
 from shiyu.core.config import Settings
@@ -62,7 +64,7 @@ def change_password(body: PasswordChangeIn, request: Request, response: Response
 
 
 @router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
-def me(db: Db, principal: CurrentPrincipal) -> dict:
+def me(db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     return service.masked_user(service.get_user(db, principal.user_id))
 
 
@@ -72,14 +74,14 @@ def list_users(
     q: str | None = Query(None, description="part of the username"),
     role: str | None = None,
     phone: str | None = Query(None, description="exact phone number (searched by keyed hash)"),
-) -> dict:
+) -> dict[str, Any]:
     users, total = service.list_users(db, paging, q=q, role=role, phone=phone)
     return {"items": [service.masked_user(u) for u in users], "total": total, "limit": paging.limit,
             "offset": paging.offset}
 
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user in an area you manage")
-def create_user(body: UserIn, db: Db, principal: CurrentPrincipal) -> dict:
+def create_user(body: UserIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     user = service.create_user(
         db, principal, username=body.username, password=body.password, home_area_id=body.home_area_id,
         full_name=body.full_name, phone=body.phone, id_number=body.id_number, language=body.language,
@@ -91,13 +93,13 @@ def create_user(body: UserIn, db: Db, principal: CurrentPrincipal) -> dict:
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, db: Db) -> dict:
+def get_user(user_id: int, db: Db) -> dict[str, Any]:
     return service.masked_user(service.get_user(db, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut,
               summary="Deactivate or activate an account, or set its language (the last city-wide admin stays: 409)")
-def update_user(user_id: int, body: UserPatch, db: Db, principal: CurrentPrincipal) -> dict:
+def update_user(user_id: int, body: UserPatch, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     return service.masked_user(service.update_user(db, principal, user_id, is_active=body.is_active,
                                                    language=body.language))
 

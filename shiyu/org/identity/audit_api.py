@@ -39,7 +39,7 @@ def search_audit(
     object_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     principal.require("audit.view")
     filters = audit.AuditFilter(actor=actor, action=action, object_type=object_type, object_id=object_id,
                                 since=since, until=until)

@@ -6,7 +6,7 @@ city-wide administrator, and the first administrator, are ``shiyu.org.identity.a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -93,7 +93,7 @@ def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     return {r.id: r.username for r in session.execute(stmt, execution_options={"unscoped": True})}
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(session: Session, user_id: int | None) -> User:
     user = session.scalar(select(User).options(selectinload(User.grants)).where(User.id == user_id))
     if user is None:
         raise NotFound(detail={"object": "user", "id": user_id})
@@ -229,7 +229,8 @@ def reveal(session: Session, principal: Principal, user_id: int, field: str, rea
     audit.record(
         session, "reveal", "user_account", user.id, area_path=user.area_path, reason=reason, after={"field": field},
     )
-    return getattr(user, field)
+    value: str | None = getattr(user, field)
+    return value
 
 
 def liaisons(session: Session, department_ids: list[int]) -> dict[int, list[str]]:
@@ -239,5 +240,5 @@ def liaisons(session: Session, department_ids: list[int]) -> dict[int, list[str]
     ).all()
     out: dict[int, list[str]] = {d: [] for d in department_ids}
     for dept_id, username in rows:
-        out[dept_id].append(username)
+        out[cast(int, dept_id)].append(username)  # the IN filter leaves no NULL department
     return out

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from shiyu.core import audit
 from shiyu.core.config import Settings
-from shiyu.core.db import transaction, upsert
+from shiyu.core.db import rowcount, transaction, upsert
 from shiyu.core.errors import ShiyuError, Unauthenticated, ValidationFailed
 from shiyu.core.scoping import GrantScope, Principal
 from shiyu.core.timeutil import utcnow
@@ -170,4 +170,4 @@ def change_password(
 
 def forget_expired(session: Session) -> int:
     """Revocations of tokens that have expired anyway (the hourly clean-up)."""
-    return session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow())).rowcount or 0
+    return rowcount(session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))) or 0

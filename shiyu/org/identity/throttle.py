@@ -31,7 +31,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from shiyu.core.config import Settings
-from shiyu.core.db import upsert
+from shiyu.core.db import rowcount, upsert
 from shiyu.core.errors import ShiyuError
 from shiyu.org.identity.models import LoginThrottle
 
@@ -57,7 +57,7 @@ def delay_seconds(failures: int, free: int, longest: int) -> int:
     """How long a counter waits after its ``failures``-th failure."""
     if failures <= free:
         return 0
-    return min(longest, 2 ** min(failures - free - 1, MAX_DOUBLINGS))
+    return min(longest, 1 << min(failures - free - 1, MAX_DOUBLINGS))
 
 
 def wait_seconds(session: Session, k: Keys, now: datetime) -> int:
@@ -101,4 +101,4 @@ def clear(session: Session, k: Keys) -> None:
 def forget_old(session: Session, settings: Settings, now: datetime) -> int:
     """Delete the counters nobody has failed on for the memory period (their waits are long over)."""
     forget_before = now - timedelta(minutes=settings.login_failure_memory_minutes)
-    return session.execute(delete(TABLE).where(TABLE.c.last_failure_at < forget_before)).rowcount or 0
+    return rowcount(session.execute(delete(TABLE).where(TABLE.c.last_failure_at < forget_before))) or 0

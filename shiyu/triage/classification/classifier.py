@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,7 +84,7 @@ class TriageModel:
         self.rounds = rounds
         self.per_class = per_class
         self.calibration_folds = calibration_folds
-        self.header: dict = {}
+        self.header: dict[str, Any] = {}
 
     def fit(
         self,
@@ -130,7 +131,8 @@ class TriageModel:
         return _scores(self.svm_, self.features_.transform([normalize(t) for t in texts]))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return softmax(self.decision_function(texts) / self.temperature_, axis=1)
+        proba: np.ndarray = softmax(self.decision_function(texts) / self.temperature_, axis=1)
+        return proba
 
     def predict(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Labels and their confidence (the calibrated probability of the chosen label)."""
@@ -154,7 +156,9 @@ class TriageModel:
     def _svm(self) -> LinearSVC:
         return LinearSVC(C=self.c)
 
-    def _self_train(self, x: sp.csr_matrix, y: np.ndarray, pool: list[str], say: Progress):
+    def _self_train(
+        self, x: sp.csr_matrix, y: np.ndarray, pool: list[str], say: Progress
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
         """Each round adds, per predicted class, the ``per_class`` pool messages with the widest margin
         between the best and second-best class, then relabels everything added so far with the new model."""
         empty = (x[:0], np.zeros(0, dtype=object))
@@ -179,7 +183,8 @@ class TriageModel:
             say(f"  第 {round_no} 轮 / round {round_no}: {int(used.sum())} 条伪标签 pseudo-labels")
         return pool_x[used], chosen_y
 
-    def _fit_temperature(self, x, y, extra_x, extra_y, pseudo_x, pseudo_y) -> float:
+    def _fit_temperature(self, x: sp.csr_matrix, y: np.ndarray, extra_x: sp.csr_matrix, extra_y: np.ndarray,
+                         pseudo_x: sp.csr_matrix, pseudo_y: np.ndarray) -> float:
         """Held-out SVM scores of the labelled messages (each scored by a model that did not see it) fix
         the softmax temperature by maximum likelihood."""
         folds = min(self.calibration_folds, int(min(np.unique(y, return_counts=True)[1])))
@@ -233,7 +238,7 @@ def train(
     return model
 
 
-def _scores(svm: LinearSVC, x) -> np.ndarray:
+def _scores(svm: LinearSVC, x: sp.csr_matrix) -> np.ndarray:
     scores = svm.decision_function(x)
     return scores if scores.ndim == 2 else np.column_stack([-scores, scores])
 
@@ -265,7 +270,7 @@ def _check_labels(y: np.ndarray) -> None:
                           "Each label needs at least 2 examples: {labels}", labels=", ".join(rare))
 
 
-def read_header(path: str | Path) -> dict:
+def read_header(path: str | Path) -> dict[str, Any]:
     """The JSON header alone, e.g. to show what a model file is without trusting its pickle."""
     with _open_model(path) as fh:
         return _header(fh, path)
@@ -285,7 +290,7 @@ def load(path: str | Path) -> TriageModel:
     return model
 
 
-def _open_model(path: str | Path):
+def _open_model(path: str | Path) -> io.BufferedReader:
     try:
         return Path(path).open("rb")
     except OSError as exc:
@@ -293,11 +298,12 @@ def _open_model(path: str | Path):
                           "Cannot read model file {path}: {reason}", path=str(path), reason=exc.strerror) from None
 
 
-def _header(fh, path: str | Path) -> dict:
+def _header(fh: io.BufferedReader, path: str | Path) -> dict[str, Any]:
     if fh.read(len(MAGIC)) != MAGIC:
         raise _not_a_model(path)
     try:
-        return json.loads(fh.readline().decode("utf-8"))
+        header: dict[str, Any] = json.loads(fh.readline().decode("utf-8"))
+        return header
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _not_a_model(path) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from unicodedata import east_asian_width
 
 import numpy as np
@@ -30,11 +31,13 @@ class Report:
     confusion: list[list[int]]
     ece: float | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def evaluate(truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float] | None = None) -> Report:
+def evaluate(
+    truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float] | np.ndarray | None = None
+) -> Report:
     """Labels are the union of true and predicted ones, so a class the model never predicts still shows."""
     labels = sorted(set(truth) | set(predicted))
     p, r, f, s = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
@@ -54,7 +57,9 @@ def evaluate(truth: Sequence[str], predicted: Sequence[str], confidence: Sequenc
     )
 
 
-def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+def expected_calibration_error(
+    confidence: Sequence[float] | np.ndarray, correct: Sequence[bool], bins: int = 10
+) -> float:
     """Mean |accuracy − confidence| over equal-width confidence bins, weighted by bin size: how far an
     auto-dispatch threshold of, say, 0.9 is from meaning "right nine times in ten"."""
     conf = np.asarray(confidence, dtype=float)

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,7 +67,7 @@ def _guarded(handler: Any) -> Any:
     return run
 
 
-def _system(factory: sessionmaker[Session]):
+def _system(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
     return transaction(factory, principal=Principal.system(ACTOR))
 
 

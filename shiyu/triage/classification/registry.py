@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -162,7 +163,7 @@ def activate(session: Session, principal: Principal, version: int) -> TriageMode
 
 
 def publish(session: Session, model: TriageModel, *, created_by: str, activate_it: bool,
-            scores: dict | None = None) -> TriageModelVersion:
+            scores: dict[str, Any] | None = None) -> TriageModelVersion:
     """Store a model trained outside the retraining job (the CLI's file, the demo's first model) as a new
     version, active at once when asked."""
     number = next_version(session)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shiyu.cases.categories.models import Category
-from shiyu.core.db import transaction
+from shiyu.core.db import rowcount, transaction
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.triage import TriageError
@@ -39,7 +41,7 @@ SYSTEM = "triage"
 Say = Callable[[str], None]
 
 
-def _system(factory: sessionmaker[Session]):
+def _system(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
     return transaction(factory, principal=Principal.system(SYSTEM))
 
 
@@ -62,7 +64,7 @@ def _claim(factory: sessionmaker[Session], version_id: int) -> bool:
         claimed = s.execute(update(TriageModelVersion).where(
             TriageModelVersion.id == version_id, TriageModelVersion.status == VersionStatus.QUEUED,
         ).values(status=VersionStatus.TRAINING.value, started_at=utcnow(), progress="开始 / starting"))
-        return claimed.rowcount == 1
+        return rowcount(claimed) == 1
 
 
 def _progress(factory: sessionmaker[Session], version_id: int, say: Say | None) -> Say:
@@ -93,7 +95,7 @@ def retrain_now(factory: sessionmaker[Session], created_by: str, say: Say | None
         version_id, queued = row.id, row.status == VersionStatus.QUEUED
     if not queued or not _claim(factory, version_id):
         with _system(factory) as s:
-            return s.get(TriageModelVersion, version_id)
+            return s.get_one(TriageModelVersion, version_id)
     return run(factory, version_id, say)
 
 
@@ -132,7 +134,7 @@ def _run(factory: sessionmaker[Session], version_id: int, report: Say) -> Triage
         data = _trainable(dataset(s))
         taxonomy = _taxonomy(s, set(data.train_labels))
         active = s.scalar(select(TriageModelVersion).where(TriageModelVersion.status == VersionStatus.ACTIVE))
-        version = s.get(TriageModelVersion, version_id).version
+        version = s.get_one(TriageModelVersion, version_id).version
     if len(set(data.train_labels)) < 2 or not data.test_texts:
         raise TriageError("triage.too_little_data", "训练样本不足：至少需要两个类别各 2 条训练样本，并有留出样本",
                           "Too little data: at least two classes with 2 training examples each, and held-out "
@@ -161,16 +163,16 @@ def _run(factory: sessionmaker[Session], version_id: int, report: Say) -> Triage
                    f"留出宏F1 {figures}，低于当前模型，未启用 / held-out macro-F1 {figures}: worse; active model kept")
 
 
-def _score(model: TriageModel, data: Dataset) -> dict:
+def _score(model: TriageModel, data: Dataset) -> dict[str, Any]:
     predicted, confidence = model.predict(data.test_texts)
     report = evaluate(data.test_labels, predicted, confidence)
     return {"size": report.size, "accuracy": report.accuracy, "macro_f1": report.macro_f1, "ece": report.ece}
 
 
-def _finish(factory: sessionmaker[Session], version_id: int, status: VersionStatus, facts: dict,
+def _finish(factory: sessionmaker[Session], version_id: int, status: VersionStatus, facts: dict[str, Any],
             reason: str) -> TriageModelVersion:
     with _system(factory) as s:
-        row = s.get(TriageModelVersion, version_id)
+        row = s.get_one(TriageModelVersion, version_id)
         for name, value in facts.items():
             setattr(row, name, value)
         row.finished_at, row.progress = utcnow(), "完成 / finished"

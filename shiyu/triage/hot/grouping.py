@@ -68,9 +68,9 @@ def parse_time(value: object) -> datetime | None:
     match = _DATE.search(text)
     if not match:
         return None
-    parts = [int(p) if p else 0 for p in match.groups()]
+    year, month, day, hour, minute, second = (int(p) if p else 0 for p in match.groups())
     try:
-        return datetime(*parts)
+        return datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
 
@@ -96,7 +96,7 @@ def hot_issues(messages: Sequence[Message], threshold: float = 0.35, window_days
     times = [m.time for m in messages]
     window = timedelta(days=window_days)
     links = [(i, j) for i, j, _ in similar_pairs(matrix, threshold)
-             if times[i] is None or times[j] is None or abs(times[i] - times[j]) <= window]
+             if _near(times[i], times[j], window)]
     n = len(messages)
     rows = [i for i, _ in links]
     cols = [j for _, j in links]
@@ -109,10 +109,15 @@ def hot_issues(messages: Sequence[Message], threshold: float = 0.35, window_days
     return sorted(issues, key=lambda issue: -issue.heat)
 
 
+def _near(a: datetime | None, b: datetime | None, window: timedelta) -> bool:
+    """Within ``window`` of each other; a message without a time is near any other."""
+    return a is None or b is None or abs(a - b) <= window
+
+
 def _issue(members: list[int], messages: Sequence[Message], matrix: sp.csr_matrix) -> HotIssue:
-    stamps = [messages[i].time for i in members if messages[i].time is not None]
+    stamps = [t for i in members if (t := messages[i].time) is not None]
     start, end = (min(stamps), max(stamps)) if stamps else (None, None)
-    weeks = (end - start).total_seconds() / (7 * 86400) if stamps else 1.0
+    weeks = (end - start).total_seconds() / (7 * 86400) if start is not None and end is not None else 1.0
     reporters = len({messages[i].reporter or f"#{i}" for i in members})
     likes = sum(messages[i].likes for i in members)
     centroid = np.asarray(matrix[members].mean(axis=0)).ravel()

@@ -29,6 +29,7 @@ their scoped session and need ``hot_issue.manage`` over the issue.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -108,7 +109,9 @@ def _groups(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
     return [g for _, g in sorted(groups.items()) if len(g) >= MIN_SIZE]
 
 
-def _stats(issue: HotIssue, rows: list[Row[Any]], followers: dict[int, int], now: datetime) -> None:
+def _stats(
+    issue: HotIssue, rows: Sequence[Row[*tuple[Any, ...]]], followers: dict[int, int], now: datetime
+) -> None:
     """Size, reporters, period, growth and heat of ``issue`` from its member rows (formula above)."""
     stamps = [r.reported_at for r in rows]
     start, end = min(stamps), max(stamps)

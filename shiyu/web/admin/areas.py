@@ -171,7 +171,8 @@ def proposals_page(request: Request, db: PageDb, principal: PagePrincipal,
 def decide(request: Request, proposal_id: int, decision: str, db: PageDb, principal: PagePrincipal,
            note: str = Form("")) -> Response:
     lang = language(request)
-    error, errors = None, {}
+    error: str | None = None
+    errors: dict[str, str] = {}
     if decision not in ("approve", "reject"):
         return Response(status_code=404)
     try:

@@ -32,7 +32,7 @@ def _months(year: int, ranges: list[DayRange], weekend: list[int]) -> list[dict[
     for month in range(1, 13):
         weeks = []
         for week in cal.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            row = []
+            row: list[dict[str, object] | None] = []
             for day in week:
                 if day.month != month:
                     row.append(None)
@@ -68,7 +68,8 @@ async def save_hours(request: Request, db: PageDb, principal: PagePrincipal,
     starts, ends = form.getlist("start"), form.getlist("end")
     periods = [{"start": s, "end": e} for s, e in zip(starts, ends, strict=False) if s or e]
     try:
-        data = OfficeHours.model_validate({"periods": periods, "weekend": [int(d) for d in form.getlist("weekend")]})
+        weekend = [int(str(d)) for d in form.getlist("weekend")]
+        data = OfficeHours.model_validate({"periods": periods, "weekend": weekend})
         service.set_office_hours(db, principal, data)
         db.flush()
     except (ValidationError, ShiyuError) as exc:

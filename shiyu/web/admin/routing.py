@@ -104,7 +104,7 @@ async def preview(request: Request, db: PageDb, principal: PagePrincipal) -> Res
             errors["category_id"] = ""
         if area_id is None:
             errors["area_id"] = ""
-        if errors:
+        if category_id is None or area_id is None:
             raise ValidationFailed(detail=[{"field": k} for k in errors])
         decision = asdict(service.preview(db, category_id, area_id, _conditions(form.get("attributes", ""))))
     except ShiyuError as exc:

@@ -31,12 +31,12 @@ def units_page(request: Request, db: PageDb, principal: PagePrincipal,
         areas = areas_by_id(db, [c.area_id for c in rows])
         items: list[Any] = [{"c": c, "area": areas.get(c.area_id)} for c in rows]
     else:
-        rows, total = service.list_departments(db, page, q=q or None, kind=kind or None)
-        names = liaisons(db, [d.id for d in rows])
-        areas = areas_by_id(db, [d.area_id for d in rows] + [j.area_id for d in rows for j in d.jurisdictions])
+        depts, total = service.list_departments(db, page, q=q or None, kind=kind or None)
+        names = liaisons(db, [d.id for d in depts])
+        areas = areas_by_id(db, [d.area_id for d in depts] + [j.area_id for d in depts for j in d.jurisdictions])
         items = [{"d": d, "area": areas.get(d.area_id), "liaisons": sorted(names[d.id]),
                   "jurisdictions": [areas[j.area_id].name for j in d.jurisdictions if j.area_id in areas]}
-                 for d in rows]
+                 for d in depts]
     return render(request, "admin/units.html", tab=tab, items=items, total=total, limit=page.limit, offset=offset,
                   q=q, kind=kind, base=base_query(request),
                   can_edit=principal.has_permission("department.edit"))

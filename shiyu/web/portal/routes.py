@@ -23,6 +23,7 @@ multipart body is parsed, so it comes in the header or the query string, not as 
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -42,9 +43,9 @@ from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput, 
 from shiyu.core.http import language
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
-from shiyu.org.identity.deps import CSRF_HEADER
+from shiyu.org.identity.deps import CSRF_HEADER, csrf_ok
 from shiyu.web.i18n import translate
-from shiyu.web.page_deps import PageRoute, csrf_ok, field_errors, render
+from shiyu.web.page_deps import PageRoute, field_errors, render
 
 router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=False)
 IntakeDb = Annotated[Session, Depends(intake_session, scope="function")]
@@ -142,7 +143,7 @@ def _check_photos(photos: list[UploadFile]) -> list[attachments.Upload]:
                                detail={"field": "photos"}, n=MAX_PHOTOS)
     checked = []
     for photo in photos:
-        data, file_type = attachments.read_limited(iter(lambda f=photo: f.file.read(UPLOAD_CHUNK), b""))
+        data, file_type = attachments.read_limited(iter(partial(photo.file.read, UPLOAD_CHUNK), b""))
         if file_type.kind is not MediaKind.PHOTO:
             raise ValidationFailed("photo_only", "这里只能上传照片", "Only photos can be sent here",
                                    detail={"field": "photos"})
