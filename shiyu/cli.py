@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 DOMAIN_COMMANDS = ["shiyu.platform_cli", "shiyu.org.areas.cli", "shiyu.org.identity.cli", "shiyu.demo.cli",
-                   "shiyu.triage.cli"]
+                   "shiyu.triage.cli", "shiyu.cases.reports.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from shiyu.cases.indicators.facts import IndicatorDirtyCase, IndicatorFact, Indi
 from shiyu.cases.indicators.weights import IndicatorWeight
 from shiyu.cases.models import Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
 from shiyu.cases.reporters import CaseReporter
+from shiyu.cases.reports.filing import FiledReport
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
@@ -40,6 +41,7 @@ __all__ = [
     "Department",
     "DepartmentJurisdiction",
     "DuplicateCandidate",
+    "FiledReport",
     "Grant",
     "HotIssue",
     "HotIssueMember",

@@ -25,7 +25,8 @@ from shiyu.core.db import make_engine, make_session_factory
 
 # Modules whose import declares jobs; each domain with jobs adds itself here.
 JOB_MODULES: list[str] = ["shiyu.cases.deadlines", "shiyu.cases.tasks", "shiyu.cases.indicators.tasks",
-                          "shiyu.triage.tasks", "shiyu.triage.hot_tasks", "shiyu.org.identity.tasks"]
+                          "shiyu.cases.reports.tasks", "shiyu.triage.tasks", "shiyu.triage.hot_tasks",
+                          "shiyu.org.identity.tasks"]
 
 _JOBS: dict[str, Callable[..., Any]] = {}
 _PERIODIC: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {}
