@@ -74,7 +74,8 @@ def test_periods_parse_and_step_back():
     assert periods.parse(Kind.MONTHLY, "2026-02").end == date(2026, 2, 28)
     assert periods.last_complete(Kind.WEEKLY, date(2026, 3, 16)).label == "2026-W11"
     for kind, text in ((Kind.WEEKLY, "2026-W54"), (Kind.WEEKLY, "2027-W53"), (Kind.WEEKLY, "2026-48"),
-                       (Kind.WEEKLY, ""), (Kind.MONTHLY, "2026-13"), (Kind.MONTHLY, "2026/11"), (Kind.MONTHLY, "1999-01")):
+                       (Kind.WEEKLY, ""), (Kind.MONTHLY, "2026-13"), (Kind.MONTHLY, "2026/11"),
+                       (Kind.MONTHLY, "1999-01")):
         with pytest.raises(ValidationFailed) as err:
             periods.parse(kind, text)
         assert ("YYYY-Www" if kind is Kind.WEEKLY else "YYYY-MM") in err.value.zh
