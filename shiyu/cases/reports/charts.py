@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 from matplotlib import font_manager  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from shiyu.cases.reports.data import Report  # noqa: E402
 from shiyu.core.errors import ShiyuError  # noqa: E402
@@ -71,14 +72,17 @@ def daily(report: Report) -> bytes:
     """Reports per day, this period against the last (day n beside day n)."""
     weekly = report.period.kind.value == "weekly"
     names = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
-    labels = names if weekly else [f"{d.day}日" for d, _ in report.daily]
+    labels = names if weekly else [str(d.day) for d, _ in report.daily]
     with _style():
         fig, ax = plt.subplots(figsize=(8, 3.4))
         xs = range(len(report.daily))
         ax.plot(list(xs), [n for _, n in report.daily], marker="o", color=NOW_COLOUR, label="本期")
         before = [n for _, n in report.previous_daily][: len(report.daily)]
         ax.plot(list(range(len(before))), before, marker="o", linestyle="--", color=BEFORE_COLOUR, label="上期")
-        ax.set_xticks(list(xs), labels, rotation=0 if weekly else 90)
+        ax.set_xticks(list(xs), labels, fontsize=10 if weekly else 8)
+        if not weekly:
+            ax.set_xlabel("日")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("上报案件数（件）")
         ax.set_title("每日上报案件数（本期与上期）")
         ax.set_ylim(bottom=0)
@@ -97,6 +101,7 @@ def categories(report: Report) -> bytes:
         ax.barh([y - 0.2 for y in ys], [r.previous_reported for r in rows], height=0.4, color=BEFORE_COLOUR,
                 label="上期")
         ax.set_yticks(list(ys), [r.name for r in rows])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("上报案件数（件）")
         ax.set_title(f"分类统计：上报案件数前{min(TOP_CATEGORIES, len(rows))}的大类")
         ax.legend(frameon=False, loc="lower right")
