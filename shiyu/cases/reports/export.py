@@ -1,4 +1,7 @@
-"""One report, one file: the format is chosen by the file's suffix (``.xlsx`` or ``.docx``)."""
+"""One report, one file: the format is chosen by the file's suffix (``.xlsx`` or ``.docx``).
+
+The writers are imported on first use: openpyxl, python-docx and matplotlib take seconds to load, and every
+worker and app process imports this module (through the filing job's declaration) without making a report."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from shiyu.cases.reports import data, excel, word
+from shiyu.cases.reports import data
 from shiyu.cases.reports.data import Report
 from shiyu.cases.reports.periods import KIND_ZH, ReportPeriod
 from shiyu.core.errors import ValidationFailed
@@ -23,9 +26,21 @@ class Format:
     write: Callable[[Report], bytes]
 
 
+def _excel(report: Report) -> bytes:
+    from shiyu.cases.reports import excel
+
+    return excel.write(report)
+
+
+def _word(report: Report) -> bytes:
+    from shiyu.cases.reports import word
+
+    return word.write(report)
+
+
 FORMATS = {
-    "xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", excel.write),
-    "docx": Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", word.write),
+    "xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _excel),
+    "docx": Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", _word),
 }
 
 
