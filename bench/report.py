@@ -29,16 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import shiyu.models  # noqa: E402,F401
 from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
-from bench.indicators import SH, City, generate, pg_index, pg_load, pg_prepare, say, sqlite_load  # noqa: E402
-from shiyu.cases.categories.seed import seed_categories  # noqa: E402
+from bench.indicators import SH, generate, pg_index, pg_load, pg_prepare, prepare_city, say, sqlite_load  # noqa: E402
 from shiyu.cases.indicators import facts  # noqa: E402
 from shiyu.cases.reports import data, excel, periods, word  # noqa: E402
-from shiyu.core import pii  # noqa: E402
-from shiyu.core.db import Base, make_engine, make_session_factory, transaction  # noqa: E402
 from shiyu.core.scoping import GrantScope, Principal  # noqa: E402
-from shiyu.demo.build import build  # noqa: E402
 from shiyu.demo.geography import FULL_SIZE, SMALL_SIZE  # noqa: E402
-from shiyu.org.identity import passwords  # noqa: E402
 from shiyu.org.identity.roles import permissions_of  # noqa: E402
 
 MARK_OVERDUE = """
@@ -69,17 +64,8 @@ def timed_report(factory: Any, code: str, path: str, period: periods.ReportPerio
 
 
 def run(url: str, args: argparse.Namespace) -> None:
-    pii.configure("bench:" + "A" * 43 + "=", None, "bench-secret-key-bench-secret-key-bench")
-    passwords.configure(1, 1024)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+    engine, factory, city = prepare_city(url, SMALL_SIZE if args.smoke else FULL_SIZE)
     pg = engine.dialect.name == "postgresql"
-    Base.metadata.create_all(engine)
-    say(f"schema ready on {engine.dialect.name}; building the demo city")
-    build(factory, size=SMALL_SIZE if args.smoke else FULL_SIZE, cases=0)
-    with transaction(factory, principal=Principal.system("bench")) as s:
-        seed_categories(s)
-    city = City(factory)
     say(f"city: {len(city.grid_ids)} grids, {len(city.department_ids)} departments, {len(city.minors)} categories")
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.astimezone(SH).date()
