@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category
@@ -292,9 +292,10 @@ def _overdue(session: Session, area: Area, now: datetime, tz: ZoneInfo) -> dict[
     """Open cases of the area that are overdue (red) or under supervision now, most overdue first."""
     open_here = [Case.area_path.startswith(area.area_path, autoescape=True),
                  Case.state.in_([s.value for s in OPEN_STATES])]
-    red, yellow, supervised = (session.scalar(select(func.count()).select_from(Case).where(*open_here, cond))
-                               for cond in (Case.step_alert >= RED, Case.step_alert == YELLOW,
-                                            Case.supervised.is_(True)))
+    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+              for cond in (Case.step_alert >= RED, Case.step_alert == YELLOW, Case.supervised.is_(True))]
+    red, yellow, supervised = session.execute(select(*counts).select_from(Case).where(
+        *open_here, (Case.step_alert >= YELLOW) | Case.supervised.is_(True))).one()
     listed = list(session.scalars(
         select(Case).where(*open_here, (Case.step_alert >= RED) | Case.supervised.is_(True))
         .order_by(Case.step_due_at.asc().nulls_last(), Case.id).limit(OVERDUE_LIST)))
