@@ -17,6 +17,7 @@ from shiyu.cases.reports import filing
 from shiyu.core.scoping import Principal
 from shiyu.core.storage import LocalStorage
 from tests.cases.indicator_fixtures import SH, indicator_world, march_cases
+from tests.factories import populated
 from tests.web.test_pages import log_in
 
 COMMUNITY_A, COMMUNITY_B = "359901001001", "359901001002"
@@ -37,9 +38,16 @@ def test_page_lists_only_the_leaders_areas(client, world):
     assert f'value="{COMMUNITY_A}"' in r.text and f'value="{COMMUNITY_B}"' not in r.text
     assert "导出周报" in r.text and "导出月报" in r.text and "还没有归档的周报" in r.text
     assert 'href="/reports"' in client.get("/").text
+    assert f'<option value="{COMMUNITY_A}" selected>' in client.get("/reports", params={"area": COMMUNITY_A}).text
     log_in(client, "admin")
     r = client.get("/reports")
     assert f'value="{COMMUNITY_B}"' in r.text and 'value="359900000000"' in r.text
+
+
+def test_the_one_map_links_to_the_report_of_its_area(client, system_session):
+    populated(system_session)  # (the indicator world's categories carry no time limits, which the map's legend needs)
+    log_in(client, "leader_a")
+    assert f'href="/reports?area={COMMUNITY_A}"' in client.get("/command").text
 
 
 def test_export_downloads_the_report(client, world):

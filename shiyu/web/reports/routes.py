@@ -57,9 +57,11 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, status: int = 
 
 
 @router.get("")
-def reports_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+def reports_page(request: Request, db: PageDb, principal: PagePrincipal,
+                 area: str = Query("", max_length=20)) -> Response:
+    """``area``: the area chosen at first (the one map links here with the area it shows)."""
     require_any(principal, VIEW)
-    return _page(request, db, principal)
+    return _page(request, db, principal, area=area)
 
 
 @router.get("/export")
