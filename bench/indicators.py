@@ -331,18 +331,24 @@ def main() -> None:
         run(url, args)
 
 
-def run(url: str, args: argparse.Namespace) -> None:
+def prepare_city(url: str, size: Any) -> tuple[Any, Any, City]:
+    """The schema, the demo city of ``size`` without cases and the seeded categories in ``url``: (engine,
+    session factory, city). Cases come from ``generate``, with ids from 1."""
     pii.configure("bench:" + "A" * 43 + "=", None, "bench-secret-key-bench-secret-key-bench")
     passwords.configure(1, 1024)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    pg = engine.dialect.name == "postgresql"
     Base.metadata.create_all(engine)
     say(f"schema ready on {engine.dialect.name}; building the demo city")
-    build(factory, size=args.size, cases=0)  # the cases come from the generator below, with ids from 1
+    build(factory, size=size, cases=0)
     with transaction(factory, principal=Principal.system("bench")) as s:
         seed_categories(s)
-    city = City(factory)
+    return engine, factory, City(factory)
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    engine, factory, city = prepare_city(url, args.size)
+    pg = engine.dialect.name == "postgresql"
     say(f"city: {len(city.grid_ids)} grids, {len(city.department_ids)} departments, {len(city.minors)} categories")
     if pg:
         pg_prepare(engine, city)

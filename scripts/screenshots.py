@@ -42,6 +42,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("user", f"/admin/users/{ids['user']}"),
         ("audit", "/admin/audit"),
         ("command-city", "/command"),
+        ("reports", "/reports"),
     ]
     operator = [
         ("desk", "/desk"),

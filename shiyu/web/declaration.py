@@ -9,6 +9,7 @@ from shiyu.web import pages
 from shiyu.web.command.routes import VIEW as COMMAND_VIEW
 from shiyu.web.desk.routes import DESK_PERMISSIONS
 from shiyu.web.field.routes import FIELD_ROLES
+from shiyu.web.reports.routes import VIEW as REPORTS_VIEW
 
 
 def _p(*names: str) -> frozenset[str]:
@@ -24,6 +25,7 @@ DOMAIN = Domain(
         NavEntry("command", "/command", "work", "map", _p(COMMAND_VIEW), order=3),
         NavEntry("field", "/field", "work", "map", roles=FIELD_ROLES, order=3),
         NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5),
+        NavEntry("reports", "/reports", "work", "calendar", _p(REPORTS_VIEW), order=5),
         NavEntry("hot", "/analysis/hot", "work", "search", _p(HOT_ISSUE_MANAGE), order=6),
         NavEntry("portal", "/portal", "work", "users", order=90),
         NavEntry("account", "/account/password", "work", "user", order=95),

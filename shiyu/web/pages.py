@@ -27,6 +27,7 @@ from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.portal import router as portal_router
+from shiyu.web.reports import router as reports_router
 
 router = APIRouter(include_in_schema=False)
 shell = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -117,5 +118,6 @@ router.include_router(admin_router)
 router.include_router(desk_router)
 router.include_router(analysis_router)
 router.include_router(command_router)
+router.include_router(reports_router)
 router.include_router(portal_router)
 router.include_router(field_router)

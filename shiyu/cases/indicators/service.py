@@ -257,6 +257,14 @@ def _department_groups(session: Session, q: Query) -> dict[int, dict[str, int]]:
     return {row.key: _as_totals(row) for row in rows}
 
 
+def category_groups(session: Session, q: Query) -> dict[int, dict[str, int]]:
+    """Totals per minor category of the cases ``q`` selects (the same facts as ``totals``, grouped)."""
+    table = IndicatorFact
+    rows = session.execute(select(table.category_id.label("key"), *_sum_columns(table))
+                           .where(*_fact_where(table, q, q.period.start, q.period.end)).group_by(table.category_id))
+    return {row.key: _as_totals(row) for row in rows}
+
+
 def _area_groups(session: Session, principal: Principal, q: Query, depth: int) -> dict[str, dict[str, int]]:
     """Totals per ancestor area path at ``depth``, for ancestors wholly inside the caller's grants."""
     table = _fact_table(q)
