@@ -6,6 +6,7 @@ from shiyu.cases.indicators.weights import IndicatorWeight
 from shiyu.cases.models import Attachment, Case, CaseAssignment, CaseEvent, CaseRequest
 from shiyu.cases.reporters import CaseReporter
 from shiyu.cases.routing.models import RoutingRule
+from shiyu.cases.saved_filters import SavedCaseFilter
 from shiyu.core.audit import AuditEntry
 from shiyu.core.db import Base
 from shiyu.core.outbox import OutboxDelivery, OutboxEvent
@@ -55,6 +56,7 @@ __all__ = [
     "RepeatComplaint",
     "RevokedToken",
     "RoutingRule",
+    "SavedCaseFilter",
     "TrainingExample",
     "TriageModelVersion",
     "User",

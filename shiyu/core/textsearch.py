@@ -52,7 +52,7 @@ def terms(query: str) -> list[str]:
 
 def term_grams(term: str) -> list[str]:
     """What the index must hold for ``term`` to possibly occur: its pairs, or the character itself."""
-    return grams(term) if len(term) > 1 else [term]
+    return sorted({term[i:i + 2] for i in range(len(term) - 1)}) if len(term) > 1 else [term]
 
 
 class Grams(TypeDecorator):
@@ -86,5 +86,5 @@ def match(text_column: Any, grams_column: Any, query: str, dialect: str) -> Any:
     for term in words:
         clauses.append(text_column.like(literal("%" + _like_escaped(term) + "%"), escape="\\"))
         if dialect == "postgresql":
-            clauses.append(grams_column.op("@>")(postgresql.array(term_grams(term), type_=Text)))
+            clauses.append(grams_column.op("@>")(literal(term_grams(term), postgresql.ARRAY(Text))))
     return and_(*clauses)

@@ -6,6 +6,7 @@ from shiyu.cases.api import router as cases_router
 from shiyu.cases.categories.api import router as categories_router
 from shiyu.cases.indicators.api import router as indicators_router
 from shiyu.cases.routing.api import router as routing_router
+from shiyu.cases.search_api import router as case_search_router
 from shiyu.core.outbox_api import router as outbox_router
 from shiyu.org.areas.api import router as areas_router
 from shiyu.org.calendar.api import router as calendar_router
@@ -28,6 +29,7 @@ api_router.include_router(outbox_router)
 api_router.include_router(categories_router)
 api_router.include_router(calendar_router)
 api_router.include_router(routing_router)
+api_router.include_router(case_search_router)
 api_router.include_router(indicators_router)
 api_router.include_router(patrol_router)
 api_router.include_router(triage_router)

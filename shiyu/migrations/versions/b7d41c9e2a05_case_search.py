@@ -1,4 +1,5 @@
-"""case search: normalised text with character grams, and a blind index of the phone's last four digits
+"""case search: normalised text with character grams, a blind index of the phone's last four digits, and
+saved filters of the desk's case list
 
 Revision ID: b7d41c9e2a05
 Revises: 579ec06f86c9
@@ -75,9 +76,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_reporter_phone_tail_hash'), ['reporter_phone_tail_hash'],
                               unique=False)
         batch_op.create_index('ix_case_search_grams', ['search_grams'], unique=False, postgresql_using='gin')
+    op.create_table('saved_case_filter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=30), nullable=False),
+    sa.Column('query', sa.String(length=1000), nullable=False),
+    sa.Column('created_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_saved_case_filter_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_case_filter')),
+    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_saved_case_filter_user_id'))
+    )
+    with op.batch_alter_table('saved_case_filter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_saved_case_filter_user_id'), ['user_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('saved_case_filter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_saved_case_filter_user_id'))
+    op.drop_table('saved_case_filter')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_search_grams', postgresql_using='gin')
         batch_op.drop_index(batch_op.f('ix_case_reporter_phone_tail_hash'))

@@ -31,6 +31,7 @@ from shiyu.triage import case_duplicates
 from shiyu.triage import suggest as triage_suggest
 from shiyu.web import nav
 from shiyu.web.deps import language
+from shiyu.web.desk import find
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,
@@ -66,8 +67,10 @@ def _category_names(db: PageDb, lang: str) -> dict[int, str]:
 
 @router.get("")
 def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
-         offset: int = Query(0, ge=0)) -> Response:
+         offset: int = Query(0, ge=0), q: str | None = Query(None)) -> Response:
     require_any(principal, *DESK_PERMISSIONS)
+    if q is not None:  # the search box (shiyu.web.desk.find)
+        return find.search_page(request, db, q, offset)
     counted = queues.counts(db, principal)
     mine = [(q, n) for q, n in counted
             if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
