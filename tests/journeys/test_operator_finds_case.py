@@ -3,7 +3,7 @@ last four digits of the caller's number, opens it, and later finds another by a 
 spaces and typed in lower case. Then the operator lists the area's cases, filters and sorts them, saves the
 filter, and exports the list to Excel — and the downloaded file holds exactly the rows on the screen.
 
-At a desktop size and at 360 px (a phone); screenshots go to ``SHIYU_SHOTS_DIR`` (or the test's temporary
+At a desktop size and at 360 px (a phone); screenshots go to ``SHIYU_TEST_SHOTS_DIR`` (or the test's temporary
 directory) to be looked at.
 """
 
@@ -44,7 +44,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_SHOTS_DIR") or tmp_path)
+    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     return out
 
