@@ -4,7 +4,8 @@ a spreadsheet.
 The filters are ``service.CaseFilters`` (the API's list uses them too), read from a query string where an
 empty value means "all" and a bad one is a ``ValidationFailed`` naming the field in Chinese and English —
 pages show it above the form instead of an error page. A chosen major category includes its minor ones.
-The sort keys are the table's columns; ties break on the newest report so pages never overlap. The export
+The sort keys are the table's columns; ties break on the newest report so pages never overlap. The page
+counts its rows only up to ``search.COUNT_CAP`` (see ``shiyu.web.desk.area``). The export
 (``export_rows``) runs the very statement the page ran, without the page window, up to ``EXPORT_LIMIT``.
 """
 
@@ -38,6 +39,8 @@ SORTS: dict[str, Any] = {
     "reported": Case.reported_at,
 }
 DEFAULT_SORT = "reported"
+# Only these may be empty; the others keep a plain ORDER BY, which their b-tree index can serve backwards.
+NULLABLE_SORTS = frozenset({"department", "due"})
 # The query-string names of the filters, in the order the form shows them (saved filters keep only these).
 FILTER_KEYS = ("state", "category", "area", "channel", "from", "to", "overdue", "department")
 
@@ -118,7 +121,9 @@ def statement(session: Session, listing: Listing) -> Select[Any]:
     if listing.category_ids:
         stmt = stmt.where(Case.category_id.in_(listing.category_ids))
     key = SORTS[listing.sort]
-    primary = key.desc().nulls_last() if listing.descending else key.asc().nulls_last()
+    primary = key.desc() if listing.descending else key.asc()
+    if listing.sort in NULLABLE_SORTS:  # cases without a deadline or a department come last either way
+        primary = primary.nulls_last()
     return stmt.order_by(primary, Case.reported_at.desc(), Case.id.desc())
 
 

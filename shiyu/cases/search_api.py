@@ -20,7 +20,7 @@ class CaseSearchOut(BaseModel):
     kind: str  # code | phone | phone_tail | text: how the query was read
     items: list[CaseOut]
     total: int  # counted up to search.COUNT_CAP
-    total_capped: bool  # more than search.COUNT_CAP match
+    total_capped: bool  # more match than total (over search.COUNT_CAP, or a common phrase left uncounted)
     limit: int
     offset: int
 
@@ -33,4 +33,5 @@ def search_cases(db: Db, paging: Paging, request: Request,
     found = search.search(db, q, paging)
     now, lang = utcnow(), language(request)
     return {"kind": found.query.kind, "items": [service.case_out(c, now, lang) for c in found.cases],
-            "total": found.total, "total_capped": found.capped, "limit": paging.limit, "offset": paging.offset}
+            "total": found.total, "total_capped": found.capped or found.many, "limit": paging.limit,
+            "offset": paging.offset}

@@ -77,14 +77,15 @@ def _like_escaped(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def match(text_column: Any, grams_column: Any, query: str, dialect: str) -> Any:
-    """A WHERE clause: every term of ``query`` occurs in ``text_column`` (false when the query has none)."""
+def match(text_column: Any, grams_column: Any, query: str, use_grams: bool) -> Any:
+    """A WHERE clause: every term of ``query`` occurs in ``text_column`` (false when the query has none).
+    ``use_grams``: also ask for the terms' grams, which lets PostgreSQL answer from the GIN index."""
     words = terms(query)
     if not words:
         return false()
     clauses = []
     for term in words:
         clauses.append(text_column.like(literal("%" + _like_escaped(term) + "%"), escape="\\"))
-        if dialect == "postgresql":
+        if use_grams:
             clauses.append(grams_column.op("@>")(literal(term_grams(term), postgresql.ARRAY(Text))))
     return and_(*clauses)

@@ -18,12 +18,12 @@ from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from shiyu.cases import listing, saved_filters
+from shiyu.cases import listing, saved_filters, search
 from shiyu.cases.models import CaseState, Channel
 from shiyu.cases.workflow import STATE_LABELS
 from shiyu.core import audit
 from shiyu.core.errors import ShiyuError
-from shiyu.core.paging import PageParams, paginate
+from shiyu.core.paging import PageParams
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import service as areas
 from shiyu.org.units import service as units
@@ -71,7 +71,7 @@ def area_cases(request: Request, db: PageDb, principal: PagePrincipal, offset: i
         "f": params, "states": params.getlist("state"), "view": view, "choices": _choices(db, lang),
         "saved": saved_filters.mine(db, principal), "query": _query(request, "offset"),
         "filter_query": saved_filters.clean_query(str(request.url.query)), "limit": PAGE_SIZE, "offset": offset,
-        "area_label": "", "rows": [], "total": 0, "problem": None,
+        "area_label": "", "rows": [], "total": 0, "capped": False, "problem": None,
     }
     area_id = params.get("area", "")
     if area_id.isdigit():
@@ -79,13 +79,16 @@ def area_cases(request: Request, db: PageDb, principal: PagePrincipal, offset: i
         context["area_label"] = found.name if found else ""
     try:
         chosen = _listing(request, db)
-        cases, total = paginate(db, listing.statement(db, chosen), PageParams(limit=PAGE_SIZE, offset=offset))
+        stmt = listing.statement(db, chosen)
+        cases = list(db.scalars(stmt.limit(PAGE_SIZE).offset(offset)))
+        # Counted up to a cap: an exact count of a whole district's cases would cost more than the page.
+        total, capped = search.capped_count(db, stmt)
     except ShiyuError as exc:
         db.rollback()
         return render(request, "desk/area.html", 422, **context | {"problem": exc.message(lang), "sort": "reported",
                                                                    "descending": True})
     return render(request, "desk/area.html", **context | {
-        "rows": table.rows(db, cases, utcnow(), lang), "total": total, "sort": chosen.sort,
+        "rows": table.rows(db, cases, utcnow(), lang), "total": total, "capped": capped, "sort": chosen.sort,
         "descending": chosen.descending, "base": "?" + (_query(request, "offset") + "&").lstrip("&")})
 
 

@@ -29,9 +29,12 @@ def search_page(request: Request, db: PageDb, q: str, offset: int) -> Response:
         found = search.search(db, q, PageParams(limit=PAGE_SIZE, offset=offset))
     except ValidationFailed as exc:
         return render(request, "desk/search.html", 422, q=q, problem=exc.message(lang), rows=[], total=0,
-                      capped=False, kind=None, limit=PAGE_SIZE, offset=0, base="")
+                      pager_total=0, capped=False, many=False, kind=None, limit=PAGE_SIZE, offset=0, base="")
     if found.exact is not None:
         return Response(status_code=303, headers={"Location": f"/desk/cases/{found.exact.id}"})
+    # A common phrase is not counted: the pager offers a next page while pages come back full.
+    pager_total = found.total + 1 if found.many else found.total
     return render(request, "desk/search.html", q=q, problem=None, kind=found.query.kind,
                   rows=table.rows(db, found.cases, utcnow(), lang, phones=True), total=found.total,
-                  capped=found.capped, limit=PAGE_SIZE, offset=offset, base=f"/desk?q={quote(q)}&")
+                  pager_total=pager_total, capped=found.capped, many=found.many, limit=PAGE_SIZE, offset=offset,
+                  base=f"/desk?q={quote(q)}&")
