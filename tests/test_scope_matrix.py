@@ -96,6 +96,8 @@ ROUTES: list[Case] = [
          lambda w: {"idempotency_key": "sneaky-0001", "channel": "grid", "category_id": w.extra["case_category"],
                     "description": "越权上报", "location": {"lon": 118.10, "lat": 24.6}}),
     Case("GET", "/api/v1/cases", "list", lambda w: "/api/v1/cases?limit=500"),
+    # Words of B's description: nothing of B is found.
+    Case("GET", "/api/v1/search/cases", "list", lambda w: "/api/v1/search/cases?q=%E4%B9%99%E7%A4%BE%E5%8C%BA"),
     Case("GET", "/api/v1/cases/{case_id}", "deny", lambda w: f"/api/v1/cases/{w.extra['case_b']}"),
     Case("POST", "/api/v1/cases/{case_id}/actions/{action}", "deny",
          lambda w: f"/api/v1/cases/{w.extra['case_b']}/actions/register",

@@ -3,7 +3,7 @@ rules and the GB/T 30428 indicators."""
 
 from shiyu.cases import api as cases_api
 from shiyu.cases import models as case_models
-from shiyu.cases import reporters
+from shiyu.cases import reporters, saved_filters, search_api
 from shiyu.cases import tasks as case_tasks
 from shiyu.cases.categories import api as categories_api
 from shiyu.cases.categories import models as category_models
@@ -17,8 +17,8 @@ from shiyu.core.domains import Domain
 
 DOMAIN = Domain(
     name="cases",
-    api_routers=(cases_api.router, categories_api.router, routing_api.router, indicators_api.router),
-    models=(case_models, reporters, category_models, routing_models, facts, weights),
+    api_routers=(cases_api.router, search_api.router, categories_api.router, routing_api.router, indicators_api.router),
+    models=(case_models, reporters, saved_filters, category_models, routing_models, facts, weights),
     worker=(deadlines, case_tasks, indicator_tasks),
     permissions={
         "case.view": "查看辖区案件",

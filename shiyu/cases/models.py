@@ -21,12 +21,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, inspect, select
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shiyu.core import live
+from shiyu.core import live, textsearch
 from shiyu.core.db import Base, TimestampMixin
-from shiyu.core.pii import blind_index, personal
+from shiyu.core.pii import blind_hash, blind_index, personal
 from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
 from shiyu.core.timeutil import utcnow
 from shiyu.org.identity.api_clients import ApiPrincipal
@@ -162,6 +162,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
         Index("ix_case_step_due", "step_due_at"),
         # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
+        # Free-text search (shiyu.cases.search, docs/adr/0007-case-search-index.md): GIN on PostgreSQL; on
+        # SQLite the column is always empty and its plain index costs nothing.
+        Index("ix_case_search_grams", "search_grams", postgresql_using="gin"),
     )
     __view_permission__ = "case.view"
     __write_permission__ = "case.report"
@@ -206,6 +209,13 @@ class Case(ScopedMixin, TimestampMixin, Base):
     reporter_name_hash: Mapped[str | None] = blind_index()
     reporter_phone: Mapped[str | None] = personal("phone")
     reporter_phone_hash: Mapped[str | None] = blind_index()
+    # The last four digits of the phone as their own blind index: a caller reads them out on the line
+    # (``phone_tail_hash``, kept by the attribute listener at the end of this module).
+    reporter_phone_tail_hash: Mapped[str | None] = blind_index()
+    # Tracking code, description and address normalised, with their character grams: the desk's search
+    # (``shiyu.core.textsearch``), kept by the attribute listeners at the end of this module.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_grams: Mapped[list[str] | None] = mapped_column(textsearch.Grams())
 
     # The routing suggestion made at registration, with the rule that chose it and why.
     routing: Mapped[dict[str, Any] | None]
@@ -304,6 +314,31 @@ def _live_facts(case: Case) -> dict[str, Any]:
     department (department staff) and its reporter (the reporter sees their own case)."""
     return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id}
 
+
+PHONE_TAIL_DIGITS = 4
+
+
+def phone_tail_hash(phone: str | None) -> str | None:
+    """The blind index of a phone's last four digits (None for no phone or fewer digits)."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return blind_hash("phone_tail", digits[-PHONE_TAIL_DIGITS:]) if len(digits) >= PHONE_TAIL_DIGITS else None
+
+
+def _searchable(case: Case, changed: str, value: Any) -> None:
+    parts = {key: (value if key == changed else case.__dict__.get(key)) or ""
+             for key in ("tracking_code", "description", "address")}
+    case.search_text = textsearch.normalise(" ".join(parts.values()))
+    case.search_grams = textsearch.grams(case.search_text)
+
+
+# Set on every write of the searched attributes, the constructor's included, so that the rows written with a
+# Core INSERT from a constructed ``Case`` (intake's group commit, the demo history) carry them too.
+for _key in ("tracking_code", "description", "address"):
+    event.listen(getattr(Case, _key), "set",
+                 lambda target, value, _old, _initiator, key=_key: _searchable(target, key, value))
+event.listen(Case.reporter_phone, "set",
+             lambda target, value, _old, _initiator: setattr(target, "reporter_phone_tail_hash",
+                                                             phone_tail_hash(value)))
 
 # Every committed change of a case (intake, workflow transition, deadline scan) is announced (shiyu.core.live).
 live.watch(Case, "case", _live_facts)

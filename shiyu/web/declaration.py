@@ -25,6 +25,7 @@ DOMAIN = Domain(
         NavEntry("command", "/command", "work", "map", _p(COMMAND_VIEW), order=3),
         NavEntry("field", "/field", "work", "map", roles=FIELD_ROLES, order=3),
         NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5),
+        NavEntry("desk_area", "/desk/area", "work", "search", frozenset(DESK_PERMISSIONS), order=6),
         NavEntry("reports", "/reports", "work", "calendar", _p(REPORTS_VIEW), order=5),
         NavEntry("hot", "/analysis/hot", "work", "search", _p(HOT_ISSUE_MANAGE), order=6),
         NavEntry("portal", "/portal", "work", "users", order=90),

@@ -17,7 +17,7 @@ from tests.conftest import PG_URL
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "common.py")
 TABLE_RULE = re.compile(r"^[|+ ]*-{3,}[-|+ ]*$", re.MULTILINE)  # the rule under a table's header
-NEEDS_POSTGRES = {"indicators.py", "intake.py", "pipeline.py"}  # their scratch databases are PostgreSQL ones
+NEEDS_POSTGRES = {"desk.py", "indicators.py", "intake.py", "pipeline.py"}  # their scratch databases are PostgreSQL ones
 
 
 def test_every_bench_is_listed() -> None:

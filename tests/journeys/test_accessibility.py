@@ -84,8 +84,8 @@ def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser
             page = _page(browser, world, size, **AUDIT_CONTEXT)
             log_in(page, role)
             paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
-            if role in ("leader_a", "operator_a"):
-                paths.append(case_page)
+            if role in ("leader_a", "operator_a"):  # the case page, the desk's search and its 辖区 list
+                paths += [case_page, "/desk?q=%E6%A5%BC%E9%81%93", "/desk/area?view=cards", "/desk/area?from=x"]
             if "/field" in paths:  # the field app's tabs are its own navigation
                 paths += ["/field/tasks", "/field/patrol", "/field/grid"]
             runs += _audit_all(page, paths, role, size, found)

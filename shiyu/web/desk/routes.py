@@ -31,6 +31,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
+from shiyu.web.desk import find, table
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,
@@ -55,18 +56,12 @@ DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervis
 
 
 
-def _category_names(db: PageDb, lang: str) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for major in categories.tree(db, include_inactive=True):
-        for c in (major, *major.children):
-            names[c.id] = (c.name_en if lang == "en" and c.name_en else c.name_zh)
-    return names
-
-
 @router.get("")
 def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
-         offset: int = Query(0, ge=0)) -> Response:
+         offset: int = Query(0, ge=0), q: str | None = Query(None)) -> Response:
     require_any(principal, *DESK_PERMISSIONS)
+    if q is not None:  # the search box (shiyu.web.desk.find)
+        return find.search_page(request, db, q, offset)
     counted = queues.counts(db, principal)
     mine = [(q, n) for q, n in counted
             if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
@@ -78,7 +73,7 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Qu
     return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
-                  category_names=_category_names(db, lang), base=f"?queue={queue}&")
+                  category_names=table.category_names(db, lang), base=f"?queue={queue}&")
 
 
 def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -108,7 +103,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     # The handling department may lie outside what the caller may list (a district bureau seen from a street
     # centre): its name on this case is still the caller's business.
     assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
-    return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
+    return render(request, "desk/case.html", status, c=detail, category_names=table.category_names(db, lang),
                   can_reveal=principal.can("pii.reveal", case.area_path), reveal_fields=service.REVEALABLE,
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
