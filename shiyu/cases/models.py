@@ -302,8 +302,10 @@ CaseAssignment.__extra_scope__ = staticmethod(_own_assignments)
 
 def _live_facts(case: Case) -> dict[str, Any]:
     """What a live-update subscriber needs to apply the case scope above without reading the case: its main
-    department (department staff) and its reporter (the reporter sees their own case)."""
-    return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id}
+    department (department staff) and its reporter (the reporter sees their own case); and its urgency, so
+    the desk raises a 特急 case the moment it is committed without reading every other change."""
+    return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id,
+            "urgency": case.urgency}
 
 
 # Every committed change of a case (intake, workflow transition, deadline scan) is announced (shiyu.core.live).

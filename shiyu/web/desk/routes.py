@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shiyu.cases import effects, engine, queues, service
@@ -25,6 +26,7 @@ from shiyu.cases.models import has_case_role
 from shiyu.cases.workflow import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
+from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage import case_duplicates
@@ -56,7 +58,7 @@ DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervis
 nav.register(nav.NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5))
 
 
-def _category_names(db: PageDb, lang: str) -> dict[int, str]:
+def category_names(db: Session, lang: str) -> dict[int, str]:
     names: dict[int, str] = {}
     for major in categories.tree(db, include_inactive=True):
         for c in (major, *major.children):
@@ -64,13 +66,25 @@ def _category_names(db: PageDb, lang: str) -> dict[int, str]:
     return names
 
 
+def desk_queues(session: Session, principal: Principal) -> list[tuple[queues.Queue, int]]:
+    """The queues the caller's desk shows, with their counts: those of their permissions, and any other
+    that happens to hold a case for them."""
+    return [(q, n) for q, n in queues.counts(session, principal)
+            if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
+
+
+def critical_cases(session: Session, principal: Principal, mine: list[tuple[queues.Queue, int]],
+                   lang: str) -> list[dict[str, Any]]:
+    """The open 特急 cases of the desk's queues, pinned above every queue (``desk/critical.html``)."""
+    now = utcnow()
+    return [service.case_out(c, now, lang) for c in queues.critical(session, principal, [q.name for q, _ in mine])]
+
+
 @router.get("")
 def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
          offset: int = Query(0, ge=0)) -> Response:
     require_any(principal, *DESK_PERMISSIONS)
-    counted = queues.counts(db, principal)
-    mine = [(q, n) for q, n in counted
-            if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
+    mine = desk_queues(db, principal)
     if not queue:
         queue = next((q.name for q, n in mine if n), mine[0][0].name)
     page = PageParams(limit=PAGE_SIZE, offset=offset)
@@ -79,7 +93,8 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Qu
     return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
-                  category_names=_category_names(db, lang), base=f"?queue={queue}&")
+                  category_names=category_names(db, lang), base=f"?queue={queue}&",
+                  critical=critical_cases(db, principal, mine, lang))
 
 
 def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -109,7 +124,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
     # The handling department may lie outside what the caller may list (a district bureau seen from a street
     # centre): its name on this case is still the caller's business.
     assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
-    return render(request, "desk/case.html", status, c=detail, category_names=_category_names(db, lang),
+    return render(request, "desk/case.html", status, c=detail, category_names=category_names(db, lang),
                   can_reveal=principal.can("pii.reveal", case.area_path), reveal_fields=service.REVEALABLE,
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
