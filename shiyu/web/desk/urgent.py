@@ -21,7 +21,8 @@ from shiyu.web.deps import language
 from shiyu.web.desk.routes import DESK_PERMISSIONS, category_names, critical_cases, desk_queues
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
 
-router = APIRouter(prefix="/desk", route_class=PageRoute, include_in_schema=False)
+# Included in the desk router (``shiyu.web.desk``), which adds the /desk prefix.
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 @router.get("/critical")
