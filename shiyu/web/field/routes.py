@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from shiyu.cases import queues, service
 from shiyu.cases.categories import service as categories
+from shiyu.core.errors import NotFound
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
 from shiyu.patrol import service as patrol
@@ -118,5 +119,5 @@ def service_worker(request: Request) -> Response:
 @router.get("/icon-{size}.png")
 def icon(size: int) -> Response:
     if size not in assets.ICON_SIZES:
-        return Response(status_code=404)
+        raise NotFound(detail={"icon_size": size})
     return Response(assets.icon_png(size), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
