@@ -225,10 +225,12 @@ class Case(ScopedMixin, TimestampMixin, Base):
     self_resolved: Mapped[bool] = mapped_column(default=False)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    # The running step's clock (working time). ``step_limit_seconds`` grows with approved extensions;
-    # ``step_used_seconds`` is the office time consumed before the current running segment, which starts at
-    # ``step_segment_start`` (None while suspended). warn/due/escalate are derived instants kept for queries.
+    # The running step's clock, in working or natural time (``step_basis``, fixed when the step starts).
+    # ``step_limit_seconds`` grows with approved extensions; ``step_used_seconds`` is the time of that basis
+    # consumed before the current running segment, which starts at ``step_segment_start`` (None while
+    # suspended). warn/due/escalate are derived instants kept for queries.
     step: Mapped[str | None] = mapped_column(String(12))
+    step_basis: Mapped[str] = mapped_column(String(8), default="working", server_default="working")
     step_started_at: Mapped[datetime | None]
     step_limit_seconds: Mapped[float | None]
     step_used_seconds: Mapped[float] = mapped_column(default=0.0)
@@ -311,8 +313,10 @@ CaseAssignment.__extra_scope__ = staticmethod(_own_assignments)
 
 def _live_facts(case: Case) -> dict[str, Any]:
     """What a live-update subscriber needs to apply the case scope above without reading the case: its main
-    department (department staff) and its reporter (the reporter sees their own case)."""
-    return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id}
+    department (department staff) and its reporter (the reporter sees their own case); and its urgency, so
+    the desk raises a 特急 case the moment it is committed without reading every other change."""
+    return {"department_id": case.main_department_id, "reporter_user_id": case.reporter_user_id,
+            "urgency": case.urgency}
 
 
 PHONE_TAIL_DIGITS = 4

@@ -98,6 +98,7 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     step: str | None
     step_due_at: datetime | None
+    step_basis: str | None = Field(None, description="working or natural: what the running step's limit counts")
     colour: str | None
     supervised: bool
     listed_supervision: bool

@@ -103,7 +103,8 @@ def case_out(case: Case, now: datetime, lang: str) -> dict[str, Any]:
         "address": mask_text(case.address), "lon": case.lon, "lat": case.lat, "grid_id": case.grid_id,
         "centre_area_id": case.centre_area_id, "main_department_id": case.main_department_id,
         "reported_at": case.reported_at, "closed_at": case.closed_at, "step": case.step,
-        "step_due_at": case.step_due_at, "colour": colour.value if colour else None, "supervised": case.supervised,
+        "step_due_at": case.step_due_at, "step_basis": case.step_basis if case.step else None,
+        "colour": colour.value if colour else None, "supervised": case.supervised,
         "listed_supervision": case.listed_supervision, "rating": case.rating,
     }
 

@@ -1,6 +1,12 @@
 """Every error leaves the API as ``{"code", "message", "detail"}`` in the caller's language, and a page as an
 HTML error page.
 
+A page is every path outside ``JSON_PATHS``: whatever fails there — a query value of the wrong type, an
+unknown path, a method not allowed, a domain error raised outside a ``PageRoute``, a busy database — is
+answered by ``answer`` as an HTML page with the message in the user's language, never with the API's JSON
+body (a leader who bookmarked a filtered map must never see ``{"code": …}``). Empty query values on pages
+mean "all" and never reach validation (``page_deps.drop_empty_query_values``).
+
 Beyond the domain's own ``ShiyuError``s, three kinds of failure get a stable answer instead of a 500:
 input the database cannot hold (a NUL byte, an integer past the column's range: 422 ``invalid_input``,
 the last net under the request checks of ``shiyu.web.limits``), a database that is down, locked or out of
@@ -55,6 +61,18 @@ def answer(request: Request, status: int, code: str, zh: str, en: str, detail: o
     return response
 
 
+def answer_error(request: Request, exc: ShiyuError) -> Response:
+    """A domain error that escaped a page's own handling, answered as that page's error page (a ``PageRoute``
+    does this itself; this covers the page routes that are not, and failures before the route runs)."""
+    from shiyu.web.page_deps import error_page
+
+    try:
+        return error_page(request, exc)
+    except Exception:
+        log.exception("error page failed on %s %s", request.method, request.url.path)
+        return JSONResponse(exc.body(language_or_default(request)), status_code=exc.status)
+
+
 def language_or_default(request: Request) -> str:
     try:
         return language(request)
@@ -90,19 +108,24 @@ def install(app: FastAPI) -> None:
     from shiyu.web.limits import BodyTooLarge, InvalidInput
 
     @app.exception_handler(ShiyuError)
-    async def _shiyu(request: Request, exc: ShiyuError) -> JSONResponse:
-        response = JSONResponse(exc.body(language(request)), status_code=exc.status)
+    async def _shiyu(request: Request, exc: ShiyuError) -> Response:
+        response = (answer_error(request, exc) if is_page(request)
+                    else JSONResponse(exc.body(language(request)), status_code=exc.status))
         if isinstance(exc.detail, dict) and isinstance(exc.detail.get("retry_after"), int):
             response.headers["Retry-After"] = str(exc.detail["retry_after"])
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         en = language(request) == "en"
         fields = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "type": e["type"], "message": e["msg"]}
             for e in exc.errors()
         ]
+        if is_page(request):
+            names = "、".join(dict.fromkeys(str(e["loc"][-1]) for e in exc.errors()))
+            return answer(request, 422, "validation_failed", f"地址中的查询条件有误：{names}",
+                          f"The query in the address is not valid: {names.replace('、', ', ')}", fields)
         return _json(422, "validation_failed", "The input is not valid" if en else "输入有误", fields)
 
     @app.exception_handler(StarletteHTTPException)
@@ -111,24 +134,20 @@ def install(app: FastAPI) -> None:
             return body_too_large(request, exc.limit)
         if isinstance(exc, InvalidInput):
             return invalid_input(request)
-        en = language(request) == "en"
         if exc.status_code == 404:
-            return _json(404, "not_found", "Not found" if en else "未找到该对象")
+            return answer(request, 404, "not_found", "未找到该对象", "Not found")
         if exc.status_code == 405:
-            response = _json(405, "method_not_allowed", "Method not allowed" if en else "不支持该请求方法")
-            response.headers.update(exc.headers or {})
-            return response
-        return _json(exc.status_code, "http_error", str(exc.detail))
+            return answer(request, 405, "method_not_allowed", "不支持该请求方法", "Method not allowed",
+                          headers=dict(exc.headers or {}))
+        return answer(request, exc.status_code, "http_error", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(PoolTimeout)
-    async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+    async def _busy(request: Request, exc: PoolTimeout) -> Response:
         """Every database connection of this process stayed busy for ``db_pool_timeout``: overload, which
         a client should retry later (with the same idempotency key), not a fault of ours to log as one."""
         log.warning("database pool exhausted on %s %s", request.method, request.url.path)
-        en = language(request) == "en"
-        response = _json(503, "busy", "The system is busy; try again shortly" if en else "系统繁忙，请稍后重试")
-        response.headers["Retry-After"] = "1"
-        return response
+        return answer(request, 503, "busy", "系统繁忙，请稍后重试", "The system is busy; try again shortly",
+                      headers={"Retry-After": "1"})
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> Response:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -168,25 +168,46 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
+# The request's own shape was wrong (a query value of the wrong type): said as such, with its own hint.
+INPUT_ERROR_CODES = frozenset({"validation_failed"})
+
+
 def error_page(request: Request, exc: ShiyuError) -> HTMLResponse:
     lang = language(request)
+    hint = None
     if isinstance(exc, NotFound):
         status, title = 404, "error.not_found.title"
     elif isinstance(exc, Forbidden):
         status, title = 403, "error.forbidden.title"
+    elif exc.code in INPUT_ERROR_CODES:
+        status, title, hint = exc.status, "error.input.title", "error.input.hint"
     else:
         status, title = exc.status, "error.generic.title"
     template = "partials/error.html" if _is_htmx(request) else "error.html"
-    return render(request, template, status, title_key=title, message=exc.message(lang), status_code=status)
+    return render(request, template, status, title_key=title, hint_key=hint, message=exc.message(lang),
+                  status_code=status)
+
+
+def drop_empty_query_values(request: Request) -> None:
+    """An empty query value means "all", exactly as if the parameter were absent: a filter form sends every
+    field, chosen or not (``/command?days=7&category=&channel=``), and a page must not refuse that."""
+    items = request.query_params.multi_items()
+    if all(value != "" for _, value in items):
+        return
+    request.scope["query_string"] = urlencode([(k, v) for k, v in items if v != ""]).encode("latin-1")
+    for cached in ("_query_params", "_url"):  # Starlette keeps what it parsed on the request
+        request.__dict__.pop(cached, None)
 
 
 class PageRoute(APIRoute):
-    """Route class for page routers: session problems become a redirect, domain errors an error page."""
+    """Route class for page routers: empty query values are dropped (they mean "all"), session problems
+    become a redirect, domain errors an error page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            drop_empty_query_values(request)
             try:
                 return await handler(request)
             except LoginRequired:

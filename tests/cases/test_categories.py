@@ -135,11 +135,11 @@ def test_tree(system_session, cats):
     ("step", "urgency", "expected"),
     [
         (Step.REGISTER, Urgency.NORMAL, datetime(2026, 9, 30, 11, 0, tzinfo=SH)),  # 1 working hour
-        (Step.DISPATCH, Urgency.CRITICAL, datetime(2026, 9, 30, 12, 0, tzinfo=SH)),  # 2 h, urgency ignored
+        (Step.DISPATCH, Urgency.CRITICAL, datetime(2026, 9, 30, 12, 0, tzinfo=SH)),  # 2 h, natural for 特急
         (Step.ACCEPT, Urgency.NORMAL, datetime(2026, 9, 30, 10, 30, tzinfo=SH)),  # 0.5 h
         (Step.HANDLE, Urgency.NORMAL, datetime(2026, 10, 12, 10, 0, tzinfo=SH)),  # 3 days over the holiday
         (Step.HANDLE, Urgency.URGENT, datetime(2026, 10, 8, 10, 0, tzinfo=SH)),  # 1 day
-        (Step.HANDLE, Urgency.CRITICAL, datetime(2026, 9, 30, 16, 0, tzinfo=SH)),  # 4 h across lunch
+        (Step.HANDLE, Urgency.CRITICAL, datetime(2026, 9, 30, 14, 0, tzinfo=SH)),  # 4 natural h: lunch counts
         ("verify", "normal", datetime(2026, 10, 8, 10, 0, tzinfo=SH)),
     ],
 )

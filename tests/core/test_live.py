@@ -37,7 +37,8 @@ def test_in_process_broker_announces_after_commit_only(factory, world):
             change = await sub.get(2)
             assert change is not None and (change.topic, change.id) == ("case", case_id)
             assert change.area_path == world.grids["a1"].area_path
-            assert change.facts == {"department_id": None, "reporter_user_id": world.users["worker_a1"].id}
+            assert change.facts == {"department_id": None, "reporter_user_id": world.users["worker_a1"].id,
+                            "urgency": "normal"}
 
             with factory() as s:  # a transition that is flushed, then rolled back: nothing is announced
                 s.info["principal"] = p = principal(s, world, "operator_a")

@@ -3,7 +3,8 @@
 City-wide reference data (not area-scoped): every logged-in user reads it, ``category.edit`` writes it.
 Only minor classes are chosen for cases, so only they carry time limits, the fields a report asks for
 and a default urgency. ``time_limits`` is ``{"register"|"dispatch"|"accept"|"verify": {"amount", "unit"},
-"handle": {"normal"|"urgent"|"critical": {"amount", "unit"}}}`` (validated by ``schemas.TimeLimits``).
+"handle": {"normal"|"urgent"|"critical": {"amount", "unit"}}, "critical_natural": bool}`` (validated by
+``schemas.TimeLimits``); a unit names its basis, working or natural time (``worktime.TimeUnit``).
 """
 
 from __future__ import annotations

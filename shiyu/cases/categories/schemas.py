@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shiyu.cases.categories.models import CategoryKind, Step, Urgency
-from shiyu.org.calendar.worktime import TimeUnit
+from shiyu.org.calendar.worktime import TimeBasis, TimeUnit
 
 
 class TimeLimit(BaseModel):
@@ -30,14 +30,21 @@ class TimeLimits(BaseModel):
     accept: TimeLimit
     handle: HandleLimits
     verify: TimeLimit
+    # 特急 cannot wait for Monday: a 特急 case counts every step in natural time, whatever basis its limits
+    # name (a working day read as a natural day), unless the category turns this off.
+    critical_natural: bool = True
 
     def of(self, step: Step, urgency: Urgency) -> TimeLimit:
-        """The limit of ``step``; the handle step's limit depends on ``urgency``."""
+        """The limit of ``step`` as it runs for a case of ``urgency``: the handle step's limit depends on the
+        urgency, and a 特急 case's limit is in natural time when ``critical_natural`` says so."""
         if step is Step.HANDLE:
-            handle_limit: TimeLimit = getattr(self.handle, urgency.value)
-            return handle_limit
-        return {Step.REGISTER: self.register_, Step.DISPATCH: self.dispatch, Step.ACCEPT: self.accept,
-                Step.VERIFY: self.verify}[step]
+            limit: TimeLimit = getattr(self.handle, urgency.value)
+        else:
+            limit = {Step.REGISTER: self.register_, Step.DISPATCH: self.dispatch, Step.ACCEPT: self.accept,
+                     Step.VERIFY: self.verify}[step]
+        if urgency is Urgency.CRITICAL and self.critical_natural:
+            return TimeLimit(amount=limit.amount, unit=limit.unit.in_basis(TimeBasis.NATURAL))
+        return limit
 
 
 class FieldType(StrEnum):

@@ -1,7 +1,9 @@
 """A realistic default category tree: GB/T 30428-style component (部件) and incident (事件) classes plus
 social-governance items, with plausible time limits. Demo/default data, meant to be edited by each city.
 
-Time limits are written as ``"2h"`` (working hours) or ``"3d"`` (working days). Codes: ``C`` + 2-digit
+Time limits are written as ``"2h"`` (working hours) or ``"3d"`` (working days), ``"2nh"``/``"1nd"`` for natural
+hours/days: the 突发事件 classes count natural time on every step (a road collapse does not wait for office
+hours), and every class's 特急 cases do too (``TimeLimits.critical_natural``). Codes: ``C`` + 2-digit
 major + 2-digit minor for components, ``I`` likewise for incidents.
 """
 
@@ -14,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind, Urgency
 from shiyu.cases.categories.schemas import FieldSpec, TimeLimits
-from shiyu.org.calendar.worktime import TimeUnit
+from shiyu.org.calendar.worktime import TimeBasis, TimeUnit
 
 COMP, INC = CategoryKind.COMPONENT, CategoryKind.INCIDENT
 
 
 def _limit(text: str) -> dict[str, Any]:
     unit = TimeUnit.WORKING_DAYS if text.endswith("d") else TimeUnit.WORKING_HOURS
+    if text[-2] == "n":
+        return {"amount": float(text[:-2]), "unit": unit.in_basis(TimeBasis.NATURAL)}
     return {"amount": float(text[:-1]), "unit": unit}
 
 
@@ -48,7 +52,7 @@ FAST = limits("1h", "1h", "1h", ("4h", "2h", "1h"), "2h")
 REPAIR = limits("2h", "2h", "2h", ("3d", "1d", "4h"), "1d")
 LAMP = limits("2h", "2h", "2h", ("2d", "1d", "4h"), "1d")
 HEAVY = limits("2h", "4h", "4h", ("10d", "5d", "2d"), "2d")
-EMERGENCY = limits("0.5h", "0.5h", "0.5h", ("1d", "4h", "2h"), "4h")
+EMERGENCY = limits("0.5nh", "0.5nh", "0.5nh", ("1nd", "4nh", "2nh"), "4nh")
 DISPUTE = limits("4h", "4h", "1d", ("10d", "3d", "1d"), "2d")
 HAZARD = limits("2h", "2h", "2h", ("3d", "1d", "4h"), "1d")
 KEY_PERSON = limits("1h", "1h", "1h", ("1d", "4h", "1h"), "4h")

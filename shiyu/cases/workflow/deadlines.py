@@ -1,11 +1,14 @@
-"""Per-step time limits in working time, the warning colours, and the periodic deadline scan.
+"""Per-step time limits in working or natural time, the warning colours, and the periodic deadline scan.
 
 A step's clock starts when the step starts, with the category's limit for that step (the handle step's
-by urgency) turned into office seconds. The case keeps the limit, the office time already used before
-the running segment, and where that segment started; suspension closes the segment (the clock stops),
+by urgency) turned into seconds of the limit's basis: office seconds for working time, plain seconds for
+natural time (自然小时/自然日 — a 特急 case and the 突发事件 classes by default, so a road collapse reported on
+Saturday night turns yellow and red on Saturday night, not on Monday). The case keeps the basis
+(``step_basis``), the limit, the time of that basis already used before the running segment, and where that
+segment started; suspension closes the segment (the clock stops),
 resuming opens a new one, an approved extension raises the limit. From these three numbers the warning
 (80 % of the limit used), due (100 %) and escalation (150 %) instants are recomputed on the calendar, so
-they always move with holidays, make-up working days and office hours.
+working-time ones always move with holidays, make-up working days and office hours.
 
 ``scan_deadlines`` raises each running step's alert level as those instants pass — yellow (a notice),
 red (marked overdue, on the timeline, notified), escalated (supervised automatically, so the centre above
@@ -41,7 +44,7 @@ from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.org.calendar.worktime import TimeUnit, WorkCalendar
+from shiyu.org.calendar.worktime import TimeBasis, TimeUnit, WorkCalendar
 
 log = logging.getLogger("shiyu.deadlines")
 WARN_AT = 0.8
@@ -61,17 +64,14 @@ class Colour(StrEnum):
     RED = "red"
 
 
-def unit_seconds(unit: TimeUnit | str, calendar: WorkCalendar) -> float:
-    return calendar.day_seconds if TimeUnit(unit) is TimeUnit.WORKING_DAYS else 3600.0
-
-
 def start_step(
     case: Case, step: Step, category: Category | SelectableCategory, calendar: WorkCalendar, now: datetime
 ) -> None:
     limit = time_limit(category, step, case.urgency)
     case.step = step.value
+    case.step_basis = TimeUnit(limit.unit).basis.value
     case.step_started_at = now
-    case.step_limit_seconds = limit.amount * unit_seconds(limit.unit, calendar)
+    case.step_limit_seconds = limit.amount * calendar.unit_seconds(limit.unit)
     case.step_used_seconds = 0.0
     case.step_segment_start = now
     case.step_alert = Alert.NONE
@@ -96,13 +96,14 @@ def clear_step(case: Case) -> None:
     case.step_started_at = case.step_limit_seconds = case.step_segment_start = None
     case.step_warn_at = case.step_due_at = case.step_escalate_at = None
     case.step_used_seconds = 0.0
+    case.step_basis = TimeBasis.WORKING.value
     case.step_alert = Alert.NONE
 
 
 def pause(case: Case, calendar: WorkCalendar, now: datetime) -> None:
     if case.step_segment_start is None:
         return
-    case.step_used_seconds += max(0.0, calendar.working_seconds_between(case.step_segment_start, now))
+    case.step_used_seconds += max(0.0, calendar.seconds_between(case.step_segment_start, now, case.step_basis))
     case.step_segment_start = None
     case.step_warn_at = case.step_due_at = case.step_escalate_at = None
 
@@ -114,8 +115,11 @@ def resume(case: Case, calendar: WorkCalendar, now: datetime) -> None:
 
 
 def extend(case: Case, amount: float, unit: TimeUnit | str, calendar: WorkCalendar, now: datetime) -> None:
-    """An approved extension: the limit grows, and an overdue step can become on time again."""
-    case.step_limit_seconds = (case.step_limit_seconds or 0.0) + amount * unit_seconds(unit, calendar)
+    """An approved extension: the limit grows, and an overdue step can become on time again. The amount is
+    read in the step's basis (two days on a natural-time step are 48 hours, on a working-time step two days
+    of office time), whichever basis the request named."""
+    unit = TimeUnit(unit).in_basis(case.step_basis)
+    case.step_limit_seconds = (case.step_limit_seconds or 0.0) + amount * calendar.unit_seconds(unit)
     if case.step_segment_start is not None:
         _recompute(case, calendar)
         case.step_alert = _level(case, now)
@@ -126,7 +130,7 @@ def _recompute(case: Case, calendar: WorkCalendar) -> None:
     assert start is not None
 
     def at(fraction: float) -> datetime:
-        return calendar.add_working_hours(start, max(0.0, fraction * limit - used) / 3600)
+        return calendar.add_seconds(start, max(0.0, fraction * limit - used), case.step_basis)
 
     case.step_warn_at, case.step_due_at, case.step_escalate_at = at(WARN_AT), at(1.0), at(ESCALATE_AT)
 
@@ -154,7 +158,7 @@ def elapsed_fraction(case: Case, calendar: WorkCalendar, now: datetime) -> float
         return None
     used = case.step_used_seconds
     if case.step_segment_start is not None:
-        used += max(0.0, calendar.working_seconds_between(case.step_segment_start, now))
+        used += max(0.0, calendar.seconds_between(case.step_segment_start, now, case.step_basis))
     return used / case.step_limit_seconds
 
 

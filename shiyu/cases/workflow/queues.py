@@ -1,5 +1,8 @@
 """Work queues per role: what is waiting for the caller, under the same scope as every other read.
 
+Every queue is worked from the top: 特急 cases first, then 紧急, each by the time left (``statement``); the
+open 特急 cases of the caller's queues are also pinned above them all (``critical``).
+
 A work queue is the set of cases on which the caller has one of the queue's actions available — derived from
 the workflow table (``workflow.clause``: the transition's states, scope rules and guards as SQL), so the desk
 never lists a case the caller cannot act on, nor hides one they can. Centre queues therefore hold the cases
@@ -15,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from shiyu.cases.categories.models import Urgency
 from shiyu.cases.models import OPEN_STATES, Case
 from shiyu.cases.workflow import table as workflow
 from shiyu.cases.workflow.deadlines import Alert
@@ -67,9 +71,26 @@ def queue(name: str) -> Queue:
     return BY_NAME[name]
 
 
+# 特急 first, then 紧急, then the rest: a queue is worked from the top.
+URGENCY_RANK = case({Urgency.CRITICAL.value: 0, Urgency.URGENT.value: 1}, value=Case.urgency, else_=2)
+
+
 def statement(principal: Principal, name: str) -> Select[Any]:
-    """The queue's cases, oldest deadline first (the scope listener adds the caller's scope)."""
-    return select(Case).where(queue(name).where(principal)).order_by(Case.step_due_at.asc().nulls_last(), Case.id)
+    """The queue's cases, most urgent first and, within one urgency, the least time left first (the earliest
+    due instant; a stopped clock last). The scope listener adds the caller's scope."""
+    return (select(Case).where(queue(name).where(principal))
+            .order_by(URGENCY_RANK, Case.step_due_at.asc().nulls_last(), Case.id))
+
+
+def critical(session: Session, principal: Principal, names: list[str], limit: int = 20) -> list[Case]:
+    """The open 特急 cases of the queues ``names``, least time left first: what the desk pins above every
+    queue, so an emergency is in sight whichever queue the operator is working."""
+    if not names:
+        return []
+    stmt = (select(Case).where(or_(*[queue(n).where(principal) for n in names]), _open(),
+                               Case.urgency == Urgency.CRITICAL.value)
+            .order_by(Case.step_due_at.asc().nulls_last(), Case.id).limit(limit))
+    return list(session.scalars(stmt))
 
 
 def counts(session: Session, principal: Principal) -> list[tuple[Queue, int]]:

@@ -24,6 +24,11 @@ Definitions (all in the calendar's zone; every input and output is an aware date
   (``working_seconds_between(start, now) / limit``) is exact for both units.
 
 Iteration is per calendar day (never per minute), so adding 1,000 working hours looks at ~180 days.
+
+*Natural time* (自然小时/自然日) is the clock on the wall: weekends, holidays and nights count. A limit in
+``natural_hours``/``natural_days`` is plain elapsed time (a natural day is 24 hours), for the matters that
+cannot wait for Monday — a road collapse reported on Saturday night. ``add`` and ``seconds_between`` take the
+basis (``TimeBasis``) and answer in it; the working-time methods above are unchanged.
 """
 
 from __future__ import annotations
@@ -37,9 +42,35 @@ SATURDAY, SUNDAY = 5, 6
 DEFAULT_PERIODS = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
 
 
+NATURAL_DAY_SECONDS = 86400.0
+
+
+class TimeBasis(StrEnum):
+    """What a limit counts: office time on working days, or every hour of the clock."""
+
+    WORKING = "working"
+    NATURAL = "natural"
+
+
 class TimeUnit(StrEnum):
     WORKING_HOURS = "working_hours"
     WORKING_DAYS = "working_days"
+    NATURAL_HOURS = "natural_hours"
+    NATURAL_DAYS = "natural_days"
+
+    @property
+    def basis(self) -> TimeBasis:
+        return TimeBasis.NATURAL if self in (TimeUnit.NATURAL_HOURS, TimeUnit.NATURAL_DAYS) else TimeBasis.WORKING
+
+    @property
+    def in_days(self) -> bool:
+        return self in (TimeUnit.WORKING_DAYS, TimeUnit.NATURAL_DAYS)
+
+    def in_basis(self, basis: TimeBasis | str) -> TimeUnit:
+        """The unit of the same size (hours or days) counted in ``basis``."""
+        if TimeBasis(basis) is TimeBasis.NATURAL:
+            return TimeUnit.NATURAL_DAYS if self.in_days else TimeUnit.NATURAL_HOURS
+        return TimeUnit.WORKING_DAYS if self.in_days else TimeUnit.WORKING_HOURS
 
 
 @dataclass(frozen=True)
@@ -90,9 +121,28 @@ class WorkCalendar:
 
     def add(self, start: datetime, amount: float, unit: TimeUnit | str) -> datetime:
         """A time limit given as ``amount`` of ``unit`` (how categories store them)."""
-        if TimeUnit(unit) is TimeUnit.WORKING_DAYS:
-            return self.add_working_days(start, amount)
-        return self.add_working_hours(start, amount)
+        if amount < 0:
+            raise ValueError("amount must not be negative")
+        return self.add_seconds(start, amount * self.unit_seconds(unit), TimeUnit(unit).basis)
+
+    def unit_seconds(self, unit: TimeUnit | str) -> float:
+        """One ``unit`` in seconds of its basis: a working day is one day's office time, a natural day 24 h."""
+        unit = TimeUnit(unit)
+        if not unit.in_days:
+            return 3600.0
+        return self.day_seconds if unit.basis is TimeBasis.WORKING else NATURAL_DAY_SECONDS
+
+    def add_seconds(self, start: datetime, seconds: float, basis: TimeBasis | str) -> datetime:
+        """The instant ``seconds`` of ``basis`` time after ``start``."""
+        if TimeBasis(basis) is TimeBasis.NATURAL:
+            return (self._utc(start) + timedelta(microseconds=round(seconds * 1_000_000))).astimezone(self.tz)
+        return self._add_seconds(start, seconds)
+
+    def seconds_between(self, a: datetime, b: datetime, basis: TimeBasis | str) -> float:
+        """The ``basis`` time inside ``[a, b)`` (negative when ``b < a``)."""
+        if TimeBasis(basis) is TimeBasis.NATURAL:
+            return (self._utc(b) - self._utc(a)).total_seconds()
+        return self.working_seconds_between(a, b)
 
     def working_seconds_between(self, a: datetime, b: datetime) -> float:
         a, b = self._utc(a), self._utc(b)

@@ -39,6 +39,7 @@ def _limits_values(limits: dict[str, Any] | None) -> dict[str, Any]:
         node = node or {}
         out[f"{step}.amount"] = node.get("amount", "")
         out[f"{step}.unit"] = node.get("unit", TimeUnit.WORKING_DAYS.value)
+    out["critical_natural"] = "on" if (limits or {}).get("critical_natural", True) else ""
     return out
 
 
@@ -61,7 +62,7 @@ def category_page(request: Request, category_id: int, db: PageDb, principal: Pag
 async def save_limits(request: Request, category_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     form = await page_form(request)
     values = {k: str(v).strip() for k, v in form.items() if k != "csrf_token"}
-    limits: dict[str, Any] = {"handle": {}}
+    limits: dict[str, Any] = {"handle": {}, "critical_natural": values.get("critical_natural") == "on"}
     for step in STEPS:
         entry = {"amount": values.get(f"{step}.amount") or None, "unit": values.get(f"{step}.unit")}
         if step.startswith("handle."):

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from shiyu.cases.models import CaseState, Channel
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
-from shiyu.core.live import LocalBroker
+from shiyu.core.live import Change, LocalBroker
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.sessions import load_principal
 from shiyu.web.command import service
@@ -100,6 +100,12 @@ async def events(request: Request, principal: PagePrincipal) -> Response:
     """Server-sent events: ``case`` with a case id whenever a case the caller may see was changed and
     committed, by any app process. No database session is held while the stream is open."""
     require_any(principal, VIEW)
+    return event_stream(request, principal, service.event_text)
+
+
+def event_stream(request: Request, principal: Principal, text: Callable[[Change], str | None]) -> Response:
+    """The live stream of the case changes ``principal`` may hear, each written as ``text`` makes it (None:
+    not for this page). The desk's 特急 alarm listens through this too (``shiyu.web.desk.urgent``)."""
     claims, factory = request.state.claims, request.app.state.session_factory
 
     def signed_in() -> bool:
@@ -110,11 +116,13 @@ async def events(request: Request, principal: PagePrincipal) -> Response:
                 return False
         return True
 
-    return StreamingResponse(_stream(request.app.state.live, principal, signed_in), media_type="text/event-stream",
+    return StreamingResponse(_stream(request.app.state.live, principal, signed_in, text),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _stream(broker: LocalBroker, principal: Principal, signed_in: Callable[[], bool]) -> AsyncIterator[str]:
+async def _stream(broker: LocalBroker, principal: Principal, signed_in: Callable[[], bool],
+                  text: Callable[[Change], str | None]) -> AsyncIterator[str]:
     """Subscribed before the first line goes out, so a client that has read it misses nothing committed
     after. Keep-alive comments between events; when the client goes away the next write fails (or the
     server cancels the stream) and ``finally`` drops the subscription. Every ``KEEPALIVE_SECONDS`` the session
@@ -132,8 +140,8 @@ async def _stream(broker: LocalBroker, principal: Principal, signed_in: Callable
             change = await subscription.get(KEEPALIVE_SECONDS)
             if change is None:
                 yield ": keep-alive\n\n"
-            elif service.may_hear(principal, change):
-                yield service.event_text(change)
+            elif service.may_hear(principal, change) and (line := text(change)) is not None:
+                yield line
     finally:
         subscription.close()
 

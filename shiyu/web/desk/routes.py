@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shiyu.cases import service
@@ -27,6 +28,7 @@ from shiyu.cases.workflow.table import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
+from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
@@ -56,15 +58,27 @@ DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervis
 
 
 
+def desk_queues(session: Session, principal: Principal) -> list[tuple[queues.Queue, int]]:
+    """The queues the caller's desk shows, with their counts: those of their permissions, and any other
+    that happens to hold a case for them."""
+    return [(q, n) for q, n in queues.counts(session, principal)
+            if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
+
+
+def critical_cases(session: Session, principal: Principal, mine: list[tuple[queues.Queue, int]],
+                   lang: str) -> list[dict[str, Any]]:
+    """The open 特急 cases of the desk's queues, pinned above every queue (``desk/critical.html``)."""
+    now = utcnow()
+    return [service.case_out(c, now, lang) for c in queues.critical(session, principal, [q.name for q, _ in mine])]
+
+
 @router.get("")
 def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
          offset: int = Query(0, ge=0), q: str | None = Query(None)) -> Response:
     require_any(principal, *DESK_PERMISSIONS)
     if q is not None:  # the search box (shiyu.web.desk.find)
         return find.search_page(request, db, q, offset)
-    counted = queues.counts(db, principal)
-    mine = [(q, n) for q, n in counted
-            if n or q.name not in QUEUE_PERMISSION or principal.has_permission(QUEUE_PERMISSION[q.name])]
+    mine = desk_queues(db, principal)
     if not queue:
         queue = next((q.name for q, n in mine if n), mine[0][0].name)
     page = PageParams(limit=PAGE_SIZE, offset=offset)
@@ -73,7 +87,8 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Qu
     return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
-                  category_names=table.category_names(db, lang), base=f"?queue={queue}&")
+                  category_names=table.category_names(db, lang), base=f"?queue={queue}&",
+                  critical=critical_cases(db, principal, mine, lang))
 
 
 def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from shiyu.cases import service
 from shiyu.cases.categories import service as categories
 from shiyu.cases.workflow import queues
+from shiyu.core.errors import NotFound
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.timeutil import utcnow
@@ -117,5 +118,5 @@ def service_worker(request: Request) -> Response:
 @router.get("/icon-{size}.png")
 def icon(size: int) -> Response:
     if size not in assets.ICON_SIZES:
-        return Response(status_code=404)
+        raise NotFound(detail={"icon_size": size})
     return Response(assets.icon_png(size), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
