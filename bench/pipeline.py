@@ -15,6 +15,9 @@ c. **failure**: one extra subscriber (``bench.flaky``, registered by this module
    raises for ``--fail-seconds`` while reports arrive at ``--fail-rate``: the other subscribers' p95 in that
    window, then, the failure over, whether every failed delivery was redelivered exactly once (its effect, an
    audit entry, is counted per event).
+p. **profile** (only when asked, ``--phases p``): ``--profile-events`` reports come in with no worker running,
+   then this process delivers them batch by batch (``SHIYU_OUTBOX_BATCH``) under cProfile and prints where
+   the time goes (the functions by own and cumulative time), with the CPU and SQL statements per event.
 
 Prints a table (workload | size | figure | comparison); asserts nothing.
 """
@@ -22,8 +25,11 @@ Prints a table (workload | size | figure | comparison); asserts nothing.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import multiprocessing as mp
 import os
+import pstats
 import shutil
 import signal
 import subprocess
@@ -35,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -134,7 +141,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=100_000, help="events of the drain run")
     parser.add_argument("--fail-seconds", type=float, default=600.0, help="how long the flaky subscriber raises")
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
-    parser.add_argument("--phases", default="abc", help="which of a, b, c to run")
+    parser.add_argument("--phases", default="abc", help="which of a, b, c (and p, the profile) to run")
+    parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
     parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
     parser.add_argument("--drain-wait", type=float, default=300.0,
                         help="longest wait for the backlog of phase a (what is left counts as never delivered)")
@@ -142,6 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.rate, args.seconds, args.backlog, args.fail_seconds, args.fail_rate = 20.0, 3.0, 300, 4.0, 20.0
+        args.profile_events = 50
     if args.database_url:
         measure(args.database_url, args)
         return
@@ -178,6 +187,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
                 rows += drain(pool, plan, conninfo, env, tmp, args)
             if "c" in args.phases:
                 rows += failure(pool, plan, conninfo, {**env, FAIL_FLAG: str(flag)}, tmp, flag, args)
+            if "p" in args.phases:
+                rows += profile(pool, plan, conninfo, env, args)
     finally:
         stop(server)
         shutil.rmtree(tmp, ignore_errors=True)  # the server's and workers' logs
@@ -272,6 +283,49 @@ def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path
         ("c. failure: redelivered after the failure", f"{failed} failed deliveries, {parked} parked",
          f"{once} of {len(effects)} took effect exactly once, {cleared:.1f} s to clear",
          f"target every one once: {'met' if once == len(effects) and not parked else 'MISSED'}"),
+    ]
+
+
+def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
+            args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    """Deliver a backlog of ``--profile-events`` reports in this process, configured as a worker is."""
+    from shiyu.core.config import Settings
+    from shiyu.core.jobs import build_queue
+
+    first = last_event(conninfo)
+    while q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
+            (first,))[0][0] < args.profile_events:
+        load(pool, plan, "paced", 1, 2.0, 0, args.profile_events / 2)
+    settings = Settings(**{k[len("SHIYU_"):].lower(): v for k, v in env.items()
+                           if k.startswith("SHIYU_") and k[len("SHIYU_"):].lower() in Settings.model_fields})
+    factory = build_queue(settings).context().session_factory
+    statements = [0]
+
+    def count(*_args: Any) -> None:
+        statements[0] += 1
+
+    sa_event.listen(factory.kw["bind"], "before_cursor_execute", count)
+    deliveries = unfinished(conninfo)
+    profiler, cpu0 = cProfile.Profile(), time.process_time()
+    profiler.enable()
+    while outbox.deliver_batch(factory, batch=settings.outbox_batch).work:
+        pass
+    profiler.disable()
+    cpu = time.process_time() - cpu0
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(30)
+        print(out.getvalue(), file=sys.stderr)
+    reported = q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
+                 (first,))[0][0]
+    dispatched = q(conninfo, "SELECT count(*) FROM case_suggestion s JOIN outbox_event e ON e.aggregate_id = s.case_id "
+                             "AND e.topic = 'case.reported' WHERE e.id > %s AND s.auto_action = 'dispatched'",
+                   (first,))[0][0]
+    size = f"{reported} case.reported events ({deliveries} deliveries to make), batch {settings.outbox_batch}"
+    return [
+        ("p. profile: CPU per event (under cProfile)", size, f"{1000 * cpu / reported:.1f} ms",
+         f"{dispatched} auto-dispatched"),
+        ("p. profile: SQL statements per event", size, f"{statements[0] / reported:.1f}", "the profile: stderr"),
     ]
 
 
