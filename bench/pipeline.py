@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
     parser.add_argument("--phases", default="abc", help="which of a, b, c (and p, the profile) to run")
     parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
+    parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
     parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
     parser.add_argument("--drain-wait", type=float, default=300.0,
                         help="longest wait for the backlog of phase a (what is left counts as never delivered)")
@@ -312,13 +313,15 @@ def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
         pass
     profiler.disable()
     cpu = time.process_time() - cpu0
+    if args.profile_out:
+        profiler.dump_stats(args.profile_out)
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(30)
         print(out.getvalue(), file=sys.stderr)
     reported = q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
                  (first,))[0][0]
-    dispatched = q(conninfo, "SELECT count(*) FROM case_suggestion s JOIN outbox_event e ON e.aggregate_id = s.case_id "
+    dispatched = q(conninfo, "SELECT count(*) FROM triage_case_suggestion s JOIN outbox_event e ON e.aggregate_id = s.case_id "
                              "AND e.topic = 'case.reported' WHERE e.id > %s AND s.auto_action = 'dispatched'",
                    (first,))[0][0]
     size = f"{reported} case.reported events ({deliveries} deliveries to make), batch {settings.outbox_batch}"
