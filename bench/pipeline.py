@@ -321,8 +321,9 @@ def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
         print(out.getvalue(), file=sys.stderr)
     reported = q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
                  (first,))[0][0]
-    dispatched = q(conninfo, "SELECT count(*) FROM triage_case_suggestion s JOIN outbox_event e ON e.aggregate_id = s.case_id "
-                             "AND e.topic = 'case.reported' WHERE e.id > %s AND s.auto_action = 'dispatched'",
+    dispatched = q(conninfo, "SELECT count(*) FROM triage_case_suggestion s JOIN outbox_event e "
+                             "ON e.aggregate_id = s.case_id AND e.topic = 'case.reported' "
+                             "WHERE e.id > %s AND s.auto_action = 'dispatched'",
                    (first,))[0][0]
     size = f"{reported} case.reported events ({deliveries} deliveries to make), batch {settings.outbox_batch}"
     return [
