@@ -145,6 +145,8 @@ def main() -> None:
     parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
     parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
     parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
+    parser.add_argument("--drain-limit", type=float, default=3600.0,
+                        help="longest drain of phase b: the rate is then that of the events delivered so far")
     parser.add_argument("--drain-wait", type=float, default=300.0,
                         help="longest wait for the backlog of phase a (what is left counts as never delivered)")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
@@ -241,18 +243,21 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
     db_before = database_cpu(conninfo)
     workers = Workers(env, tmp)
     try:
-        elapsed = wait_drained(conninfo, 3600)
+        elapsed = wait_drained(conninfo, args.drain_limit)
         cpu = workers.cpu()
         db_cpu = database_cpu(conninfo) - db_before  # backends that ended are missed: a slight under-count
+        done = events - unfinished(conninfo) // 2  # a limited drain counts what it delivered
     finally:
         workers.stop()
-    rate = events / elapsed
+    rate = done / elapsed
+    left = "" if done == events else f", stopped after {args.drain_limit:.0f} s with {events - done} events left"
     return [
         ("b. drain: backlog of case.reported events", f"{events} events ({deliveries} deliveries), 2 workers",
-         f"{rate:.0f} events/s ({elapsed:.1f} s)", f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
+         f"{rate:.0f} events/s ({done} events in {elapsed:.1f} s{left})",
+         f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
         ("b. drain: CPU per event", "workers (incl. start-up) + PostgreSQL",
-         f"{1000 * cpu / events:.2f} ms + {1000 * db_cpu / events:.2f} ms",
-         f"{os.cpu_count()} CPUs: at most {os.cpu_count() * events / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
+         f"{1000 * cpu / done:.2f} ms + {1000 * db_cpu / done:.2f} ms",
+         f"{os.cpu_count()} CPUs: at most {os.cpu_count() * done / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
     ]
 
 
