@@ -146,6 +146,9 @@ def main() -> None:
     parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
     parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
     parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
+    parser.add_argument("--backlog-by", choices=["api", "sql"], default="api",
+                        help="phase b's backlog: reports through the API, or copies of the bench's earlier reports "
+                             "made in SQL (fast on a busy machine; needs reports of an earlier run)")
     parser.add_argument("--drain-limit", type=float, default=3600.0,
                         help="longest drain of phase b: the rate is then that of the events delivered so far")
     parser.add_argument("--drain-wait", type=float, default=300.0,
@@ -235,7 +238,10 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
           args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     first = last_event(conninfo)
     while last_event(conninfo) - first < args.backlog:  # no workers: the backlog builds up
-        load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
+        if args.backlog_by == "sql":
+            copy_reports(conninfo, min(5000, args.backlog - (last_event(conninfo) - first)))
+        else:
+            load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
     # What is left from phase a counts too; every case.reported has two subscribers (indicators, triage).
     pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
                                "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
@@ -260,6 +266,39 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
          f"{1000 * cpu / done:.2f} ms + {1000 * db_cpu / done:.2f} ms",
          f"{os.cpu_count()} CPUs: at most {os.cpu_count() * done / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
     ]
+
+
+def copy_reports(conninfo: str, count: int) -> None:
+    """``count`` new reported cases, each a copy of one of the API's earlier unregistered reports (its text,
+    place and suggestions; another caller's phone hash) reported now, with its ``case.reported`` event: what
+    a subscriber reads of a report, made in three statements instead of an intake each."""
+    columns = [r[0] for r in q(conninfo, "SELECT column_name FROM information_schema.columns "
+                                         "WHERE table_name = 'case' AND column_name <> 'id' ORDER BY ordinal_position")]
+    fresh = {"tracking_code": "upper(substr(md5(random()::text), 1, 16))",
+             "idempotency_key": "'copy-' || s.id || '-' || md5(random()::text)",
+             # another caller each (the bench's callers have random numbers): a copy is no exact repeat
+             "reporter_phone_hash": "md5(random()::text) || md5(random()::text)",
+             "reported_at": "clock_timestamp()", "created_at": "clock_timestamp()", "updated_at": "clock_timestamp()",
+             "last_action_at": "clock_timestamp()", "version": "1"}
+    exprs = ", ".join(fresh.get(c, f's."{c}"') for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    with psycopg.connect(conninfo) as conn:
+        made = conn.execute(
+            f'INSERT INTO "case" ({names}) SELECT {exprs} FROM (SELECT c.* FROM "case" c '
+            "JOIN triage_case_suggestion t ON t.case_id = c.id AND t.auto_action IS NOT NULL "
+            "WHERE c.state = 'reported' AND c.idempotency_key NOT LIKE 'copy-%%' ORDER BY random() LIMIT %s) s "
+            "RETURNING id, split_part(idempotency_key, '-', 2)::int", (count,)).fetchall()
+        new, source = [m[0] for m in made], [m[1] for m in made]
+        conn.execute("INSERT INTO triage_case_suggestion (case_id, area_path, model_version_id, model_version, "
+                     "suggestions, created_at) SELECT m.new, t.area_path, t.model_version_id, t.model_version, "
+                     "t.suggestions, clock_timestamp() FROM unnest(%s::int[], %s::int[]) AS m(new, src) "
+                     "JOIN triage_case_suggestion t ON t.case_id = m.src", (new, source))
+        conn.execute("INSERT INTO outbox_event (topic, aggregate, aggregate_id, area_path, actor_id, payload, "
+                     "created_at) SELECT e.topic, e.aggregate, m.new, e.area_path, e.actor_id, "
+                     "(e.payload::jsonb || jsonb_build_object('case_id', m.new, 'tracking_code', c.tracking_code))"
+                     "::json, clock_timestamp() FROM unnest(%s::int[], %s::int[]) AS m(new, src) "
+                     "JOIN outbox_event e ON e.topic = 'case.reported' AND e.aggregate_id = m.src "
+                     'JOIN "case" c ON c.id = m.new ORDER BY m.new', (new, source))
 
 
 def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path, flag: Path,
