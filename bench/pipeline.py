@@ -100,6 +100,13 @@ def unfinished(conninfo: str) -> int:
                        "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0][0]
 
 
+def left_to_deliver(conninfo: str) -> int:
+    """Deliveries still to make, an event not yet fanned out counting as its two (indicators, triage)."""
+    pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
+                               "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
+    return pending + 2 * new
+
+
 def wait_drained(conninfo: str, timeout: float) -> float:
     """Seconds until nothing is left to deliver (or ``timeout``)."""
     t0 = time.monotonic()
@@ -243,9 +250,7 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
         else:
             load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
     # What is left from phase a counts too; every case.reported has two subscribers (indicators, triage).
-    pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
-                               "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
-    deliveries = pending + 2 * new
+    deliveries = left_to_deliver(conninfo)
     events = deliveries // 2
     db_before = database_cpu(conninfo)
     workers = Workers(env, tmp)
@@ -253,7 +258,7 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
         elapsed = wait_drained(conninfo, args.drain_limit)
         cpu = workers.cpu()
         db_cpu = database_cpu(conninfo) - db_before  # backends that ended are missed: a slight under-count
-        done = events - unfinished(conninfo) // 2  # a limited drain counts what it delivered
+        done = events - left_to_deliver(conninfo) // 2  # a limited drain counts what it delivered
     finally:
         workers.stop()
     rate = done / elapsed
