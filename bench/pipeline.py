@@ -268,7 +268,7 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
          f"{rate:.0f} events/s ({done} events in {elapsed:.1f} s{left})",
          f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
         ("b. drain: CPU per event", "workers (incl. start-up) + PostgreSQL",
-         f"{1000 * cpu / done:.2f} ms + {1000 * db_cpu / done:.2f} ms",
+         f"{1000 * cpu / max(done, 1):.2f} ms + {1000 * db_cpu / max(done, 1):.2f} ms",
          f"{os.cpu_count()} CPUs: at most {os.cpu_count() * done / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
     ]
 
