@@ -19,10 +19,11 @@ from shiyu.cases.models import Case, CaseEvent
 from shiyu.core.audit import AuditEntry
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal
-from shiyu.triage import case_duplicates, tasks
-from shiyu.triage.autodispatch import auto_dispatch_batch
-from shiyu.triage.dup_models import DuplicateCandidate, RepeatComplaint
-from shiyu.triage.models import CaseSuggestion
+from shiyu.triage import tasks
+from shiyu.triage.classification.autodispatch import auto_dispatch_batch
+from shiyu.triage.classification.models import CaseSuggestion
+from shiyu.triage.duplicates import case_duplicates
+from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
 from tests.cases.case_fixtures import POINT_B1, act
 from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, citizen, report
 from tests.triage.triage_fixtures import configured, publish, tiny_model, triage_world, with_threshold
