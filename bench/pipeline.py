@@ -15,6 +15,10 @@ c. **failure**: one extra subscriber (``bench.flaky``, registered by this module
    raises for ``--fail-seconds`` while reports arrive at ``--fail-rate``: the other subscribers' p95 in that
    window, then, the failure over, whether every failed delivery was redelivered exactly once (its effect, an
    audit entry, is counted per event).
+p. **profile** (only when asked, ``--phases p``): ``--profile-events`` reports come in with no worker running,
+   then this process delivers them batch by batch (``SHIYU_OUTBOX_BATCH``) under cProfile (on the process's
+   CPU clock) and prints where the time goes (the functions by own and cumulative CPU time), with the CPU
+   and SQL statements per event.
 
 Prints a table (workload | size | figure | comparison); asserts nothing.
 """
@@ -22,8 +26,11 @@ Prints a table (workload | size | figure | comparison); asserts nothing.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import multiprocessing as mp
 import os
+import pstats
 import shutil
 import signal
 import subprocess
@@ -35,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,6 +100,13 @@ def unfinished(conninfo: str) -> int:
                        "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0][0]
 
 
+def left_to_deliver(conninfo: str) -> int:
+    """Deliveries still to make, an event not yet fanned out counting as its two (indicators, triage)."""
+    pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
+                               "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
+    return pending + 2 * new
+
+
 def wait_drained(conninfo: str, timeout: float) -> float:
     """Seconds until nothing is left to deliver (or ``timeout``)."""
     t0 = time.monotonic()
@@ -134,14 +149,22 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=100_000, help="events of the drain run")
     parser.add_argument("--fail-seconds", type=float, default=600.0, help="how long the flaky subscriber raises")
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
-    parser.add_argument("--phases", default="abc", help="which of a, b, c to run")
+    parser.add_argument("--phases", default="abc", help="which of a, b, c (and p, the profile) to run")
+    parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
+    parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
     parser.add_argument("--auto-threshold", default="0.9", help="auto-dispatch threshold of the workers, or 'off'")
+    parser.add_argument("--backlog-by", choices=["api", "sql"], default="api",
+                        help="phase b's backlog: reports through the API, or copies of the bench's earlier reports "
+                             "made in SQL (fast on a busy machine; needs reports of an earlier run)")
+    parser.add_argument("--drain-limit", type=float, default=3600.0,
+                        help="longest drain of phase b: the rate is then that of the events delivered so far")
     parser.add_argument("--drain-wait", type=float, default=300.0,
                         help="longest wait for the backlog of phase a (what is left counts as never delivered)")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
     args = parser.parse_args()
     if args.smoke:
         args.rate, args.seconds, args.backlog, args.fail_seconds, args.fail_rate = 20.0, 3.0, 300, 4.0, 20.0
+        args.profile_events = 50
     if args.database_url:
         measure(args.database_url, args)
         return
@@ -178,6 +201,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
                 rows += drain(pool, plan, conninfo, env, tmp, args)
             if "c" in args.phases:
                 rows += failure(pool, plan, conninfo, {**env, FAIL_FLAG: str(flag)}, tmp, flag, args)
+            if "p" in args.phases:
+                rows += profile(pool, plan, conninfo, env, args)
     finally:
         stop(server)
         shutil.rmtree(tmp, ignore_errors=True)  # the server's and workers' logs
@@ -220,28 +245,65 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
           args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     first = last_event(conninfo)
     while last_event(conninfo) - first < args.backlog:  # no workers: the backlog builds up
-        load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
+        if args.backlog_by == "sql":
+            copy_reports(conninfo, min(5000, args.backlog - (last_event(conninfo) - first)))
+        else:
+            load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
     # What is left from phase a counts too; every case.reported has two subscribers (indicators, triage).
-    pending, new = q(conninfo, "SELECT (SELECT count(*) FROM outbox_delivery WHERE state = 'pending'), "
-                               "(SELECT count(*) FROM outbox_event WHERE fanned_out_at IS NULL)")[0]
-    deliveries = pending + 2 * new
+    deliveries = left_to_deliver(conninfo)
     events = deliveries // 2
     db_before = database_cpu(conninfo)
     workers = Workers(env, tmp)
     try:
-        elapsed = wait_drained(conninfo, 3600)
+        elapsed = wait_drained(conninfo, args.drain_limit)
         cpu = workers.cpu()
         db_cpu = database_cpu(conninfo) - db_before  # backends that ended are missed: a slight under-count
+        done = events - left_to_deliver(conninfo) // 2  # a limited drain counts what it delivered
     finally:
         workers.stop()
-    rate = events / elapsed
+    rate = done / elapsed
+    left = "" if done == events else f", stopped after {args.drain_limit:.0f} s with {events - done} events left"
     return [
         ("b. drain: backlog of case.reported events", f"{events} events ({deliveries} deliveries), 2 workers",
-         f"{rate:.0f} events/s ({elapsed:.1f} s)", f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
+         f"{rate:.0f} events/s ({done} events in {elapsed:.1f} s{left})",
+         f"target >= 500 events/s: {'met' if rate >= 500 else 'MISSED'}"),
         ("b. drain: CPU per event", "workers (incl. start-up) + PostgreSQL",
-         f"{1000 * cpu / events:.2f} ms + {1000 * db_cpu / events:.2f} ms",
-         f"{os.cpu_count()} CPUs: at most {os.cpu_count() * events / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
+         f"{1000 * cpu / max(done, 1):.2f} ms + {1000 * db_cpu / max(done, 1):.2f} ms",
+         f"{os.cpu_count()} CPUs: at most {os.cpu_count() * done / max(cpu + db_cpu, 1e-9):.0f} events/s idle"),
     ]
+
+
+def copy_reports(conninfo: str, count: int) -> None:
+    """``count`` new reported cases, each a copy of one of the API's earlier unregistered reports (its text,
+    place and suggestions; another caller's phone hash) reported now, with its ``case.reported`` event: what
+    a subscriber reads of a report, made in three statements instead of an intake each."""
+    columns = [r[0] for r in q(conninfo, "SELECT column_name FROM information_schema.columns "
+                                         "WHERE table_name = 'case' AND column_name <> 'id' ORDER BY ordinal_position")]
+    fresh = {"tracking_code": "upper(substr(md5(random()::text), 1, 16))",
+             "idempotency_key": "'copy-' || s.id || '-' || md5(random()::text)",
+             # another caller each (the bench's callers have random numbers): a copy is no exact repeat
+             "reporter_phone_hash": "md5(random()::text) || md5(random()::text)",
+             "reported_at": "clock_timestamp()", "created_at": "clock_timestamp()", "updated_at": "clock_timestamp()",
+             "last_action_at": "clock_timestamp()", "version": "1"}
+    exprs = ", ".join(fresh.get(c, f's."{c}"') for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    with psycopg.connect(conninfo) as conn:
+        made = conn.execute(
+            f'INSERT INTO "case" ({names}) SELECT {exprs} FROM (SELECT c.* FROM "case" c '
+            "JOIN triage_case_suggestion t ON t.case_id = c.id AND t.auto_action IS NOT NULL "
+            "WHERE c.state = 'reported' AND c.idempotency_key NOT LIKE 'copy-%%' ORDER BY random() LIMIT %s) s "
+            "RETURNING id, split_part(idempotency_key, '-', 2)::int", (count,)).fetchall()
+        new, source = [m[0] for m in made], [m[1] for m in made]
+        conn.execute("INSERT INTO triage_case_suggestion (case_id, area_path, model_version_id, model_version, "
+                     "suggestions, created_at) SELECT m.new, t.area_path, t.model_version_id, t.model_version, "
+                     "t.suggestions, clock_timestamp() FROM unnest(%s::int[], %s::int[]) AS m(new, src) "
+                     "JOIN triage_case_suggestion t ON t.case_id = m.src", (new, source))
+        conn.execute("INSERT INTO outbox_event (topic, aggregate, aggregate_id, area_path, actor_id, payload, "
+                     "created_at) SELECT e.topic, e.aggregate, m.new, e.area_path, e.actor_id, "
+                     "(e.payload::jsonb || jsonb_build_object('case_id', m.new, 'tracking_code', c.tracking_code))"
+                     "::json, clock_timestamp() FROM unnest(%s::int[], %s::int[]) AS m(new, src) "
+                     "JOIN outbox_event e ON e.topic = 'case.reported' AND e.aggregate_id = m.src "
+                     'JOIN "case" c ON c.id = m.new ORDER BY m.new', (new, source))
 
 
 def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path, flag: Path,
@@ -272,6 +334,53 @@ def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path
         ("c. failure: redelivered after the failure", f"{failed} failed deliveries, {parked} parked",
          f"{once} of {len(effects)} took effect exactly once, {cleared:.1f} s to clear",
          f"target every one once: {'met' if once == len(effects) and not parked else 'MISSED'}"),
+    ]
+
+
+def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
+            args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    """Deliver a backlog of ``--profile-events`` reports in this process, configured as a worker is."""
+    from shiyu.core.config import Settings
+    from shiyu.core.jobs import build_queue
+
+    first = last_event(conninfo)
+    while q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
+            (first,))[0][0] < args.profile_events:
+        load(pool, plan, "paced", 1, 2.0, 0, args.profile_events / 2)
+    settings = Settings(**{k[len("SHIYU_"):].lower(): v for k, v in env.items()
+                           if k.startswith("SHIYU_") and k[len("SHIYU_"):].lower() in Settings.model_fields})
+    factory = build_queue(settings).context().session_factory
+    statements = [0]
+
+    def count(*_args: Any) -> None:
+        statements[0] += 1
+
+    sa_event.listen(factory.kw["bind"], "before_cursor_execute", count)
+    deliveries = unfinished(conninfo)
+    # The profiler's clock is this process's CPU: on a shared machine, wall time mostly measures the others.
+    profiler, cpu0 = cProfile.Profile(time.process_time), time.process_time()
+    profiler.enable()
+    while outbox.deliver_batch(factory, batch=settings.outbox_batch).work:
+        pass
+    profiler.disable()
+    cpu = time.process_time() - cpu0
+    if args.profile_out:
+        profiler.dump_stats(args.profile_out)
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(30)
+        print(out.getvalue(), file=sys.stderr)
+    reported = q(conninfo, "SELECT count(*) FROM outbox_event WHERE id > %s AND topic = 'case.reported'",
+                 (first,))[0][0]
+    dispatched = q(conninfo, "SELECT count(*) FROM triage_case_suggestion s JOIN outbox_event e "
+                             "ON e.aggregate_id = s.case_id AND e.topic = 'case.reported' "
+                             "WHERE e.id > %s AND s.auto_action = 'dispatched'",
+                   (first,))[0][0]
+    size = f"{reported} case.reported events ({deliveries} deliveries to make), batch {settings.outbox_batch}"
+    return [
+        ("p. profile: CPU per event (under cProfile)", size, f"{1000 * cpu / reported:.1f} ms",
+         f"{dispatched} auto-dispatched"),
+        ("p. profile: SQL statements per event", size, f"{statements[0] / reported:.1f}", "the profile: stderr"),
     ]
 
 

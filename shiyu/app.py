@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shiyu import __version__, domains
 from shiyu.cases.intake.writer import IntakeWriter
-from shiyu.core import live, pii, refcache
+from shiyu.core import live, outbox_wake, pii, refcache
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 from shiyu.core.domains import Domain
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False,
     app.state.authenticate = identity_deps.authenticate
     app.state.intake_writer = writer
     app.state.live = live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
+    outbox_wake.attach(engine, settings)  # SQLite + Redis: a committed report wakes the workers' deliveries
     errors.install(app)
     openapi_errors.install(app)
     app.add_middleware(Failsafe)

@@ -65,7 +65,8 @@ def _worker(args: argparse.Namespace) -> None:
     domains.install()
     queue = build_queue(settings, configure=domains.configure)
     stop = outbox_worker.start(queue.context().session_factory, settings.database_url, loops=args.delivery_loops,
-                               batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds)
+                               batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds,
+                               redis_url=settings.redis_url, job_queue=settings.job_queue)
     try:
         Consumer(queue.huey, workers=args.workers, worker_type="thread", periodic=True).run()
     finally:

@@ -1,7 +1,7 @@
 """Background jobs of the case domain: pruning delivered outbox events, sweeping unused uploads.
 
 The deadline scan lives with the deadline rules (``shiyu.cases.workflow.deadlines.scan_deadlines``); both modules
-are listed in ``shiyu.core.jobs.JOB_MODULES``. The outbox itself is delivered continuously by the worker's
+are declared as worker modules of its domain (``declaration.py``). The outbox itself is delivered continuously by the worker's
 delivery loops (``shiyu.core.outbox_worker``), not by a periodic job.
 """
 

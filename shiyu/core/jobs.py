@@ -19,7 +19,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import crontab
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu.core import live, outbox, pii
+from shiyu.core import live, outbox, outbox_wake, pii
 from shiyu.core.config import Settings
 from shiyu.core.db import make_engine, make_session_factory
 
@@ -78,6 +78,7 @@ def build_queue(settings: Settings, *, immediate: bool = False,
             engine = make_engine(settings.database_url)
             # The deadline scan's changes reach the command views of every app process (through Redis).
             live.attach(engine, live.make_broker(settings.redis_url, settings.job_queue))
+            outbox_wake.attach(engine, settings)  # events written by jobs and subscribers wake the loops
             if configure is not None:
                 configure(settings)
             context["c"] = JobContext(settings, make_session_factory(engine))

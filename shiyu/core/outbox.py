@@ -17,7 +17,8 @@ which the delivery rows keep.
 
 Event rows are written with a Core INSERT: they are bookkeeping of an already audited change, not a business
 record of their own, so they bypass the audit listener. On PostgreSQL the writing transaction also sends a
-``NOTIFY`` (delivered at commit, once per transaction), which wakes the workers' delivery loops at once.
+``NOTIFY`` (delivered at commit, once per transaction), which wakes the workers' delivery loops at once;
+elsewhere, with Redis configured, a message published after the commit does (``shiyu.core.outbox_wake``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
+from shiyu.core import outbox_wake
 from shiyu.core.db import Base, rowcount
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -143,6 +145,8 @@ def emit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(_INSERT, rows)
         if session.get_bind().dialect.name == "postgresql":
             session.execute(_NOTIFY)
+        else:
+            session.info[outbox_wake.WROTE_EVENTS] = True
 
 
 def emit(

@@ -3,8 +3,9 @@
 A loop runs ``outbox.deliver_batch`` back to back while there is work (each batch its own transaction), so a
 backlog drains at the speed of the subscribers, not of a schedule. When a batch finds nothing it waits for a
 wake-up: on PostgreSQL a listener thread ``LISTEN``s to the channel that every event-writing transaction
-``NOTIFY``s at commit; otherwise (SQLite) the short poll interval is the wake-up. The poll also runs on
-PostgreSQL, so a missed notification or a retry coming due costs at most one interval.
+``NOTIFY``s at commit; on SQLite with Redis configured, a listener thread subscribes to the channel every
+event-writing commit publishes on (``shiyu.core.outbox_wake``); otherwise the short poll interval is the
+wake-up. The poll always runs, so a missed wake-up or a retry coming due costs at most one interval.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiyu.core import outbox
+from shiyu.core import outbox, outbox_wake
 
 log = logging.getLogger("shiyu.outbox")
 PARKED_LOG_SECONDS = 60.0
@@ -80,11 +81,14 @@ def _log_parked(factory: sessionmaker[Session]) -> None:
 
 
 def start(factory: sessionmaker[Session], database_url: str, *, loops: int, batch: int,
-          poll_seconds: float) -> threading.Event:
-    """Start ``loops`` delivery threads (and the PostgreSQL listener); returns the event that stops them."""
+          poll_seconds: float, redis_url: str | None = None, job_queue: str = "shiyu") -> threading.Event:
+    """Start ``loops`` delivery threads (and the PostgreSQL or Redis listener); returns the event that stops
+    them."""
     stop, wake = threading.Event(), threading.Event()
     if database_url.startswith("postgresql"):
         PostgresWaker(database_url, wake, stop).start()
+    elif redis_url:
+        outbox_wake.RedisWaker(redis_url, outbox_wake.channel(job_queue), wake, stop).start()
     for i in range(loops):
         threading.Thread(target=delivery_loop, args=(factory, stop, wake),
                          kwargs={"batch": batch, "poll_seconds": poll_seconds, "report_parked": i == 0},

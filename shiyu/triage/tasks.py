@@ -1,4 +1,4 @@
-"""Background work of smart triage (listed in ``shiyu.core.jobs.JOB_MODULES``).
+"""Background work of smart triage (declared as worker modules of its domain (``declaration.py``)).
 
 - Outbox subscribers, run by the worker's outbox delivery after the change committed: a reported case is
   examined for duplicates and repeats (``case_duplicates``) and may be auto-dispatched (``autodispatch``);
@@ -20,7 +20,7 @@ from shiyu.core import outbox
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.org.identity.models import User
 from shiyu.triage.classification import learning, training
-from shiyu.triage.classification.autodispatch import auto_dispatch
+from shiyu.triage.classification.autodispatch import auto_dispatch_batch
 from shiyu.triage.duplicates import case_duplicates
 
 log = logging.getLogger("shiyu.triage")
@@ -33,8 +33,7 @@ def on_cases_reported(session: Session, events: list[outbox.OutboxEvent]) -> Non
     case_duplicates.on_reported_batch(session, case_ids)
     session.info[routing.MEMO_KEY] = {}  # the batch's cases share grids and categories: route each pair once
     try:
-        for case_id in case_ids:
-            auto_dispatch(session, case_id)
+        auto_dispatch_batch(session, case_ids)
     finally:
         session.info.pop(routing.MEMO_KEY, None)
 

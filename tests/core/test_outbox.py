@@ -3,20 +3,23 @@ retries and parking, and with the subscriber's writes and its delivery mark in o
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from shiyu.core import audit, outbox, outbox_worker
+from shiyu.core import audit, outbox, outbox_wake, outbox_worker
 from shiyu.core.audit import AuditEntry
 from shiyu.core.outbox import OutboxDelivery, OutboxEvent
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 
 EFFECT = "outbox_test_effect"
+REDIS_URL = os.environ.get("SHIYU_TEST_REDIS_URL")
 
 
 class Flaky:
@@ -254,3 +257,32 @@ def test_a_delivery_of_an_unknown_subscriber_fails_and_parks(factory, monkeypatc
     outbox.deliver_pending(factory)
     d = _deliveries(factory, "gone")[event_id]
     assert d.state == "parked" and "no subscriber named 'gone'" in d.last_error
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set SHIYU_TEST_REDIS_URL to test the Redis wake-up")
+def test_on_sqlite_a_commit_wakes_the_delivery_loop_through_redis(factory, settings, monkeypatch):
+    """SQLite has no NOTIFY: with Redis configured, the commit that wrote events publishes a wake-up, so a
+    loop polling once a minute delivers within seconds; a rolled-back write wakes nobody."""
+    if settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL wakes its loops with NOTIFY (test_the_delivery_loop_is_woken_by_a_commit)")
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    engine = factory.kw["bind"]
+    monkeypatch.setitem(outbox_wake._PUBLISHERS, engine, outbox_wake.Publisher(REDIS_URL, outbox_wake.channel(queue)))
+    sub = Flaky("redis-woken").install(monkeypatch)
+    stop = outbox_worker.start(factory, settings.database_url, loops=1, batch=50, poll_seconds=60.0,
+                               redis_url=REDIS_URL, job_queue=queue)
+    try:
+        time.sleep(1.0)  # the listener's first wake-up has run the loop once; it waits now
+        with factory() as s:  # rolled back: flag dropped, nothing published
+            s.info["principal"] = Principal.system("test")
+            outbox.emit(s, "t.a", "thing", 1, "/", {})
+            assert s.info[outbox_wake.WROTE_EVENTS]
+            s.rollback()
+            assert outbox_wake.WROTE_EVENTS not in s.info
+        [event_id] = _emit(factory, ("t.a", 1))
+        deadline = time.monotonic() + 10
+        while event_id not in sub.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sub.seen == [event_id]
+    finally:
+        stop.set()

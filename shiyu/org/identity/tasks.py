@@ -1,5 +1,5 @@
 """Background jobs of accounts: the hourly clean-up of revocations and log-in counters that no longer
-matter (listed in ``shiyu.core.jobs.JOB_MODULES``). Both deletions are idempotent."""
+matter (declared as worker modules of its domain (``declaration.py``)). Both deletions are idempotent."""
 
 from __future__ import annotations
 

@@ -130,10 +130,21 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return math.hypot(x, math.radians(lat2 - lat1)) * 6_371_000.0
 
 
-def _near(case: Case) -> Any:
+def _box(case: Case) -> tuple[float, float, float, float]:
+    """The bounding box around the case's point that the near-by look-up reads: lat and lon from, to."""
     dlat = RADIUS_M / METRES_PER_DEGREE
     dlon = RADIUS_M / (METRES_PER_DEGREE * max(math.cos(math.radians(case.lat)), 0.01))
-    return and_(Case.lat.between(case.lat - dlat, case.lat + dlat), Case.lon.between(case.lon - dlon, case.lon + dlon))
+    return case.lat - dlat, case.lat + dlat, case.lon - dlon, case.lon + dlon
+
+
+def _near(case: Case) -> Any:
+    lat0, lat1, lon0, lon1 = _box(case)
+    return and_(Case.lat.between(lat0, lat1), Case.lon.between(lon0, lon1))
+
+
+def _inside(box: tuple[float, float, float, float], row: Row[Any]) -> bool:
+    """``_near`` evaluated on a row already read (the same bounds, both ends included, as ``BETWEEN``)."""
+    return box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3]
 
 
 def _similarities(text: str, others: list[str]) -> np.ndarray:
@@ -248,8 +259,9 @@ def on_reported(session: Session, case_id: int) -> Findings | None:
 
 def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findings]:
     """Examine newly reported cases once each (the outbox hands a whole delivery batch): the cases and which
-    of them were examined already are read with one query each for the batch, not three per case. A
-    redelivered event finds the stored findings (or the merge) and does nothing."""
+    of them were examined already are read with one query each for the batch, not three per case, and the
+    two look-ups are made once per grid of the batch (``GridLookups``). A redelivered event finds the stored
+    findings (or the merge) and does nothing."""
     with _as_system(session):
         cases = list(session.scalars(select(Case).where(Case.id.in_(case_ids), Case.state != CaseState.MERGED.value)
                                      .order_by(Case.id)))
@@ -257,18 +269,95 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
         done = set(session.scalars(select(DuplicateCandidate.case_id).where(DuplicateCandidate.case_id.in_(ids)))) \
             | set(session.scalars(select(RepeatComplaint.case_id).where(RepeatComplaint.case_id.in_(ids))))
     tz = ZoneInfo(windows().timezone)
-    return {c.id: examine(session, c, tz, now=c.reported_at) for c in cases if c.id not in done}
+    todo = [c for c in cases if c.id not in done]
+    lookups = GridLookups(session, todo)
+    return {c.id: examine(session, c, tz, now=c.reported_at, lookups=lookups) for c in todo}
 
 
-def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None) -> Findings:
+class GridLookups:
+    """The two look-ups of ``examine`` made once per grid for the cases of a batch, then filtered per case in
+    Python with the very conditions of ``_recent_open`` and ``_earlier``.
+
+    Why it gives each case the same rows: a grid's query reads the union of its cases' conditions, newest
+    first, capped at ``CAP`` plus one row per case (each case's own row may take a place). The rows of one
+    case among them are the newest of its own; when fewer than ``CAP`` are left for a case and the grid's
+    query was cut by its cap, older rows of that case may be missing, so that case asks its own query. After
+    an automatic merge (a case leaves the open cases) every later case asks its own queries, as before."""
+
+    def __init__(self, session: Session, cases: list[Case]) -> None:
+        self.session = session
+        self.grids: dict[int, list[Case]] = {}
+        for case in cases:
+            self.grids.setdefault(case.grid_id, []).append(case)
+        self.read: dict[tuple[str, int], tuple[datetime, list[Row[Any]], bool]] = {}
+        self.stale = False
+
+    def recent(self, case: Case, since: datetime) -> list[Row[Any]]:
+        community, box = community_path(case.area_path), _box(case)
+        return self._mine("recent", case, since, _recent_open, lambda r: (
+            r.reported_at >= since and (r.area_path.startswith(community) or _inside(box, r))))
+
+    def earlier(self, case: Case, since: datetime) -> list[Row[Any]]:
+        address = case.address if normalize(case.address) else None
+        phone = case.reporter_phone_hash if case.reporter_phone_hash and not case.anonymous else None
+        return self._mine("earlier", case, since, _earlier, lambda r: (
+            r.state != CaseState.MERGED.value and since <= r.reported_at <= case.reported_at and (
+                r.grid_id == case.grid_id or (address is not None and r.address == address)
+                or (phone is not None and r.reporter_phone_hash == phone))))
+
+    def _mine(self, kind: str, case: Case, since: datetime, alone: Any, keep: Any) -> list[Row[Any]]:
+        if self.stale or case.grid_id not in self.grids:
+            return alone(self.session, case, since)
+        key = (kind, case.grid_id)
+        if key not in self.read:
+            self.read[key] = self._read(kind, self.grids[case.grid_id])
+        read_since, rows, cut = self.read[key]
+        mine = [r for r in rows if r.id != case.id and keep(r)][:CAP] if since >= read_since else []
+        if since < read_since or (cut and len(mine) < CAP):
+            return alone(self.session, case, since)
+        return mine
+
+    def _read(self, kind: str, cases: list[Case]) -> tuple[datetime, list[Row[Any]], bool]:
+        w, first = windows(), cases[0]
+        cap = CAP + len(cases)
+        oldest = min(c.reported_at for c in cases)
+        if kind == "recent":
+            since = oldest - timedelta(days=w.duplicate_days)
+            community = community_path(first.area_path)
+            where = [Case.area_path.startswith(community_path(community), autoescape=True),
+                     Case.state.in_([s.value for s in OPEN_STATES]),
+                     or_(Case.area_path.startswith(community, autoescape=True), *(_near(c) for c in cases))]
+        else:
+            since = oldest - timedelta(weeks=w.repeat_weeks)
+            addresses = {c.address for c in cases if normalize(c.address)}
+            phones = {c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous}
+            same_place = [Case.grid_id == first.grid_id]
+            if addresses:
+                same_place.append(Case.address.in_(addresses))
+            if phones:
+                same_place.append(Case.reporter_phone_hash.in_(phones))
+            where = [Case.state != CaseState.MERGED.value, Case.reported_at <= max(c.reported_at for c in cases),
+                     or_(*same_place)]
+        rows = list(self.session.execute(select(*_COLUMNS, Case.area_path).where(Case.reported_at >= since, *where)
+                                         .order_by(Case.reported_at.desc()).limit(cap)))
+        return since, rows, len(rows) == cap
+
+
+def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None,
+            lookups: GridLookups | None = None) -> Findings:
     """Find and store what ``case`` duplicates or repeats, and merge it when it is an exact repeat; the
-    windows count back from ``now`` (the case's report time when run after intake)."""
+    windows count back from ``now`` (the case's report time when run after intake). ``lookups``: the
+    batch's look-ups per grid, instead of two queries for this case."""
     now = now or utcnow()
     w = windows()
     findings = Findings()
     with _as_system(session) as system:
-        recent = _recent_open(session, case, now - timedelta(days=w.duplicate_days))
-        earlier = _earlier(session, case, now - timedelta(weeks=w.repeat_weeks))
+        if lookups is not None:
+            recent = lookups.recent(case, now - timedelta(days=w.duplicate_days))
+            earlier = lookups.earlier(case, now - timedelta(weeks=w.repeat_weeks))
+        else:
+            recent = _recent_open(session, case, now - timedelta(days=w.duplicate_days))
+            earlier = _earlier(session, case, now - timedelta(weeks=w.repeat_weeks))
         texts = {row.id: row.description for row in (*recent, *earlier)}
         ids = list(texts)
         by_id = dict(zip(ids, _similarities(case.description, [texts[i] for i in ids]).tolist(), strict=True))
@@ -286,6 +375,8 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
             engine.apply(session, system, case.id, "merge", engine.ActionInput(
                 expected_version=case.version, note=AUTO_MERGE_NOTE, fields={"into_case_id": target}), tz, now=now)
             findings.merged_into = target
+            if lookups is not None:
+                lookups.stale = True  # the merged case left the open cases the batch's look-ups read
         elif repeats:
             findings.repeat = RepeatComplaint(case_id=case.id, earlier=repeats, earlier_count=len(repeats),
                                               flagged_at=now, area_path=case.area_path)

@@ -1,4 +1,4 @@
-"""The daily hot-issue job (``shiyu.triage.hot.hot_cases.refresh``), listed in ``shiyu.core.jobs.JOB_MODULES``.
+"""The daily hot-issue job (``shiyu.triage.hot.hot_cases.refresh``), declared as worker modules of its domain (``declaration.py``).
 It is idempotent, so a tick run twice by two workers changes nothing the second time."""
 
 from __future__ import annotations
