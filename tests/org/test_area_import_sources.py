@@ -48,7 +48,8 @@ def test_datav_city_outline_then_districts_clipped(system_session):
     refused = run(system_session, datav.districts(), crs="gcj02")
     assert not refused["valid"] and errors(refused) == {"outside_parent"}
     first = refused["features"][0]["errors"][0]
-    assert "0.99%" in first["message_zh"] and "--clip-to-parent" in first["message_zh"] and "平方米" in first["message_zh"]
+    zh = first["message_zh"]
+    assert "0.99%" in zh and "--clip-to-parent" in zh and "平方米" in zh
     assert "--clip-to-parent" in first["message_en"] and "m²" in first["message_en"]
 
     dry = run(system_session, datav.districts(), crs="gcj02", clip_to_parent=True)
@@ -132,7 +133,8 @@ def test_bad_mappings_are_refused(text, code):
 
 
 def test_a_mapped_source_field_missing_from_the_file(system_session):
-    report = run(system_session, datav.chinese_keyed(small_city()), mapping=datav.CHINESE_MAP.replace("户数=", "网格户数="))
+    mapping = datav.CHINESE_MAP.replace("户数=", "网格户数=")
+    report = run(system_session, datav.chinese_keyed(small_city()), mapping=mapping)
     assert "map_source_missing" in errors(report)
 
 
