@@ -22,7 +22,7 @@ NEEDS_POSTGRES = {"indicators.py", "intake.py", "pipeline.py"}  # their scratch 
 
 def test_every_bench_is_listed() -> None:
     assert {"grid_lookup.py", "indicators.py", "intake.py", "duplicates.py", "pages.py", "command_view.py",
-            "triage.py"} <= set(BENCHES)
+            "triage.py", "area_import.py"} <= set(BENCHES)
 
 
 @pytest.mark.slow

@@ -59,6 +59,8 @@ def test_datav_city_outline_then_districts_clipped(system_session):
     assert done["written"] and done["summary"]["create"] == 4
     for f in done["features"]:
         assert f["clipped"]["percent"] == "0.99" and 1_000_000 < f["clipped"]["m2"] < 1_300_000
+    again = run(system_session, datav.districts(), crs="gcj02", clip_to_parent=True)
+    assert again["valid"] and again["summary"]["unchanged"] == 4  # the same file clipped again: nothing to do
     stored = areas(system_session)
     assert sorted(stored) == sorted([CITY, *DISTRICT_CODES])
     assert stored["350203000000"].name == "思明区" and stored["350203000000"].area_path == f"/{CITY}/350203000000/"
