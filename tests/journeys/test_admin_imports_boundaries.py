@@ -8,7 +8,7 @@ them), then ``chief`` is made the city's administrator. On the import page chief
 (recognised, nothing to change), then the districts file: refused at first with how much sticks out and
 the option to use, then checked again with "clip to parent" — the report lists what was cut per district
 and the conversion from GCJ-02 — imported, and the districts appear under the city. Screenshots (desktop
-and 360 px) go to ``SHIYU_SCREENSHOTS`` when set."""
+and 360 px) go to ``SHIYU_TEST_SCREENSHOTS`` when set."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("SHIYU_SCREENSHOTS")
+    folder = os.environ.get("SHIYU_TEST_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
@@ -102,11 +102,12 @@ def test_the_administrator_imports_datav_districts_clipped_to_the_city(browser: 
         expect(rows.nth(i).locator(".clip-note")).to_contain_text("已裁剪到上级：裁掉 0.99%")
     expect(page.locator("#report-source")).to_contain_text("坐标已由 GCJ-02 转换为 WGS-84")
     expect(report.locator(".stat", has_text="已裁剪")).to_contain_text("4")
+    expect(report.locator(".stat", has_text="更新")).to_have_text("0更新")
     shot(page, "area-import-datav-desktop")
 
     page.click("button[name=dry_run][value='0']")
     expect(page.locator("#report")).to_have_attribute("data-import-state", "written")
-    expect(page.locator("#report .alert.ok")).to_contain_text("新建 4 个")
+    expect(page.locator("#report .alert.ok")).to_have_text("导入完成：新建 4 个，更新 0 个。")
 
     page.goto(f"/admin/areas?area={world['city']}")
     children = page.locator("section.card", has=page.locator("h2", has_text="下级区划")).locator("tbody tr")
