@@ -55,17 +55,20 @@ def parse_mapping(text: str | None) -> dict[str, str]:
         if not item:
             continue
         source, eq, target = (part.strip() for part in item.partition("="))
-        params = {"item": item, "targets": ", ".join(TARGETS), "detail": {"field": "map", "item": item}}
         if not eq or not source or not target:
-            raise InvalidMapping(reason_zh="缺少“=”或字段名", reason_en="'=' or a field name is missing", **params)
+            raise _refused(item, "invalid_map", "缺少“=”或字段名", "'=' or a field name is missing")
         if target not in TARGETS:
-            raise InvalidMapping(code="unknown_map_field", reason_zh=f"未知的目标字段“{target}”",
-                                 reason_en=f"unknown target field '{target}'", **params)
+            raise _refused(item, "unknown_map_field", f"未知的目标字段“{target}”", f"unknown target field '{target}'")
         if target in mapping.values():
-            raise InvalidMapping(reason_zh=f"目标字段“{target}”出现了两次",
-                                 reason_en=f"the target field '{target}' is named twice", **params)
+            raise _refused(item, "invalid_map", f"目标字段“{target}”出现了两次",
+                           f"the target field '{target}' is named twice")
         mapping[source] = target
     return mapping
+
+
+def _refused(item: str, code: str, reason_zh: str, reason_en: str) -> InvalidMapping:
+    return InvalidMapping(code, item=item, reason_zh=reason_zh, reason_en=reason_en, targets=", ".join(TARGETS),
+                          detail={"field": "map", "item": item})
 
 
 @dataclass
