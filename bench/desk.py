@@ -36,11 +36,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import shiyu.domains  # noqa: E402, F401
 from psycopg.types.json import Json  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+import shiyu.domains  # noqa: E402, F401
 from bench.common import SMOKE_HELP, ensure_demo, print_table, scratch_postgres  # noqa: E402
 from shiyu.cases import listing, search  # noqa: E402
 from shiyu.cases.categories.models import Category  # noqa: E402

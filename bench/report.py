@@ -28,7 +28,6 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import shiyu.domains  # noqa: E402,F401
-
 from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
 from bench.indicators import SH, generate, pg_index, pg_load, pg_prepare, prepare_city, say, sqlite_load  # noqa: E402
 from shiyu.cases.indicators import facts  # noqa: E402

@@ -1,8 +1,8 @@
 """Background jobs of the case domain: pruning delivered outbox events, sweeping unused uploads.
 
 The deadline scan lives with the deadline rules (``shiyu.cases.workflow.deadlines.scan_deadlines``); both modules
-are declared as worker modules of its domain (``declaration.py``). The outbox itself is delivered continuously by the worker's
-delivery loops (``shiyu.core.outbox_worker``), not by a periodic job.
+are worker modules of the cases declaration (``declaration.py``). The outbox itself is delivered
+continuously by the worker's delivery loops (``shiyu.core.outbox_worker``), not by a periodic job.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ NEEDS_POSTGRES = {"desk.py", "indicators.py", "intake.py", "pipeline.py"}  # the
 
 def test_every_bench_is_listed() -> None:
     assert {"grid_lookup.py", "indicators.py", "intake.py", "duplicates.py", "pages.py", "command_view.py",
-            "triage.py", "report.py"} <= set(BENCHES)
+            "triage.py", "report.py", "area_import.py"} <= set(BENCHES)
 
 
 @pytest.mark.slow

@@ -230,6 +230,22 @@ def test_import_dry_run_then_write(client, world):
     assert r.status_code == 422 and "alert error" in r.text
 
 
+def test_import_page_takes_a_mapping_and_a_crs(client, world):
+    csrf = log_in(client, "admin")
+    a1 = world.grids["a1"]
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": a1.geometry, "properties": {
+        "网格编码": a1.code, "网格名称": a1.name, "上级编码": world.community_a.code, "户数": 420}}]}
+    files = {"file": ("a.geojson", json.dumps(fc), "application/geo+json")}
+    form = {"dry_run": "1", "map": "网格编码=code，网格名称=name,上级编码=parent_code,户数=households",
+            "crs": "cgcs2000", "clip_to_parent": "1"}
+    r = client.post("/admin/areas/import", data=form, files=files, headers=hx(csrf))
+    assert r.status_code == 200 and 'data-import-state="valid"' in r.text, r.text
+    assert "按字段映射读取" in r.text and "CGCS2000 与 WGS-84 相差仅厘米级" in r.text
+    for bad, words in (({"map": "户数=hh"}, "未知的目标字段“hh”"), ({"crs": "utm"}, "未知的坐标系“utm”")):
+        r = client.post("/admin/areas/import", data=form | bad, files=files, headers=hx(csrf))
+        assert r.status_code == 422 and "alert error" in r.text and words in r.text
+
+
 def test_import_page_refuses_before_reading_the_file(client, world, monkeypatch):
     """Without area.import (area.propose) the answer is 403 and the multipart body (up to 50 MB) is never
     parsed."""

@@ -110,8 +110,13 @@ def export_areas(db: Db, root_id: int | None = Query(None, description="root are
 def import_areas(
     db: Db, principal: CurrentPrincipal, data: bytes = Depends(_import_body),
     dry_run: bool = Query(True, description="only validate and report"),
+    crs: str = Query("wgs84", max_length=20, description="the file's coordinates: wgs84, cgcs2000, gcj02, bd09"),
+    field_map: str = Query("", alias="map", max_length=2000,
+                           description="property names for our fields, e.g. 网格编码=code,网格名称=name"),
+    clip_to_parent: bool = Query(False, description="cut each new area to its parent and report the cut"),
 ) -> dict[str, Any]:
-    return importer.import_areas(db, principal, data, dry_run=dry_run).to_dict()
+    options = importer.ImportOptions.parse(crs, field_map, clip_to_parent)
+    return importer.import_areas(db, principal, data, dry_run=dry_run, options=options).to_dict()
 
 
 @router.post("/areas/boundary-proposals/{proposal_id}/approve", response_model=BoundaryOut,

@@ -1,8 +1,11 @@
-"""``shiyu import areas FILE [--dry-run]`` and ``shiyu export areas [--root CODE] [-o FILE]``.
+"""``shiyu import areas FILE [--dry-run] [--crs CRS] [--map SRC=FIELD,…] [--clip-to-parent]`` and
+``shiyu export areas [--root CODE] [-o FILE]``.
 
 ``import`` and ``export`` are shared command groups: each domain adds its own kind (``import residents``
 later) through ``command_group``, which returns the group's sub-parsers, creating the group the first time.
-Both commands act as the system (``Principal.system("cli")``) on ``Settings().database_url``.
+A bad option (an unknown CRS or mapping field) exits with 2, as argparse does for every usage error; a
+file with errors prints its report and exits with 1. Both commands act as the system
+(``Principal.system("cli")``) on ``Settings().database_url``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from shiyu.core.commands import command_group
 from shiyu.core.db import make_engine, make_session_factory, transaction
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
-from shiyu.org.areas import importer
+from shiyu.org.areas import crs, importer, sources
 
 
 def register(sub: Any) -> None:
@@ -25,6 +28,14 @@ def register(sub: Any) -> None:
     areas_in = imp.add_parser("areas", help="areas and grids from a GeoJSON FeatureCollection")
     areas_in.add_argument("file", type=Path, help="GeoJSON file")
     areas_in.add_argument("--dry-run", action="store_true", help="only validate and print the report")
+    areas_in.add_argument("--crs", default="wgs84", type=_crs, metavar="|".join(crs.CRS_NAMES),
+                          help="the file's coordinate system, converted to WGS-84 (gcj02: 高德/腾讯/DataV, "
+                               "bd09: 百度; cgcs2000 = wgs84 within centimetres); default wgs84")
+    areas_in.add_argument("--map", type=_mapping, default={}, metavar="SRC=FIELD,…",
+                          help="property names of the file for our fields, e.g. 网格编码=code,网格名称=name,"
+                               f"上级编码=parent_code (fields: {', '.join(sources.TARGETS)})")
+    areas_in.add_argument("--clip-to-parent", action="store_true",
+                          help="cut each new area to its parent's boundary and report how much was cut")
     areas_in.set_defaults(handler=_import)
 
     exp = command_group(sub, "export", "export data files")
@@ -32,6 +43,20 @@ def register(sub: Any) -> None:
     areas_out.add_argument("--root", metavar="CODE", help="code of the subtree's root (default: everything)")
     areas_out.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     areas_out.set_defaults(handler=_export)
+
+
+def _crs(value: str) -> str:
+    try:
+        return importer.ImportOptions.parse(value).crs
+    except ShiyuError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.zh} / {exc.en}") from exc
+
+
+def _mapping(value: str) -> dict[str, str]:
+    try:
+        return sources.parse_mapping(value)
+    except ShiyuError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.zh} / {exc.en}") from exc
 
 
 def _factory() -> Any:
@@ -49,6 +74,18 @@ def print_report(report: dict[str, Any], out: Any = None) -> None:
           f"错误 {s['errors']}，警告 {s['warnings']}", file=out)
     print(f"{verdict[1].capitalize()}: {s['features']} features, {s['create']} new, {s['update']} updated, "
           f"{s['unchanged']} unchanged, {s['errors']} errors, {s['warnings']} warnings", file=out)
+    source = report.get("source") or {}
+    if source.get("converted_points"):
+        n, label = source["converted_points"], source["crs_label"]
+        print(f"坐标已由 {label} 转换为 WGS-84（{n} 个点） / converted {n} points from {label} to WGS-84", file=out)
+    elif source.get("crs") == "cgcs2000":
+        print("CGCS2000 与 WGS-84 相差仅厘米级，坐标未改动 / CGCS2000 is WGS-84 within centimetres: kept as is",
+              file=out)
+    for f in report["features"]:
+        if f.get("clipped"):
+            c = f["clipped"]
+            print(f"#{f['index']} {f['code']} {f['name']}：已裁剪到上级，裁掉 {c['percent']}%（{c['m2']:,} 平方米） / "
+                  f"clipped to its parent, {c['percent']}% ({c['m2']:,} m²) cut off", file=out)
     issues = [("", i) for i in report["general"]]
     for f in report["features"]:
         issues.extend((f"#{f['index']} ", i) for i in f["errors"] + f["warnings"])
@@ -65,7 +102,9 @@ def _import(args: argparse.Namespace) -> int:
     data = args.file.read_bytes()
     try:
         with transaction(_factory(), principal=Principal.system("cli")) as session:
-            report = importer.import_areas(session, Principal.system("cli"), data, dry_run=args.dry_run).to_dict()
+            options = importer.ImportOptions(args.crs, args.map, args.clip_to_parent)
+            report = importer.import_areas(session, Principal.system("cli"), data, dry_run=args.dry_run,
+                                           options=options).to_dict()
     except importer.ImportInvalid as exc:
         report = exc.detail
     except ShiyuError as exc:

@@ -84,6 +84,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{subject}：有 {percent}% 的面积超出上级 {parent}（容差 0.5%）",
         "{subject}: {percent}% of its area lies outside its parent {parent} (tolerance 0.5%)",
     ),
+    "outside_parent.import": (
+        "{subject}：有 {percent}%（约 {m2} 平方米）的面积超出上级 {parent}（容差 0.5%）。分别简化的公开数据常有此情况，"
+        "可勾选“裁剪到上级边界”（命令行 --clip-to-parent）裁掉超出部分",
+        "{subject}: {percent}% (about {m2} m²) of its area lies outside its parent {parent} (tolerance 0.5%). "
+        "Public files simplified independently often do; choose 'clip to parent' (--clip-to-parent on the "
+        "command line) to cut off what sticks out",
+    ),
+    "clipped_away": (
+        "{subject}：完全在上级 {parent} 之外，裁剪后不剩任何面积",
+        "{subject}: lies entirely outside its parent {parent}; nothing is left after clipping",
+    ),
+    "invalid_adcode": (
+        "{subject}：adcode “{value}”不是6位行政区划代码（GB/T 2260，如 350203）",
+        "{subject}: adcode '{value}' is not a 6-digit division code (GB/T 2260, e.g. 350203)",
+    ),
+    "map_source_missing": (
+        "字段映射中的源字段“{source}”在文件的任何要素中都不存在",
+        "The mapped source field '{source}' is in none of the file's features",
+    ),
     "sibling_overlap": (
         "{subject}：与同级区域 {other} 重叠（占较小者面积的 {percent}%）",
         "{subject}: overlaps its sibling {other} ({percent}% of the smaller one)",
@@ -137,7 +156,10 @@ class Issue:
 
 
 def issue(code: str, subject: str, severity: Severity = Severity.ERROR, **params: Any) -> Issue:
+    """An issue with the texts of ``MESSAGES[code]``; a key ``code.variant`` gives the issue ``code`` with
+    that variant's wording (the importer names its clipping option where a proposal cannot)."""
     zh, en = MESSAGES[code]
+    code = code.partition(".")[0]
     return Issue(code, severity, subject, zh.format(subject=subject, **params),
                  en.format(subject=subject, **params), params)
 
@@ -179,6 +201,12 @@ def check_code(code: str, level: AreaLevel, subject: str) -> Issue | None:
     if pattern.fullmatch(code):
         return None
     return issue("invalid_code", subject, value=code, rule_zh=rule_zh, rule_en=rule_en)
+
+
+def level_of_code(code: str) -> AreaLevel | None:
+    """The one level whose code pattern ``code`` matches (files without a level column), else None."""
+    found = [level for level, (pattern, _zh, _en) in _CODE_RULES.items() if pattern.fullmatch(code)]
+    return found[0] if len(found) == 1 else None
 
 
 def check_code_prefix(code: str, level: AreaLevel, parent_code: str, subject: str) -> Issue | None:
@@ -228,14 +256,21 @@ def check_inside(child: BaseGeometry, parent: BaseGeometry, parent_code: str, su
     return issue("outside_parent", subject, parent=parent_code, percent=percent(frac))
 
 
-def overlapping_pairs(geoms: Sequence[BaseGeometry]) -> list[tuple[int, int, float]]:
-    """Pairs (i < j) overlapping above tolerance, found with an STRtree so that thousands stay fast."""
+def overlapping_pairs(geoms: Sequence[BaseGeometry], groups: Sequence[Any] | None = None
+                      ) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) overlapping above tolerance, found with an STRtree so that thousands stay fast. With
+    ``groups`` (one label per geometry, e.g. the parent's code) only pairs within a group are measured: a
+    whole city's levels at once, a grid meets its ancestors and their neighbours far more often than its
+    siblings, and those intersections are the expensive part."""
     arr = np.asarray(geoms, dtype=object)
     if len(arr) < 2:
         return []
     tree = shapely.STRtree(arr)
     left, right = tree.query(arr, predicate="intersects")
     keep = left < right
+    if groups is not None:
+        labels = np.asarray(groups, dtype=object)
+        keep &= labels[left] == labels[right]
     left, right = left[keep], right[keep]
     inter = shapely.area(shapely.intersection(arr[left], arr[right]))
     smaller = np.minimum(shapely.area(arr[left]), shapely.area(arr[right]))

@@ -71,6 +71,18 @@ class IssueOut(BaseModel):
     detail: dict[str, Any] = Field(description="the values in the message")
 
 
+class ClipOut(BaseModel):
+    percent: str = Field(description="share of the feature's area cut off, e.g. 1.02")
+    m2: int = Field(description="square metres cut off")
+
+
+class SourceOut(BaseModel):
+    formats: list[str] = Field(description="shiyu (our properties), datav (DataV GeoAtlas), mapped (--map)")
+    crs: str = Field(description="the coordinate system the file was read in")
+    crs_label: str
+    converted_points: int = Field(description="points converted to WGS-84 (0 for wgs84/cgcs2000)")
+
+
 class FeatureReportOut(BaseModel):
     index: int = Field(description="1-based position of the feature in the file")
     code: str
@@ -79,6 +91,7 @@ class FeatureReportOut(BaseModel):
     action: str = Field(description="create, update, unchanged, or none when the feature has errors")
     errors: list[IssueOut]
     warnings: list[IssueOut]
+    clipped: ClipOut | None = Field(None, description="what clip_to_parent cut off this feature, if anything")
 
 
 class ImportSummaryOut(BaseModel):
@@ -88,6 +101,7 @@ class ImportSummaryOut(BaseModel):
     unchanged: int
     errors: int
     warnings: int
+    clipped: int = Field(description="features cut to their parent's boundary")
 
 
 class ImportReportOut(BaseModel):
@@ -96,4 +110,5 @@ class ImportReportOut(BaseModel):
     written: bool = Field(description="true when the areas were created/updated")
     summary: ImportSummaryOut
     features: list[FeatureReportOut]
+    source: SourceOut
     general: list[IssueOut] = Field(description="issues not tied to one feature (e.g. holes in an existing parent)")

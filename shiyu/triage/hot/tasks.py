@@ -1,5 +1,5 @@
-"""The daily hot-issue job (``shiyu.triage.hot.hot_cases.refresh``), declared as worker modules of its domain (``declaration.py``).
-It is idempotent, so a tick run twice by two workers changes nothing the second time."""
+"""The daily hot-issue job (``shiyu.triage.hot.hot_cases.refresh``), a worker module of the triage
+declaration. It is idempotent, so a tick run twice by two workers changes nothing the second time."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.api import MAX_IMPORT_BYTES
+from shiyu.org.areas.crs import CRS_NAMES
 from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
 from shiyu.org.identity.service import usernames
@@ -107,7 +108,8 @@ def search(db: PageDb, principal: PagePrincipal, q: str = Query("", max_length=1
 @router.get("/import")
 def import_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     require_any(principal, "area.import")
-    return render(request, "admin/area_import.html", max_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    return render(request, "admin/area_import.html", max_mb=MAX_IMPORT_BYTES // (1024 * 1024),
+                  crs_names=CRS_NAMES)
 
 
 @router.post("/import")
@@ -117,10 +119,14 @@ async def import_run(request: Request, principal: PagePrincipal) -> Response:
     form = await page_form(request)
     file = form.get("file")
     data = await file.read(MAX_IMPORT_BYTES + 1) if isinstance(file, StarletteUploadFile) else b""
-    return await run_in_threadpool(_import, request, principal, data, str(form.get("dry_run", "1")) != "0")
+    options = {"crs_name": str(form.get("crs") or "wgs84"), "mapping": str(form.get("map") or "")[:2000],
+               "clip_to_parent": form.get("clip_to_parent") in ("1", "on")}
+    return await run_in_threadpool(_import, request, principal, data, str(form.get("dry_run", "1")) != "0",
+                                   options)
 
 
-def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bool) -> Response:
+def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bool,
+            options: dict[str, Any]) -> Response:
     """Synchronous part (the database work) of the import, in its own scoped transaction."""
     lang = language(request)
     errors: dict[str, str] = {}
@@ -135,7 +141,8 @@ def _import(request: Request, principal: PagePrincipal, data: bytes, dry_run: bo
         if len(data) > MAX_IMPORT_BYTES:
             raise importer.InvalidGeoJSON(reason=f"> {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
                                           detail={"field": "file"})
-        report = importer.import_areas(session, principal, data, dry_run=dry_run).to_dict()
+        parsed = importer.ImportOptions.parse(**options)
+        report = importer.import_areas(session, principal, data, dry_run=dry_run, options=parsed).to_dict()
         session.commit()
     except importer.ImportInvalid as exc:
         session.rollback()
