@@ -4,6 +4,7 @@
 names) and answers the report of every row; ``…/confirm`` creates the accounts (all or none: 422
 ``import_has_errors`` names the rows still wrong); ``…/codes`` answers the activation codes as XLSX once.
 Only the importing user reaches an import; every row is checked against that user's grants.
+``POST /auth/activate`` is the first log-in of an imported account (``activation``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from shiyu.core.http import CurrentPrincipal, Db, language
+from shiyu.core.http import CurrentPrincipal, Db, client_ip, language
 from shiyu.core.tabular import xlsx_bytes
-from shiyu.org.identity.bulk import rows, service
+from shiyu.org.identity import tokens
+from shiyu.org.identity.bulk import activation, rows, service
+from shiyu.org.identity.schemas import TokenOut
 
 router = APIRouter(tags=["identity"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,3 +62,23 @@ def import_codes(import_id: int, db: Db, principal: CurrentPrincipal) -> Respons
     return Response(xlsx_bytes(table), media_type=XLSX, headers={
         "Content-Disposition": f'attachment; filename="activation-codes-{import_id}.xlsx"',
         "Cache-Control": "no-store"})
+
+
+class ActivateIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=32)
+    new_password: str = Field(min_length=1, max_length=256,
+                              description="at least 10 characters, 5 different ones; not containing the username; "
+                                          "not a common password")
+
+
+@router.post("/auth/activate", response_model=TokenOut,
+             summary="First log-in of an imported account: username + one-time code + a new password → a token "
+                     "(wrong, used or expired codes answer alike and are throttled: 401/429)")
+def activate(body: ActivateIn, request: Request) -> TokenOut:
+    settings = request.app.state.settings
+    result = activation.activate(request.app.state.session_factory, settings, body.username, body.code,
+                                 body.new_password, client_ip(request))
+    token = tokens.issue(settings.secret_key, result.user_id, result.token_version, "access",
+                         settings.access_token_minutes)
+    return TokenOut(access_token=token, expires_in=settings.access_token_minutes * 60)

@@ -17,7 +17,6 @@ thousand rows check in seconds):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -140,23 +139,19 @@ def check(session: Session, principal: Principal, rows: list[Row]) -> list[Check
     out = [Checked(r) for r in rows]
     areas = _areas(session, {r.area_code for r in rows if r.area_code})
     departments = _departments(session, {r.department for r in rows if r.department})
-    phones, ids, names = Counter[str](), Counter[str](), Counter[str]()
+    first: dict[tuple[str, str], int] = {}
     for c in out:
         _check_own(c, areas, departments, principal)
-        phones[c.phone] += bool(c.phone)
-        ids[c.id_number] += bool(c.id_number)
-        names[c.row.username.lower()] += bool(c.row.username)
+        for key, value, label in (("phone", c.phone, "手机号"), ("id_number", c.id_number, "身份证号"),
+                                  ("username", c.row.username.lower(), "用户名")):
+            if not value:
+                continue
+            seen = first.setdefault((key, value), c.row.number)
+            if seen != c.row.number:
+                c.problems.append(Problem("duplicate_in_file", f"{label}与第 {seen} 行重复",
+                                          f"The same {key.replace('_', ' ')} as row {seen}", key))
     taken = _taken(session, [c for c in out if c.phone or c.id_number or c.row.username])
     for c in out:
-        if c.phone and (phones[c.phone] > 1):
-            c.problems.append(Problem("duplicate_in_file", "手机号在文件中重复出现",
-                                      "The phone appears twice in the file", "phone"))
-        if c.id_number and ids[c.id_number] > 1:
-            c.problems.append(Problem("duplicate_in_file", "身份证号在文件中重复出现",
-                                      "The ID number appears twice in the file", "id_number"))
-        if c.row.username and names[c.row.username.lower()] > 1:
-            c.problems.append(Problem("duplicate_in_file", "用户名在文件中重复出现",
-                                      "The username appears twice in the file", "username"))
         if c.phone and blind_hash("phone", c.phone) in taken["phone"]:
             c.problems.append(Problem("phone_taken", "已有账号使用该手机号", "An account with this phone exists",
                                       "phone"))
