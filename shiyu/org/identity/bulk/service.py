@@ -21,12 +21,12 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
-from shiyu.core.pii import blind_hash
+from shiyu.core.pii import blind_hash, with_blind_index
 from shiyu.core.scoping import Principal
 from shiyu.core.tabular import Table
 from shiyu.core.timeutil import local, utcnow
@@ -159,29 +159,48 @@ def codes_table(codes: list[dict[str, str]]) -> Table:
 
 def create_accounts(session: Session, rows: list[Checked], import_id: int | None,
                     tz: ZoneInfo) -> list[dict[str, str]]:
-    """Accounts, grants and codes for rows without problems, in a few multi-row statements. Returns the
-    codes in the clear, the only time they exist."""
+    """Accounts, grants and codes for rows without problems. Returns the codes in the clear, the only time
+    they exist.
+
+    Written with three multi-row Core INSERTs rather than the ORM's unit of work (which costs ~3 ms a row,
+    too slow for a city's ten thousand): so the blind indexes are filled (``pii.with_blind_index``) and the
+    audit entries written (``audit.created``) here, as the flush listeners would; personal data is still
+    encrypted by its column type."""
     names = _usernames(session, rows)
-    users = [User(username=name, password_hash=UNUSABLE_PASSWORD, area_path=c.home.area_path,
-                  full_name=c.row.full_name, phone=c.phone, id_number=c.id_number or None, language="zh")
-             for c, name in zip(rows, names, strict=True) if c.home is not None]
-    session.add_all(users)
-    session.flush()
-    expires = utcnow() + timedelta(days=ACTIVATION_DAYS)
-    out = []
-    for c, user in zip(rows, users, strict=True):
+    now = utcnow()
+    expires = now + timedelta(days=ACTIVATION_DAYS)
+    user_rows = [with_blind_index(User, {
+        "username": name, "password_hash": UNUSABLE_PASSWORD, "area_path": c.home.area_path,
+        "full_name": c.row.full_name, "phone": c.phone, "id_number": c.id_number or None, "language": "zh",
+        "is_active": True, "token_version": 0, "created_at": now, "updated_at": now,
+    }) for c, name in zip(rows, names, strict=True) if c.home is not None]
+    users = User.__table__
+    ids = list(session.execute(insert(users).returning(users.c.id, sort_by_parameter_order=True),
+                               user_rows).scalars())
+    grant_rows, code_rows, out = [], [], []
+    for c, user_id, values in zip(rows, ids, user_rows, strict=True):
         assert c.role is not None
         if c.department is not None:
-            session.add(Grant(user_id=user.id, role=c.role.value, department_id=c.department.id,
-                              area_path=c.department.area_path))
-        elif c.area is not None:
-            session.add(Grant(user_id=user.id, role=c.role.value, area_id=c.area.id, area_path=c.area.area_path))
+            grant_rows.append({"user_id": user_id, "role": c.role.value, "area_id": None,
+                               "department_id": c.department.id, "area_path": c.department.area_path})
+        else:
+            assert c.area is not None
+            grant_rows.append({"user_id": user_id, "role": c.role.value, "area_id": c.area.id,
+                               "department_id": None, "area_path": c.area.area_path})
         code = new_code()
-        session.add(ActivationCode(user_id=user.id, code_hash=code_hash(code), expires_at=expires,
-                                   import_id=import_id))
-        out.append({"username": user.username, "full_name": c.row.full_name, "place": c.place, "code": code,
+        code_rows.append({"user_id": user_id, "code_hash": code_hash(code), "expires_at": expires, "used_at": None,
+                          "import_id": import_id})
+        out.append({"username": values["username"], "full_name": c.row.full_name, "place": c.place, "code": code,
                     "expires": local(expires, tz).strftime("%Y-%m-%d")})
-    session.flush()
+    grants = Grant.__table__
+    grant_ids = list(session.execute(insert(grants).returning(grants.c.id, sort_by_parameter_order=True),
+                                     grant_rows).scalars())
+    session.execute(insert(ActivationCode.__table__), code_rows)
+    audit.write(session, [
+        *(audit.created(session, users, i, v) for i, v in zip(ids, user_rows, strict=True)),
+        *(audit.created(session, grants, i, v) for i, v in zip(grant_ids, grant_rows, strict=True)),
+        *(audit.created(session, ActivationCode.__table__, v["user_id"], v) for v in code_rows),
+    ])
     return out
 
 
