@@ -70,7 +70,8 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/users", "list", lambda w: "/api/v1/users?limit=500"),
     # A row naming community B's grid is an unknown area, like one that does not exist; nothing is created.
     Case("POST", "/api/v1/users/imports", "import", lambda w: "/api/v1/users/imports",
-         lambda w: {"rows": [{"姓名": "越权", "手机": "13900000009", "角色": "网格员", "区域编码": w.grids["b1"].code}]},
+         lambda w: {"rows": [{"姓名": "越权", "手机": "13900000009", "角色": "网格员",
+                              "区域编码": w.grids["b1"].code}]},
          markers=("乙社区",), refusal="unknown_area"),
     # An import is its creator's only: leader_b's is as unknown to admin_a as one that does not exist.
     Case("POST", "/api/v1/users/imports/{import_id}/confirm", "deny",
