@@ -139,6 +139,13 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/centres/{centre_id}", "deny", lambda w: f"/api/v1/centres/{w.extra['centre_b']}"),
     Case("POST", "/api/v1/centres", "deny", lambda w: "/api/v1/centres",
          lambda w: {"area_id": _b(w)["grid"], "name": "乙网格中心"}),
+    # Centres and departments in bulk: a row under community B names an unknown area; nothing is written.
+    Case("POST", "/api/v1/centres/import", "import", lambda w: "/api/v1/centres/import?dry_run=false",
+         lambda w: {"rows": [{"区域编码": w.community_b.code, "名称": "越权中心"}]}, markers=("乙社区",),
+         refusal="unknown_area"),
+    Case("POST", "/api/v1/departments/import", "import", lambda w: "/api/v1/departments/import?dry_run=false",
+         lambda w: {"rows": [{"部门编码": "D-x", "部门名称": "越权部门", "区域编码": w.community_b.code}]},
+         markers=("乙社区",), refusal="unknown_area"),
     Case("GET", "/api/v1/departments", "list", lambda w: "/api/v1/departments?limit=500"),
     Case("GET", "/api/v1/departments/{department_id}", "deny", lambda w: f"/api/v1/departments/{_b(w)['dept']}"),
     Case("POST", "/api/v1/departments", "deny", lambda w: "/api/v1/departments",
