@@ -18,6 +18,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.identity.bulk import rows as bulk_rows
 from shiyu.org.identity.bulk.models import ActivationCode
 from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.service import set_password
 from tests.factories import login, populated
 from tests.org.people_files import id_number, phone, write_people
 from tests.security.test_first_admin import shiyu  # noqa: F401  (the `shiyu …` command runner)
@@ -213,6 +214,15 @@ def test_wrong_and_expired_codes_answer_alike(client, imported, factory):
     expired = _activate(client, username, code)
     assert wrong.status_code == unknown.status_code == expired.status_code == 401
     assert wrong.json() == unknown.json() == expired.json()
+
+
+def test_a_password_set_by_an_administrator_voids_the_code(client, imported, factory):
+    username, code = imported
+    with factory.begin() as s:
+        s.info["principal"] = Principal.system()
+        set_password(s, s.scalar(select(User).where(User.username == username)), "Lighthouse-keeper-9")
+    assert _activate(client, username, code).status_code == 401
+    login(client, username, "Lighthouse-keeper-9")
 
 
 def test_the_cli_checks_and_imports_with_codes_in_a_file(shiyu, world, tmp_path, factory):  # noqa: F811

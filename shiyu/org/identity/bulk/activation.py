@@ -21,7 +21,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.identity import throttle
 from shiyu.org.identity.bulk.models import ActivationCode
-from shiyu.org.identity.bulk.service import code_hash
+from shiyu.org.identity.bulk.service import UNUSABLE_PASSWORD, code_hash
 from shiyu.org.identity.models import User
 from shiyu.org.identity.passwords import check_strength, hash_password
 from shiyu.org.identity.service import principal_for
@@ -48,6 +48,7 @@ def activate(factory: sessionmaker[Session], settings: Settings, username: str, 
         if wait:
             error = throttle.refusal(wait)
         elif (pending is None or user is None or not user.is_active or pending.used_at is not None
+              or user.password_hash != UNUSABLE_PASSWORD  # a password was set another way: the code is void
               or pending.expires_at <= now or not hmac.compare_digest(pending.code_hash, code_hash(code))):
             audit.record(s, "activation_failed", "user_account", user.id if user else None,
                          area_path=user.area_path if user else "/",
