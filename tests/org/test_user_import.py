@@ -241,3 +241,20 @@ def test_the_cli_checks_and_imports_with_codes_in_a_file(shiyu, world, tmp_path,
     assert _count(factory) == before + 1
     sheet = list(load_workbook(tmp_path / "codes.xlsx").worksheets[0].iter_rows(values_only=True))
     assert sheet[1][1] == "王伟" and sheet[1][2] == "甲社区第一网格"
+
+
+def test_unconfirmed_rows_and_undownloaded_codes_are_not_kept(client, world, factory):
+    from shiyu.org.identity.bulk import service
+    from shiyu.org.identity.bulk.models import UserImport
+
+    h = login(client, "admin")
+    draft = _start(client, h, [_row(1, world.grids["a1"].code)])["import_id"]
+    done = _start(client, h, [_row(2, world.grids["a1"].code)])["import_id"]
+    client.post(f"/api/v1/users/imports/{done}/confirm", json={}, headers=h)
+    with factory.begin() as s:
+        s.info["principal"] = Principal.system()
+        assert service.forget_stale(s) == 0
+        s.execute(update(UserImport).values(created_at=utcnow() - timedelta(days=2),
+                                            imported_at=utcnow() - timedelta(days=service.ACTIVATION_DAYS + 1)))
+        assert service.forget_stale(s) == 2
+        assert s.get(UserImport, draft).rows is None and s.get(UserImport, done).codes is None

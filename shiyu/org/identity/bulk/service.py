@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
@@ -41,6 +41,8 @@ CODE_LENGTH = 12  # 60 bits: with the expiry and the log-in throttle, not guessa
 UNUSABLE_PASSWORD = "!activation-pending"
 """Not an argon2 hash, so no password verifies against it (``passwords.verify_password``)."""
 CODE_COLUMNS = ["用户名", "姓名", "区域", "激活码", "有效期至"]
+DRAFT_HOURS = 24
+"""How long the rows of an import that was never confirmed are kept (they are personal data)."""
 
 
 class ImportHasErrors(ShiyuError):
@@ -202,6 +204,19 @@ def create_accounts(session: Session, rows: list[Checked], import_id: int | None
         *(audit.created(session, ActivationCode.__table__, v["user_id"], v) for v in code_rows),
     ])
     return out
+
+
+def forget_stale(session: Session) -> int:
+    """The hourly clean-up: rows of drafts nobody confirmed within ``DRAFT_HOURS``, and codes nobody
+    downloaded before they expired, are personal data or secrets kept for nothing. Idempotent."""
+    now = utcnow()
+    drafts = session.execute(update(UserImport).where(
+        UserImport.status == "draft", UserImport.rows.is_not(None),
+        UserImport.created_at < now - timedelta(hours=DRAFT_HOURS)).values(rows=None)).rowcount or 0
+    codes = session.execute(update(UserImport).where(
+        UserImport.codes.is_not(None),
+        UserImport.imported_at < now - timedelta(days=ACTIVATION_DAYS)).values(codes=None)).rowcount or 0
+    return drafts + codes
 
 
 def _usernames(session: Session, rows: list[Checked]) -> list[str]:
