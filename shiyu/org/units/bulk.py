@@ -142,7 +142,7 @@ def _create_department(session: Session, principal: Principal, v: dict[str, str]
 def _validated(model: Any, values: dict[str, Any]) -> dict[str, Any]:
     """The field rules of a single creation's schema (code pattern, lengths), as a row problem."""
     try:
-        return model.model_validate(values).model_dump()
+        return dict(model.model_validate(values).model_dump())
     except ValidationError as exc:
         where = str(exc.errors()[0]["loc"][0])
         raise ValidationFailed("invalid_field", "“{field}”格式不正确", "'{field}' is not valid", field=where,

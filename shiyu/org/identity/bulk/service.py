@@ -18,17 +18,17 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
 from shiyu.core.pii import blind_hash, with_blind_index
 from shiyu.core.scoping import Principal
-from shiyu.core.tabular import Table
+from shiyu.core.tabular import Table as Sheet
 from shiyu.core.timeutil import local, utcnow
 from shiyu.org.identity.bulk.models import ActivationCode, UserImport
 from shiyu.org.identity.bulk.rows import UNSCOPED, Checked, Row, check, chunks
@@ -139,7 +139,7 @@ def confirm(session: Session, principal: Principal, import_id: int, exclude: set
     return draft
 
 
-def take_codes(session: Session, principal: Principal, import_id: int) -> Table:
+def take_codes(session: Session, principal: Principal, import_id: int) -> Sheet:
     """The codes of a confirmed import, once: they are wiped as they are handed over, and the download is
     in the audit log (a lost sheet means new codes, not a second copy)."""
     draft = get_import(session, principal, import_id)
@@ -155,8 +155,8 @@ def take_codes(session: Session, principal: Principal, import_id: int) -> Table:
     return codes_table(codes)
 
 
-def codes_table(codes: list[dict[str, str]]) -> Table:
-    return Table(CODE_COLUMNS, [[c["username"], c["full_name"], c["place"], c["code"], c["expires"]] for c in codes])
+def codes_table(codes: list[dict[str, str]]) -> Sheet:
+    return Sheet(CODE_COLUMNS, [[c["username"], c["full_name"], c["place"], c["code"], c["expires"]] for c in codes])
 
 
 def create_accounts(session: Session, rows: list[Checked], import_id: int | None,
@@ -176,7 +176,7 @@ def create_accounts(session: Session, rows: list[Checked], import_id: int | None
         "full_name": c.row.full_name, "phone": c.phone, "id_number": c.id_number or None, "language": "zh",
         "is_active": True, "token_version": 0, "created_at": now, "updated_at": now,
     }) for c, name in zip(rows, names, strict=True) if c.home is not None]
-    users = User.__table__
+    users = _table(User)
     ids = list(session.execute(insert(users).returning(users.c.id, sort_by_parameter_order=True),
                                user_rows).scalars())
     grant_rows, code_rows, out = [], [], []
@@ -194,14 +194,15 @@ def create_accounts(session: Session, rows: list[Checked], import_id: int | None
                           "import_id": import_id})
         out.append({"username": values["username"], "full_name": c.row.full_name, "place": c.place, "code": code,
                     "expires": local(expires, tz).strftime("%Y-%m-%d")})
-    grants = Grant.__table__
+    grants = _table(Grant)
     grant_ids = list(session.execute(insert(grants).returning(grants.c.id, sort_by_parameter_order=True),
                                      grant_rows).scalars())
-    session.execute(insert(ActivationCode.__table__), code_rows)
+    codes = _table(ActivationCode)
+    session.execute(insert(codes), code_rows)
     audit.write(session, [
         *(audit.created(session, users, i, v) for i, v in zip(ids, user_rows, strict=True)),
         *(audit.created(session, grants, i, v) for i, v in zip(grant_ids, grant_rows, strict=True)),
-        *(audit.created(session, ActivationCode.__table__, v["user_id"], v) for v in code_rows),
+        *(audit.created(session, codes, v["user_id"], v) for v in code_rows),
     ])
     return out
 
@@ -210,12 +211,12 @@ def forget_stale(session: Session) -> int:
     """The hourly clean-up: rows of drafts nobody confirmed within ``DRAFT_HOURS``, and codes nobody
     downloaded before they expired, are personal data or secrets kept for nothing. Idempotent."""
     now = utcnow()
-    drafts = session.execute(update(UserImport).where(
+    drafts = _changed(session, update(UserImport).where(
         UserImport.status == "draft", UserImport.rows.is_not(None),
-        UserImport.created_at < now - timedelta(hours=DRAFT_HOURS)).values(rows=None)).rowcount or 0
-    codes = session.execute(update(UserImport).where(
+        UserImport.created_at < now - timedelta(hours=DRAFT_HOURS)).values(rows=None))
+    codes = _changed(session, update(UserImport).where(
         UserImport.codes.is_not(None),
-        UserImport.imported_at < now - timedelta(days=ACTIVATION_DAYS)).values(codes=None)).rowcount or 0
+        UserImport.imported_at < now - timedelta(days=ACTIVATION_DAYS)).values(codes=None))
     return drafts + codes
 
 
@@ -233,6 +234,14 @@ def _usernames(session: Session, rows: list[Checked]) -> list[str]:
         fresh.extend(sorted(candidates - taken))
     it = iter(fresh)
     return [c.row.username or next(it) for c in rows]
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _changed(session: Session, statement: Any) -> int:
+    return cast(CursorResult[Any], session.execute(statement)).rowcount or 0
 
 
 def _rows(draft: UserImport) -> list[Row]:
