@@ -29,11 +29,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
+from shiyu.core.tabular import read_table
 from shiyu.triage.classification.classifier import Taxonomy, TriageModel
 from shiyu.triage.classification.evaluation import evaluate, format_table
 from shiyu.triage.duplicates.similarity import find_duplicates, near_duplicates_of
 from shiyu.triage.hot.grouping import Message, hot_issues, parse_count, parse_time
-from shiyu.triage.tabular import read_table
 from shiyu.triage.text import clear_token_cache, join_fields, normalize
 
 TEXT = ["留言主题", "留言详情"]

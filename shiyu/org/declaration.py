@@ -12,14 +12,19 @@ from shiyu.org.identity import api_clients, audit_api
 from shiyu.org.identity import cli as identity_cli
 from shiyu.org.identity import models as identity_models
 from shiyu.org.identity import tasks as identity_tasks
+from shiyu.org.identity.bulk import api as bulk_api
+from shiyu.org.identity.bulk import models as bulk_models
+from shiyu.org.units import bulk_api as units_bulk_api
+from shiyu.org.units import cli as units_cli
 from shiyu.org.units import models as unit_models
 
 DOMAIN = Domain(
     name="org",
-    api_routers=(identity_api.router, areas_api.router, units_api.router, audit_api.router, calendar_api.router),
-    models=(area_models, calendar_models, identity_models, api_clients, unit_models),
+    api_routers=(bulk_api.router, identity_api.router, areas_api.router, units_bulk_api.router, units_api.router,
+                 audit_api.router, calendar_api.router),
+    models=(area_models, calendar_models, identity_models, bulk_models, api_clients, unit_models),
     worker=(identity_tasks,),
-    commands=(areas_cli, identity_cli),
+    commands=(areas_cli, identity_cli, units_cli),
     permissions={
         "area.view": "查看区划和网格",
         "area.edit": "编辑区划和网格",

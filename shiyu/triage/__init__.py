@@ -1,6 +1,6 @@
 """Smart triage (智能分拨) in three parts: ``classification`` (category model and suggestions), ``duplicates``
-and ``hot`` (hot issues); ``text`` and ``tabular`` are shared by all three, ``tasks`` holds the outbox
-subscribers that run them after intake."""
+and ``hot`` (hot issues); ``text`` is shared by all three (tables are read by ``shiyu.core.tabular``),
+``tasks`` holds the outbox subscribers that run them after intake."""
 
 from __future__ import annotations
 

@@ -73,6 +73,11 @@ ROUTE_LIMITS = (
     RouteLimit("POST", re.compile(r"/api/v1/cases"), rate="anonymous_report", anonymous_only=True),
     RouteLimit("POST", re.compile(r"/api/v1/auth/token"), rate="login"),
     RouteLimit("POST", re.compile(r"/login"), rate="login"),
+    # People in bulk: a city's file of grid workers; the first log-in with a code counts as a log-in.
+    RouteLimit("POST", re.compile(r"/api/v1/users/imports"), body_setting="max_import_bytes"),
+    RouteLimit("POST", re.compile(r"/admin/users/import"), body_setting="max_import_bytes", credentials_required=True),
+    RouteLimit("POST", re.compile(r"/api/v1/auth/activate"), rate="login"),
+    RouteLimit("POST", re.compile(r"/activate"), rate="login"),
 )
 
 

@@ -19,6 +19,7 @@ from shiyu.org.identity import service, sessions
 from shiyu.org.identity.deps import SESSION_COOKIE, csrf_ok, session_claims, start_session
 from shiyu.org.units.service import department_names
 from shiyu.web.account import router as account_router
+from shiyu.web.activation import router as activation_router
 from shiyu.web.admin import router as admin_router
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
@@ -114,6 +115,7 @@ def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
 
 router.include_router(shell)
 router.include_router(account_router)
+router.include_router(activation_router)
 router.include_router(admin_router)
 router.include_router(desk_router)
 router.include_router(analysis_router)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from shiyu.core.tabular import Table, read_table, write_table
 from shiyu.triage.classification import cli
-from shiyu.triage.tabular import Table, read_table, write_table
 from tests.triage.conftest import make_rows
 
 

@@ -5,6 +5,7 @@
 - ``list``: every account, its state and its roles.
 - ``set-password USERNAME --password-stdin``: a new password (the rule applies; its sessions end).
 - ``deactivate USERNAME``: its sessions end and its log-ins are refused (never the last city-wide admin).
+- ``import FILE [--dry-run] [--codes OUT.xlsx]``: people in bulk (``shiyu.org.identity.bulk.cli``).
 
 Passwords come from standard input, never from the command line, where anyone on the machine could read
 them in the process list; typed at a terminal they are asked twice without echo. The commands act as the
@@ -28,6 +29,7 @@ from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
 from shiyu.org.identity import admins, service
+from shiyu.org.identity.bulk import cli as bulk_cli
 from shiyu.org.identity.models import User
 
 REFUSED = 2
@@ -53,6 +55,7 @@ def register(sub: Any) -> None:
     deactivate = cmds.add_parser("deactivate", help="end an account's sessions and refuse its log-ins")
     deactivate.add_argument("username")
     deactivate.set_defaults(handler=_deactivate)
+    bulk_cli.add_commands(cmds, _run)
 
 
 def _run(action: Callable[[Session], str]) -> int:

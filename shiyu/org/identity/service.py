@@ -160,15 +160,21 @@ def add_grant(
                 "area_required", "该角色须指定区域", "This role is granted over an area", detail={"field": "area_id"}
             )
         path = _area(session, area_id).area_path
-    principal.require("user.manage", path)
-    if not principal.can("grant.any", path) and not all(principal.can(p, path) for p in needs_to_hold(role_enum)):
-        raise Forbidden(
-            "grant_exceeds_own", "不能授予超出自身权限的角色", "You cannot grant a role with more rights than you hold"
-        )
+    check_grantable(principal, role_enum, path)
     grant = Grant(user=user, role=role_enum.value, area_id=area_id, department_id=department_id, area_path=path)
     session.add(grant)
     session.flush()
     return grant
+
+
+def check_grantable(principal: Principal, role: Role, path: str) -> None:
+    """May ``principal`` hand out ``role`` over ``path``: manage users there and hold what the role needs
+    (or ``grant.any``). Shared by single grants and bulk imports."""
+    principal.require("user.manage", path)
+    if not principal.can("grant.any", path) and not all(principal.can(p, path) for p in needs_to_hold(role)):
+        raise Forbidden(
+            "grant_exceeds_own", "不能授予超出自身权限的角色", "You cannot grant a role with more rights than you hold"
+        )
 
 
 def remove_grant(session: Session, principal: Principal, user_id: int, grant_id: int) -> None:

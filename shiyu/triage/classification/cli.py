@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shiyu.core.tabular import Table, TableError, read_table, split_names, write_table
 from shiyu.triage import TriageError
 from shiyu.triage.classification import loop_cli
-from shiyu.triage.tabular import Table, read_table, split_names, write_table
 from shiyu.triage.text import join_fields
 
 EXIT_USER_ERROR = 2
@@ -60,7 +60,7 @@ def _guarded(handler: Callable[[argparse.Namespace], int | None]) -> Callable[[a
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args) or 0
-        except TriageError as exc:
+        except (TriageError, TableError) as exc:
             print(f"错误：{exc.zh}\nerror: {exc.en}", file=sys.stderr)
             return EXIT_USER_ERROR
 

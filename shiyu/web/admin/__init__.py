@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from shiyu.web.admin import areas, audit, calendar, categories, outbox, routing, units, users
+from shiyu.web.admin import areas, audit, calendar, categories, outbox, routing, units, user_import, users
 
 router = APIRouter(include_in_schema=False)
-for _module in (areas, units, categories, routing, calendar, users, audit, outbox):
+for _module in (areas, units, categories, routing, calendar, user_import, users, audit, outbox):
     router.include_router(_module.router)
