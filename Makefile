@@ -33,6 +33,7 @@ run: $(STAMP)
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check shiyu tests bench scripts
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(DEVSTAMP) lint
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -5,6 +5,8 @@ A path of its own rather than ``/cases/search``, which ``/cases/{case_id}`` woul
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
@@ -29,7 +31,7 @@ class CaseSearchOut(BaseModel):
             summary="Find cases by tracking code (any case, spaces or dashes), the reporter's phone (whole or "
                     "last 4 digits; audited), or words of the description, address or code — within your scope")
 def search_cases(db: Db, paging: Paging, request: Request,
-                 q: str = Query(..., max_length=search.MAX_QUERY, description="what was typed")) -> dict:
+                 q: str = Query(..., max_length=search.MAX_QUERY, description="what was typed")) -> dict[str, Any]:
     found = search.search(db, q, paging)
     now, lang = utcnow(), language(request)
     return {"kind": found.query.kind, "items": [service.case_out(c, now, lang) for c in found.cases],

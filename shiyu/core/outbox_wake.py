@@ -58,7 +58,8 @@ def _publish(session: Session) -> None:
     if not session.info.pop(WROTE_EVENTS, False):
         return
     bind = session.bind
-    publisher = _PUBLISHERS.get(getattr(bind, "engine", bind)) if bind is not None else None
+    engine = bind.engine if bind is not None else None  # a Connection's engine, or the Engine itself
+    publisher = _PUBLISHERS.get(engine) if engine is not None else None
     if publisher is not None:
         publisher.publish()
 

@@ -55,7 +55,7 @@ def term_grams(term: str) -> list[str]:
     return sorted({term[i:i + 2] for i in range(len(term) - 1)}) if len(term) > 1 else [term]
 
 
-class Grams(TypeDecorator):
+class Grams(TypeDecorator[list[str]]):
     """A text array on PostgreSQL (GIN-indexed); nothing on other databases, which search the text itself."""
 
     impl = Text

@@ -109,15 +109,18 @@ def categories(report: Report) -> bytes:
         return _png(fig)
 
 
+def _pct(rate: float | None) -> float:
+    return 0.0 if rate is None else rate * 100
+
+
 def areas(report: Report) -> bytes:
     """结案率 and 按期结案率 of the areas one level down, in ranking order."""
     rows = report.areas[:TOP_AREAS]
     with _style():
         fig, ax = plt.subplots(figsize=(8, 3.8))
         xs = range(len(rows))
-        pct = lambda v: 0.0 if v is None else v * 100  # noqa: E731
-        ax.bar([x - 0.2 for x in xs], [pct(r.closure_rate) for r in rows], width=0.4, color=NOW_COLOUR, label="结案率")
-        ax.bar([x + 0.2 for x in xs], [pct(r.on_time_closure_rate) for r in rows], width=0.4, color=SECOND_COLOUR,
+        ax.bar([x - 0.2 for x in xs], [_pct(r.closure_rate) for r in rows], width=0.4, color=NOW_COLOUR, label="结案率")
+        ax.bar([x + 0.2 for x in xs], [_pct(r.on_time_closure_rate) for r in rows], width=0.4, color=SECOND_COLOUR,
                label="按期结案率")
         ax.set_xticks(list(xs), [r.name for r in rows], rotation=30 if len(rows) > 5 else 0, ha="right"
                       if len(rows) > 5 else "center")

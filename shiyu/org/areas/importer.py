@@ -22,11 +22,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
@@ -474,7 +474,7 @@ def _write(session: Session, principal: Principal, entries: list[Entry]) -> None
     now = utcnow()
     made: dict[str, tuple[int, str]] = {}  # code → (id, area_path) of the areas written so far
     audits: list[dict[str, Any]] = []
-    area_table, boundary_table = cast(Table, Area.__table__), cast(Table, AreaBoundary.__table__)
+    area_table, boundary_table = Area.__table__, AreaBoundary.__table__
     for level in AreaLevel:
         new = [e for e in entries if e.level == level and e.existing is None]
         if not new:

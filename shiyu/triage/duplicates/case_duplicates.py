@@ -37,7 +37,7 @@ only people who see the case see its findings.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,7 +144,7 @@ def _near(case: Case) -> Any:
 
 def _inside(box: tuple[float, float, float, float], row: Row[Any]) -> bool:
     """``_near`` evaluated on a row already read (the same bounds, both ends included, as ``BETWEEN``)."""
-    return box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3]
+    return bool(box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3])
 
 
 def _similarities(text: str, others: list[str]) -> np.ndarray:
@@ -305,7 +305,9 @@ class GridLookups:
                 r.grid_id == case.grid_id or (address is not None and r.address == address)
                 or (phone is not None and r.reporter_phone_hash == phone))))
 
-    def _mine(self, kind: str, case: Case, since: datetime, alone: Any, keep: Any) -> list[Row[Any]]:
+    def _mine(self, kind: str, case: Case, since: datetime,
+              alone: Callable[[Session, Case, datetime], list[Row[Any]]],
+              keep: Callable[[Row[Any]], bool]) -> list[Row[Any]]:
         if self.stale or case.grid_id not in self.grids:
             return alone(self.session, case, since)
         key = (kind, case.grid_id)
@@ -338,8 +340,9 @@ class GridLookups:
                 same_place.append(Case.reporter_phone_hash.in_(phones))
             where = [Case.state != CaseState.MERGED.value, Case.reported_at <= max(c.reported_at for c in cases),
                      or_(*same_place)]
-        rows = list(self.session.execute(select(*_COLUMNS, Case.area_path).where(Case.reported_at >= since, *where)
-                                         .order_by(Case.reported_at.desc()).limit(cap)))
+        stmt = (select(*_COLUMNS, Case.area_path).where(Case.reported_at >= since, *where)
+                .order_by(Case.reported_at.desc()).limit(cap))
+        rows: list[Row[Any]] = list(self.session.execute(stmt))
         return since, rows, len(rows) == cap
 
 

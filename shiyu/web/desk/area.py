@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from shiyu.cases import listing, saved_filters, search
+from shiyu.cases.categories import service as categories
 from shiyu.cases.models import CaseState, Channel
 from shiyu.cases.workflow.table import STATE_LABELS
 from shiyu.core import audit
@@ -50,7 +51,7 @@ def _choices(db: PageDb, lang: str) -> dict[str, Any]:
     return {
         "states": [(s.value, STATE_LABELS[s][1 if lang == "en" else 0]) for s in CaseState],
         "channels": [(c.value, translate(lang, "desk.channel." + c.value)) for c in Channel],
-        "tree": table.categories.tree(db),
+        "tree": categories.tree(db),
         "departments": [(d.id, d.name) for d in depts],
     }
 

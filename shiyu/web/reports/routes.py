@@ -45,7 +45,7 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, status: int = 
     areas = _areas(db, principal)
     values = {"area": areas[0].code if areas else "", "week": periods.current(periods.Kind.WEEKLY, today).label,
               "month": periods.current(periods.Kind.MONTHLY, today).label, "format": "docx", "kind": "weekly"}
-    values.update({k: v for k, v in form.items() if k in values and v})
+    values.update({k: v for k, v in form.items() if k in values and isinstance(v, str) and v})
     filed = filing.listed(db)
     names = {a.id: a.name for a in db.scalars(select(Area).where(Area.id.in_({f.area_id for f in filed})),
                                               execution_options={"unscoped": True})}
