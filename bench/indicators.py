@@ -166,12 +166,12 @@ INSERT INTO "case" (id, version, tracking_code, submitter_key, idempotency_key, 
   category_id, urgency, description, attributes, lon, lat, address, grid_id, centre_area_id, centre_path,
   area_path, reported_at, anonymous, main_department_id, self_resolved, step_used_seconds, step_alert, supervised,
   listed_supervision, rework_count, return_count, extension_count, overdue_steps, late_steps, rating, registered_at,
-  dispatched_at, handled_at, closed_at, last_action_at, created_at, updated_at)
+  dispatched_at, handled_at, closed_at, search_text, last_action_at, created_at, updated_at)
 SELECT b.id, 1, 'B' || b.id, 'bench', b.id::text, '', (ARRAY{CHANNELS!r})[b.id % 5 + 1],
   (ARRAY{STATES!r})[b.state + 1], b.cat, 'normal', '', '{{}}', 118.1, 24.5, '', g.grid_id, g.community_id,
   g.community_path, g.area_path, to_timestamp(b.rep), false, NULLIF(b.dept, 0), b.selfres = 1, 0, 0, false,
   false, b.rew, b.ret, b.ext, b.ovd, b.late, NULLIF((ARRAY{RATINGS!r})[b.rating + 1], ''), {_ts("reg")}, {_ts("dis")},
-  {_ts("han")}, {_ts("clo")}, to_timestamp(b.rep), now(), now()
+  {_ts("han")}, {_ts("clo")}, '', to_timestamp(b.rep), now(), now()
 FROM bench_case b JOIN bench_grid g ON g.idx = b.grid
 """
 
@@ -262,9 +262,9 @@ def sqlite_load(engine: Any, city: City, chunk: np.ndarray) -> None:
             "centre_area_id, centre_path, area_path, reported_at, main_department_id, self_resolved, rework_count, "
             "return_count, extension_count, overdue_steps, late_steps, rating, registered_at, dispatched_at, "
             "handled_at, closed_at, version, submitter_key, request_hash, urgency, description, attributes, lon, lat, "
-            "address, anonymous, step_used_seconds, step_alert, supervised, listed_supervision, last_action_at, "
-            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'bench','','normal','',"
-            "'{}',118.1,24.5,'',0,0,0,0,0,?,?,?)", [(*r, r[10], r[10], r[10]) for r in rows])
+            "address, anonymous, step_used_seconds, step_alert, supervised, listed_supervision, search_text, "
+            "last_action_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'bench',"
+            "'','normal','','{}',118.1,24.5,'',0,0,0,0,0,'',?,?,?)", [(*r, r[10], r[10], r[10]) for r in rows])
         conn.exec_driver_sql(
             "INSERT INTO case_event (case_id, at, action, actor_name, from_state, to_state, version, note, data, "
             "attachment_ids, public, area_path) VALUES (?,?,'overdue','deadlines','handling','handling',2,'',"
