@@ -391,7 +391,12 @@ def _insert_sql(table: str, columns: list[str]) -> str:
             f'VALUES ({", ".join(["%s"] * len(kept))})')
 
 
-def _adapt(value: Any) -> Any:
+ARRAY_COLUMNS = {"search_grams"}  # text[] on PostgreSQL; every other list or dict value is JSON
+
+
+def _adapt(column: str, value: Any) -> Any:
+    if column in ARRAY_COLUMNS:
+        return value
     return psycopg.types.json.Jsonb(value) if isinstance(value, (dict, list)) else value
 
 
@@ -399,8 +404,8 @@ def raw_run(args: tuple) -> dict[str, Any]:
     conninfo, t, seconds, start_at = args
     case_sql = _insert_sql("case", t.case_columns) + " RETURNING id"
     case_index = {c: i for i, c in enumerate(c for c in t.case_columns if c != "id")}
-    case_values = [_adapt(v) for c, v in zip(t.case_columns, t.case_values, strict=True) if c != "id"]
-    children = [(_insert_sql(table, cols), [_adapt(v) for c, v in zip(cols, vals, strict=True) if c != "id"],
+    case_values = [_adapt(c, v) for c, v in zip(t.case_columns, t.case_values, strict=True) if c != "id"]
+    children = [(_insert_sql(table, cols), [_adapt(c, v) for c, v in zip(cols, vals, strict=True) if c != "id"],
                  [c for c in cols if c != "id"].index(link) if link else None, link == "object_id")
                 for table, cols, vals, link in t.children]
     latencies = []
