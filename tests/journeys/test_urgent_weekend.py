@@ -20,9 +20,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from shiyu.cases import intake
 from shiyu.cases.categories.models import Category
 from shiyu.cases.categories.seed import EMERGENCY, FAST
+from shiyu.cases.intake import service as intake
 from shiyu.cases.schemas import IntakeIn
 from shiyu.cases.workflow import deadlines
 from shiyu.core.scoping import Principal
