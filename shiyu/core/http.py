@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from shiyu.core.config import Settings
+from shiyu.core.db import transaction
 from shiyu.core.errors import Unauthenticated
 from shiyu.core.paging import MAX_LIMIT, PageParams
 from shiyu.core.scoping import Principal
@@ -77,16 +78,9 @@ def request_transaction(request: Request, caller: Callable[[Session], Principal]
     before the change it just made is committed. That is why every database dependency is declared with
     ``scope="function"``.
     """
-    session: Session = request.app.state.session_factory()
-    try:
-        session.info.update(principal=caller(session), client_ip=client_ip(request))
+    with transaction(request.app.state.session_factory, client_ip=client_ip(request)) as session:
+        session.info["principal"] = caller(session)
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def request_session(request: Request, principal: Principal) -> Iterator[Session]:
