@@ -160,6 +160,10 @@ class Case(ScopedMixin, TimestampMixin, Base):
         UniqueConstraint("submitter_key", "idempotency_key"),
         Index("ix_case_state_centre", "state", "centre_path"),
         Index("ix_case_step_due", "step_due_at"),
+        # The 辖区 list filtered by state or by department within the caller's area (shiyu.cases.listing):
+        # one range scan instead of AND-ing a bitmap of every case in the area (bench/desk.py).
+        Index("ix_case_state_area", "state", "area_path"),
+        Index("ix_case_department_area", "main_department_id", "area_path"),
         # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
         # Free-text search (shiyu.cases.search, docs/adr/0007-case-search-index.md): GIN on PostgreSQL; on
