@@ -36,6 +36,9 @@ PACKAGES = [
     ("leaflet.markercluster", "1.5.3", "MIT",
      ["dist/leaflet.markercluster.js", "dist/MarkerCluster.css", "dist/MarkerCluster.Default.css"],
      "MIT-LICENCE.txt"),
+    # Drawing and splitting area boundaries on the administrator's map (shiyu/web/static/area_draw.js).
+    ("@geoman-io/leaflet-geoman-free", "2.20.2", "MIT", ["dist/leaflet-geoman.min.js", "dist/leaflet-geoman.css"],
+     "LICENSE"),
     # /api/docs serves Swagger UI from here (shiyu.web.api_docs), not from a CDN.
     ("swagger-ui-dist", "5.35.0", "Apache-2.0",
      ["swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css", "NOTICE", "favicon-32x32.png"],

@@ -289,6 +289,56 @@ def propose_boundary(
     return proposal
 
 
+# Where a child's own serial sits in its 12- or 15-digit code (the digits after its parent's prefix).
+_SERIAL = {AreaLevel.DISTRICT: (4, 6), AreaLevel.STREET: (6, 9), AreaLevel.COMMUNITY: (9, 12),
+           AreaLevel.GRID: (12, 15)}
+
+
+def suggest_child_code(session: Session, parent: Area) -> str | None:
+    """The next free code for a new child of ``parent``: its prefix, the highest serial in use plus one, the
+    rest zeros (GB/T 2260 style; a grid is the community code plus a 3-digit serial). None under a grid."""
+    if parent.level >= AreaLevel.GRID:
+        return None
+    level = AreaLevel(parent.level + 1)
+    start, end = _SERIAL[level]
+    codes = session.scalars(select(Area.code).where(Area.parent_id == parent.id), execution_options=UNSCOPED)
+    serials = [int(c[start:end]) for c in codes if c[start:end].isdigit()]
+    serial = max(serials, default=0) + 1
+    if serial >= 10 ** (end - start):
+        return None
+    tail = "" if level == AreaLevel.GRID else "0" * (12 - end)
+    return parent.code[:start] + str(serial).zfill(end - start) + tail
+
+
+def propose_new_area(session: Session, principal: Principal, parent_id: int, code: str, name: str,
+                     geometry: Any, note: str = "") -> AreaBoundary:
+    """A street, community or grid drawn on the map inside its parent (no public file has them). The area is
+    created without a boundary — so no lookup, route or map uses it yet — and the drawn outline becomes its
+    first boundary proposal, checked now and approved by someone else like any other change."""
+    parent = get_area(session, parent_id)
+    principal.require("area.edit", parent.area_path)
+    if parent.level >= AreaLevel.GRID:
+        raise ValidationFailed("grid_has_no_children", "网格下不能再划分区域", "A grid has no smaller areas")
+    level = AreaLevel(parent.level + 1)
+    code, name = code.strip(), name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("name_required", "请填写名称（不超过100个字）", "Give a name (at most 100 characters)",
+                               detail={"field": "name"})
+    subject = f"{name}（{code}）"
+    taken = session.scalar(select(Area.id).where(Area.code == code), execution_options=UNSCOPED) is not None
+    problems = [p for p in (rules.check_code(code, level, subject),
+                            rules.check_code_prefix(code, level, parent.code, subject),
+                            rules.issue("code_in_use", subject) if taken else None) if p]
+    if problems:
+        raise rules.AreaRuleError(problems)
+    _parse(geometry, subject)
+    # No geometry given at all, so the column is SQL NULL (a JSON null would pass "geometry IS NOT NULL").
+    area = Area(code=code, name=name, level=int(level), parent_id=parent.id, area_path=f"{parent.area_path}{code}/")
+    session.add(area)
+    session.flush()
+    return propose_boundary(session, principal, area.id, geometry, note)
+
+
 def _open_proposal(session: Session, principal: Principal, proposal_id: int) -> AreaBoundary:
     proposal = get_proposal(session, proposal_id)
     principal.require("area.approve", proposal.area_path)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from shiyu.core.errors import ShiyuError
+from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.org.areas import importer, service
 from shiyu.org.areas.api import MAX_IMPORT_BYTES
@@ -59,6 +59,8 @@ def areas_page(request: Request, db: PageDb, principal: PagePrincipal, area: int
             boundaries=service.list_boundaries(db, selected.id),
             can_propose=principal.can("area.propose", selected.area_path),
             can_approve=principal.can("area.approve", selected.area_path),
+            can_draw=principal.can("area.edit", selected.area_path) and selected.level < AreaLevel.GRID,
+            suggested_code=service.suggest_child_code(db, selected),
         )
     return render(request, "admin/areas.html", **context)
 
@@ -76,9 +78,10 @@ def _feature(area: Area | AreaBoundary, role: str, tolerance: float, **props: An
 
 
 @router.get("/{area_id}/map.json")
-def area_map(area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+def area_map(area_id: int, db: PageDb, principal: PagePrincipal, edit: bool = False) -> Response:
     """The selected area's outline, its children's boundaries (simplified for their level) and the
-    boundary proposals awaiting a decision, as GeoJSON for the page's map."""
+    boundary proposals awaiting a decision, as GeoJSON for the page's map. ``edit``: the outline exactly as
+    stored, for reshaping it on the map (a simplified one would move the edges nobody touched)."""
     area = service.get_area(db, area_id)
     features = []
     kids = service.children(db, area.id)
@@ -86,8 +89,8 @@ def area_map(area_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     for kid in kids:
         features.append(_feature(kid, "child", tolerance, id=kid.id, name=kid.name, code=kid.code,
                                  href=f"/admin/areas?area={kid.id}"))
-    features.append(_feature(area, "self", TOLERANCE[AreaLevel(area.level)] / 2, id=area.id, name=area.name,
-                             code=area.code))
+    features.append(_feature(area, "self", 0 if edit else TOLERANCE[AreaLevel(area.level)] / 2, id=area.id,
+                             name=area.name, code=area.code))
     for p in service.open_proposals(db, [area.id, *[k.id for k in kids]]):
         features.append(_feature(p, "proposed", 0, id=p.id, name="", code=""))
     body = {"type": "FeatureCollection", "features": [f for f in features if f]}
@@ -203,6 +206,58 @@ def decide(request: Request, proposal_id: int, decision: str, db: PageDb, princi
             "decider": users.get(boundary.decided_by_id or 0, ""), "can_decide": False}
     return render(request, "admin/partials/proposal_row.html", item=item, done=decision, error=None, errors={},
                   issues=[])
+
+
+def _visible_area(db: PageDb, area_id: int | None) -> Area | None:
+    """The area if the caller sees it (the parent of an area may lie outside their grants), else None."""
+    try:
+        return service.get_area(db, area_id) if area_id else None
+    except NotFound:
+        return None
+
+
+@router.get("/proposals/{proposal_id}/map.json")
+def proposal_map(proposal_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """Before and after for an approval card: the area's boundary in force (none for a newly drawn area) and
+    the proposed one, exactly as stored, inside its parent's outline for where it is."""
+    require_any(principal, "area.approve", "area.propose")
+    proposal = service.get_proposal(db, proposal_id)
+    area = service.get_area(db, proposal.area_id)
+    parent = _visible_area(db, area.parent_id)
+    features = [_feature(parent, "context", TOLERANCE[AreaLevel(parent.level)], id=parent.id, name=parent.name,
+                         code=parent.code) if parent else None,
+                _feature(area, "self", 0, id=area.id, name=area.name, code=area.code),
+                _feature(proposal, "proposed", 0, id=proposal.id, name="", code="")]
+    return JSONResponse({"type": "FeatureCollection", "features": [f for f in features if f]},
+                        headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.post("/{area_id}/draw")
+def draw(request: Request, area_id: int, db: PageDb, principal: PagePrincipal, code: str = Form(""),
+         name: str = Form(""), geometry: str = Form(""), note: str = Form("")) -> Response:
+    """A new child area drawn on the map: created without a boundary, its outline a proposal to approve."""
+    lang = language(request)
+    require_any(principal, "area.edit")
+    try:
+        try:
+            drawn = json.loads(geometry) if geometry.strip() else None
+        except ValueError:
+            drawn = None
+        if drawn is None:
+            raise ValidationFailed("nothing_drawn", "请先在地图上画出区域范围", "Draw the area on the map first",
+                                   detail={"field": "geometry"})
+        proposal = service.propose_new_area(db, principal, area_id, code, name, drawn, note)
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        general, errors = field_errors(exc, lang)
+        issues = exc.detail.get("issues") if isinstance(exc.detail, dict) else None
+        return render(request, "admin/partials/draw_result.html", exc.status, created=None, general=general,
+                      errors=errors, issues=issues or [])
+    return render(request, "admin/partials/draw_result.html", created={"name": name.strip(), "id": proposal.area_id},
+                  general=None, errors={}, issues=[])
 
 
 def _geometry_from(text: str) -> Any:

@@ -168,7 +168,8 @@
   var STYLES = {
     child: { color: "#0b5cad", weight: 1.5, fillColor: "#0b5cad", fillOpacity: 0.12 },
     self: { color: "#17212b", weight: 2.5, fill: false },
-    proposed: { color: "#d97706", weight: 2.5, dashArray: "6 5", fill: false }
+    proposed: { color: "#d97706", weight: 2.5, dashArray: "6 5", fill: false },
+    context: { color: "#52606d", weight: 1.5, dashArray: "2 4", fill: false }
   };
 
   function drawMap(el) {
