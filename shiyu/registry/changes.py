@@ -51,6 +51,8 @@ TRANSITIONS = {
     (ChangeStatus.REVIEWED, "return"): ChangeStatus.RETURNED,
 }
 
+VERBS = {"review": ("审核", "reviewed"), "accept": ("通过", "accepted"), "return": ("退回", "returned")}
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -159,9 +161,10 @@ def decide(session: Session, principal: Principal, change_id: int, verb: str, no
     principal.require(REVIEW, record.area_path)
     new = TRANSITIONS.get((ChangeStatus(record.status), verb))
     if new is None:
-        raise Conflict("change_not_open", "该变更记录当前状态为“{status}”，不能{verb}",
-                       "This change record is {status}; it cannot be {verb}ed", detail={"status": record.status},
-                       status=record.status, verb=verb)
+        verb_zh, verb_en = VERBS.get(verb, (verb, verb))
+        raise Conflict("change_not_open", "该变更记录当前状态为“{state}”，不能{verb_zh}",
+                       "This change record is {state}; it cannot be {verb_en}", detail={"status": record.status},
+                       state=record.status, verb_zh=verb_zh, verb_en=verb_en)
     if verb == "return" and len(note.strip()) < 2:
         raise ValidationFailed("reason_required", "退回须说明原因", "Say why the change is returned",
                                detail={"field": "note"})

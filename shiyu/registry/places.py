@@ -34,14 +34,18 @@ class OutsideGrids(ShiyuError):
 def grid_at(session: Session, principal: Principal, permission: str, *, grid_id: int | None = None,
             lon: float | None = None, lat: float | None = None) -> Area:
     """The grid a record belongs to: the one named, else the one containing the point. The caller must hold
-    ``permission`` there; a grid they cannot see answers like no grid."""
-    if grid_id is None and lon is not None and lat is not None:
-        record = INDEXES.get(session).locate(lon, lat)
-        grid_id = record.ref.id if record is not None else None
-    grid = session.get(Area, grid_id) if grid_id is not None else None
-    if grid is None or grid.level != int(AreaLevel.GRID) or not principal.can(permission, grid.area_path):
-        raise OutsideGrids(detail={"grid_id": grid_id, "lon": lon, "lat": lat})
-    return grid
+    ``permission`` there: a named grid they cannot act in answers like no grid (404); a point outside their
+    grids is the collector's mistake to correct (422)."""
+    if grid_id is not None:
+        grid = session.get(Area, grid_id)
+        if grid is None or grid.level != int(AreaLevel.GRID) or not principal.can(permission, grid.area_path):
+            raise NotFound(detail={"object": "grid", "id": grid_id})
+        return grid
+    record = INDEXES.get(session).locate(lon, lat) if lon is not None and lat is not None else None
+    located = session.get(Area, record.ref.id) if record is not None else None
+    if located is None or not principal.can(permission, located.area_path):
+        raise OutsideGrids(detail={"lon": lon, "lat": lat})
+    return located
 
 
 def community_of(session: Session, grid: Area) -> Area:
