@@ -35,7 +35,8 @@ def _page(items: list[Any], total: int, paging: Any) -> dict[str, Any]:
 
 
 @router.get("/persons", response_model=Page[PersonOut],
-            summary="Persons in your grids (masked; the read is audited); exact ID number or full name via the blind index")
+            summary="Persons in your grids (masked; the read is audited); exact ID number or full name via the "
+                    "blind index")
 def list_persons(db: Db, principal: CurrentPrincipal, paging: Paging, grid_id: int | None = Query(None, ge=1),
                  id_number: str | None = Query(None, max_length=30), name: str | None = Query(None, max_length=50),
                  status: str | None = Query(None, max_length=12)) -> dict[str, Any]:
@@ -51,7 +52,8 @@ def get_person(person_id: int, db: Db, principal: CurrentPrincipal) -> dict[str,
 
 
 @router.post("/persons/{person_id}/reveal", response_model=RevealOut,
-             summary="One personal-data field in the clear (registry.reveal, police_note: registry.police_view; audited)")
+             summary="One personal-data field in the clear (registry.reveal; police_note: registry.police_view; "
+                     "audited)")
 def reveal(person_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) -> RevealOut:
     return RevealOut(field=body.field, value=service.reveal_person(db, principal, person_id, body.field, body.reason))
 
@@ -119,7 +121,7 @@ def submit_change(body: ChangeIn, db: Db, principal: CurrentPrincipal, response:
 
 @router.get("/changes", response_model=Page[ChangeOut], summary="Change records in your scope, newest first")
 def list_changes(db: Db, paging: Paging, status: str | None = Query(None, max_length=12)) -> dict[str, Any]:
-    rows, total = changes.list_changes(db, status, paging.limit, paging.offset)
+    rows, total = changes.list_changes(db, status, paging)
     return _page([changes.change_out(r) for r in rows], total, paging)
 
 

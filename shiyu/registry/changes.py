@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.core.errors import Conflict, NotFound, ValidationFailed
+from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import blind_hash, mask
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -78,7 +79,8 @@ def normalised(entity: str, action: str, data: dict[str, Any], base: dict[str, A
     if entity == "household":
         members = data.get("members") or []
         if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS:
-            raise fields.invalid("members", f"一户须有1至{MAX_MEMBERS}名成员", f"A household has 1 to {MAX_MEMBERS} members")
+            raise fields.invalid("members", f"一户须有1至{MAX_MEMBERS}名成员",
+                                 f"A household has 1 to {MAX_MEMBERS} members")
         return {"address": fields.address_parts(data.get("address") or {}),
                 "house": _jsonable(fields.house_values(data.get("house") or {})),
                 "members": [_jsonable(fields.person_values(m if isinstance(m, dict) else {})) for m in members]}
@@ -189,13 +191,11 @@ def decide(session: Session, principal: Principal, change_id: int, verb: str, no
     return record
 
 
-def list_changes(session: Session, status: str | None, limit: int = 100, offset: int = 0) -> tuple[list[ChangeRecord], int]:
-    from shiyu.core.paging import PageParams, paginate
-
+def list_changes(session: Session, status: str | None, params: PageParams) -> tuple[list[ChangeRecord], int]:
     stmt = select(ChangeRecord).order_by(ChangeRecord.id.desc())
     if status:
         stmt = stmt.where(ChangeRecord.status == status)
-    return paginate(session, stmt, PageParams(limit=limit, offset=offset))
+    return paginate(session, stmt, params)
 
 
 _PII_KINDS = {"name": "name", "id_number": "id_number", "phone": "phone", "hukou_address": "address",

@@ -9,6 +9,7 @@ walk per row costs a fraction of a model's validation, and the messages are the 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from shiyu.core.errors import ValidationFailed
@@ -19,13 +20,14 @@ RELATIONS = ("户主", "配偶", "子女", "父母", "祖父母", "孙子女", "
 # GB/T 30428.2 major classes of components (大类); the minor class is the next two digits.
 COMPONENT_MAJORS = {"01": "公用设施", "02": "道路交通", "03": "市容环境", "04": "园林绿化", "05": "房屋土地",
                     "06": "其他设施"}
-LABELS = {
+LABELS: dict[str, dict[StrEnum, str]] = {
     "residence_type": {ResidenceType.REGISTERED: "户籍", ResidenceType.FLOATING: "流动",
                        ResidenceType.FOREIGN: "境外", ResidenceType.HK_MACAO_TAIWAN: "港澳台"},
     "use": {HouseUse.OWNER_OCCUPIED: "自住", HouseUse.RENTED: "出租", HouseUse.VACANT: "空置",
             HouseUse.BUSINESS: "经营", HouseUse.DORMITORY: "宿舍", HouseUse.GROUP_RENTAL: "群租"},
     "kind": {UnitKind.ENTERPRISE: "企业", UnitKind.SOLE_TRADER: "个体工商户", UnitKind.SOCIAL_ORG: "社会组织",
-             UnitKind.PUBLIC: "机关事业", UnitKind.PROPERTY: "物业", UnitKind.SCHOOL: "学校", UnitKind.HOSPITAL: "医院"},
+             UnitKind.PUBLIC: "机关事业", UnitKind.PROPERTY: "物业", UnitKind.SCHOOL: "学校",
+             UnitKind.HOSPITAL: "医院"},
     "place_type": {PlaceType.NONE: "无", PlaceType.THREE_SMALL: "三小场所", PlaceType.NINE_SMALL: "九小场所",
                    PlaceType.CROWDED: "人员密集场所"},
     "status": {ComponentStatus.INTACT: "完好", ComponentStatus.DAMAGED: "破损", ComponentStatus.LOST: "丢失",
@@ -148,7 +150,8 @@ def unit_values(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(tags, list) or len(tags) > 20 or any(len(str(t)) > 20 for t in tags):
         raise invalid("risk_tags", "风险标签至多20个、每个至多20字", "At most 20 risk tags of at most 20 characters")
     phone = _text(data, "legal_rep_phone", 20)
-    return {"credit_code": validate_credit_code(code) if code else None, "name": _text(data, "name", 200, required=True),
+    return {"credit_code": validate_credit_code(code) if code else None,
+            "name": _text(data, "name", 200, required=True),
             "kind": _choice(data, "kind", UnitKind.ENTERPRISE.value), "address_text": _text(data, "address_text", 200),
             "legal_rep_name": _text(data, "legal_rep_name", 50) or None,
             "legal_rep_phone": validate_phone(phone) if phone else None,
@@ -166,4 +169,5 @@ def component_values(data: dict[str, Any]) -> dict[str, Any]:
     if lon is None:
         raise invalid("lon", "部件须有位置（经纬度）", "A component needs a location")
     return {"class_code": class_code, "name": _text(data, "name", 100), "lon": lon, "lat": lat,
-            "owner_name": _text(data, "owner_name", 200), "status": _choice(data, "status", ComponentStatus.INTACT.value)}
+            "owner_name": _text(data, "owner_name", 200),
+            "status": _choice(data, "status", ComponentStatus.INTACT.value)}

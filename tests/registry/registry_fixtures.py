@@ -74,11 +74,12 @@ def registered_family(s: Session, w: World, worker: str, reviewer: str, **kw: An
 def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
     """A family, a unit, a component and an open change record in grid b1 of community B."""
     ids = registered_family(s, w, "worker_b1", "leader_b", point=POINT_B1, road="乙社区花园",
-                            members=[member("赵六", occupation="乙社区保安"), member("钱七", "配偶", occupation="乙社区保洁")])
+                            members=[member("赵六", occupation="乙社区保安"),
+                                     member("钱七", "配偶", occupation="乙社区保洁")])
     system = Principal.system("test")
     s.info["principal"] = system
-    unit, _ = changes.submit(s, system, Submission("unit", "create", {"name": "乙社区超市", "credit_code": credit_code(),
-                                                                      "place_type": "九小场所"}, grid_id=w.grids["b1"].id))
+    shop = {"name": "乙社区超市", "credit_code": credit_code(), "place_type": "九小场所"}
+    unit, _ = changes.submit(s, system, Submission("unit", "create", shop, grid_id=w.grids["b1"].id))
     changes.decide(s, system, unit.id, "review")
     changes.decide(s, system, unit.id, "accept")
     comp, _ = changes.submit(s, system, Submission("component", "create", {"class_code": "0101", "name": "乙社区井盖",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shiyu.core.audit import AuditEntry
 from shiyu.core.scoping import Principal
 from shiyu.registry.models import ChangeRecord, Person, Residence
 from tests.factories import add_user, login, populated
@@ -63,7 +62,7 @@ def test_a_returned_change_writes_nothing_and_needs_a_reason(client, system_sess
 
 
 def test_bad_input_is_refused_at_submission_with_its_field(client, system_session, factory):
-    populated(system_session)
+    w = populated(system_session)
     worker = login(client, "worker_a1")
     bad_id = family(members=[member("张伟", id_number="350203198001010010")])
     r = client.post("/api/v1/registry/changes", json={"entity": "household", "action": "create", "data": bad_id},
@@ -76,10 +75,11 @@ def test_bad_input_is_refused_at_submission_with_its_field(client, system_sessio
     unknown = client.post("/api/v1/registry/changes", json={"entity": "house", "action": "delete", "data": {}},
                           headers=worker)
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_change"
-    bad_unit = client.post("/api/v1/registry/changes", json={"entity": "unit", "action": "create", "grid_id": 99,
-                                                              "data": {"name": "店", "credit_code": "91350200MA0000001X"}},
+    shop = {"name": "店", "credit_code": "91350200MA0000001X"}
+    bad_unit = client.post("/api/v1/registry/changes", json={"entity": "unit", "action": "create",
+                                                              "grid_id": w.grids["a1"].id, "data": shop},
                            headers=worker)
-    assert bad_unit.status_code == 422
+    assert bad_unit.status_code == 422 and bad_unit.json()["code"] == "invalid_credit_code"
     assert _count(factory, ChangeRecord) == 0
 
 

@@ -84,8 +84,8 @@ def _grids(session: Session) -> dict[str, Area]:
 
 def _communities(session: Session, grids: dict[str, Area]) -> dict[int, str]:
     ids = {g.parent_id for g in grids.values()}
-    return dict(session.execute(select(Area.id, Area.code).where(Area.id.in_(ids)), execution_options=UNSCOPED)
-                .tuples().all())
+    rows = session.execute(select(Area.id, Area.code).where(Area.id.in_(ids)), execution_options=UNSCOPED)
+    return {r.id: r.code for r in rows}
 
 
 def check(session: Session, kind: str, rows: list[Row], today: date | None = None) -> list[Row]:
@@ -146,8 +146,9 @@ def _check_persons(session: Session, rows: list[Row]) -> None:
     codes = [r.values["address_code"] for r in rows if r.values.get("address_code")]
     houses: dict[str, int] = {}
     for part in chunks(codes):
-        houses.update(session.execute(select(Address.code, House.id).join(House, House.address_id == Address.id)
-                                      .where(Address.code.in_(part)), execution_options=UNSCOPED).tuples().all())
+        found = session.execute(select(Address.code, House.id).join(House, House.address_id == Address.id)
+                                .where(Address.code.in_(part)), execution_options=UNSCOPED)
+        houses.update((r.code, r.id) for r in found)
     for row in rows:
         code = row.values.get("address_code")
         if code and code not in houses:
