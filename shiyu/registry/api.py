@@ -61,7 +61,7 @@ def reveal(person_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal) 
 @router.post("/persons/{person_id}/merge", response_model=ChangeOut,
              summary="Merge a duplicate record (same ID number) into this one, keeping the history")
 def merge(person_id: int, body: MergeIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
-    return changes.change_out(dedupe.merge(db, principal, person_id, body.duplicate_id))
+    return changes.change_out(dedupe.merge(db, principal, person_id, body.duplicate_id), principal)
 
 
 @router.get("/duplicates", response_model=list[list[PersonOut]],
@@ -116,23 +116,24 @@ def submit_change(body: ChangeIn, db: Db, principal: CurrentPrincipal, response:
         photos=tuple(body.photos), client_key=body.client_key))
     if not created:
         response.status_code = 200
-    return changes.change_out(record)
+    return changes.change_out(record, principal)
 
 
 @router.get("/changes", response_model=Page[ChangeOut], summary="Change records in your scope, newest first")
-def list_changes(db: Db, paging: Paging, status: str | None = Query(None, max_length=12)) -> dict[str, Any]:
+def list_changes(db: Db, principal: CurrentPrincipal, paging: Paging,
+                 status: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     rows, total = changes.list_changes(db, status, paging)
-    return _page([changes.change_out(r) for r in rows], total, paging)
+    return _page([changes.change_out(r, principal) for r in rows], total, paging)
 
 
 @router.get("/changes/{change_id}", response_model=ChangeOut, summary="One change record (masked)")
-def get_change(change_id: int, db: Db) -> dict[str, Any]:
-    return changes.change_out(changes.get(db, change_id))
+def get_change(change_id: int, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    return changes.change_out(changes.get(db, change_id), principal)
 
 
 def _decide(verb: str) -> Any:
     def handler(change_id: int, body: DecisionIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
-        return changes.change_out(changes.decide(db, principal, change_id, verb, body.note))
+        return changes.change_out(changes.decide(db, principal, change_id, verb, body.note), principal)
     return handler
 
 

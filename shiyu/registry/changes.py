@@ -31,6 +31,8 @@ from shiyu.registry.apply import APPLY, snapshot
 from shiyu.registry.models import ChangeRecord, ChangeStatus, Component, House, Person, PersonStatus, Unit
 
 COLLECT = "registry.collect"
+POLICE = "registry.police_view"
+POLICE_FIELDS = ("police_note",)
 REVIEW = "registry.review"
 UNSCOPED = {"unscoped": True}
 MAX_MEMBERS = 20
@@ -119,6 +121,18 @@ def _grid(session: Session, principal: Principal, sub: Submission, target: Any) 
                           lat=float(lat) if lat not in (None, "") else None)
 
 
+def _without_police_fields(principal: Principal, grid: Area, data: dict[str, Any]) -> dict[str, Any]:
+    """What a collector without the police's view sends for the police-only fields is dropped, at any depth
+    (a household's members): they may neither see nor write them."""
+    if principal.can(POLICE, grid.area_path):
+        return data
+    out = {k: v for k, v in data.items() if k not in POLICE_FIELDS}
+    if isinstance(out.get("members"), list):
+        out["members"] = [_without_police_fields(principal, grid, m) if isinstance(m, dict) else m
+                          for m in out["members"]]
+    return out
+
+
 def submit(session: Session, principal: Principal, sub: Submission) -> tuple[ChangeRecord, bool]:
     """Record a proposed change; answers the record and whether it is new (False: a resend of ``client_key``)."""
     if sub.client_key and principal.user_id is not None:
@@ -136,8 +150,16 @@ def submit(session: Session, principal: Principal, sub: Submission) -> tuple[Cha
         if target is None:
             raise NotFound(detail={"object": sub.entity, "id": sub.target_id})
     grid = _grid(session, principal, sub, target)
+    data = _without_police_fields(principal, grid, sub.data)
     before = snapshot(target) if target is not None else None
-    after = normalised(sub.entity, sub.action, sub.data, before)
+    after = normalised(sub.entity, sub.action, data, before)
+    if before is not None and sub.action == "update":
+        # Only what changes is recorded (and applied): an accepted change never undoes a later one.
+        after = {k: v for k, v in after.items() if before.get(k) != v}
+        before = {k: before[k] for k in after}
+        if not after:
+            raise ValidationFailed("no_change", "没有需要变更的内容", "Nothing would change",
+                                   detail={"field": "data"})
     record = ChangeRecord(
         area_path=grid.area_path, grid_id=grid.id, entity=sub.entity, action=sub.action, target_id=sub.target_id,
         before=json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
@@ -203,22 +225,24 @@ _PII_KINDS = {"name": "name", "id_number": "id_number", "phone": "phone", "hukou
               "legal_rep_phone": "phone", "police_note": "text"}
 
 
-def _masked(values: Any) -> Any:
-    """A change's before/after as shown: personal data masked at every depth (a household's members)."""
+def _masked(values: Any, police: bool) -> Any:
+    """A change's before/after as shown: personal data masked at every depth (a household's members), the
+    police-only fields absent for everyone else."""
     if isinstance(values, list):
-        return [_masked(v) for v in values]
+        return [_masked(v, police) for v in values]
     if not isinstance(values, dict):
         return values
-    return {k: mask(_PII_KINDS[k], v) if k in _PII_KINDS and isinstance(v, str) else _masked(v)
-            for k, v in values.items()}
+    return {k: mask(_PII_KINDS[k], v) if k in _PII_KINDS and isinstance(v, str) else _masked(v, police)
+            for k, v in values.items() if police or k not in POLICE_FIELDS}
 
 
-def change_out(record: ChangeRecord) -> dict[str, Any]:
+def change_out(record: ChangeRecord, principal: Principal) -> dict[str, Any]:
+    police = principal.can(POLICE, record.area_path)
     return {
         "id": record.id, "grid_id": record.grid_id, "entity": record.entity, "action": record.action,
         "target_id": record.target_id, "status": record.status,
-        "before": _masked(json.loads(record.before)) if record.before else None,
-        "after": _masked(json.loads(record.after)) if record.after else None,
+        "before": _masked(json.loads(record.before), police) if record.before else None,
+        "after": _masked(json.loads(record.after), police) if record.after else None,
         "photos": record.photos, "duplicates": record.duplicates, "submitted_by": record.submitted_by,
         "submitted_at": record.submitted_at, "reviewed_by": record.reviewed_by, "decided_by": record.decided_by,
         "note": record.note, "applied_ids": record.applied_ids,

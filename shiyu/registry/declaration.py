@@ -37,7 +37,7 @@ DOMAIN = Domain(
         "centre_leader": _REVIEW,
         "analyst": _VIEW,
         "admin": _REVIEW | {"registry.import"},
-        "police": _VIEW | {"registry.reveal", "registry.police_view"},
+        "police": _COLLECT | {"registry.police_view"},
     },
     translations=Path(__file__).parent / "i18n",
 )

@@ -15,8 +15,8 @@ from tests.registry.registry_fixtures import POINT_B1, member, registered_family
 
 def _world(system_session):
     w = populated(system_session)
-    add_user(system_session, "police_a", w.community_a, [("police", w.community_a)])
-    a = registered_family(system_session, w, "worker_a1", "operator_a",
+    w.users["police_a"] = add_user(system_session, "police_a", w.community_a, [("police", w.community_a)])
+    a = registered_family(system_session, w, "police_a", "operator_a",
                           members=[member("张伟", police_note="前科：无"), member("李娜", "配偶")])
     b = registered_family(system_session, w, "worker_b1", "leader_b", point=POINT_B1)
     system_session.commit()
@@ -82,6 +82,30 @@ def test_police_only_fields_are_hidden_from_everyone_else(client, system_session
     ok = client.post(f"/api/v1/registry/persons/{pid}/reveal", json={"field": "police_note", "reason": "核查情况"},
                      headers=police)
     assert ok.json()["value"] == "前科：无"
+
+
+def test_collectors_without_the_police_view_neither_write_nor_see_police_fields(client, system_session, factory):
+    _w, a, _b = _world(system_session)
+    worker, operator, police = login(client, "worker_a1"), login(client, "operator_a"), login(client, "police_a")
+    pid = a["persons"][0]
+    sent = client.post("/api/v1/registry/changes", json={"entity": "person", "action": "update", "target_id": pid,
+                                                          "data": {"police_note": "改写", "occupation": "教师"}},
+                       headers=worker)
+    assert sent.status_code == 201 and sent.json()["after"] == {"occupation": "教师"}
+    nothing = client.post("/api/v1/registry/changes", json={"entity": "person", "action": "update", "target_id": pid,
+                                                             "data": {"police_note": "改写"}}, headers=worker)
+    assert nothing.status_code == 422 and nothing.json()["code"] == "no_change"
+    by_police = client.post("/api/v1/registry/changes", json={
+        "entity": "person", "action": "update", "target_id": pid, "data": {"police_note": "已核查"}}, headers=police)
+    assert by_police.status_code == 201
+    change = by_police.json()["id"]
+    assert "police_note" not in client.get(f"/api/v1/registry/changes/{change}", headers=operator).json()["after"]
+    assert client.get(f"/api/v1/registry/changes/{change}", headers=police).json()["after"]["police_note"] == "已***"
+    for verb in ("review", "accept"):
+        assert client.post(f"/api/v1/registry/changes/{change}/{verb}", json={}, headers=operator).status_code == 200
+    with factory() as s:
+        s.info["principal"] = Principal.system()
+        assert s.get(Person, pid).police_note == "已核查"
 
 
 def test_grid_worker_cannot_write_the_register_directly(system_session):

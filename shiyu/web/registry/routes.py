@@ -82,8 +82,9 @@ def queue(request: Request, db: PageDb, principal: PagePrincipal, status: str = 
     page = paging(offset)
     rows, total = changes.list_changes(db, current, page)
     grids = areas.areas_by_id(db, [r.grid_id for r in rows])
-    return render(request, "registry/changes.html", items=[changes.change_out(r) for r in rows], total=total,
-                  limit=page.limit, offset=offset, current=current, statuses=STATUSES,
+    items = [changes.change_out(r, principal) for r in rows]
+    return render(request, "registry/changes.html", items=items, total=total, limit=page.limit, offset=offset,
+                  current=current, statuses=STATUSES,
                   grids={k: v.name for k, v in grids.items()},
                   can_review=principal.has_permission("registry.review"),
                   can_collect=principal.has_permission("registry.collect"))
