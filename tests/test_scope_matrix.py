@@ -27,6 +27,8 @@ from tests.cases.conftest import LIMITS
 from tests.factories import PASSWORD, World, add_user, box, login, populated
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
+from tests.registry.registry_fixtures import family
+from tests.registry.registry_fixtures import scope_matrix_extra as registry_extra
 from tests.triage.case_helpers import scope_matrix_extra as hot_extra
 
 B_MARKERS = ("359901001002", "乙社区")
@@ -208,6 +210,32 @@ ROUTES: list[Case] = [
          lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}/dismiss"),
     Case("POST", "/api/v1/hot-issues/{issue_id}/split", "deny",
          lambda w: f"/api/v1/hot-issues/{w.extra['hot_issue_b']}/split", lambda w: {"case_ids": [w.extra["case_b"]]}),
+    Case("GET", "/api/v1/registry/persons", "list", lambda w: "/api/v1/registry/persons?limit=500"),
+    Case("GET", "/api/v1/registry/persons/{person_id}", "deny",
+         lambda w: f"/api/v1/registry/persons/{w.extra['person_b']}"),
+    Case("POST", "/api/v1/registry/persons/{person_id}/reveal", "deny",
+         lambda w: f"/api/v1/registry/persons/{w.extra['person_b']}/reveal",
+         lambda w: {"field": "name", "reason": "核实身份信息"}),
+    Case("POST", "/api/v1/registry/persons/{person_id}/merge", "deny",
+         lambda w: f"/api/v1/registry/persons/{w.extra['person_b']}/merge",
+         lambda w: {"duplicate_id": w.extra["person_b2"]}),
+    Case("GET", "/api/v1/registry/duplicates", "list", lambda w: "/api/v1/registry/duplicates"),
+    Case("GET", "/api/v1/registry/buildings", "list", lambda w: "/api/v1/registry/buildings?limit=500"),
+    Case("GET", "/api/v1/registry/houses", "list", lambda w: "/api/v1/registry/houses?limit=500"),
+    Case("GET", "/api/v1/registry/houses/{house_id}", "deny",
+         lambda w: f"/api/v1/registry/houses/{w.extra['house_b']}"),
+    Case("GET", "/api/v1/registry/units", "list", lambda w: "/api/v1/registry/units?limit=500"),
+    Case("GET", "/api/v1/registry/units/{unit_id}", "deny", lambda w: f"/api/v1/registry/units/{w.extra['unit_b']}"),
+    Case("GET", "/api/v1/registry/components", "list", lambda w: "/api/v1/registry/components?limit=500"),
+    # A change named for grid b1 is refused like a grid that does not exist; nothing is recorded.
+    Case("POST", "/api/v1/registry/changes", "deny", lambda w: "/api/v1/registry/changes",
+         lambda w: {"entity": "household", "action": "create", "grid_id": _b(w)["grid"], "data": family()}),
+    Case("GET", "/api/v1/registry/changes", "list", lambda w: "/api/v1/registry/changes?limit=500"),
+    Case("GET", "/api/v1/registry/changes/{change_id}", "deny",
+         lambda w: f"/api/v1/registry/changes/{w.extra['change_b']}"),
+    *(Case("POST", f"/api/v1/registry/changes/{{change_id}}/{verb}", "deny",
+           lambda w, verb=verb: f"/api/v1/registry/changes/{w.extra['change_b']}/{verb}",
+           lambda w: {"note": "越权处理"}) for verb in ("review", "accept", "return")),
 ]
 
 
@@ -223,6 +251,7 @@ def world(system_session) -> World:
                          area_prefix=w.community_b.area_path, department_id=w.departments["b"].id)
     case_extra = scope_matrix_extra(system_session, w)
     case_extra.update(patrol_extra(system_session, w))
+    case_extra.update(registry_extra(system_session, w))
     case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     import_b = UserImport(created_by=w.users["leader_b"].id, file_name="b.xlsx", rows="[]")

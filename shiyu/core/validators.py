@@ -66,3 +66,31 @@ def validate_phone(value: str) -> str:
         "The phone number is not valid (11-digit mobile, or landline with area code)",
         detail={"field": "phone"},
     )
+
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters of this alphabet (no I, O, S, V, Z); the last is a check
+# character over the first 17 with these weights (3^i mod 31).
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_credit_code(value: str) -> str:
+    """Return the normalised unified social credit code, or raise with the reason in both languages."""
+    v = value.strip().upper()
+    if len(v) != 18 or any(c not in _USCC_ALPHABET for c in v) or not v[2:8].isdigit():
+        raise ValidationFailed(
+            "invalid_credit_code", "统一社会信用代码应为18位数字或大写字母（不含I、O、S、V、Z），第3至8位为行政区划码",
+            "A unified social credit code has 18 digits or capital letters (no I, O, S, V, Z), with a division "
+            "code in places 3 to 8", detail={"field": "credit_code"},
+        )
+    if credit_code_check_char(v[:17]) != v[17]:
+        raise ValidationFailed(
+            "invalid_credit_code", "统一社会信用代码校验位不正确", "The check character of the credit code is wrong",
+            detail={"field": "credit_code"},
+        )
+    return v

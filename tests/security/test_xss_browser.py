@@ -56,6 +56,8 @@ RULE = "规则" + img("rule") + BREAKOUT
 NOTE = "边界" + script("note") + img("note2")
 DESCRIPTION = "描述" + img("desc") + script("desc2") + " {{7*7}} ${7*7} " + BREAKOUT
 ADDRESS = "地址" + '<svg onload=alert("addr")>' + ' javascript:alert("addr2")'
+ROAD = "小区" + img("road") + BREAKOUT
+RESIDENT = "住" + script("resident")
 REPORTER = "张" + img("reporter")
 ATTRIBUTE = img("attribute") + script("attribute2")
 ACTION_NOTE = "立案" + img("action-note")
@@ -75,7 +77,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.org.calendar.schemas import DayRange
     from shiyu.org.calendar.service import apply_year
     from shiyu.org.units.models import Centre
+    from shiyu.registry.models import House
     from tests.cases.case_fixtures import LIMITS
+    from tests.registry.registry_fixtures import member, registered_family
 
     def fill(session, w) -> dict:
         major = Category(kind="incident", code="I99", name_zh=MAJOR_ZH, name_en=MAJOR_EN)
@@ -102,8 +106,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                                  status="proposed", proposed_at=utcnow(), area_path=w.grids["b1"].area_path,
                                  note=NOTE))
         session.flush()
+        family = registered_family(session, w, "worker_a1", "operator_a", road=ROAD,
+                                   members=[member(RESIDENT, occupation=img("occupation"))])
+        house = session.get(House, family["house"])
         return {"major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
-                "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id}
+                "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
+                "house": family["house"], "building": house.building_id, "person": family["persons"][0],
+                "grid_a1": w.grids["a1"].id}
 
     with running_world(tmp_path_factory.mktemp("xss"), fill) as world:
         world["ids"].update(_file_cases(world["url"], world["ids"]["minor"]))
@@ -174,11 +183,13 @@ def watched(browser: Browser, hostile: dict) -> Iterator[Watched]:
 def _urls(world: dict) -> list[str]:
     ids = world["ids"]
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
-              "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999}
+              "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
+              "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",
         "/admin/categories?inactive=true", f"/desk/cases/{ids['citizen_case']}", f"/portal/track?code={ids['code']}",
+        f"/registry?area={ids['grid_a1']}", "/registry/changes?status=accepted",
     ]
 
 

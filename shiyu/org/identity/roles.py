@@ -25,6 +25,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # 审计员
     ADMIN = "admin"  # 系统管理员
     CITIZEN = "citizen"  # 群众
+    POLICE = "police"  # 社区民警: the registers' police-only fields (shiyu.registry)
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -41,6 +42,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.AUDITOR: ("审计员", "Auditor"),
     Role.ADMIN: ("系统管理员", "Administrator"),
     Role.CITIZEN: ("群众", "Citizen"),
+    Role.POLICE: ("社区民警", "Community police officer"),
 }
 
 # Roles granted over a department rather than an area subtree.
@@ -101,6 +103,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "outbox.manage",
     },
     Role.CITIZEN: frozenset(),
+    Role.POLICE: _VIEW_BASE,
 }
 
 # Who may grant a role (besides holding ``user.manage`` there): an admin (``grant.any``) any role in its
