@@ -166,7 +166,8 @@ def area_ranking(session: Session, principal: Principal, area: Area, moment: Mom
         parent = _ancestor(path, level + 1)
         if parent is not None:
             live[parent] = [a + b for a, b in zip(live[parent], numbers, strict=True)]
-    rates = {r["id"]: r["values"] for r in indicators.ranking(session, principal, q, INDICATOR_LEVEL[level])} if q else {}
+    ranked = indicators.ranking(session, principal, q, INDICATOR_LEVEL[level]) if q else []
+    rates = {r["id"]: r["values"] for r in ranked}
     rows = []
     for child in children:
         opened, overdue, warning = live.get(child.area_path, [0, 0, 0])
@@ -180,8 +181,8 @@ def department_ranking(session: Session, principal: Principal, area: Area, momen
                        q: indicators.Query | None) -> list[RankRow]:
     """The main departments of the area's cases: those with open cases now, or figures in the period."""
     live = _open_groups(session, Case.main_department_id, [*_where(area, None), Case.main_department_id.is_not(None)])
-    rates = {r["id"]: r["values"] for r in indicators.ranking(session, principal, q,
-                                                               indicators.RankLevel.DEPARTMENT)} if q else {}
+    ranked = indicators.ranking(session, principal, q, indicators.RankLevel.DEPARTMENT) if q else []
+    rates = {r["id"]: r["values"] for r in ranked}
     ids = set(live) | set(rates)
     names = {d.id: (d.code, d.name) for d in session.scalars(
         select(Department).where(Department.id.in_(ids)), execution_options=UNSCOPED)} if ids else {}

@@ -78,9 +78,17 @@ def periods(start: date, end: date) -> Periods:
     return Periods(current, previous, Period(_year_back(start), _year_back(end)))
 
 
+# Shown as the number of cases, like its name says (超期案件数); its share is the numerator over the denominator.
+COUNTED = frozenset({"overdue"})
+
+
+def _is_rate(name: str) -> bool:
+    return BY_NAME[name].is_rate and name not in COUNTED
+
+
 def _value(counts: dict[str, int], name: str) -> float | int | None:
     ind = BY_NAME[name]
-    return rate(counts, ind) if ind.is_rate else counts[ind.numerator]
+    return rate(counts, ind) if _is_rate(name) else counts[ind.numerator]
 
 
 def change(value: float | int | None, before: float | int | None, is_rate: bool) -> Cell:
@@ -93,8 +101,7 @@ def change(value: float | int | None, before: float | int | None, is_rate: bool)
 
 
 def _figure(name: str, counts: dict[str, int], drill: dict[str, Any]) -> Cell:
-    ind = BY_NAME[name]
-    return Cell(_value(counts, name), "rate" if ind.is_rate else "count",
+    return Cell(_value(counts, name), "rate" if _is_rate(name) else "count",
                 {**drill, "indicator": name, "part": "numerator"})
 
 
@@ -131,18 +138,17 @@ def overview(session: Session, q: indicators.Query, pq: indicators.Query, yq: in
                    "a year ago", "change"])
     for ind in INDICATORS:
         value, prev, last_year = _value(now, ind.name), _value(before, ind.name), _value(year, ind.name)
+        kind, is_rate = ("rate", True) if _is_rate(ind.name) else ("count", False)
         drill = {**_drill(q), "indicator": ind.name}
         denominator = Cell(now[ind.denominator], "count", {**drill, "part": "denominator"}) if ind.denominator \
             else Cell(None)
         table.rows.append([
             Cell(ind.zh if zh else ind.en), Cell(ind.formula_zh if zh else ind.formula_en),
             _figure(ind.name, now, _drill(q)), Cell(now[ind.numerator], "count", {**drill, "part": "numerator"}),
-            denominator, Cell(prev, "rate" if ind.is_rate else "count", {**_drill(pq), "indicator": ind.name,
-                                                                        "part": "numerator"}),
-            change(value, prev, ind.is_rate),
-            Cell(last_year, "rate" if ind.is_rate else "count", {**_drill(yq), "indicator": ind.name,
-                                                                "part": "numerator"}),
-            change(value, last_year, ind.is_rate),
+            denominator, Cell(prev, kind, {**_drill(pq), "indicator": ind.name, "part": "numerator"}),
+            change(value, prev, is_rate),
+            Cell(last_year, kind, {**_drill(yq), "indicator": ind.name, "part": "numerator"}),
+            change(value, last_year, is_rate),
         ])
     return table
 
@@ -162,10 +168,7 @@ def _ranked(session: Session, principal: Principal, q: indicators.Query, pq: ind
         drill = {**_drill(q), key_param(level): r["id"]}
         cells = [Cell(r["rank"], "count"), Cell(r["name"])]
         for n in TABLE_INDICATORS:
-            ind = BY_NAME[n]
-            value = r["values"][n]
-            cells.append(Cell(value, "rate" if ind.is_rate and n != "overdue" else "count",
-                              {**drill, "indicator": n, "part": "numerator"}))
+            cells.append(_figure(n, r["counts"], drill))
         cells += [Cell(r["score"], "score"), change(_pts(r["score"]), _pts(before.get(r["id"])), True),
                   change(_pts(r["score"]), _pts(year.get(r["id"])), True)]
         table.rows.append(cells)
