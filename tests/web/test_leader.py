@@ -66,8 +66,14 @@ def test_every_situation_number_opens_exactly_its_cases(client, world):
     assert set(figures) == {"new_today", "closed_today", "in_progress", "overdue", "warning", "supervised"}
     assert figures["overdue"][1] == 1 and figures["warning"][1] == 1 and figures["supervised"][1] == 1
     assert figures["in_progress"][1] >= 3 and figures["new_today"][1] >= 1
-    for url, n in figures.values():
+    for name, (url, n) in figures.items():
         assert total_of(client, url) == n
+        if name in ("new_today", "in_progress", "overdue"):  # the same cases in 辖区案件, by its own filters
+            desk = re.search(r'id="open-desk" href="([^"]+)"|href="([^"]+)" id="open-desk"',
+                             client.get(html.unescape(url)).text)
+            assert desk, name
+            listed = client.get(html.unescape(desk.group(1) or desk.group(2)))
+            assert listed.status_code == 200 and f"共 {n} 条" in listed.text, (name, n)
     # the rankings: grids of community A, departments; every number a link to as many cases
     ranking = page.text[page.text.index('id="rank-areas"'):page.text.index('id="hot-top"')]
     links = LINKED_NUMBER.findall(ranking)

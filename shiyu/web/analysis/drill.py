@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from sqlalchemy import Select
 
 from shiyu.cases.indicators import service as indicators
+from shiyu.cases.models import OPEN_STATES
 from shiyu.core import audit
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
@@ -32,6 +33,7 @@ from shiyu.org.units.service import department_names
 from shiyu.reports import situation
 from shiyu.web.command import service as command
 from shiyu.web.desk import table
+from shiyu.web.desk.routes import DESK_PERMISSIONS
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
 
@@ -49,6 +51,28 @@ class Drill:
     title: str
     stmt: Select[Any]
     params: dict[str, Any]
+    desk: str | None = None  # the same cases in 辖区案件, where the desk's filters can say them
+
+
+def may_use_desk(principal: Principal) -> bool:
+    return any(principal.has_permission(p) for p in DESK_PERMISSIONS)
+
+
+def desk_query(figure: str, area_id: int, department_id: int | None, moment: situation.Moment) -> str | None:
+    """The 辖区案件 filters (``shiyu.cases.listing``) that select exactly the cases of ``figure``, for those
+    the desk's filters can express (the others have no such link)."""
+    today = moment.local.date().isoformat()
+    filters: dict[str, list[tuple[str, str]]] = {
+        "new_today": [("from", today), ("to", today)],
+        "in_progress": [("state", s.value) for s in OPEN_STATES],
+        "overdue": [("overdue", "yes"), *[("state", s.value) for s in OPEN_STATES]],
+    }
+    if figure not in filters:
+        return None
+    chosen = [("area", str(area_id)), *filters[figure]]
+    if department_id is not None:
+        chosen.append(("department", str(department_id)))
+    return "/desk/area?" + urlencode(chosen)
 
 
 def _live(request: Request, db: PageDb, principal: Principal, figure: str, area_id: int | None,
@@ -65,7 +89,8 @@ def _live(request: Request, db: PageDb, principal: Principal, figure: str, area_
         parts.append(department_names(db, [department_id]).get(department_id, ""))
     parts.append(translate(lang, "leader.as_of", time=moment.local.strftime("%H:%M")))
     params = {"figure": figure, "area_id": area.id, "department_id": department_id}
-    return Drill(" · ".join(p for p in parts if p), stmt, params)
+    desk = desk_query(figure, area.id, department_id, moment) if may_use_desk(principal) else None
+    return Drill(" · ".join(p for p in parts if p), stmt, params, desk)
 
 
 def _indicator(request: Request, db: PageDb, principal: Principal, name: str, part: str, area_id: int | None,
@@ -113,7 +138,7 @@ def cases_page(request: Request, db: PageDb, principal: PagePrincipal, offset: i
     cases, total = paginate(db, drill.stmt, PageParams(limit=PAGE_SIZE, offset=offset))
     query = urlencode({k: v for k, v in drill.params.items() if v is not None})
     return render(request, "analysis/cases.html", title=drill.title, rows=table.rows(db, cases, utcnow(), lang),
-                  total=total, limit=PAGE_SIZE, offset=offset, query=query, base=f"?{query}&")
+                  total=total, limit=PAGE_SIZE, offset=offset, query=query, base=f"?{query}&", desk=drill.desk)
 
 
 @router.get("/export.xlsx")
