@@ -7,8 +7,9 @@ formulas as the API and the weekly report), and every count or rate carries the 
 behind it (``Cell.drill``: indicator, part, area, department, category, start, end), which the page turns
 into a link to the list of exactly those cases (``indicators.cases_statement``).
 
-Comparison periods: a whole calendar month compares with the previous calendar month; any other span with
-the same number of days just before it. 同比 shifts both ends back one year (29 February becomes the 28th).
+Comparison periods: whole calendar months compare with the months just before; a month so far (the 1st
+to some day) with the same days of the previous month; any other span with the same number of days just
+before it. 同比 shifts both ends back one year (29 February becomes the 28th).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Cell:
     value: Any
     kind: str = "text"  # text | count | rate | score | points (a change in percentage points) | ratio (relative)
     drill: dict[str, Any] | None = None  # the filters of the cases behind the number
+    good: bool | None = None  # a change: whether it went the better way (None: no change, or no better way)
 
 
 @dataclass
@@ -72,6 +74,9 @@ def periods(start: date, end: date) -> Periods:
         months = (following.year - start.year) * 12 + following.month - start.month
         first = date(start.year + (start.month - 1 - months) // 12, (start.month - 1 - months) % 12 + 1, 1)
         previous = Period(first, start - timedelta(days=1))
+    elif start.day == 1 and (start.year, start.month) == (end.year, end.month):  # this month so far
+        first = (start - timedelta(days=1)).replace(day=1)
+        previous = Period(first, min(first + (end - start), start - timedelta(days=1)))
     else:
         length = (end - start).days + 1
         previous = Period(start - timedelta(days=length), start - timedelta(days=1))
@@ -91,13 +96,16 @@ def _value(counts: dict[str, int], name: str) -> float | int | None:
     return rate(counts, ind) if _is_rate(name) else counts[ind.numerator]
 
 
-def change(value: float | int | None, before: float | int | None, is_rate: bool) -> Cell:
+def change(value: float | int | None, before: float | int | None, is_rate: bool,
+           higher_is_better: bool | None = None) -> Cell:
     """A rate's change in percentage points, a count's relative change (none without a base)."""
     if value is None or before is None:
         return Cell(None, "points" if is_rate else "ratio")
-    if is_rate:
-        return Cell(value - before, "points")
-    return Cell((value - before) / before if before else None, "ratio")
+    delta = value - before
+    cell = Cell(delta, "points") if is_rate else Cell(delta / before if before else None, "ratio")
+    if cell.value and higher_is_better is not None:
+        cell.good = (delta > 0) == higher_is_better
+    return cell
 
 
 def _figure(name: str, counts: dict[str, int], drill: dict[str, Any]) -> Cell:
@@ -139,6 +147,7 @@ def overview(session: Session, q: indicators.Query, pq: indicators.Query, yq: in
     for ind in INDICATORS:
         value, prev, last_year = _value(now, ind.name), _value(before, ind.name), _value(year, ind.name)
         kind, is_rate = ("rate", True) if _is_rate(ind.name) else ("count", False)
+        better = ind.higher_is_better if ind.is_rate else None  # more reports are neither better nor worse
         drill = {**_drill(q), "indicator": ind.name}
         denominator = Cell(now[ind.denominator], "count", {**drill, "part": "denominator"}) if ind.denominator \
             else Cell(None)
@@ -146,9 +155,9 @@ def overview(session: Session, q: indicators.Query, pq: indicators.Query, yq: in
             Cell(ind.zh if zh else ind.en), Cell(ind.formula_zh if zh else ind.formula_en),
             _figure(ind.name, now, _drill(q)), Cell(now[ind.numerator], "count", {**drill, "part": "numerator"}),
             denominator, Cell(prev, kind, {**_drill(pq), "indicator": ind.name, "part": "numerator"}),
-            change(value, prev, is_rate),
+            change(value, prev, is_rate, better),
             Cell(last_year, kind, {**_drill(yq), "indicator": ind.name, "part": "numerator"}),
-            change(value, last_year, is_rate),
+            change(value, last_year, is_rate, better),
         ])
     return table
 
@@ -169,8 +178,8 @@ def _ranked(session: Session, principal: Principal, q: indicators.Query, pq: ind
         cells = [Cell(r["rank"], "count"), Cell(r["name"])]
         for n in TABLE_INDICATORS:
             cells.append(_figure(n, r["counts"], drill))
-        cells += [Cell(r["score"], "score"), change(_pts(r["score"]), _pts(before.get(r["id"])), True),
-                  change(_pts(r["score"]), _pts(year.get(r["id"])), True)]
+        cells += [Cell(r["score"], "score"), change(_pts(r["score"]), _pts(before.get(r["id"])), True, True),
+                  change(_pts(r["score"]), _pts(year.get(r["id"])), True, True)]
         table.rows.append(cells)
     return table
 

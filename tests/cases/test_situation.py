@@ -150,9 +150,16 @@ def test_comparison_periods():
     assert (p.year_ago.start, p.year_ago.end) == (date(2025, 3, 1), date(2025, 3, 31))
     p = statistics.periods(date(2026, 1, 1), date(2026, 2, 28))  # two whole months: the two before
     assert (p.previous.start, p.previous.end) == (date(2025, 11, 1), date(2025, 12, 31))
+    p = statistics.periods(date(2026, 3, 1), date(2026, 3, 6))  # this month so far: the same days of February
+    assert (p.previous.start, p.previous.end) == (date(2026, 2, 1), date(2026, 2, 6))
+    assert statistics.periods(date(2026, 3, 1), date(2026, 3, 30)).previous.end == date(2026, 2, 28)
     p = statistics.periods(date(2026, 3, 9), date(2026, 3, 15))
     assert (p.previous.start, p.previous.end) == (date(2026, 3, 2), date(2026, 3, 8))
     assert statistics.periods(date(2028, 2, 29), date(2028, 2, 29)).year_ago.start == date(2027, 2, 28)
+    # a change is better or worse by the indicator's direction: more rework is worse, more closure better
+    assert statistics.change(0.3, 0.2, True, False).good is False
+    assert statistics.change(0.9, 0.8, True, True).good is True
+    assert statistics.change(12, 1, False).good is None and statistics.change(5, 0, False).value is None
 
 
 def _overview(stats) -> dict[str, list]:

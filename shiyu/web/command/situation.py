@@ -26,10 +26,12 @@ from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, requir
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 REFRESH_SECONDS = 60
 RANK_ROWS = 10
+SCREEN_ROWS = 6  # the big screen holds everything on one 1080-pixel screen
 
 
-def panel(request: Request, db: PageDb, principal: Principal, area: int | None, days: int) -> dict[str, Any]:
-    """Everything the panel shows, for the caller's focus area."""
+def panel(request: Request, db: PageDb, principal: Principal, area: int | None, days: int,
+          rows: int = RANK_ROWS) -> dict[str, Any]:
+    """Everything the panel shows, for the caller's focus area (``rows`` of each ranking)."""
     tz = request.app.state.settings.tz
     focus = service.focus_area(db, principal, area)
     f = service.filters(days, None, None)
@@ -44,8 +46,8 @@ def panel(request: Request, db: PageDb, principal: Principal, area: int | None, 
         "focus": focus, "moment": moment, "counts": situation.counts(db, focus, moment), "f": f,
         "figures": situation.FIGURES, "labels": {k: v[1 if language(request) == "en" else 0]
                                                  for k, v in situation.LABELS.items()},
-        "level": level, "areas": areas[:RANK_ROWS], "more_areas": max(0, len(areas) - RANK_ROWS),
-        "departments": situation.department_ranking(db, principal, focus, moment, q)[:RANK_ROWS],
+        "level": level, "areas": areas[:rows], "more_areas": max(0, len(areas) - rows),
+        "departments": situation.department_ranking(db, principal, focus, moment, q)[:rows],
         "rates": q is not None, "period": period, "hot": hot, "places": hot_cases.place_names(db, hot),
         "refresh": REFRESH_SECONDS, "may_manage_hot": principal.has_permission(hot_cases.MANAGE),
     }
@@ -55,7 +57,8 @@ def panel(request: Request, db: PageDb, principal: Principal, area: int | None, 
 def situation_panel(request: Request, db: PageDb, principal: PagePrincipal, area: int | None = Query(None),
                     days: int = Query(service.DEFAULT_DAYS), screen: bool = Query(False)) -> Response:
     require_any(principal, situation.VIEW)
-    return render(request, "command/_situation.html", s=panel(request, db, principal, area, days), screen=screen)
+    s = panel(request, db, principal, area, days, SCREEN_ROWS if screen else RANK_ROWS)
+    return render(request, "command/_situation.html", s=s, screen=screen)
 
 
 @router.get("/screen")
@@ -63,7 +66,7 @@ def big_screen(request: Request, db: PageDb, principal: PagePrincipal, area: int
                days: int = Query(service.DEFAULT_DAYS)) -> Response:
     """The big screen: dark, 16:9, no navigation; the map, the situation panel and live updates."""
     require_any(principal, situation.VIEW)
-    s = panel(request, db, principal, area, days)
+    s = panel(request, db, principal, area, days, SCREEN_ROWS)
     legend = service.category_legend(db, language(request))
     config = {"area": s["focus"].id, "level": s["focus"].level, "filters": s["f"].query(), "legend": legend,
               "states": [c.value for c in CaseState], "kpis": None, "tiles": request.app.state.settings.tile_url}
