@@ -102,6 +102,8 @@ def test_a_leader_never_reaches_another_area(client, world):
     assert client.get(f"/analysis/statistics/export.xlsx?area={b}").status_code == 404
     assert client.get(f"/command/situation?area={b}").status_code == 404
     assert client.get("/analysis/cases?figure=no_such_figure").status_code == 404
+    assert client.get("/analysis/cases?figure=overdue&area_id=99999999999").status_code == 404
+    assert client.get("/analysis/cases?indicator=reported&department_id=99999999999").status_code == 404
     # without an area, the leader's own: community B's overdue case is not among them
     assert total_of(client, "/analysis/cases?figure=overdue") == 1
     log_in(client, "handler_a")  # department staff: their department's statistics, no command view

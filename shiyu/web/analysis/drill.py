@@ -25,6 +25,8 @@ from sqlalchemy import Select
 from shiyu.cases.indicators import service as indicators
 from shiyu.cases.models import OPEN_STATES
 from shiyu.core import audit
+from shiyu.core.bounds import INT32_MAX
+from shiyu.core.errors import NotFound
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
@@ -115,8 +117,13 @@ def _drill(request: Request, db: PageDb, principal: Principal) -> Drill:
     p = request.query_params
 
     def number(key: str) -> int | None:
+        """An id; past what the database stores it names nothing (404), a word is no filter."""
         raw = p.get(key, "")
-        return int(raw) if raw.isdigit() else None
+        if not raw.isdigit():
+            return None
+        if int(raw) > INT32_MAX:
+            raise NotFound(detail={"field": key})
+        return int(raw)
 
     def day(key: str) -> date | None:
         try:
