@@ -82,6 +82,8 @@ def test_the_leader_reads_the_situation_drills_down_and_exports(browser: Browser
                                   accept_downloads=True)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     log_in(page, "leader_s")
     page.locator("nav a[href='/command']").click()
     expect(page.locator("#situation h2")).to_have_text("当前态势")
@@ -149,6 +151,7 @@ def test_the_leader_reads_the_situation_drills_down_and_exports(browser: Browser
     assert sheet.title == "按区域"
     names = [r[1] for r in sheet.iter_rows(min_row=3, values_only=True) if r and r[1]]
     assert sorted(names) == ["乙社区", "甲社区"]
+    assert not errors, errors
     context.close()
 
 
@@ -161,6 +164,8 @@ def test_the_big_screen_at_1920(browser: Browser, world: dict) -> None:
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=world["url"], locale="zh-CN")
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     log_in(page, "leader_s")
     page.goto("/command")
     page.locator("a[href^='/command/screen']").click()
@@ -182,4 +187,5 @@ def test_the_big_screen_at_1920(browser: Browser, world: dict) -> None:
     assert inside
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "leader-big-screen-1920.png"))
+    assert not errors, errors
     context.close()

@@ -365,6 +365,14 @@
     });
   }
 
+  // A map whose box changes size (a panel polled in above it, a full-screen switch) re-measures, and the
+  // clusters are recomputed for the new pixel positions. Watched only once the map has its view: before
+  // that the cluster group has no clusters to recompute.
+  function watchSize(view) {
+    if (!window.ResizeObserver) { return; }
+    new ResizeObserver(function () { view.map.invalidateSize(); view.clusters.refreshClusters(); }).observe(view.el);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("command-map");
     if (!el || !window.L) { return; }
@@ -383,15 +391,10 @@
       view.showLevel();
       view.map.on("zoomend", function () { view.showLevel(); });
       return settled(view.map);
-    }).then(function () { return view.loadCases(); })
+    }).then(function () { watchSize(view); return view.loadCases(); })
       .then(function () { el.dataset.readyAt = String(Math.round(performance.now())); el.dataset.ready = "1"; });
     document.getElementById("layers").addEventListener("change", function () { view.redraw(); });
     window.addEventListener("resize", function () { if (chart) { chart.resize(); } });
-    // A map whose box changes size (a panel polled in above it, a full-screen switch) re-measures, and the
-    // clusters are recomputed for the new pixel positions.
-    if (window.ResizeObserver) {
-      new ResizeObserver(function () { view.map.invalidateSize(); view.clusters.refreshClusters(); }).observe(el);
-    }
     var full = document.querySelector("[data-fullscreen]");
     if (full) {
       full.addEventListener("click", function () {
