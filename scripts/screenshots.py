@@ -1,5 +1,5 @@
 """``make screenshots``: start the app on the demo database and save PNGs of each main page at desktop
-(1366×850) and phone (360×740) sizes into ``docs/screenshots/``.
+(1366×850) and phone (360×740) sizes, and the big screen at 1920×1080, into ``docs/screenshots/``.
 
 Needs the demo database (``shiyu db upgrade && shiyu demo --if-absent``, as ``make run`` does), the
 ``playwright`` package and Chromium at ``/usr/bin/chromium`` (or ``SHIYU_CHROMIUM``). Nothing is downloaded.
@@ -20,7 +20,9 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("SHIYU_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]
-SIZES = {"desktop": (1366, 850), "phone": (360, 740)}
+SIZES = {"desktop": (1366, 850), "phone": (360, 740), "screen": (1920, 1080)}
+# Pages shot at one size only: the field app on a phone, the big screen (大屏) at 1920×1080.
+ONLY = {"field": "phone", "big-screen": "screen"}
 PASSWORD = "Demo@2026"
 
 
@@ -59,6 +61,12 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
     analyst = [
         ("hot-issues", "/analysis/hot"),
     ]
+    leader = [
+        ("leader-command", "/command"),
+        ("statistics", "/analysis/statistics"),
+        ("drill-overdue", "/analysis/cases?figure=overdue"),
+        ("big-screen", "/command/screen"),
+    ]
     public = [
         ("login", "/login"),
         ("portal", "/portal"),
@@ -67,7 +75,15 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
     return ([(stem, url, None) for stem, url in public] + [(stem, url, "demo_admin") for stem, url in admin]
             + [(stem, url, "demo_operator") for stem, url in operator]
             + [(stem, url, "demo_grid_worker") for stem, url in field]
-            + [(stem, url, "demo_analyst") for stem, url in analyst])
+            + [(stem, url, "demo_analyst") for stem, url in analyst]
+            + [(stem, url, "demo_centre_leader") for stem, url in leader])
+
+
+def shot_at(stem: str, size: str) -> bool:
+    for prefix, only in ONLY.items():
+        if stem.startswith(prefix):
+            return size == only
+    return size != "screen"
 
 
 def demo_ids(app) -> dict[str, Any]:
@@ -134,7 +150,7 @@ def main() -> int:
                 page = context.new_page()
                 current: str | None = None
                 for stem, url, user in pages(ids):
-                    if stem.startswith("field") and size != "phone":
+                    if not shot_at(stem, size):
                         continue
                     if user != current:
                         context.clear_cookies()

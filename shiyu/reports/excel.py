@@ -19,7 +19,7 @@ HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 BOLD = Font(bold=True)
 
 
-def _table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[Any]],
+def append_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[Any]],
            percent_columns: Sequence[int] = ()) -> None:
     """Append a table (header row in bold) below what the sheet holds; ``percent_columns`` are 0-based."""
     ws.append(list(header))
@@ -32,7 +32,7 @@ def _table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[Any]],
     ws.append([])
 
 
-def _widths(ws: Worksheet) -> None:
+def fit_widths(ws: Worksheet) -> None:
     for column in ws.columns:
         longest = max((len(str(c.value)) * (2 if any(ord(ch) > 127 for ch in str(c.value)) else 1)
                        for c in column if c.value is not None), default=8)
@@ -45,7 +45,7 @@ def _title(ws: Worksheet, text: str) -> None:
 
 
 def _ranking(ws: Worksheet, rows: list[RankRow], what: str) -> None:
-    _table(ws, ["排名", "代码", what, "综合评价得分", "上期得分", "上报数", "结案率", "按期结案率", "超期率",
+    append_table(ws, ["排名", "代码", what, "综合评价得分", "上期得分", "上报数", "结案率", "按期结案率", "超期率",
                 "满意率"],
            [[r.rank, r.code, r.name, r.score, r.previous_score, r.reported, r.closure_rate, r.on_time_closure_rate,
              r.overdue_rate, r.satisfaction_rate] for r in rows], percent_columns=(6, 7, 8, 9))
@@ -63,7 +63,7 @@ def write(report: Report) -> bytes:
     overview.append([report.summary])
     overview.append([])
     reported, registered = report.figure("reported"), report.figure("registered")
-    _table(overview, ["项目", "本期", "上期", "环比"],
+    append_table(overview, ["项目", "本期", "上期", "环比"],
            [["上报数", reported.value, reported.previous, reported.change],
             ["立案数", registered.value, registered.previous, registered.change],
             ["结案数", report.totals["closed"], report.previous_totals["closed"], None],
@@ -72,7 +72,7 @@ def write(report: Report) -> bytes:
     gb = wb.create_sheet(SECTIONS[1])
     _title(gb, "GB/T 30428 评价指标（本期上报案件的现状；环比对照上期）")
     first = gb.max_row + 2  # the first figure's row, below the header
-    _table(gb, ["指标", "计算方法", "分子", "分母", "本期", "上期", "环比（比率为百分点，计数为百分比）"],
+    append_table(gb, ["指标", "计算方法", "分子", "分母", "本期", "上期", "环比（比率为百分点，计数为百分比）"],
            [[f.label, f.formula, f.numerator, f.denominator, f.value, f.previous, f.change] for f in report.figures])
     for offset, f in enumerate(report.figures):
         row = first + offset
@@ -84,7 +84,7 @@ def write(report: Report) -> bytes:
 
     categories = wb.create_sheet(SECTIONS[2])
     _title(categories, "分类统计（按大类）")
-    _table(categories, ["代码", "大类", "上报数", "占比", "上期上报数", "环比", "结案数", "结案率", "按期结案率",
+    append_table(categories, ["代码", "大类", "上报数", "占比", "上期上报数", "环比", "结案数", "结案率", "按期结案率",
                         "超期案件数"],
            [[c.code, c.name, c.reported, c.share, c.previous_reported, c.change, c.closed, c.closure_rate,
              c.on_time_closure_rate, c.overdue] for c in report.categories], percent_columns=(3, 5, 7, 8))
@@ -100,21 +100,21 @@ def write(report: Report) -> bytes:
 
     overdue = wb.create_sheet(SECTIONS[4])
     _title(overdue, f"超期督办（截至{report.generated_at:%Y-%m-%d %H:%M}仍未办结）")
-    _table(overdue, ["项目", "件数"], [
+    append_table(overdue, ["项目", "件数"], [
         ["当前超期（红灯）", report.overdue_open], ["当前预警（黄灯）", report.yellow_open],
         ["督办中", report.supervised_open], ["本期上报案件中有环节超期", report.figure("overdue").numerator]])
-    _table(overdue, ["编号", "类别", "网格", "主办部门", "状态", "办理时限", "已超期（天）", "督办"],
+    append_table(overdue, ["编号", "类别", "网格", "主办部门", "状态", "办理时限", "已超期（天）", "督办"],
            [[r.tracking_code, r.category, r.place, r.department, r.state,
              r.due_at.strftime("%Y-%m-%d %H:%M") if r.due_at else "", r.overdue_days, "是" if r.supervised else ""]
             for r in report.overdue_cases])
 
     hot = wb.create_sheet(SECTIONS[5])
     _title(hot, "热点问题（本期有上报的热点，按热度）")
-    _table(hot, ["热点", "社区", "类别", "案件数", "反映人数", "增长", "热度", "研判状态"],
+    append_table(hot, ["热点", "社区", "类别", "案件数", "反映人数", "增长", "热度", "研判状态"],
            [[h.title, h.place, h.category, h.size, h.reporters, h.growth, h.heat, h.status] for h in report.hot],
            percent_columns=(5,))
     for ws in wb.worksheets:
-        _widths(ws)
+        fit_widths(ws)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -27,6 +27,8 @@ DOMAIN = Domain(
         NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5),
         NavEntry("desk_area", "/desk/area", "work", "search", frozenset(DESK_PERMISSIONS), order=6),
         NavEntry("reports", "/reports", "work", "calendar", _p(REPORTS_VIEW), order=5),
+        NavEntry("statistics", "/analysis/statistics", "work", "tree",
+                 _p("indicator.view", "indicator.view_department"), order=5),
         NavEntry("hot", "/analysis/hot", "work", "search", _p(HOT_ISSUE_MANAGE), order=6),
         NavEntry("portal", "/portal", "work", "users", order=90),
         NavEntry("account", "/account/password", "work", "user", order=95),

@@ -301,7 +301,8 @@ def ranking(session: Session, principal: Principal, q: Query, level: RankLevel) 
     scored = [(score(counts, weights), key, counts) for key, counts in groups.items() if key in names]
     scored.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), names[t[1]][0]))
     return [{"rank": n, "level": level.value, "id": key, "code": names[key][0], "name": names[key][1],
-             "score": value, "values": _values(counts)} for n, (value, key, counts) in enumerate(scored, 1)]
+             "score": value, "values": _values(counts), "counts": counts}
+            for n, (value, key, counts) in enumerate(scored, 1)]
 
 
 # -- the cases behind a figure --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from shiyu.core.live import Change, LocalBroker
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.sessions import load_principal
 from shiyu.web.command import service
+from shiyu.web.command.situation import panel
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any
 
 router = APIRouter(prefix="/command", route_class=PageRoute, include_in_schema=False)
@@ -55,7 +56,7 @@ def command_page(request: Request, db: PageDb, principal: PagePrincipal, area: i
               "states": [s.value for s in CaseState], "kpis": kpis, "tiles": request.app.state.settings.tile_url}
     return render(request, "command/command.html", focus=focus, tops=service.top_areas(db, principal), f=f,
                   periods=service.PERIODS, channels=list(Channel), legend=legend, kpis=kpis,
-                  config=config)
+                  config=config, s=panel(request, db, principal, focus.id, f.days), screen=False)
 
 
 @router.get("/areas.json")

@@ -354,6 +354,25 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
+  // Clusters are drawn only once the map has settled: after the fitted view is applied and the browser has
+  // laid the page out (two frames), so the first clusters are placed where their cases are — drawn earlier,
+  // they were computed for a stale size and showed far off the map until the first zoom.
+  function settled(map) {
+    return new Promise(function (resolve) {
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () { map.invalidateSize(); resolve(); });
+      });
+    });
+  }
+
+  // A map whose box changes size (a panel polled in above it, a full-screen switch) re-measures, and the
+  // clusters are recomputed for the new pixel positions. Watched only once the map has its view: before
+  // that the cluster group has no clusters to recompute.
+  function watchSize(view) {
+    if (!window.ResizeObserver) { return; }
+    new ResizeObserver(function () { view.map.invalidateSize(); view.clusters.refreshClusters(); }).observe(view.el);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("command-map");
     if (!el || !window.L) { return; }
@@ -365,15 +384,23 @@
     drawKpis(cfg.kpis, chart, texts);
     view.loadAreas(cfg.level).then(function (own) {
       own.addTo(view.map);
+      view.map.invalidateSize();  // the page's layout may have moved since the map was made
       var bounds = own.getBounds();
       if (bounds.isValid()) { view.map.fitBounds(bounds, { padding: [10, 10] }); } else { view.map.setView([0, 0], 2); }
       view.baseZoom = view.map.getZoom();
       view.showLevel();
       view.map.on("zoomend", function () { view.showLevel(); });
-      return view.loadCases();
-    }).then(function () { el.dataset.readyAt = String(Math.round(performance.now())); el.dataset.ready = "1"; });
+      return settled(view.map);
+    }).then(function () { watchSize(view); return view.loadCases(); })
+      .then(function () { el.dataset.readyAt = String(Math.round(performance.now())); el.dataset.ready = "1"; });
     document.getElementById("layers").addEventListener("change", function () { view.redraw(); });
     window.addEventListener("resize", function () { if (chart) { chart.resize(); } });
+    var full = document.querySelector("[data-fullscreen]");
+    if (full) {
+      full.addEventListener("click", function () {
+        if (document.fullscreenElement) { document.exitFullscreen(); } else { document.documentElement.requestFullscreen(); }
+      });
+    }
     live(view, cfg, texts, chart);
   });
 })();
