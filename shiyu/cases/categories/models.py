@@ -36,7 +36,7 @@ class Urgency(StrEnum):
 class Step(StrEnum):
     """The steps of the loop that have a time limit."""
 
-    REGISTER = "register"  # 受理立案
+    REGISTER = "register"  # 立案
     DISPATCH = "dispatch"  # 派遣
     ACCEPT = "accept"  # 签收
     HANDLE = "handle"  # 处置 (limit depends on the urgency)

@@ -102,6 +102,7 @@ TREE: list[tuple[str, CategoryKind, str, str, list[Minor]]] = [
         m("C0206", "路名牌", "Street name sign", REPAIR, [OWNER, BROKEN]),
         m("C0207", "停车咪表", "Parking meter", REPAIR, [OWNER, BROKEN]),
         m("C0208", "减速带", "Speed bump", REPAIR, [OWNER, BROKEN]),
+        m("C0209", "路面破损", "Damaged road surface", REPAIR, [OWNER]),
     ]),
     ("C03", COMP, "市容环境设施", "City appearance facilities", [
         m("C0301", "公共厕所", "Public toilet", REPAIR, [OWNER, BROKEN]),

@@ -179,10 +179,12 @@ def deadline_for(
     return calendar.add(start, limit.amount, limit.unit)
 
 
-def check_attributes(category: Category | SelectableCategory, attributes: dict[str, Any]) -> None:
+def check_attributes(category: Category | SelectableCategory, attributes: dict[str, Any],
+                     partial: bool = False) -> None:
     """The attributes of a report, checked against the category's fields (its attribute form): only the
     fields it declares, required ones present, numbers numeric, choices among the choices. An unknown key is
-    refused (named in the answer) rather than stored unchecked."""
+    refused (named in the answer) rather than stored unchecked. ``partial``: required fields may be missing
+    (a citizen's report, completed at 立案)."""
     specs = [FieldSpec(**f) for f in category.fields]
     known = {spec.name for spec in specs}
     problems: list[dict[str, str]] = [{"field": str(key)[:64], "problem": "unknown"}
@@ -190,7 +192,7 @@ def check_attributes(category: Category | SelectableCategory, attributes: dict[s
     for spec in specs:
         value = attributes.get(spec.name)
         if value is None or value == "":
-            if spec.required:
+            if spec.required and not partial:
                 problems.append({"field": spec.name, "problem": "required"})
             continue
         if spec.type is FieldType.NUMBER:

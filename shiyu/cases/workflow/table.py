@@ -488,7 +488,7 @@ def available(principal: Principal, case: Case) -> list[Transition]:
 
 
 STATE_LABELS: dict[CaseState, tuple[str, str]] = {
-    S.REPORTED: ("待受理", "reported"),
+    S.REPORTED: ("待立案", "to register"),
     S.REJECTED: ("不予立案", "rejected"),
     S.MERGED: ("已合并", "merged"),
     S.TO_DISPATCH: ("待派遣", "to dispatch"),
