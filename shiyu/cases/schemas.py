@@ -139,6 +139,7 @@ class EventOut(BaseModel):
     action: str
     label: str
     actor_name: str
+    actor_label: str = Field("", description="the actor as colleagues name them: masked name · unit")
     from_state: str | None
     to_state: str
     version: int

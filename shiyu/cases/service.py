@@ -33,6 +33,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
 from shiyu.org.calendar.service import load_calendar
+from shiyu.org.identity.people import labels
 from shiyu.org.units.models import Centre, Department
 
 UNSCOPED = {"unscoped": True}
@@ -134,7 +135,8 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
     """The staff view of a case."""
     now = now or utcnow()
     calendar = load_calendar(session, tz)
-    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    people = labels(session, [e.actor_id for e in events], lang)
     files = session.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id))
     colour = deadlines.colour(case, now)
     out = case_out(case, now, lang)
@@ -158,13 +160,52 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
                    "decision_note": mask_text(r.decision_note)} for r in case.requests],
         timeline=[{"id": e.id, "at": e.at, "action": e.action,
                    "label": _label(EVENT_LABELS.get(e.action, (e.action, e.action)), lang),
-                   "actor_name": e.actor_name, "from_state": e.from_state, "to_state": e.to_state,
+                   "actor_name": e.actor_name, "actor_label": _actor(e, people, lang),
+                   "from_state": e.from_state, "to_state": e.to_state,
                    "version": e.version, "note": mask_text(e.note), "data": e.data, "attachment_ids": e.attachment_ids}
                   for e in events],
         attachments=[attachment_out(a) for a in files],
         allowed_actions=allowed_actions(principal, case, lang),
     )
     return out
+
+
+def verification_facts(session: Session, cases: list[Case], lang: str) -> dict[int, dict[str, Any]]:
+    """What a verifier needs beside each case on site (核查 is blind without it): the reporter's photos, the
+    handler's last 处置反馈 — note, photos, who wrote it and for which department — and whether the case's
+    category asks for the verifier's own on-site photo. Read in one query per kind for the whole list."""
+    ids = [c.id for c in cases]
+    if not ids:
+        return {}
+    events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids),
+                                                          CaseEvent.action.in_(("report", "report_result")))
+                                  .order_by(CaseEvent.id)))
+    people = labels(session, [e.actor_id for e in events if e.action == "report_result"], lang)
+    photo_ids = {a for e in events for a in e.attachment_ids or []}
+    photos = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(photo_ids),
+                                                             Attachment.kind == "photo"))) if photo_ids else set()
+    flags = dict(session.execute(select(Category.id, Category.verify_photo_required)
+                                 .where(Category.id.in_({c.category_id for c in cases}))).tuples().all())
+    out: dict[int, dict[str, Any]] = {
+        c.id: {"original": [], "handler": None, "photo_required": bool(flags.get(c.category_id))} for c in cases}
+    for e in events:
+        shown = [a for a in e.attachment_ids or [] if a in photos]
+        if e.action == "report":
+            out[e.case_id]["original"] = shown
+        else:  # the last 处置反馈 wins
+            out[e.case_id]["handler"] = {"note": mask_text(e.note), "photos": shown, "at": e.at,
+                                         "by": _actor(e, people, lang)}
+    return out
+
+
+# Actors without an account: a citizen's report, the reporter's evaluation with the token, the system's jobs.
+NOBODY_LABELS = {"public": ("群众", "citizen"), "reporter": ("反映人", "reporter")}
+
+
+def _actor(event: CaseEvent, people: dict[int, str], lang: str) -> str:
+    if event.actor_id is not None and event.actor_id in people:
+        return people[event.actor_id]
+    return _label(NOBODY_LABELS.get(event.actor_name, ("系统", "system")), lang)
 
 
 # What of a case is personal data, shown masked: the reporter's contact, the free text a reporter typed
