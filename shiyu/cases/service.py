@@ -184,8 +184,8 @@ def verification_facts(session: Session, cases: list[Case], lang: str) -> dict[i
     photo_ids = {a for e in events for a in e.attachment_ids or []}
     photos = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(photo_ids),
                                                              Attachment.kind == "photo"))) if photo_ids else set()
-    flags = dict(session.execute(select(Category.id, Category.verify_photo_required)
-                                 .where(Category.id.in_({c.category_id for c in cases}))).tuples().all())
+    flags = {row.id: row.verify_photo_required for row in session.execute(
+        select(Category.id, Category.verify_photo_required).where(Category.id.in_({c.category_id for c in cases})))}
     out: dict[int, dict[str, Any]] = {
         c.id: {"original": [], "handler": None, "photo_required": bool(flags.get(c.category_id))} for c in cases}
     for e in events:

@@ -16,6 +16,7 @@ from shiyu.cases.categories.seed import seed_categories
 from shiyu.cases.intake import service as intake
 from shiyu.cases.intake import tiles
 from shiyu.cases.models import Case
+from shiyu.core.scoping import Principal
 from shiyu.triage.classification import suggest
 from tests.cases.case_fixtures import POINT_A1, act, case_world, evidence
 from tests.factories import World
@@ -118,8 +119,8 @@ def test_tracking_says_who_and_by_when_and_shows_the_reply(client, world, system
                attachment_ids=[photo])
     assert 'id="result"' not in client.get(f"/portal/track?code={code}").text  # not before it is checked
     assert client.get(f"/portal/track/{code}/photos/{photo}").status_code == 404
-    for action in ("verify_pass", "close"):
-        case = act(system_session, world, "system", case, action)
+    case = act(system_session, world, "system", case, "verify_pass", attachment_ids=[evidence(system_session, "test")])
+    case = act(system_session, world, "system", case, "close")
     page = client.get(f"/portal/track?code={code}")
     assert 'id="result"' in page.text and "已修补坑洼，恢复通行" in page.text
     assert f'/portal/track/{code}/photos/{photo}' in page.text and "已办结" in page.text
@@ -133,8 +134,8 @@ def test_the_short_code_evaluates_without_log_in(client, world, system_session):
     for who, action, fields in (("operator_a", "register", {}),
                                 ("operator_a", "dispatch", {"department_id": world.departments["a"].id})):
         case = act(system_session, world, who, case, action, fields=fields)
-    for action in ("accept", "report_result", "verify_pass", "close"):
-        proof = [evidence(system_session, "test")] if action == "report_result" else None
+    for action in ("accept", "report_result", "verify_pass", "close"):  # 路灯: 核查 needs an on-site photo
+        proof = [evidence(system_session, "test")] if action in ("report_result", "verify_pass") else None
         case = act(system_session, world, "system", case, action, attachment_ids=proof)
     short = intake.evaluation_code(code)
     assert short not in client.get(f"/portal/track?code={code}").text  # only the receipt shows it
@@ -172,3 +173,20 @@ def test_my_reports_lists_a_logged_in_citizens_own(client, world, system_session
     assert mine.status_code == 200 and code in mine.text and "已交由" in mine.text
     client.cookies.clear()
     assert client.get("/portal/mine", follow_redirects=False).status_code == 303
+
+
+def test_a_tile_whose_classes_are_gone_is_not_offered(client, world, system_session):
+    system_session.info["principal"] = Principal.system("test")
+    for category in system_session.scalars(select(Category).where(Category.code.in_(("I0701", "I0704")))):
+        category.active = False
+    system_session.commit()
+    page = client.get("/portal").text
+    assert 'value="neighbours"' not in page and 'value="road"' in page
+    r = _report(client, tile="neighbours", description="邻居吵架")
+    assert r.status_code == 422 and re.search(r'id="err-tile">这类问题暂时不能在线反映', r.text)
+
+
+def test_without_any_tile_the_official_list_is_open(client, system_session):
+    case_world(system_session)  # its one class (I9901) belongs to no tile
+    page = client.get("/portal").text
+    assert 'id="tiles"' not in page and '<details class="exact-category" open>' in page

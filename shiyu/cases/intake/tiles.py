@@ -51,6 +51,12 @@ def get(key: str) -> Tile | None:
     return BY_KEY.get(key)
 
 
+def available(codes: set[str]) -> list[Tile]:
+    """The tiles with at least one class among ``codes`` (the selectable ones): a city that removed every
+    class of a tile does not offer it."""
+    return [tile for tile in TILES if codes.intersection(tile.codes)]
+
+
 def categories(session: Session, tile: Tile) -> list[Category]:
     """The tile's official classes that can be chosen now, in the tile's order of preference."""
     found = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(tile.codes)))}

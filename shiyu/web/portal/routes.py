@@ -79,8 +79,10 @@ def _city_bounds(db: Session) -> list[float] | None:
 
 
 def _form(request: Request, db: Session, status: int = 200, **extra: Any) -> Response:
-    return render(request, "portal/report.html", status, tree=categories.tree(db), bounds=_city_bounds(db),
-                  tiles=tiles.TILES,
+    tree = categories.tree(db)
+    codes = {minor.code for major in tree for minor in major.children if minor.active}
+    return render(request, "portal/report.html", status, tree=tree, bounds=_city_bounds(db),
+                  tiles=tiles.available(codes),
                   **{"v": {"idempotency_key": secrets.token_urlsafe(18)}, "errors": {}, "general": None} | extra)
 
 
@@ -135,17 +137,20 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
         raise UnstorableInput()
     photos = [f for f in raw.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     anonymous = form.get("anonymous") == "on"
-    own_errors = _citizen_errors(form, language(request))
+    lang = language(request)
+    own_errors = _citizen_errors(form, lang)
+    category_id = None if own_errors else _category_id(public, form)
+    if category_id is None and not own_errors:  # every class of the tile was since removed
+        own_errors = {"tile": translate(lang, "portal.error.tile_empty")}
     if own_errors:
-        return _form(request, public, 422, v=form, errors=own_errors, general=translate(language(request),
-                                                                                       "form.invalid"))
+        return _form(request, public, 422, v=form, errors=own_errors, general=translate(lang, "form.invalid"))
     principal = db.info["principal"]
     storage = LocalStorage(request.app.state.settings.storage_dir)
     stored: list[Attachment] = []
     try:
         body = IntakeIn.model_validate({
             "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
-            "category_id": _category_id(public, form), "description": form.get("description", ""),
+            "category_id": category_id, "description": form.get("description", ""),
             "location": {"lon": form.get("lon") or None, "lat": form.get("lat") or None},
             "address": form.get("address", ""), "anonymous": anonymous,
             "reporter": None if anonymous else {"name": form.get("name") or None, "phone": form.get("phone") or None},
