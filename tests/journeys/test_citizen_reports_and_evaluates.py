@@ -92,7 +92,7 @@ def test_a_citizen_reports_with_a_tile_tracks_sees_the_reply_and_evaluates(brows
     after = photo(world, "handler_a")
     act(world, "handler_a", code, "accept")
     act(world, "handler_a", code, "report_result", note="已用沥青修补坑洼，路面恢复平整", attachment_ids=[after])
-    act(world, "worker_a1", code, "verify_pass", note="现场已修好")
+    act(world, "worker_a1", code, "verify_pass", note="现场已修好", attachment_ids=[photo(world, "worker_a1")])
     act(world, "operator_a", code, "close")
     page.context.close()
 

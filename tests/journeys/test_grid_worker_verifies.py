@@ -133,7 +133,7 @@ def test_a_grid_worker_verifies_with_photos_side_by_side_on_a_phone(browser: Bro
     _shot(page, "all-verified")
 
     for code in (ids["road"], ids["stall"]):
-        deadline = 30
+        deadline = 120  # the phone's queue sends in the background (upload, then the action)
         while _state(world, code) != "to_close" and deadline:
             page.wait_for_timeout(500)
             deadline -= 1
