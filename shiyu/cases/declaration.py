@@ -23,7 +23,7 @@ DOMAIN = Domain(
     permissions={
         "case.view": "查看辖区案件",
         "case.report": "上报案件",
-        "case.register": "受理立案",
+        "case.register": "立案",
         "case.dispatch": "派遣、转派和上报案件",
         "case.handle": "处置案件",
         "case.verify": "现场核查",

@@ -39,7 +39,7 @@ CASE_ROLE_PERMISSIONS = (
 
 
 class CaseState(StrEnum):
-    REPORTED = "reported"  # 已上报，待受理立案
+    REPORTED = "reported"  # 已上报，待立案
     REJECTED = "rejected"  # 不予立案
     MERGED = "merged"  # 已合并（重复上报）
     TO_DISPATCH = "to_dispatch"  # 已立案，待派遣

@@ -139,6 +139,7 @@ class EventOut(BaseModel):
     action: str
     label: str
     actor_name: str
+    actor_label: str = Field("", description="the actor as colleagues name them: masked name · unit")
     from_state: str | None
     to_state: str
     version: int
@@ -224,6 +225,12 @@ class TrackSurvivor(BaseModel):
     timeline: list[TrackEvent]
 
 
+class TrackResult(BaseModel):
+    note: str
+    at: datetime
+    attachment_ids: list[int]
+
+
 class TrackOut(BaseModel):
     tracking_code: str
     state: str
@@ -233,6 +240,9 @@ class TrackOut(BaseModel):
     closed_at: datetime | None
     rating: str | None
     can_evaluate: bool
+    holder: str | None = Field(None, description="who has the case now: a department or centre by name")
+    due_at: datetime | None = Field(None, description="when the current step is due")
+    result: TrackResult | None = Field(None, description="the department's reply, once the case is closed")
     timeline: list[TrackEvent]
     merged_into: TrackSurvivor | None = None
 

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     anonymous_reports_per_address: int = Field(default=20, ge=1)
     anonymous_report_window_seconds: int = Field(default=600, ge=1)
     logins_per_address: int = Field(default=60, ge=1)
+    # Evaluations from the public tracking page: the short evaluation code is six characters (30 bits), so
+    # guessing one must stay slow; a household evaluates a few cases at most.
+    evaluations_per_address: int = Field(default=10, ge=1)
+    evaluation_window_seconds: int = Field(default=600, ge=1)
     login_rate_window_seconds: int = Field(default=60, ge=1)
 
     storage_dir: str = "var/files"

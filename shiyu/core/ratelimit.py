@@ -20,7 +20,7 @@ log = logging.getLogger("shiyu.ratelimit")
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "login", "anonymous_report"
+    kind: str  # "login", "anonymous_report", "evaluation"
     limit: int  # requests allowed per window and address
     window_seconds: int
 

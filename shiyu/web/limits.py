@@ -73,6 +73,8 @@ ROUTE_LIMITS = (
     RouteLimit("POST", re.compile(r"/api/v1/cases"), rate="anonymous_report", anonymous_only=True),
     RouteLimit("POST", re.compile(r"/api/v1/auth/token"), rate="login"),
     RouteLimit("POST", re.compile(r"/login"), rate="login"),
+    RouteLimit("POST", re.compile(r"/portal/track/[\w\- ]+/evaluate"), rate="evaluation"),
+    RouteLimit("POST", re.compile(r"/api/v1/track/[\w\- ]+/evaluate"), rate="evaluation"),
     # People in bulk: a city's file of grid workers; the first log-in with a code counts as a log-in.
     RouteLimit("POST", re.compile(r"/api/v1/users/imports"), body_setting="max_import_bytes"),
     RouteLimit("POST", re.compile(r"/admin/users/import"), body_setting="max_import_bytes", credentials_required=True),
@@ -86,6 +88,7 @@ def rules(settings: Settings) -> dict[str, Rule]:
         "login": Rule("login", settings.logins_per_address, settings.login_rate_window_seconds),
         "anonymous_report": Rule("anonymous_report", settings.anonymous_reports_per_address,
                                  settings.anonymous_report_window_seconds),
+        "evaluation": Rule("evaluation", settings.evaluations_per_address, settings.evaluation_window_seconds),
     }
 
 

@@ -137,9 +137,9 @@ def act(s: Session, w: World, who: str, case: Case, action: str, *, now: datetim
     return result
 
 
-def jpeg_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
+def jpeg_bytes(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG")
+    Image.new("RGB", size, colour).save(out, "JPEG")
     return out.getvalue()
 
 

@@ -107,7 +107,7 @@ def test_operator_filters_the_area_list_and_exports_what_is_shown(browser: Brows
     expect(page.get_by_role("heading", name="辖区案件", level=1)).to_be_visible()
     expect(page.locator("table.case-table tbody tr")).to_have_count(4)
     # Filter: reported by grid workers, waiting to be registered; sort by code.
-    page.get_by_role("checkbox", name="待受理").check()
+    page.get_by_role("checkbox", name="待立案").check()
     page.get_by_label("来源").select_option(label="网格员上报")
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("status")).to_contain_text("共 4")
@@ -116,10 +116,10 @@ def test_operator_filters_the_area_list_and_exports_what_is_shown(browser: Brows
     shown = _codes_on_screen(page)
     assert shown == sorted(shown, reverse=True) and len(shown) == 4
     # Save the filter under a name and use it again.
-    page.get_by_label("把当前条件保存为").fill(f"网格上报待受理{size}")
+    page.get_by_label("把当前条件保存为").fill(f"网格上报待立案{size}")
     page.get_by_role("button", name="保存筛选").click()
-    page.get_by_role("link", name=f"网格上报待受理{size}").click()
-    expect(page.get_by_role("checkbox", name="待受理")).to_be_checked()
+    page.get_by_role("link", name=f"网格上报待立案{size}").click()
+    expect(page.get_by_role("checkbox", name="待立案")).to_be_checked()
     page.get_by_role("link", name="编号").click()
     expect(page.locator("th[aria-sort='descending']")).to_contain_text("编号")
     shown = _codes_on_screen(page)
@@ -132,7 +132,7 @@ def test_operator_filters_the_area_list_and_exports_what_is_shown(browser: Brows
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
     assert rows[0] == ("编号", "类别", "社区/网格", "来源", "状态", "当前部门", "剩余/超期", "紧急")
     assert [r[0] for r in rows[1:]] == shown
-    assert all(r[3] == "网格员上报" and r[4] == "待受理" for r in rows[1:])
+    assert all(r[3] == "网格员上报" and r[4] == "待立案" for r in rows[1:])
     # A bad value in the address bar: the page says what is wrong, in Chinese.
     page.goto("/desk/area?from=yesterday&channel=")
     expect(page.get_by_role("alert")).to_contain_text("开始日期应为日期")

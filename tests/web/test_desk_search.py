@@ -123,22 +123,22 @@ def test_export_holds_the_rows_shown(client, world):
     page = client.get("/desk/area", params={"sort": "code", "dir": "asc"}).text
     shown = [line.split(">")[1].split("<")[0] for line in page.split('<a class="mono" href="/desk/cases/')[1:]]
     assert [row[0] for row in rows[1:]] == shown == sorted(shown) and len(shown) == 2
-    assert rows[1][3] == "网格员上报" and rows[1][4] == "待受理" and world.extra["case_b_code"] not in str(rows)
+    assert rows[1][3] == "网格员上报" and rows[1][4] == "待立案" and world.extra["case_b_code"] not in str(rows)
 
 
 def test_saved_filters_belong_to_their_user(client, world):
     csrf = log_in(client, "operator_a")
-    r = client.post("/desk/area/filters", data={"csrf_token": csrf, "name": "待受理网格上报",
+    r = client.post("/desk/area/filters", data={"csrf_token": csrf, "name": "待立案网格上报",
                                                 "query": "state=reported&channel=grid&sort=code&offset=30"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/desk/area?state=reported&channel=grid"
     page = client.get("/desk/area").text
-    assert "待受理网格上报" in page and 'href="/desk/area?state=reported&amp;channel=grid"' in page
+    assert "待立案网格上报" in page and 'href="/desk/area?state=reported&amp;channel=grid"' in page
     bad = client.post("/desk/area/filters", data={"csrf_token": csrf, "name": " ", "query": ""},
                       follow_redirects=True)
     assert "请给筛选条件起个名字" in bad.text
     log_in(client, "operator_s")
-    assert "待受理网格上报" not in client.get("/desk/area").text
+    assert "待立案网格上报" not in client.get("/desk/area").text
 
 
 def test_api_search_is_scoped(client, world):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shiyu.core.db import Base, TimestampMixin
@@ -36,7 +36,7 @@ class Urgency(StrEnum):
 class Step(StrEnum):
     """The steps of the loop that have a time limit."""
 
-    REGISTER = "register"  # 受理立案
+    REGISTER = "register"  # 立案
     DISPATCH = "dispatch"  # 派遣
     ACCEPT = "accept"  # 签收
     HANDLE = "handle"  # 处置 (limit depends on the urgency)
@@ -64,6 +64,9 @@ class Category(TimestampMixin, Base):
     default_urgency: Mapped[str] = mapped_column(String(10), default=Urgency.NORMAL)
     # 自行处置 on the spot closes the case at once (minor matters); otherwise someone else verifies it first.
     self_resolve_closes: Mapped[bool] = mapped_column(default=False)
+    # 核查通过 needs an on-site photo taken by the verifier (a fixed pothole, a replaced cover): what the
+    # handler's own photo claims is checked by someone else's eyes (采办分离).
+    verify_photo_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Category]] = relationship(

@@ -85,6 +85,7 @@ class CategoryIn(BaseModel):
     time_limits: TimeLimits | None = Field(None, description="required for a minor class")
     fields: list[FieldSpec] = Field(default_factory=list, max_length=30)
     default_urgency: Urgency = Urgency.NORMAL
+    verify_photo_required: bool = Field(False, description="核查通过 needs an on-site photo")
 
 
 class CategoryPatch(BaseModel):
@@ -99,6 +100,7 @@ class CategoryPatch(BaseModel):
     time_limits: TimeLimits | None = None
     fields: list[FieldSpec] | None = Field(None, max_length=30)
     default_urgency: Urgency | None = None
+    verify_photo_required: bool | None = None
 
 
 class CategoryOut(BaseModel):
@@ -113,4 +115,5 @@ class CategoryOut(BaseModel):
     time_limits: TimeLimits | None
     fields: list[FieldSpec]
     default_urgency: Urgency
+    verify_photo_required: bool = False
     children: list[CategoryOut] = Field(default_factory=list, description="minor classes of a major class")

@@ -71,6 +71,10 @@ PLACE = choice("place_type", "场所类型", "Kind of place", ["居民楼", "沿
                required=True)
 TOPIC = choice("topic", "事项领域", "Topic", ["社保", "医疗", "教育", "住房", "养老", "交通", "就业", "其他"])
 
+# Repairs whose 核查 must show the repaired thing (a cover back in place, a road patched, a lamp lit): the
+# verifier's own on-site photo is required to pass.
+VERIFY_PHOTO = frozenset({"C0101", "C0102", "C0103", "C0105", "C0107", "C0108", "C0209", "I0401", "I0803"})
+
 Minor = tuple[str, str, str, dict[str, Any], list[dict[str, Any]], Urgency]
 
 
@@ -102,6 +106,7 @@ TREE: list[tuple[str, CategoryKind, str, str, list[Minor]]] = [
         m("C0206", "路名牌", "Street name sign", REPAIR, [OWNER, BROKEN]),
         m("C0207", "停车咪表", "Parking meter", REPAIR, [OWNER, BROKEN]),
         m("C0208", "减速带", "Speed bump", REPAIR, [OWNER, BROKEN]),
+        m("C0209", "路面破损", "Damaged road surface", REPAIR, [OWNER]),
     ]),
     ("C03", COMP, "市容环境设施", "City appearance facilities", [
         m("C0301", "公共厕所", "Public toilet", REPAIR, [OWNER, BROKEN]),
@@ -216,5 +221,6 @@ def seed_categories(session: Session) -> None:
                 session.add(Category(
                     kind=kind.value, parent=major, code=mcode, name_zh=mzh, name_en=men, sort_order=minor_order,
                     time_limits=lim, fields=fields, default_urgency=urgency.value,
+                    verify_photo_required=mcode in VERIFY_PHOTO,
                 ))
     session.flush()

@@ -35,7 +35,8 @@ def category_out(category: Category, include_inactive: bool = True) -> CategoryO
         id=category.id, kind=CategoryKind(category.kind), parent_id=category.parent_id, code=category.code,
         name_zh=category.name_zh, name_en=category.name_en, active=category.active,
         sort_order=category.sort_order, time_limits=category.time_limits, fields=category.fields,
-        default_urgency=Urgency(category.default_urgency), children=children,
+        default_urgency=Urgency(category.default_urgency), verify_photo_required=category.verify_photo_required,
+        children=children,
     )
 
 
@@ -78,6 +79,7 @@ def create_category(session: Session, principal: Principal, data: CategoryIn) ->
         name_en=data.name_en, active=data.active, sort_order=data.sort_order,
         time_limits=data.time_limits.model_dump(mode="json") if data.time_limits else None,
         fields=[f.model_dump(mode="json") for f in data.fields], default_urgency=data.default_urgency.value,
+        verify_photo_required=data.verify_photo_required,
     )
     session.add(category)
     session.flush()
@@ -99,7 +101,7 @@ def update_category(session: Session, principal: Principal, category_id: int, da
     if data.code is not None and data.code != category.code:
         _check_code_free(session, data.code)
         category.code = data.code
-    for attr in ("name_zh", "name_en", "active", "sort_order"):
+    for attr in ("name_zh", "name_en", "active", "sort_order", "verify_photo_required"):
         value = getattr(data, attr)
         if value is not None:
             setattr(category, attr, value)
@@ -179,10 +181,12 @@ def deadline_for(
     return calendar.add(start, limit.amount, limit.unit)
 
 
-def check_attributes(category: Category | SelectableCategory, attributes: dict[str, Any]) -> None:
+def check_attributes(category: Category | SelectableCategory, attributes: dict[str, Any],
+                     partial: bool = False) -> None:
     """The attributes of a report, checked against the category's fields (its attribute form): only the
     fields it declares, required ones present, numbers numeric, choices among the choices. An unknown key is
-    refused (named in the answer) rather than stored unchecked."""
+    refused (named in the answer) rather than stored unchecked. ``partial``: required fields may be missing
+    (a citizen's report, completed at 立案)."""
     specs = [FieldSpec(**f) for f in category.fields]
     known = {spec.name for spec in specs}
     problems: list[dict[str, str]] = [{"field": str(key)[:64], "problem": "unknown"}
@@ -190,7 +194,7 @@ def check_attributes(category: Category | SelectableCategory, attributes: dict[s
     for spec in specs:
         value = attributes.get(spec.name)
         if value is None or value == "":
-            if spec.required:
+            if spec.required and not partial:
                 problems.append({"field": spec.name, "problem": "required"})
             continue
         if spec.type is FieldType.NUMBER:

@@ -62,6 +62,7 @@ from shiyu.org.units.responsible import CentreRef, centre_for
 UNSCOPED = {"unscoped": True}
 # Crockford's base32 without I, L, O, U: read aloud over the phone without confusion.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+EVALUATION_CODE_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,15 @@ def evaluation_token(tracking_code: str) -> str:
     return blind_hash("text", f"case-evaluation:{tracking_code}")[:32]
 
 
+def evaluation_code(tracking_code: str) -> str:
+    """The short evaluation code (评价码) printed on the receipt and the tracking page: six characters of the
+    same keyed hash in the read-aloud alphabet. Short enough to note down; guessing it is slowed by the
+    evaluation rate limit (``shiyu.web.limits``) and needs the tracking code too."""
+    digest = blind_hash("text", f"case-evaluation-code:{tracking_code}")
+    number = int(digest[:16], 16)
+    return "".join(CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(EVALUATION_CODE_LENGTH))
+
+
 def _check_channel(principal: Principal, channel: Channel, area_path: str) -> None:
     if channel is Channel.API:
         allowed = isinstance(principal, ApiPrincipal) and principal.can("case.report", area_path)
@@ -135,7 +145,8 @@ def _category(session: Session, data: IntakeIn) -> SelectableCategory:
     if category is None:
         raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用", "The category does not exist "
                                "or cannot be chosen", detail={"field": "category_id"})
-    check_attributes(category, data.attributes)
+    # A citizen cannot know an official class's form (权属单位, 问题情况 …): the operator completes it at 立案.
+    check_attributes(category, data.attributes, partial=data.channel is Channel.CITIZEN)
     return category
 
 
@@ -179,6 +190,14 @@ def already_submitted(session: Session, principal: Principal, data: IntakeIn,
     return _replay(session, submitter_key(principal, digest), data, digest)
 
 
+def _urgency(channel: Channel, urgency: Urgency) -> Urgency:
+    """A citizen's pick never makes a case 特急 by itself (a resident's 路面塌陷 is often a pothole): at most
+    紧急 until an operator raises it at 立案."""
+    if channel is Channel.CITIZEN and urgency is Urgency.CRITICAL:
+        return Urgency.URGENT
+    return urgency
+
+
 def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, digest: str, record: GridRecord,
               category: SelectableCategory, centre: CentreRef, tz: ZoneInfo, now: datetime) -> Case:
     """The case as it will be inserted: a transient object (never added to the session), so the deadline
@@ -189,7 +208,8 @@ def _new_case(session: Session, principal: Principal, data: IntakeIn, key: str, 
     case = Case(
         version=1, tracking_code=new_tracking_code(now, tz), submitter_key=key, idempotency_key=data.idempotency_key,
         request_hash=digest, channel=channel.value, state=CaseState.REPORTED.value, category_id=category.id,
-        urgency=(data.urgency or Urgency(category.default_urgency)).value, description=data.description.strip(),
+        urgency=_urgency(channel, data.urgency or Urgency(category.default_urgency)).value,
+        description=data.description.strip(),
         attributes=data.attributes, lon=data.location.lon, lat=data.location.lat, address=data.address,
         grid_id=record.ref.id, area_path=record.area_path, centre_area_id=centre.area_id,
         centre_path=centre.area_path, occurred_at=data.occurred_at, reported_at=now,

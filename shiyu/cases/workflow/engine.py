@@ -120,6 +120,10 @@ def apply(
                                detail={"field": "attachment_ids"})
     category = session.get(Category, case.category_id)
     assert category is not None
+    if transition.onsite_photo and category.verify_photo_required and not attachments:
+        raise ValidationFailed("onsite_photo_required", "该类问题核查通过须上传现场照片",
+                               "This kind of case needs an on-site photo to pass verification",
+                               detail={"field": "attachment_ids"})
     ctx = Context(session, principal, case, transition, note, fields, category, load_calendar(session, tz), now)
     from_state = case.state_enum
     try:  # effects may query, and autoflush then writes the case early: a lost race shows up there too

@@ -131,6 +131,8 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     clock: Clock = Clock.FOLLOW
     public: bool = True
+    # Needs a photo when the case's category asks for one on site (``Category.verify_photo_required``).
+    onsite_photo: bool = False
     choose: Callable[[Case, Category], CaseState] | None = None
 
     def target_for(self, case: Case, category: Category) -> CaseState:
@@ -359,7 +361,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                (_r("case.handle", Scope.MAIN_DEPARTMENT), _r("case.approve", CENTRE)), "恢复办理", "resume",
                clock=Clock.RESUME),
     Transition("verify_pass", (S.TO_VERIFY,), (S.TO_CLOSE,), (_r("case.verify", Scope.AREA),), "核查通过",
-               "verification passed", guards=(not_the_handler,)),
+               "verification passed", guards=(not_the_handler,), onsite_photo=True),
     Transition("verify_fail", (S.TO_VERIFY,), (S.HANDLING, S.TO_DISPATCH), (_r("case.verify", Scope.AREA),),
                "核查不通过（返工）", "verification failed (rework)", note_required=True, guards=(not_the_handler,),
                choose=after_failed_verification),
@@ -488,7 +490,7 @@ def available(principal: Principal, case: Case) -> list[Transition]:
 
 
 STATE_LABELS: dict[CaseState, tuple[str, str]] = {
-    S.REPORTED: ("待受理", "reported"),
+    S.REPORTED: ("待立案", "to register"),
     S.REJECTED: ("不予立案", "rejected"),
     S.MERGED: ("已合并", "merged"),
     S.TO_DISPATCH: ("待派遣", "to dispatch"),

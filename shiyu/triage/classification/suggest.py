@@ -47,6 +47,17 @@ def rank(session: Session, model: Any, text: str, top: int = TOP) -> list[dict[s
     return out
 
 
+def propose(session: Session, text: str) -> list[int]:
+    """Category ids the active model proposes for a citizen's description, best first ([] with no usable
+    model): the portal files a tile's report under the best one the tile allows."""
+    try:
+        found = active_model(session)
+        return [] if found is None else [s["category_id"] for s in rank(session, found[1], text, top=10)]
+    except (TriageError, OSError) as exc:
+        log.warning("triage proposal skipped for a citizen's report: %s", exc)
+        return []
+
+
 def on_reported(session: Session, case: Case) -> dict[str, Any] | None:
     """The row of the active model's suggestions for a case being filed (None when no model is active);
     the intake writes it with the case."""

@@ -39,7 +39,8 @@ SCRIPT_TEXTS = (
     "field.js.need_category", "field.js.need_location", "field.js.need_note", "field.js.no_match",
     "field.js.confirm_logout", "field.js.photo_added", "field.js.voice_added", "field.js.kind.case",
     "field.js.kind.checkin", "field.js.kind.verify", "field.js.retry", "field.js.discard",
-    "field.js.nothing_waiting", "field.js.checked_in",
+    "field.js.nothing_waiting", "field.js.checked_in", "field.js.need_photo", "field.js.distance",
+    "field.js.distance_km",
 )
 
 
@@ -75,7 +76,8 @@ def tasks_page(request: Request, db: PageDb, principal: PagePrincipal) -> Respon
              for m in major.children}
     now = utcnow()
     return _page(request, principal, "tasks", "tasks", cases=[service.case_out(c, now, lang) for c in rows],
-                 total=total, category_names=names, due=patrol.due_grids(db, principal, tz))
+                 facts=service.verification_facts(db, rows, lang), total=total, category_names=names,
+                 due=patrol.due_grids(db, principal, tz))
 
 
 @router.get("/patrol")

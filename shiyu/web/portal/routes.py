@@ -22,6 +22,7 @@ multipart body is parsed, so it comes in the header or the query string, not as 
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import partial
 from typing import Annotated, Any
@@ -37,15 +38,18 @@ from shiyu.cases import attachments, service
 from shiyu.cases.api import UPLOAD_CHUNK, intake_session, public_session
 from shiyu.cases.categories import service as categories
 from shiyu.cases.intake import service as intake
+from shiyu.cases.intake import tiles
 from shiyu.cases.models import Attachment, Rating
 from shiyu.cases.schemas import IntakeIn
 from shiyu.core.errors import Forbidden, NotFound, ShiyuError, UnstorableInput, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.storage import LocalStorage, MediaKind
 from shiyu.org.areas import service as areas
+from shiyu.org.areas.lookup import INDEXES
 from shiyu.org.identity.deps import CSRF_HEADER, csrf_ok
+from shiyu.triage.classification import suggest
 from shiyu.web.i18n import translate
-from shiyu.web.page_deps import PageRoute, field_errors, render
+from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render
 
 router = APIRouter(prefix="/portal", route_class=PageRoute, include_in_schema=False)
 IntakeDb = Annotated[Session, Depends(intake_session, scope="function")]
@@ -54,6 +58,8 @@ RATINGS = [r.value for r in Rating]
 
 # Where a pydantic or service error about a nested input shows on the form.
 MAX_PHOTOS = 3
+MINE_SHOWN = 50
+PHONE = re.compile(r"[0-9+\- ]{3,20}")
 FIELD_OF = {"file": "photos", "reporter.phone": "phone", "reporter.name": "name", "location.lon": "location",
             "location.lat": "location", "lon": "location", "lat": "location"}
 
@@ -73,8 +79,39 @@ def _city_bounds(db: Session) -> list[float] | None:
 
 
 def _form(request: Request, db: Session, status: int = 200, **extra: Any) -> Response:
-    return render(request, "portal/report.html", status, tree=categories.tree(db), bounds=_city_bounds(db),
+    tree = categories.tree(db)
+    codes = {minor.code for major in tree for minor in major.children if minor.active}
+    return render(request, "portal/report.html", status, tree=tree, bounds=_city_bounds(db),
+                  tiles=tiles.available(codes),
                   **{"v": {"idempotency_key": secrets.token_urlsafe(18)}, "errors": {}, "general": None} | extra)
+
+
+# The form's own checks, said in the citizen's language beside each field (the form has ``novalidate``: no
+# browser bubbles in the browser's language). The service checks everything again.
+def _citizen_errors(form: dict[str, str], lang: str) -> dict[str, str]:
+    errors = {}
+    if not form.get("category_id") and tiles.get(form.get("tile", "")) is None:
+        errors["tile"] = "portal.error.tile"
+    if not (form.get("lon") and form.get("lat")):
+        errors["location"] = "portal.error.location"
+    if len(form.get("description", "")) < 2:
+        errors["description"] = "portal.error.description"
+    phone = form.get("phone", "")
+    if phone and form.get("anonymous") != "on" and not PHONE.fullmatch(phone):
+        errors["phone"] = "portal.error.phone"
+    return {field: translate(lang, key) for field, key in errors.items()}
+
+
+def _category_id(db: Session, form: dict[str, str]) -> str | None:
+    """The official class of the report: the one named (a citizen who knows it), else the one the chosen tile
+    maps to, proposed by triage from the description."""
+    if form.get("category_id"):
+        return form["category_id"]
+    tile = tiles.get(form.get("tile", ""))
+    if tile is None:
+        return None
+    chosen = tiles.choose(db, tile, suggest.propose(db, form.get("description", "")))
+    return str(chosen.id) if chosen else None
 
 
 @router.get("")
@@ -100,13 +137,20 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
         raise UnstorableInput()
     photos = [f for f in raw.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     anonymous = form.get("anonymous") == "on"
+    lang = language(request)
+    own_errors = _citizen_errors(form, lang)
+    category_id = None if own_errors else _category_id(public, form)
+    if category_id is None and not own_errors:  # every class of the tile was since removed
+        own_errors = {"tile": translate(lang, "portal.error.tile_empty")}
+    if own_errors:
+        return _form(request, public, 422, v=form, errors=own_errors, general=translate(lang, "form.invalid"))
     principal = db.info["principal"]
     storage = LocalStorage(request.app.state.settings.storage_dir)
     stored: list[Attachment] = []
     try:
         body = IntakeIn.model_validate({
             "idempotency_key": form.get("idempotency_key", ""), "channel": "citizen",
-            "category_id": form.get("category_id") or None, "description": form.get("description", ""),
+            "category_id": category_id, "description": form.get("description", ""),
             "location": {"lon": form.get("lon") or None, "lat": form.get("lat") or None},
             "address": form.get("address", ""), "anonymous": anonymous,
             "reporter": None if anonymous else {"name": form.get("name") or None, "phone": form.get("phone") or None},
@@ -131,7 +175,35 @@ async def report(request: Request, db: IntakeDb, public: PublicDb) -> Response:
             form["idempotency_key"] = secrets.token_urlsafe(18)  # sending the form again is a new report
         return _form(request, public, 422, v=form, errors=errors, general=general)
     out = intake.outcome(result)
-    return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"])
+    return render(request, "portal/reported.html", code=out["tracking_code"], token=out["evaluation_token"],
+                  short_code=intake.evaluation_code(out["tracking_code"]))
+
+
+@router.get("/where")
+def where(request: Request, db: PublicDb, lon: float = Query(..., ge=-180, le=180),
+          lat: float = Query(..., ge=-90, le=90)) -> Response:
+    """The places a pin falls in ("已选定：鹭屿区 南泰街道 南华社区 第一网格"), from the grid index intake
+    uses, so the citizen sees the pin means what they meant before sending."""
+    record = INDEXES.get(db).locate(lon, lat)
+    names = [ref.name for ref in reversed(record.chain)][1:] if record else []
+    return render(request, "portal/partials/where.html", names=names)
+
+
+@router.get("/mine")
+def mine(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """我的反映: the logged-in citizen's own reports, newest first, each with its plain-words status."""
+    rows = service.reported_by(db, principal, MINE_SHOWN)
+    return render(request, "portal/mine.html", cases=[service.track(db, c.tracking_code, language(request))
+                                                      for c in rows])
+
+
+@router.get("/track/{code}/photos/{attachment_id}")
+def result_photo(request: Request, code: str, attachment_id: int, db: PublicDb) -> Response:
+    """An after-photo of a closed case (its 320-pixel thumbnail), for whoever has the tracking code."""
+    found = service.result_photo(db, code, attachment_id)
+    storage = LocalStorage(request.app.state.settings.storage_dir)
+    data, mime = attachments.content(storage, found, thumbnail=found.thumbnail_key is not None)
+    return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 
 
 def _check_photos(photos: list[UploadFile]) -> list[attachments.Upload]:
@@ -158,7 +230,7 @@ def _track(request: Request, db: Session, code: str, status: int = 200, **extra:
             data = service.track(db, code, language(request))
         except NotFound:
             error = "portal.track.not_found"
-    return render(request, "portal/track.html", 404 if error else status, code=code.strip().upper(), data=data,
+    return render(request, "portal/track.html", 404 if error else status, code=service.normal_code(code), data=data,
                   not_found=error, ratings=RATINGS, **{"errors": {}, "general": None, "v": {}, "thanks": False} | extra)
 
 

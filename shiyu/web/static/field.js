@@ -433,9 +433,38 @@
     });
   }
 
+  // Metres between two points (haversine): "距您约 35 米" on each verification card.
+  function metres(a, b) {
+    var rad = Math.PI / 180, dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+            Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * 6371000 * Math.asin(Math.sqrt(h));
+  }
+
+  function showDistances() {
+    if (!fix) { return; }
+    document.querySelectorAll(".f-distance").forEach(function (el) {
+      var m = metres(fix, { lon: Number(el.dataset.lon), lat: Number(el.dataset.lat) });
+      el.textContent = m < 1000 ? t("distance", Math.round(m)) : t("distance_km", (m / 1000).toFixed(1));
+    });
+  }
+
+  // A sent verification leaves the list: the count goes down and, at none, the empty note shows.
+  function verified(caseId) {
+    var card = document.getElementById("case-" + caseId);
+    if (card) { card.remove(); }
+    var count = document.getElementById("verify-count");
+    var left = document.querySelectorAll("article[id^=case-]").length;
+    if (count) { count.textContent = String(Math.max(0, Math.min(Number(count.textContent) - 1, left))); }
+    var none = document.getElementById("verify-none");
+    if (none && !left) { none.hidden = false; }
+  }
+
   function tasksScreen() {
+    document.addEventListener("field:fix", showDistances);
     document.querySelectorAll("form.f-verify").forEach(function (form) {
       var more = form.querySelector(".f-more");
+      previewPhoto(form.elements.photo, form.querySelector(".f-preview"));
       form.querySelectorAll("[data-verdict]").forEach(function (b) {
         b.addEventListener("click", function () {
           form.elements.action.value = b.dataset.verdict;
@@ -449,12 +478,13 @@
         var note = form.elements.note.value.trim();
         if (!action) { return; }
         if (action === "verify_fail" && !note) { flash(t("need_note"), true); form.elements.note.focus(); return; }
+        if (action === "verify_pass" && form.dataset.photoRequired && !picked(form.elements.photo, "photo").length) {
+          flash(t("need_photo"), true);
+          return;
+        }
         var url = "/api/v1/cases/" + form.dataset.case + "/actions/" + action;
         enqueue("verify", url, { expected_version: Number(form.dataset.version), note: note, fields: {} },
-                picked(form.elements.photo, "photo"), "ids").then(function () {
-          var card = document.getElementById("case-" + form.dataset.case);
-          if (card) { card.remove(); }
-        });
+                picked(form.elements.photo, "photo"), "ids").then(function () { verified(form.dataset.case); });
       });
     });
   }

@@ -10,7 +10,7 @@
 
   // The reporter's own device keeps code → token, so coming back to evaluate needs no copying.
   function rememberToken(root) {
-    var out = root.querySelector("#evaluation-token");
+    var out = root.querySelector("#evaluation-code");
     if (out) {
       var all = remembered();
       all[out.dataset.code] = out.textContent.trim();
@@ -18,6 +18,23 @@
     }
     var field = root.querySelector("#e-token");
     if (field && !field.value) { field.value = remembered()[field.dataset.code] || ""; }
+    var shown = root.querySelector("#device-code");
+    if (shown && remembered()[shown.dataset.code]) {
+      shown.querySelector("output").textContent = remembered()[shown.dataset.code];
+      shown.hidden = false;
+    }
+  }
+
+  // "已选定：鹭屿区 南泰街道 南华社区 第一网格": the server names the places the pin falls in.
+  function where(latlng) {
+    var out = document.getElementById("pin-where");
+    if (!out) { return; }
+    var url = "/portal/where?lon=" + latlng.lng.toFixed(6) + "&lat=" + latlng.lat.toFixed(6);
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+      var answer = new DOMParser().parseFromString(html, "text/html").getElementById("where-answer");
+      out.replaceChildren();
+      if (answer) { out.appendChild(document.adoptNode(answer)); }
+    }).catch(function () { out.replaceChildren(); });
   }
 
   function pinMap(el) {
@@ -44,7 +61,7 @@
                                           fillOpacity: 0.6 }).addTo(map);
       }
       status.textContent = label ? el.dataset.picked + " " + label : el.dataset.picked;
-      lon.removeAttribute("aria-invalid");
+      where(latlng);
     }
     // A place picked from the search under the map (keyboard users, no geolocation): pin it, name it in the
     // announced status, offer it as the address, and go on to the address field.
