@@ -57,9 +57,9 @@ def test_queue_links_carry_the_queue_and_the_case_page_knows_its_neighbours(clie
         [str(first), str(second), str(third)]
     assert 'id="keys-help"' in page and "/static/desk_work.js" in page and 'id="sound-toggle"' in page
     middle = client.get(f"/desk/cases/{second}?queue=to_register").text
-    assert f'rel="prev" id="case-prev" class="button small secondary" href="/desk/cases/{first}?queue=to_register"' in middle
-    assert f'href="/desk/cases/{third}?queue=to_register"' in middle and "待立案：第 2 / 3 件" in middle
-    assert "立案并打开下一件" in middle and 'data-key="r"' in middle
+    assert f'id="case-prev" class="button small secondary" href="/desk/cases/{first}?queue=to_register"' in middle
+    assert f'href="/desk/cases/{third}?queue=to_register"' in middle
+    assert "待立案：第 2 / 3 件" in middle and 'data-key="r"' in middle
     # A queue name that is no queue is ignored, not an error.
     plain = client.get(f"/desk/cases/{second}?queue=nonsense")
     assert plain.status_code == 200 and 'id="case-next"' not in plain.text
@@ -163,3 +163,41 @@ def test_batch_needs_the_supervise_permission_and_csrf(client, world):
     assert client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge", "case": ["1:1"]}).status_code == 403
     log_in(client, "leader_a2")
     assert client.post("/desk/batch", data={"action": "urge", "case": ["1:1"]}).status_code in (400, 403)
+
+
+def _state(factory, case_id: int) -> tuple[str, str]:
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        case = s.get(Case, case_id)
+        return case.state, case.centre_path
+
+
+def test_register_and_dispatch_in_one_form(client, world, factory):
+    first, second, third = world.extra["cases"]
+    csrf = log_in(client, "operator_a")
+    page = client.get(f"/desk/cases/{first}?queue=to_register").text
+    assert 'data-action="register_dispatch"' in page and "立案并派遣并打开下一件" in page
+    dept = world.departments["a"]
+    assert f'<option value="{dept.id}"' in page[page.index('id="rd-target"'):]
+    r = client.post(f"/desk/cases/{first}/register-dispatch?queue=to_register", headers=hx(csrf), data={
+        "expected_version": str(_version(factory, first)), "target": str(dept.id), "urgency": "urgent",
+        "then": "next"})
+    assert r.headers["HX-Redirect"] == f"/desk/cases/{second}?done=dispatch&queue=to_register"
+    assert _state(factory, first)[0] == "to_accept"
+    # To the district bureau instead: registered and forwarded, in one request.
+    r = client.post(f"/desk/cases/{second}/register-dispatch", headers=hx(csrf), data={
+        "expected_version": str(_version(factory, second)), "target": f"forward:{world.departments['d'].id}"})
+    assert "HX-Redirect" in r.headers and _state(factory, second) == ("to_dispatch", world.district.area_path)
+
+
+@pytest.mark.parametrize("target", ["", "nonsense", "street"])
+def test_register_and_dispatch_writes_nothing_when_the_second_step_is_refused(client, world, factory, target):
+    case_id = world.extra["cases"][2]
+    csrf = log_in(client, "operator_a")
+    sent = str(world.departments["s"].id) if target == "street" else target
+    before = _version(factory, case_id)
+    r = client.post(f"/desk/cases/{case_id}/register-dispatch", headers=hx(csrf), data={
+        "expected_version": str(before), "target": sent})
+    assert r.status_code == 422
+    assert ("只能派遣给本级中心所属的部门" if target == "street" else "请选择派遣或转派的部门") in r.text
+    assert _state(factory, case_id)[0] == "reported" and _version(factory, case_id) == before, "not registered either"

@@ -13,6 +13,7 @@ first" notice, so the user sees what changed before trying again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -33,7 +34,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
-from shiyu.web.desk import find, table
+from shiyu.web.desk import find, register_dispatch, table
 from shiyu.web.desk.queue_nav import HOTKEYS, after_action, neighbours, work_queue
 from shiyu.web.page_deps import (
     PageDb,
@@ -145,6 +146,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
                   field_labels=categories.field_labels(db, case.category_id, lang),
                   department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, case, detail, lang),
                   queue=queue, around=neighbours(db, principal, queue, case.id) if queue else None, hotkeys=HOTKEYS,
+                  combined=register_dispatch.offer(db, principal, case, detail["allowed_actions"]),
                   triage=triage_suggest.choices(db, case),
                   dups=case_duplicates.candidates_for(db, case.id), repeat=case_duplicates.repeat_of(db, case.id),
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
@@ -198,17 +200,50 @@ def _fields(action: str, form: FormData) -> dict[str, Any]:
     return out
 
 
+def _version(form: FormData) -> int:
+    return int(version) if (version := str(form.get("expected_version") or "")).isdigit() else 0
+
+
 @router.post("/cases/{case_id}/actions/{action}")
 async def act(request: Request, case_id: int, action: str, db: PageDb, principal: PagePrincipal) -> Response:
     form = await page_form(request)
-    lang = language(request)
-    try:
+
+    def steps() -> str:
         data = engine.ActionInput(
-            expected_version=int(version) if (version := str(form.get("expected_version") or "")).isdigit() else 0,
-            note=str(form.get("note") or ""),
-            fields=_fields(action, form),
+            expected_version=_version(form), note=str(form.get("note") or ""), fields=_fields(action, form),
             attachment_ids=[int(str(v)) for v in form.getlist("attachment_ids") if str(v).isdigit()])
         engine.apply(db, principal, case_id, action, data, request.app.state.settings.tz)
+        return action
+
+    return _run(request, db, principal, case_id, action, form, steps)
+
+
+@router.post("/cases/{case_id}/register-dispatch")
+async def register_and_dispatch(request: Request, case_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """立案并派遣 (``shiyu.web.desk.register_dispatch``): register, then dispatch or forward, in one transaction."""
+    form = await page_form(request)
+    tz = request.app.state.settings.tz
+
+    def steps() -> str:
+        then, department_id = register_dispatch.second_step(str(form.get("target") or ""))
+        case = engine.apply(db, principal, case_id, "register",
+                            engine.ActionInput(expected_version=_version(form), fields=_fields("register", form)), tz)
+        sent = engine.ActionInput(expected_version=case.version, note=str(form.get("note") or ""),
+                                  fields={"department_id": department_id})
+        engine.apply(db, principal, case_id, then, sent, tz)
+        return then
+
+    return _run(request, db, principal, case_id, register_dispatch.ACTION, form, steps)
+
+
+def _run(request: Request, db: Session, principal: Principal, case_id: int, action: str, form: FormData,
+         steps: Callable[[], str]) -> Response:
+    """Apply ``steps`` (the engine, once or more); then the case again or — "办理并打开下一件" — the next case of
+    its queue. A lost race re-renders the case as it is now; a refused input re-renders the form with the
+    reasons next to the fields, nothing written."""
+    lang = language(request)
+    try:
+        done = steps()
     except Conflict as exc:
         db.rollback()
         return _detail(request, db, principal, case_id, 409, conflict=exc.message(lang))
@@ -220,7 +255,7 @@ async def act(request: Request, case_id: int, action: str, db: PageDb, principal
         values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
         return _detail(request, db, principal, case_id, 422, errors=errors, general=general, open_action=action,
                        v=values)
-    target = after_action(db, principal, case_id, action, work_queue(request.query_params.get("queue")),
+    target = after_action(db, principal, case_id, done, work_queue(request.query_params.get("queue")),
                           form.get("then") == "next")
     if request.headers.get("hx-request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})

@@ -84,8 +84,8 @@ async def batch(request: Request, db: PageDb, principal: PagePrincipal) -> Respo
     form = await page_form(request)
     action = str(form.get("action") or "")
     if action not in BATCH_ACTIONS:
-        raise ValidationFailed("batch_action_invalid", "只能批量催办或督办", "Only 催办 or 督办 can be applied in a batch",
-                               detail={"field": "action"})
+        raise ValidationFailed("batch_action_invalid", "只能批量催办或督办",
+                               "Only 催办 or 督办 can be applied in a batch", detail={"field": "action"})
     rows = _parse_rows([str(v) for v in form.getlist("case")])
     if not rows or len(rows) > BATCH_LIMIT:
         raise ValidationFailed("batch_rows_count", "请选择 1 到 {n} 件案件", "Choose 1 to {n} cases",
