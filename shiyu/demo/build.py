@@ -347,7 +347,8 @@ def _staff(people: _People, city: Node, departments: list[Department]) -> None:
             people.add(name, node.path, [(Role.CENTRE_LEADER, node)])
         for k in range(1, OPERATORS[node.level] + 1):
             if node is street and k == 1:
-                people.add("demo_operator", node.path, [(Role.CENTRE_OPERATOR, node), (Role.CENTRE_OPERATOR, community)])
+                people.add("demo_operator", node.path,
+                           [(Role.CENTRE_OPERATOR, node), (Role.CENTRE_OPERATOR, community)])
             elif not (node is community and k == 1):
                 people.add(f"co_{node.code}_{k}", node.path, [(Role.CENTRE_OPERATOR, node)])
         if node.level == AreaLevel.STREET:
