@@ -84,6 +84,8 @@ def test_the_operator_gets_the_case_to_the_district_bureau_in_one_action(browser
     expect(forward).to_be_visible()
     expect(actions.get_by_label("转派原因（已按派遣规则填写）")).to_have_value(
         f"按派遣规则（{_explanation(page)}）应由{BUREAU}办理，转至{DISTRICT_CENTRE}派遣。")
+    box = forward.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= SIZES[size]["width"], box
     page.screenshot(path=str(shots / f"desk-forward-offer-{size}.png"), full_page=True)
     forward.click()
     expect(page.get_by_role("status").filter(has_text="已完成：转派上级部门")).to_be_visible()
