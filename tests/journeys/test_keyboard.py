@@ -1,6 +1,5 @@
 """Keyboard only (WCAG 2.1.1): an operator finds a new case in the queue, registers and dispatches it (立案并派遣, one
-form); a
-citizen without location permission files a report — no mouse, every key press counted and printed.
+form); a citizen without location permission files a report — no mouse, every key press counted and printed.
 
 Counted are the presses that move or act (Tab, Enter, arrows); typed words are counted apart. The review
 measured 84 presses for register + dispatch; the aim is ≤ 40."""
