@@ -75,7 +75,7 @@ def test_escalation_no_longer_needs_a_note(system_session, w):
     assert case.centre_path == w.street.area_path
 
 
-def test_urge_is_a_supervisor_reminder_without_a_note(system_session, w):
+def test_urge_is_a_reminder_without_a_note_from_supervisors_and_dispatchers(system_session, w):
     s = system_session
     case = act(s, w, "leader_a", report(s, w).case, "register")
     before = case.version
@@ -83,6 +83,8 @@ def test_urge_is_a_supervisor_reminder_without_a_note(system_session, w):
     assert case.state == CaseState.TO_DISPATCH and case.version == before + 1 and not case.supervised
     event = _events(s, case.id, "urge")[0]
     assert event.public is False
+    case = act(s, w, "operator_s", case, "urge", note="")  # the street's dispatcher, above the community
+    assert len(_events(s, case.id, "urge")) == 2
     for who in ("handler_a", "citizen"):
         with pytest.raises(ShiyuError) as err:
             act(s, w, who, case, "urge", note="")

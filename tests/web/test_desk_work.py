@@ -158,6 +158,19 @@ def test_batch_urge_and_supervise_report_each_row(client, world, factory):
     assert client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge", "case": ["x"]}).status_code == 422
 
 
+def test_an_operator_urges_in_a_batch_but_does_not_supervise(client, world, factory):
+    first = world.extra["cases"][0]
+    csrf = log_in(client, "operator_a")
+    page = client.get("/desk?queue=to_register").text
+    assert "批量催办" in page and "批量督办" not in page
+    r = client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge",
+                                         "case": [f"{first}:{_version(factory, first)}"]})
+    assert "批量催办：成功 1 件，未办理 0 件" in r.text
+    r = client.post("/desk/batch", data={"csrf_token": csrf, "action": "supervise", "note": "快",
+                                         "case": [f"{first}:{_version(factory, first)}"]})
+    assert "批量督办：成功 0 件，未办理 1 件" in r.text and "您无权对该案件执行此操作" in r.text
+
+
 def test_batch_needs_the_supervise_permission_and_csrf(client, world):
     csrf = log_in(client, "handler_a")
     assert client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge", "case": ["1:1"]}).status_code == 403

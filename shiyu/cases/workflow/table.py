@@ -23,7 +23,8 @@ Two actions exist for the desk operator's day (issue 13). 转派上级部门 (``
 name a department of a higher centre (a district bureau for a pothole reported in a community); one action
 moves the case to that department's centre, where it is dispatched with the department already chosen,
 instead of a chain of 上报上级 each with a note. 催办 (``urge``): the light reminder beside 督办 — no note, no
-listing, not shown to the public — which supervisors send to many overdue cases at once.
+listing, not shown to the public — which supervisors, and the dispatchers of the same or a higher centre, send
+to many overdue cases at once.
 """
 
 from __future__ import annotations
@@ -380,7 +381,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                note_required=True, guards=(unsatisfied,)),
     Transition("supervise", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE),), "督办", "supervise",
                fields=(LISTED,), note_required=True),
-    Transition("urge", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE),), "催办", "urge", public=False),
+    Transition("urge", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE), _r("case.dispatch", Scope.ABOVE)),
+               "催办", "urge", public=False),
 )
 
 TABLE: dict[tuple[CaseState, str], Transition] = {(s, t.action): t for t in TRANSITIONS for s in t.sources}

@@ -98,7 +98,8 @@ def desk_page(request: Request, db: Session, principal: Principal, queue: str, o
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
                   category_names=table.category_names(db, lang), base=f"?queue={queue}&",
                   critical=critical_cases(db, principal, mine, lang), hotkeys=HOTKEYS,
-                  can_batch=principal.has_permission("case.supervise"),
+                  can_batch=principal.has_permission("case.supervise") or principal.has_permission("case.dispatch"),
+                  can_supervise=principal.has_permission("case.supervise"),
                   **{"batch": None, "batch_action": None, "done": done_label(request)} | extra)
 
 

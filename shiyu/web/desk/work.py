@@ -80,7 +80,7 @@ def apply_batch(db: Session, principal: Principal, action: str, rows: list[tuple
 @router.post("/batch")
 async def batch(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     """催办 or 督办 on the checked rows of a queue; the queue page again, with a result per row."""
-    require_any(principal, "case.supervise")
+    require_any(principal, "case.supervise", "case.dispatch")
     form = await page_form(request)
     action = str(form.get("action") or "")
     if action not in BATCH_ACTIONS:
