@@ -96,7 +96,7 @@ def desk_page(request: Request, db: Session, principal: Principal, queue: str, o
     return render(request, "desk/queues.html", status, queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
-                  category_names=table.category_names(db, lang), base=f"?queue={queue}&",
+                  category_names=table.category_names(db, lang), base=f"/desk?queue={queue}&",
                   critical=critical_cases(db, principal, mine, lang), hotkeys=HOTKEYS,
                   can_batch=principal.has_permission("case.supervise") or principal.has_permission("case.dispatch"),
                   can_supervise=principal.has_permission("case.supervise"),
