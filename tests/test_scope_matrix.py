@@ -92,6 +92,8 @@ ROUTES: list[Case] = [
          lambda w: {"field": "phone", "reason": "越权查看测试"}),
     Case("GET", "/api/v1/areas", "list", lambda w: "/api/v1/areas?limit=500"),
     Case("GET", "/api/v1/areas/lookup", "deny", lambda w: "/api/v1/areas/lookup?lon=118.1&lat=24.6"),
+    # The base map: public outlines and names of every area, B's included, by design (shiyu.org.areas.drawing).
+    Case("GET", "/api/v1/map/base", "public", lambda w: "/api/v1/map/base?zoom=12&west=117&south=24&east=119&north=25"),
     Case("GET", "/api/v1/areas/export", "list", lambda w: "/api/v1/areas/export"),
     Case("POST", "/api/v1/areas/import", "import", lambda w: "/api/v1/areas/import?dry_run=false",
          lambda w: _feature_under_b(w), markers=("乙社区",)),

@@ -160,6 +160,12 @@ class Case(ScopedMixin, TimestampMixin, Base):
         UniqueConstraint("submitter_key", "idempotency_key"),
         Index("ix_case_state_centre", "state", "centre_path"),
         Index("ix_case_step_due", "step_due_at"),
+        # The 辖区 list's usual filters (shiyu.cases.listing) — state or department within the caller's area, a
+        # category over a date range — as one range scan each instead of AND-ing bitmaps of every case in the
+        # area or on the channel (bench/desk.py). They replace the single-column indexes on their first columns.
+        Index("ix_case_state_area", "state", "area_path"),
+        Index("ix_case_department_area", "main_department_id", "area_path"),
+        Index("ix_case_category_reported", "category_id", "reported_at"),
         # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
         # Free-text search (shiyu.cases.search, docs/adr/0007-case-search-index.md): GIN on PostgreSQL; on
@@ -181,9 +187,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(80))
     request_hash: Mapped[str] = mapped_column(String(64))
 
-    channel: Mapped[str] = mapped_column(String(12), index=True)
-    state: Mapped[str] = mapped_column(String(16), default=CaseState.REPORTED, index=True)
-    category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="RESTRICT"), index=True)
+    channel: Mapped[str] = mapped_column(String(12))  # a handful of values: filtered on, never indexed
+    state: Mapped[str] = mapped_column(String(16), default=CaseState.REPORTED)  # indexed with area_path
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="RESTRICT"))  # with reported_at
     urgency: Mapped[str] = mapped_column(String(10))
     description: Mapped[str] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -219,8 +225,8 @@ class Case(ScopedMixin, TimestampMixin, Base):
 
     # The routing suggestion made at registration, with the rule that chose it and why.
     routing: Mapped[dict[str, Any] | None]
-    main_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"),
-                                                           index=True)
+    main_department_id: Mapped[int | None] = mapped_column(  # indexed with area_path
+        ForeignKey("department.id", ondelete="RESTRICT"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"))
     self_resolved: Mapped[bool] = mapped_column(default=False)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -139,10 +139,25 @@ def search(session: Session, text: str, page: PageParams) -> Found:
     rows_expected, all_rows = estimate(session, query)
     common = all_rows > 0 and rows_expected / all_rows > WALK_MARGIN * math.sqrt(page.limit / all_rows)
     stmt = statement(session, query, common)
-    rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
     if query.kind == "code":
+        rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
         return Found(query, rows, len(rows), False, rows[0] if rows else None)
     if common:  # counting would walk on through every case: say how many were listed, and that there are more
+        rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
         return Found(query, rows, page.offset + len(rows), False, many=len(rows) == page.limit)
-    total, capped = capped_count(session, stmt)
-    return Found(query, rows, total, capped)
+    return _counted_page(session, query, stmt, page)
+
+
+def _counted_page(session: Session, query: Query, stmt: Select[Any], page: PageParams) -> Found:
+    """A page of an uncommon search and its count from one scan of the matches.
+
+    Sorting the page reads every match anyway, so the matching ids come back sorted up to ``COUNT_CAP`` + 1:
+    their number is the count and the page is a slice of them, loaded by primary key — instead of a second
+    scan of the same matches only to count them."""
+    ids = list(session.scalars(stmt.with_only_columns(Case.id).limit(COUNT_CAP + 1)))
+    total, capped = min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
+    if page.offset + page.limit > COUNT_CAP:  # past the counted matches: the plain page query
+        return Found(query, list(session.scalars(stmt.limit(page.limit).offset(page.offset))), total, capped)
+    wanted = ids[page.offset:page.offset + page.limit]
+    loaded = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(wanted)))} if wanted else {}
+    return Found(query, [loaded[i] for i in wanted if i in loaded], total, capped)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import base64
 import secrets
 from functools import cached_property
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "shiyu-demo-secret-do-not-use-in-production"
+# Tile hosts whose maps are offset from WGS-84 (GCJ-02, or Baidu's BD-09): refused as SHIYU_TILE_URL.
+OFFSET_TILE_HOSTS = {"autonavi.com": "高德地图", "amap.com": "高德地图", "gtimg.com": "腾讯地图",
+                     "map.qq.com": "腾讯地图", "bdimg.com": "百度地图", "bdstatic.com": "百度地图",
+                     "map.baidu.com": "百度地图", "geoq.cn": "智图 GeoQ"}
 # A fixed demo key so that a demo database stays readable across restarts; refused outside demo mode.
 DEMO_PII_KEY = "demo1:" + base64.b64encode(b"shiyu-demo-personal-data-key-32b").decode()
 
@@ -97,6 +102,7 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_max_attempts: int = Field(default=10, ge=1, le=100)
     outbox_backoff_max_seconds: float = Field(default=300.0, ge=0.01, le=86400)
+    # A base-map tile source under the city's own outlines (shiyu.org.areas.drawing); WGS-84/CGCS2000 only.
     tile_url: str | None = None
     # Strict-Transport-Security max-age in seconds (shiyu.web.security_headers); unset: one year, or 0 (no
     # header) in demo mode, which is served over plain http on a laptop.
@@ -108,6 +114,23 @@ class Settings(BaseSettings):
     duplicate_window_days: int = Field(default=7, ge=1, le=90)
     repeat_merge_hours: int = Field(default=24, ge=1, le=24 * 14)
     repeat_complaint_weeks: int = Field(default=8, ge=1, le=104)
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tiles_in_wgs84(cls, value: str | None) -> str | None:
+        """Boundaries, pins and GPS fixes are WGS-84/CGCS2000; tiles in GCJ-02 (高德, 腾讯) would sit some
+        hundred metres off every outline, and Baidu's BD-09 tiles are not even on the Web Mercator grid.
+        Converting raster tiles is not possible, so such a source is refused here, with what to use instead."""
+        host = (urlsplit(value).hostname or "") if value else ""
+        offset = next((name for suffix, name in OFFSET_TILE_HOSTS.items()
+                       if host == suffix or host.endswith("." + suffix)), None)
+        if offset:
+            raise ValueError(
+                f"SHIYU_TILE_URL 指向{offset}的瓦片，其坐标经过加偏（GCJ-02/BD-09），与边界和定位会错开数百米。"
+                "请使用天地图（CGCS2000，无需纠偏）或自建的 WGS-84 瓦片服务，见 docs/deploy.md / "
+                f"SHIYU_TILE_URL points at {offset} tiles, which are offset (GCJ-02/BD-09) and would sit hundreds of "
+                "metres off the boundaries and GPS positions; use 天地图 (CGCS2000) or a WGS-84 tile server")
+        return value
 
     @field_validator("timezone")
     @classmethod

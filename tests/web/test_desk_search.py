@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from shiyu.cases import search
 from shiyu.core.audit import AuditEntry
+from shiyu.core.paging import PageParams
 from shiyu.core.scoping import Principal
-from tests.cases.case_fixtures import case_world, report, scope_matrix_extra
+from tests.cases.case_fixtures import case_world, principal, report, scope_matrix_extra
 from tests.factories import World
 from tests.web.test_pages import log_in
 
@@ -79,6 +80,20 @@ def test_words_of_the_description_and_address_find_cases_in_scope_only(client, w
     assert "没有找到案件" in client.get("/desk", params={"q": "乙社区"}).text
     empty = client.get("/desk", params={"q": "  "})
     assert empty.status_code == 422 and "请输入案件编号" in empty.text and 'id="desk-q"' in empty.text
+
+
+def test_a_search_pages_through_its_matches_newest_first_and_counts_them(system_session, world, monkeypatch):
+    """The page is a slice of the counted, sorted matches; past the counted ones the page query still answers."""
+    more = [report(system_session, world, address=f"南华路{n}号").case.id for n in range(5)]
+    system_session.info["principal"] = principal(system_session, world, "operator_a")
+    newest_first = [*reversed(more), world.extra["case"]]
+    first = search.search(system_session, "南华路", PageParams(limit=4, offset=0))
+    second = search.search(system_session, "南华路", PageParams(limit=4, offset=4))
+    assert [c.id for c in first.cases] == newest_first[:4] and [c.id for c in second.cases] == newest_first[4:]
+    assert (first.total, first.capped, second.total) == (6, False, 6)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    capped = search.search(system_session, "南华路", PageParams(limit=2, offset=2))
+    assert [c.id for c in capped.cases] == newest_first[2:4] and (capped.total, capped.capped) == (3, True)
 
 
 def test_area_list_filters_sorts_and_says_what_is_wrong(client, world):

@@ -5,16 +5,18 @@ The fixed paths (lookup, export, import, boundary-proposals) are declared before
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from shiyu.core.errors import Forbidden
-from shiyu.core.http import CurrentPrincipal, Db, Paging
+from shiyu.core.errors import Forbidden, ValidationFailed
+from shiyu.core.http import CurrentPrincipal, Db, Paging, request_session
 from shiyu.core.paging import Page
 from shiyu.core.scoping import Principal
-from shiyu.org.areas import importer, service
+from shiyu.org.areas import drawing, importer, service
 from shiyu.org.areas.models import Area
 from shiyu.org.areas.schemas import (
     AreaDetailOut,
@@ -84,6 +86,31 @@ def list_areas(
 ) -> dict[str, Any]:
     rows, total = service.list_areas(db, paging, level=level, parent_id=parent_id, q=q, code=code)
     return {"items": rows, "total": total, "limit": paging.limit, "offset": paging.offset}
+
+
+def _public_session(request: Request) -> Iterator[Session]:
+    """The base map is served to anyone (the citizen portal too): it holds only public outlines and names."""
+    yield from request_session(request, Principal.system("base-map"))
+
+
+PublicDb = Annotated[Session, Depends(_public_session, scope="function")]
+# How long a browser and a proxy may keep a base-map answer: boundaries change by approved proposals, rarely.
+BASE_MAP_MAX_AGE = 300
+
+
+@router.get("/map/base", summary="The city's own base map: outlines and names of the areas a map at this zoom "
+                                 "and box shows (districts zoomed out, grids zoomed in); public, no tiles needed")
+def base_map(
+    db: PublicDb,
+    zoom: int = Query(ge=0, le=22, description="the map's zoom (Web Mercator)"),
+    west: float = Query(ge=-180, le=180), south: float = Query(ge=-90, le=90),
+    east: float = Query(ge=-180, le=180), north: float = Query(ge=-90, le=90),
+) -> JSONResponse:
+    if west > east or south > north:
+        raise ValidationFailed("bad_box", "地图范围有误：西边界应小于东边界，南边界应小于北边界",
+                               "The box must have west ≤ east and south ≤ north", detail={"field": "west"})
+    layer = drawing.base_layer(db, zoom, (west, south, east, north))
+    return JSONResponse(layer, headers={"Cache-Control": f"public, max-age={BASE_MAP_MAX_AGE}"})
 
 
 @router.get("/areas/lookup", response_model=LookupOut,

@@ -10,10 +10,8 @@ and a string join.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +30,7 @@ from shiyu.core.errors import NotFound
 from shiyu.core.live import Change
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
+from shiyu.org.areas.drawing import DRAWINGS
 from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.org.units.models import Department, DepartmentJurisdiction
 
@@ -98,33 +96,6 @@ def focus_area(session: Session, principal: Principal, area_id: int | None) -> A
     return chosen
 
 
-class _Drawings:
-    """Simplified boundaries by (area id, last change): simplifying the city's 2,000 grids costs about 0.2 s,
-    and boundaries change rarely. Which areas a caller gets is still decided by the scoped query; this only
-    remembers how an area is drawn, and a changed area (new ``updated_at``) is drawn afresh."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[int, datetime, int], dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, datetime, int], geometry: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            drawn = self._items.get(key)
-            if drawn is not None:
-                self._items.move_to_end(key)
-                return drawn
-        drawn = for_drawing(geometry, DRAW_TOLERANCE[key[2]])
-        with self._lock:
-            self._items[key] = drawn
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return drawn
-
-
-_DRAWINGS = _Drawings()
-
-
 def boundaries(session: Session, area: Area, level: int) -> dict[str, Any]:
     """The areas of one level inside ``area`` (the area itself at its own level), simplified for that level,
     as a GeoJSON FeatureCollection. The client loads coarse levels zoomed out and grids zoomed in."""
@@ -132,7 +103,7 @@ def boundaries(session: Session, area: Area, level: int) -> dict[str, Any]:
     stmt = select(Area.id, Area.name, Area.code, Area.level, Area.updated_at, Area.geometry).where(
         Area.level == level, Area.area_path.startswith(area.area_path, autoescape=True),
         Area.geometry.is_not(None)).order_by(Area.code)
-    features = [{"type": "Feature", "geometry": _DRAWINGS.get((row.id, row.updated_at, level), row.geometry),
+    features = [{"type": "Feature", "geometry": DRAWINGS.get((row.id, row.updated_at, level), row.geometry),
                  "properties": {"id": row.id, "name": row.name, "code": row.code, "level": row.level}}
                 for row in session.execute(stmt)]
     return {"type": "FeatureCollection", "features": features}
@@ -153,7 +124,7 @@ def jurisdictions(session: Session, area: Area) -> dict[str, Any]:
     for row in session.execute(stmt):
         if row.id not in features:
             features[row.id] = {"type": "Feature",
-                                "geometry": _DRAWINGS.get((row.id, row.updated_at, row.level), row.geometry),
+                                "geometry": DRAWINGS.get((row.id, row.updated_at, row.level), row.geometry),
                                 "properties": {"area": row.name, "departments": []}}
         features[row.id]["properties"]["departments"].append(row.department)
     return {"type": "FeatureCollection", "features": list(features.values())}
