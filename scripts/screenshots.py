@@ -49,6 +49,8 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
     operator = [
         ("desk", "/desk"),
         ("desk-case", f"/desk/cases/{ids['case']}"),
+        # A case waiting for dispatch, opened from its queue: 转派 to the bureau the rules name, J/K, the keys.
+        ("desk-to-dispatch", f"/desk/cases/{ids['to_dispatch']}?queue=to_dispatch"),
         ("command", "/command"),
     ]
     # The grid workers' phone app: phone size only (see main()).
@@ -102,6 +104,8 @@ def demo_ids(app) -> dict[str, Any]:
         operator = s.scalar(select(User).where(User.username == "demo_operator"))
         mine = Case.area_path.startswith(operator.area_path) if operator else Case.id.is_(None)
         case = s.scalar(select(Case).where(Case.state == CaseState.HANDLING, mine).order_by(Case.id).limit(1))
+        waiting = s.scalar(select(Case.id).where(Case.state == CaseState.TO_DISPATCH, mine)
+                           .order_by(Case.centre_path.desc(), Case.id).limit(1))
         first = {lvl: s.scalar(select(Area.id).where(Area.level == lvl).order_by(Area.code).limit(1)) for lvl in (1, 3)}
         return {
             "district": first[1], "community": first[3],
@@ -110,6 +114,7 @@ def demo_ids(app) -> dict[str, Any]:
                               .limit(1)) or 0,
             "user": s.scalar(select(User.id).where(User.username == "demo_grid_worker")) or 0,
             "case": case.id if case else 0,
+            "to_dispatch": waiting or 0,
             "tracking_code": case.tracking_code if case else "",
         }
 

@@ -75,7 +75,8 @@ class DemoLogin:
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("demo_admin", Role.ADMIN, "全市", "the whole city"),
     DemoLogin("demo_centre_leader", Role.CENTRE_LEADER, "市综治中心", "the city centre"),
-    DemoLogin("demo_operator", Role.CENTRE_OPERATOR, "第一个街道的综治中心", "the first street's centre"),
+    DemoLogin("demo_operator", Role.CENTRE_OPERATOR, "第一个街道及其第一个社区的综治中心",
+              "the first street's centre and its first community's"),
     DemoLogin("demo_grid_worker", Role.GRID_WORKER, "第一个社区的第一网格", "grid 1 of the first community"),
     DemoLogin("demo_grid_leader", Role.GRID_LEADER, "第一个社区", "the first community"),
     DemoLogin("demo_grid_instructor", Role.GRID_INSTRUCTOR, "第一个街道", "the first street"),
@@ -283,13 +284,15 @@ def _insert_areas(s: Session, city: Node, now: Any) -> None:
 
 
 def _departments(city: Node) -> list[Department]:
-    """District-level functional departments in every district, then a few city-level ones; each answers
-    for the area it sits in."""
+    """District-level functional departments in every district, then a few city-level ones, then every street
+    centre's usual departments (the street's own to dispatch to); each answers for the area it sits in."""
     out = []
     targets = [(d, names.DISTRICT_DEPARTMENTS) for d in city.children] + [(city, names.CITY_DEPARTMENTS)]
+    targets += [(s, names.STREET_DEPARTMENTS) for d in city.children for s in d.children]
     for node, catalogue in targets:
         for slug, template, kinds in catalogue:
-            name = template.format(city=names.CITY_NAME, district=node.name, short=node.name.removesuffix("区"))
+            short = node.name.removesuffix("区").removesuffix("街道").removesuffix("镇")
+            name = template.format(city=names.CITY_NAME, district=node.name, short=short)
             dept = Department(code=f"{node.code}-{slug}", name=name, area_id=_id(node), area_path=node.path,
                               category_kinds=list(kinds))
             dept.jurisdictions.append(DepartmentJurisdiction(area_id=_id(node), area_path=node.path))
@@ -323,7 +326,9 @@ class _People:
 
 def _staff(people: _People, city: Node, departments: list[Department]) -> None:
     """Who works where. The demo logins take the place of the generated account for their post (the
-    first street, community and grid in code order), so every grid still has exactly one grid worker."""
+    first street, community and grid in code order), so every grid still has exactly one grid worker.
+    ``demo_operator`` works at the first street's centre and its first community's, where citizens' reports
+    from that community land: one login registers a report, sends it up and dispatches it, and closes it."""
     street = city.children[0].children[0]
     community = street.children[0]
     grid = community.children[0]
@@ -341,8 +346,11 @@ def _staff(people: _People, city: Node, departments: list[Department]) -> None:
             name = "demo_centre_leader" if node is city else f"cl_{node.code}"
             people.add(name, node.path, [(Role.CENTRE_LEADER, node)])
         for k in range(1, OPERATORS[node.level] + 1):
-            name = "demo_operator" if node is street and k == 1 else f"co_{node.code}_{k}"
-            people.add(name, node.path, [(Role.CENTRE_OPERATOR, node)])
+            if node is street and k == 1:
+                people.add("demo_operator", node.path,
+                           [(Role.CENTRE_OPERATOR, node), (Role.CENTRE_OPERATOR, community)])
+            elif not (node is community and k == 1):
+                people.add(f"co_{node.code}_{k}", node.path, [(Role.CENTRE_OPERATOR, node)])
         if node.level == AreaLevel.STREET:
             people.add("demo_grid_instructor" if node is street else f"gi_{node.code}", node.path,
                        [(Role.GRID_INSTRUCTOR, node)])

@@ -524,14 +524,33 @@ class _Generator:
         c.routing = _routing(self.session, w, life.category, grid, c.attributes.get("owner"))
         life.act(decided, "register", community_op, data={"routing": c.routing})
         earlier.append((c.id, c.tracking_code))
+        if not self.send_up(life):
+            return
+        self.dispatch_and_handle(life)
+
+    def send_up(self, life: _Life) -> bool:
+        """From the community to the district: most cases in one 转派上级部门 to the district bureau the rules
+        name; every fourth (by id, so the random draws stay as they were) the older way, 上报上级 twice."""
+        w, c, grid = self.world, life.case, life.grid
+        suggested = (c.routing or {}).get("department_id")
+        dept = next((d for d in w.departments[grid.district_path].values() if d.id == suggested), None)
+        district = w.centres[grid.district_path]
+        if dept is not None and c.id % 4:
+            data = {"from_centre_path": grid.community_path, "centre_id": district.id, "centre_name": district.name,
+                    "department_id": dept.id, "department_name": dept.name, "followed_suggestion": True}
+            if not life.act(life.step_end(0.02), "forward", w.operators[grid.community_path],
+                            note=f"按派遣规则应由{dept.name}办理，转至{district.name}派遣", data=data):
+                return False
+            c.centre_area_id, c.centre_path = district.area_id, district.area_path
+            return True
         for lower, upper in ((grid.community_path, grid.street_path), (grid.street_path, grid.district_path)):
             centre = w.centres[upper]
             data = {"from_centre_path": lower, "centre_id": centre.id, "centre_name": centre.name}
             if not life.act(life.step_end(0.02), "escalate", w.operators[lower], note="超出本级处置能力，上报上级",
                             data=data):
-                return
+                return False
             c.centre_area_id, c.centre_path = centre.area_id, centre.area_path
-        self.dispatch_and_handle(life)
+        return True
 
     def self_resolve(self, life: _Life) -> None:
         c, grid = life.case, life.grid
@@ -609,6 +628,8 @@ class _Generator:
         """The handle step up to the result report; False when the history ends first."""
         rng, w, c = self.rng, self.world, life.case
         leader = w.leaders[c.centre_path]
+        if c.id % 9 == 0 and not life.act(life.now + timedelta(hours=3), "urge", leader):  # 催办, no draw
+            return False
         if rng.random() < 0.04 and not c.supervised:
             listed = bool(rng.random() < 0.25)
             if not life.act(life.later(1, 8), "supervise", w.city_leader, note="请加快办理", data={"listed": listed}):

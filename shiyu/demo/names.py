@@ -38,6 +38,14 @@ DISTRICT_DEPARTMENTS = (
     ("gafj", "{city}公安局{short}分局", ["incident"]),
     ("yjgl", "{district}应急管理局", ["incident"]),
 )
+# A street centre's usual departments (街道的城管中队、派出所、市场监管所、司法所), so a street operator has
+# someone to dispatch to; templates get {short}, the street's name without 街道/镇 (南泰).
+STREET_DEPARTMENTS = (
+    ("cgzd", "{short}城管中队", ["component", "incident"]),
+    ("pcs", "{short}派出所", ["incident"]),
+    ("scjgs", "{short}市场监管所", ["incident"]),
+    ("sfs", "{short}司法所", ["incident"]),
+)
 CITY_DEPARTMENTS = (
     ("slj", "{city}水利局", ["component"]),
     ("jtys", "{city}交通运输局", ["component", "incident"]),

@@ -69,6 +69,11 @@ def _department(s: Session, code: str, name: str, area: Any) -> Department:
     return dept
 
 
+def district_department(s: Session, w: World) -> Department:
+    """A district bureau covering the whole district: what the routing rules name above a street (转派上级部门)."""
+    return _department(s, "D-d", "东区城市管理局", w.district)
+
+
 def case_world(s: Session) -> World:
     """The factories' world and people, plus: a category, the fixture calendar, street departments
     (main, assisting) and the people of every case role."""

@@ -22,7 +22,15 @@ from shiyu.cases.workflow.table import ACTIONS, TABLE, Scope, failed_guard
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.identity.roles import permissions_of
-from tests.cases.case_fixtures import SH, act, case_world, evidence, principal, report  # noqa: F401
+from tests.cases.case_fixtures import (  # noqa: F401
+    SH,
+    act,
+    case_world,
+    district_department,
+    evidence,
+    principal,
+    report,
+)
 
 S = CaseState
 
@@ -116,6 +124,7 @@ def _fields(s: Session, w, action: str, persona: Persona) -> tuple[dict, list[in
         "merge": {"into_case_id": w.extra["other_case"]},
         "dispatch": {"department_id": w.departments["s"].id},
         "dispatch_to_centre": {"centre_id": w.extra["centres"][w.community_a.id].id},
+        "forward": {"department_id": w.departments["d"].id},
         "request_extension": {"amount": 2, "unit": "working_hours"},
         "evaluate": {"rating": "basically"},
     }.get(action, {})
@@ -174,6 +183,7 @@ def test_every_state_action_role_combination(system_session, w_matrix):
 @pytest.fixture
 def w_matrix(system_session):
     w = case_world(system_session)
+    w.departments["d"] = district_department(system_session, w)
     w.extra["other_case"] = report(system_session, w).case.id
     s = system_session
     s.info["principal"] = Principal.system("test")

@@ -121,8 +121,13 @@ def test_build_writes_the_city(built: Any) -> None:
         assert sorted(c.area_id for c in centres) == sorted(a.id for a in areas if a.level < AreaLevel.GRID)
 
         depts = s.scalars(select(Department).options(selectinload(Department.jurisdictions))).all()
-        assert len(depts) == 2 * 6 + 4 and len({d.code for d in depts}) == len(depts)
-        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT}
+        streets = [a for a in areas if a.level == AreaLevel.STREET]
+        assert len(depts) == 2 * 6 + 4 + 4 * len(streets) and len({d.code for d in depts}) == len(depts)
+        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT, AreaLevel.STREET}
+        first_street = min(streets, key=lambda a: a.code)
+        short = first_street.name.removesuffix("街道")
+        assert sorted(d.name for d in depts if d.area_id == first_street.id) == sorted(
+            f"{short}{n}" for n in ("城管中队", "派出所", "市场监管所", "司法所"))
         for d in depts:
             assert d.category_kinds and set(d.category_kinds) <= {"component", "incident"}
             assert [j.area_id for j in d.jurisdictions] == [d.area_id]
@@ -175,8 +180,12 @@ def test_one_demo_login_per_role_with_the_right_grant(built: Any) -> None:
             Role.GRID_INSTRUCTOR: AreaLevel.STREET, Role.CENTRE_OPERATOR: AreaLevel.STREET,
             Role.MEDIATOR: AreaLevel.STREET,
         }
+        operator = sorted(users["demo_operator"].grants, key=lambda g: g.area_path)
+        assert [s.get(Area, g.area_id).level for g in operator] == [AreaLevel.STREET, AreaLevel.COMMUNITY]
+        assert operator[1].area_path.startswith(operator[0].area_path) and {g.role for g in operator} == {
+            "centre_operator"}
         for d in DEMO_LOGINS:
-            (grant,) = users[d.username].grants
+            (grant, *_) = sorted(users[d.username].grants, key=lambda g: g.area_path)
             assert grant.role == d.role.value
             if d.role == Role.DEPARTMENT_HANDLER:
                 dept = s.get(Department, grant.department_id)
@@ -321,7 +330,7 @@ def test_full_city_build(factory: Any, db_url: str, demo_env: None, capsys: Any)
         by_level = Counter(s.scalars(select(Area.level)).all())
         assert [by_level[lv] for lv in list(AreaLevel)[:4]] == [1, 6, 40, 300]
         assert 0.95 * FULL_SIZE.grids <= by_level[AreaLevel.GRID] <= FULL_SIZE.grids
-        assert _count(s, Department) == 40 and _count(s, Centre) == 347
+        assert _count(s, Department) == 40 + 4 * 40 and _count(s, Centre) == 347
         assert _count(s, User) > 2500
     print(f"full demo build: {seconds:.1f} s")
 

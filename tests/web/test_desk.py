@@ -35,7 +35,8 @@ def test_queue_page_shows_counts_and_the_case(client, world):
     log_in(client, "operator_a")
     r = client.get("/desk")
     assert r.status_code == 200, r.text[:500]
-    assert 'data-queue="to_register"' in r.text and f'href="/desk/cases/{world.extra["case"]}"' in r.text
+    assert 'data-queue="to_register"' in r.text
+    assert f'href="/desk/cases/{world.extra["case"]}?queue=to_register"' in r.text
     assert re.search(r'data-queue="to_register">\s*<span>待立案</span><b class="count">1</b>', r.text)
     assert "案件办理" in r.text  # the navigation entry
     empty = client.get("/desk?queue=to_close")
@@ -85,7 +86,7 @@ def test_register_dispatch_accept_report_through_the_desk(client, world, factory
 
     csrf = log_in(client, "handler_a")
     queue = client.get("/desk?queue=to_accept").text
-    assert f'href="/desk/cases/{case_id}"' in queue
+    assert f'href="/desk/cases/{case_id}?queue=' in queue
     r = client.post(f"/desk/cases/{case_id}/actions/accept", headers=hx(csrf),
                     data={"expected_version": str(version(factory, case_id))})
     assert r.status_code == 200 and "HX-Redirect" in r.headers, r.text[:800]

@@ -36,7 +36,7 @@ def test_the_banner_pins_critical_cases_above_every_queue(client, world):
     assert f'data-ids="{world.extra["critical"]}"' in banner and "自然时间" in banner
     assert 'id="critical-alarm"' in page.text and "/static/desk_urgent.js" in page.text
     queue = client.get("/desk?queue=to_register").text
-    rows = re.findall(r'<a href="/desk/cases/(\d+)" class="case-row', queue)
+    rows = re.findall(r'<a href="/desk/cases/(\d+)\?queue=\w+" class="case-row', queue)
     assert rows == [str(world.extra["critical"]), str(world.extra["normal"])], "特急 first, though reported later"
     partial = client.get("/desk/critical", headers={"HX-Request": "true"})
     assert partial.status_code == 200

@@ -179,6 +179,35 @@ def escalate(ctx: Context) -> None:
     raise ValidationFailed("no_higher_centre", "上级没有综治中心", "There is no centre above this one")
 
 
+def forward_target(session: Session, case: Case, department_id: int) -> tuple[Department, Centre] | None:
+    """The department and its centre when ``department_id`` may take the case by 转派上级部门: a department
+    of a centre strictly above the case's current centre, with jurisdiction over the case's place."""
+    dept = session.scalar(select(Department).where(Department.id == department_id), execution_options=UNSCOPED)
+    if dept is None or dept.area_path == case.centre_path or not case.centre_path.startswith(dept.area_path):
+        return None
+    if dept.id not in {d.id for d in dispatch_departments(session, dept.area_path, case.area_path)}:
+        return None
+    centre = session.scalar(select(Centre).where(Centre.area_path == dept.area_path), execution_options=UNSCOPED)
+    return (dept, centre) if centre is not None else None
+
+
+def forward(ctx: Context) -> None:
+    """转派上级部门: the case goes to the centre of the named higher department, whose dispatcher finds it in
+    待派遣 with that department suggested."""
+    case = ctx.case
+    target = forward_target(ctx.session, case, ctx.fields["department_id"])
+    if target is None:
+        raise ValidationFailed("department_not_above", "只能转派给上级中心所属、管辖案件所在区域的部门",
+                               "Forward only to a department of a higher centre that covers the case's place",
+                               detail={"field": "department_id"})
+    dept, centre = target
+    ctx.data.update(from_centre_path=case.centre_path, centre_id=centre.id, centre_name=centre.name,
+                    department_id=dept.id, department_name=dept.name,
+                    followed_suggestion=(case.routing or {}).get("department_id") == dept.id)
+    case.centre_area_id, case.centre_path = centre.area_id, centre.area_path
+    case.routing = {**(case.routing or {}), "department_id": dept.id, "target_name": dept.name}
+
+
 def return_(ctx: Context) -> None:
     ctx.data["department_id"] = ctx.case.main_department_id
     _release_departments(ctx.case)
@@ -286,6 +315,7 @@ EFFECTS: dict[str, Callable[[Context], None]] = {
     "dispatch": dispatch,
     "dispatch_to_centre": dispatch_to_centre,
     "escalate": escalate,
+    "forward": forward,
     "return": return_,
     "report_result": report_result,
     "assist_report": assist_report,

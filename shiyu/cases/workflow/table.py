@@ -18,6 +18,13 @@ Scope rules, and why each exists:
 - ``MAIN_DEPARTMENT`` / ``ASSIST_DEPARTMENT``: a department grant for the main (主办) or an assisting (协办)
   department of the current dispatch.
 - ``REPORTER``: the logged-in reporter of the case, or whoever holds the evaluation token given at intake.
+
+Two actions exist for the desk operator's day (issue 13). 转派上级部门 (``forward``): the routing rules often
+name a department of a higher centre (a district bureau for a pothole reported in a community); one action
+moves the case to that department's centre, where it is dispatched with the department already chosen,
+instead of a chain of 上报上级 each with a note. 催办 (``urge``): the light reminder beside 督办 — no note, no
+listing, not shown to the public — which supervisors, and the dispatchers of the same or a higher centre, send
+to many overdue cases at once.
 """
 
 from __future__ import annotations
@@ -301,6 +308,7 @@ def after_self_resolution(_case: Case, category: Category) -> CaseState:
 F = ActionField
 DEPARTMENT = F("department_id", FieldType.INT, True, label_zh="主办部门", label_en="main department")
 ASSISTING = F("assist_department_ids", FieldType.IDS, label_zh="协办部门", label_en="assisting departments")
+HIGHER_DEPARTMENT = F("department_id", FieldType.INT, True, label_zh="上级部门", label_en="higher department")
 CENTRE_ID = F("centre_id", FieldType.INT, True, label_zh="下级中心", label_en="lower centre")
 INTO = F("into_case_id", FieldType.INT, True, label_zh="合并到案件", label_en="merge into case")
 CATEGORY = F("category_id", FieldType.INT, label_zh="更正类别", label_en="corrected category")
@@ -334,7 +342,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "派遣至下级中心", "dispatch to a lower centre", fields=(CENTRE_ID,), guards=(has_lower_level,),
                clock=Clock.RESTART),
     Transition("escalate", (S.TO_DISPATCH,), (S.TO_DISPATCH,), (_r("case.dispatch", CENTRE),), "上报上级",
-               "escalate to the higher centre", note_required=True, guards=(not_top_level,), clock=Clock.RESTART),
+               "escalate to the higher centre", guards=(not_top_level,), clock=Clock.RESTART),
+    Transition("forward", (S.TO_DISPATCH,), (S.TO_DISPATCH,), (_r("case.dispatch", CENTRE),), "转派上级部门",
+               "forward to a higher centre's department", fields=(HIGHER_DEPARTMENT,), guards=(not_top_level,),
+               clock=Clock.RESTART),
     Transition("accept", (S.TO_ACCEPT,), (S.HANDLING,), (_r("case.handle", Scope.MAIN_DEPARTMENT),), "签收",
                "accept"),
     Transition("return", (S.TO_ACCEPT,), (S.TO_DISPATCH,), (_r("case.handle", Scope.MAIN_DEPARTMENT),), "退回",
@@ -372,6 +383,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                note_required=True, guards=(unsatisfied,)),
     Transition("supervise", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE),), "督办", "supervise",
                fields=(LISTED,), note_required=True),
+    Transition("urge", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE), _r("case.dispatch", Scope.ABOVE)),
+               "催办", "urge", public=False),
 )
 
 TABLE: dict[tuple[CaseState, str], Transition] = {(s, t.action): t for t in TRANSITIONS for s in t.sources}

@@ -13,6 +13,7 @@ first" notice, so the user sees what changed before trying again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -22,7 +23,7 @@ from starlette.datastructures import FormData
 
 from shiyu.cases import service
 from shiyu.cases.categories import service as categories
-from shiyu.cases.models import has_case_role
+from shiyu.cases.models import Case, has_case_role
 from shiyu.cases.workflow import effects, engine, queues
 from shiyu.cases.workflow.table import ACTIONS, FieldType
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
@@ -33,7 +34,8 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
-from shiyu.web.desk import find, table
+from shiyu.web.desk import find, register_dispatch, table
+from shiyu.web.desk.queue_nav import HOTKEYS, after_action, neighbours, work_queue
 from shiyu.web.page_deps import (
     PageDb,
     PagePrincipal,
@@ -78,24 +80,46 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Qu
     require_any(principal, *DESK_PERMISSIONS)
     if q is not None:  # the search box (shiyu.web.desk.find)
         return find.search_page(request, db, q, offset)
+    return desk_page(request, db, principal, queue, offset)
+
+
+def desk_page(request: Request, db: Session, principal: Principal, queue: str, offset: int, status: int = 200,
+              **extra: Any) -> Response:
+    """One queue of the desk (the first that holds a case when none is named), with ``extra`` for the page
+    (a batch's results, ``shiyu.web.desk.work``)."""
     mine = desk_queues(db, principal)
     if not queue:
         queue = next((q.name for q, n in mine if n), mine[0][0].name)
     page = PageParams(limit=PAGE_SIZE, offset=offset)
     rows, total = paginate(db, queues.statement(principal, queue), page)
     now, lang = utcnow(), language(request)
-    return render(request, "desk/queues.html", queues=mine, current=queue, total=total, limit=PAGE_SIZE,
+    return render(request, "desk/queues.html", status, queues=mine, current=queue, total=total, limit=PAGE_SIZE,
                   offset=offset, cases=[service.case_out(c, now, lang) for c in rows],
                   repeats=case_duplicates.repeat_ids(db, [c.id for c in rows]),
-                  category_names=table.category_names(db, lang), base=f"?queue={queue}&",
-                  critical=critical_cases(db, principal, mine, lang))
+                  category_names=table.category_names(db, lang), base=f"/desk?queue={queue}&",
+                  critical=critical_cases(db, principal, mine, lang), hotkeys=HOTKEYS,
+                  can_batch=principal.has_permission("case.supervise") or principal.has_permission("case.dispatch"),
+                  can_supervise=principal.has_permission("case.supervise"),
+                  **{"batch": None, "batch_action": None, "done": done_label(request)} | extra)
 
 
-def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
+def done_label(request: Request) -> str | None:
+    """The name of the action just done (``?done=``), for the notice after it."""
+    done = ACTIONS.get(request.query_params.get("done") or "")
+    if done is None:
+        return None
+    return done.label_en if language(request) == "en" else done.label_zh
+
+
+def _choices(db: PageDb, case: Case, detail: dict[str, Any], lang: str) -> dict[str, Any]:
     """Options for the fields of the allowed actions (departments at the case's centre, lower centres,
-    categories), read through the caller's scoped session; nothing is read for actions not offered."""
+    categories; for 转派上级部门 the higher department the routing rules name), read through the caller's scoped
+    session; nothing is read for actions not offered."""
     wanted = {f["name"] for a in detail["allowed_actions"] for f in a["fields"]}
     out: dict[str, Any] = {}
+    suggested = (case.routing or {}).get("department_id")
+    if suggested and any(a["action"] == "forward" for a in detail["allowed_actions"]):
+        out["forward"] = effects.forward_target(db, case, suggested)
     if wanted & {"department_id", "assist_department_ids"}:
         out["departments"] = effects.dispatch_departments(db, detail["centre_path"], detail["area_path"])
     if "centre_id" in wanted:
@@ -108,24 +132,26 @@ def _choices(db: PageDb, detail: dict[str, Any], lang: str) -> dict[str, Any]:
 def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int, status: int = 200,
             **extra: Any) -> Response:
     lang = language(request)
+    queue = work_queue(request.query_params.get("queue"))
     case = service.get_case(db, case_id)
     if not has_case_role(principal, case):  # its reporter: the public view, which is the tracking page
         return Response(status_code=303, headers={"Location": f"/portal/track?code={case.tracking_code}"})
     detail = service.case_detail(db, principal, case, request.app.state.settings.tz, lang)
     detail.update(centre_path=case.centre_path, area_path=case.area_path)
     depts, _ = units.list_departments(db, PageParams(limit=CHOICE_LIMIT, offset=0))
-    done = ACTIONS.get(request.query_params.get("done") or "")
     # The handling department may lie outside what the caller may list (a district bureau seen from a street
     # centre): its name on this case is still the caller's business.
     assigned = units.department_names(db, [a["department_id"] for a in detail["assignments"]])
     return render(request, "desk/case.html", status, c=detail, category_names=table.category_names(db, lang),
                   can_reveal=principal.can("pii.reveal", case.area_path), reveal_fields=service.REVEALABLE,
                   field_labels=categories.field_labels(db, case.category_id, lang),
-                  department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, detail, lang),
+                  department_names={d.id: d.name for d in depts} | assigned, choices=_choices(db, case, detail, lang),
+                  queue=queue, around=neighbours(db, principal, queue, case.id) if queue else None, hotkeys=HOTKEYS,
+                  combined=register_dispatch.offer(db, principal, case, detail["allowed_actions"]),
                   triage=triage_suggest.choices(db, case),
                   dups=case_duplicates.candidates_for(db, case.id), repeat=case_duplicates.repeat_of(db, case.id),
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
-                     "done": (done.label_en if lang == "en" else done.label_zh) if done else None} | extra)
+                     "done": done_label(request)} | extra)
 
 
 @router.get("/cases/{case_id}")
@@ -175,17 +201,50 @@ def _fields(action: str, form: FormData) -> dict[str, Any]:
     return out
 
 
+def _version(form: FormData) -> int:
+    return int(version) if (version := str(form.get("expected_version") or "")).isdigit() else 0
+
+
 @router.post("/cases/{case_id}/actions/{action}")
 async def act(request: Request, case_id: int, action: str, db: PageDb, principal: PagePrincipal) -> Response:
     form = await page_form(request)
-    lang = language(request)
-    try:
+
+    def steps() -> str:
         data = engine.ActionInput(
-            expected_version=int(version) if (version := str(form.get("expected_version") or "")).isdigit() else 0,
-            note=str(form.get("note") or ""),
-            fields=_fields(action, form),
+            expected_version=_version(form), note=str(form.get("note") or ""), fields=_fields(action, form),
             attachment_ids=[int(str(v)) for v in form.getlist("attachment_ids") if str(v).isdigit()])
         engine.apply(db, principal, case_id, action, data, request.app.state.settings.tz)
+        return action
+
+    return _run(request, db, principal, case_id, action, form, steps)
+
+
+@router.post("/cases/{case_id}/register-dispatch")
+async def register_and_dispatch(request: Request, case_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """立案并派遣 (``shiyu.web.desk.register_dispatch``): register, then dispatch or forward, in one transaction."""
+    form = await page_form(request)
+    tz = request.app.state.settings.tz
+
+    def steps() -> str:
+        then, department_id = register_dispatch.second_step(str(form.get("target") or ""))
+        case = engine.apply(db, principal, case_id, "register",
+                            engine.ActionInput(expected_version=_version(form), fields=_fields("register", form)), tz)
+        sent = engine.ActionInput(expected_version=case.version, note=str(form.get("note") or ""),
+                                  fields={"department_id": department_id})
+        engine.apply(db, principal, case_id, then, sent, tz)
+        return then
+
+    return _run(request, db, principal, case_id, register_dispatch.ACTION, form, steps)
+
+
+def _run(request: Request, db: Session, principal: Principal, case_id: int, action: str, form: FormData,
+         steps: Callable[[], str]) -> Response:
+    """Apply ``steps`` (the engine, once or more); then the case again or — "办理并打开下一件" — the next case of
+    its queue. A lost race re-renders the case as it is now; a refused input re-renders the form with the
+    reasons next to the fields, nothing written."""
+    lang = language(request)
+    try:
+        done = steps()
     except Conflict as exc:
         db.rollback()
         return _detail(request, db, principal, case_id, 409, conflict=exc.message(lang))
@@ -197,7 +256,8 @@ async def act(request: Request, case_id: int, action: str, db: PageDb, principal
         values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
         return _detail(request, db, principal, case_id, 422, errors=errors, general=general, open_action=action,
                        v=values)
-    target = f"/desk/cases/{case_id}?done={action}"
+    target = after_action(db, principal, case_id, done, work_queue(request.query_params.get("queue")),
+                          form.get("then") == "next")
     if request.headers.get("hx-request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})
     return Response(status_code=303, headers={"Location": target})

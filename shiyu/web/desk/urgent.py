@@ -41,8 +41,15 @@ def alarm_text(change: Change) -> str | None:
     return f"event: critical\ndata: {json.dumps({'id': change.id})}\n\n"
 
 
+def desk_text(change: Change) -> str:
+    """The desk's stream: the 特急 alarm when it applies, then for every change a bare ``case`` event, on which
+    the page re-reads its live queue counts (``shiyu.web.desk.work``)."""
+    return (alarm_text(change) or "") + f"event: case\ndata: {json.dumps({'id': change.id})}\n\n"
+
+
 @router.get("/events")
 async def events(request: Request, principal: PagePrincipal) -> Response:
-    """Server-sent events: ``critical`` with a case id whenever a 特急 case the caller may see is committed."""
+    """Server-sent events: ``critical`` with a case id whenever a 特急 case the caller may see is committed,
+    and ``case`` with the id of any case the caller may see that changed."""
     require_any(principal, *DESK_PERMISSIONS)
-    return event_stream(request, principal, alarm_text)
+    return event_stream(request, principal, desk_text)

@@ -10,7 +10,7 @@
     ev.preventDefault();
     details.open = true;
     details.scrollIntoView({ block: "start" });
-    var first = details.querySelector("form textarea, form input:not([type=hidden]), form select, form button");
+    var first = details.querySelector("textarea, input:not([type=hidden]), select, button");
     if (first) { first.focus({ preventScroll: true }); }
   });
 })();

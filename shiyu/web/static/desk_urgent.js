@@ -1,5 +1,5 @@
 /* 特急 alarm on the desk: listens to /desk/events (ids of 特急 cases committed in the caller's scope), re-reads
-   the pinned banner and names the cases it had not shown yet. No UI text lives here: it comes from the page. */
+   the pinned banner and names the cases it had not shown yet; passes every other change on as ``desk:case``. No UI text lives here: it comes from the page. */
 (function () {
   "use strict";
 
@@ -28,6 +28,8 @@
     if (!alarm || !window.htmx || typeof EventSource === "undefined") { return; }
     var source = new EventSource("/desk/events");
     source.addEventListener("critical", function () { refresh(alarm); });
+    // Any other change in scope: the live queue counts re-read themselves (desk_work.js).
+    source.addEventListener("case", function () { document.dispatchEvent(new CustomEvent("desk:case")); });
     window.addEventListener("pagehide", function () { source.close(); });
   });
 })();
