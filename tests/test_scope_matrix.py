@@ -157,6 +157,10 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/audit", "list", lambda w: "/api/v1/audit?limit=500"),
     # City-wide reference data: readable by everyone logged in, writable only with a city-wide grant.
     Case("GET", "/api/v1/categories", "list", lambda w: "/api/v1/categories"),
+    Case("GET", "/api/v1/categories/suggested-code", "list",
+         lambda w: f"/api/v1/categories/suggested-code?parent_id={w.extra['category']}"),
+    Case("POST", "/api/v1/categories/{category_id}/copy-limits", "deny",
+         lambda w: f"/api/v1/categories/{w.extra['minor']}/copy-limits", lambda w: {"source_id": w.extra["minor"]}),
     Case("GET", "/api/v1/categories/{category_id}", "list", lambda w: f"/api/v1/categories/{w.extra['category']}"),
     Case("POST", "/api/v1/categories", "deny", lambda w: "/api/v1/categories",
          lambda w: {"kind": "incident", "code": "X01", "name_zh": "越权大类"}),

@@ -114,3 +114,35 @@ def test_the_administrator_creates_a_user_a_grant_a_department_and_a_routing_rul
     expect(row).to_contain_text("东街道城市管理中队")
     expect(row).to_contain_text("乙社区")
     _shot(page, "setup-3-routing")
+
+
+def test_the_administrator_adds_a_campaign_category_renames_and_disables_it(page: Page) -> None:
+    page.goto("/admin/categories")
+    page.locator("section.card", has_text="市容环境").get_by_role("link", name="新增小类").click()
+    expect(page.locator("h1")).to_have_text("新增小类 · 市容环境")
+    # The code follows the siblings (I0101 → I0102); the limits start as the sibling's.
+    expect(page.locator("#code")).to_have_value("I0102")
+    expect(page.get_by_text("以下时限取自“暴露垃圾”，可修改。")).to_be_visible()
+    expect(page.locator("#handle\\.normal\\.amount")).to_have_value("3.0")
+    page.fill("#name_zh", "电动车进楼")
+    page.fill("#handle\\.normal\\.amount", "2")
+    page.get_by_role("button", name="创建类别").click()
+    expect(page.locator("h1")).to_contain_text("电动车进楼")
+    expect(page.locator("#handle\\.normal\\.amount")).to_have_value("2.0")
+    _shot(page, "setup-4-category")
+
+    # The campaign gets a clearer name, then ends: the class is disabled (after a confirmation).
+    page.fill("#name_zh", "电动自行车进楼入户")
+    page.get_by_role("button", name="保存名称").click()
+    expect(page.get_by_role("status")).to_have_text("名称已保存")
+    expect(page.locator("h1")).to_contain_text("电动自行车进楼入户")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="停用").click()
+    expect(page.get_by_role("status")).to_have_text("类别已停用")
+    expect(page.locator(".page-head .badge.bad")).to_have_text("已停用")
+
+    # Its limits were wrong after all: copied back from 暴露垃圾.
+    page.select_option("#source_id", label="暴露垃圾 (I0101) · 处置时限（一般） 3 个工作日")
+    page.get_by_role("button", name="复制时限").click()
+    expect(page.get_by_role("status")).to_have_text("时限已复制")
+    expect(page.locator("#handle\\.normal\\.amount")).to_have_value("3.0")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.web.test_pages import hx, log_in
 from tests.web.test_pages import world  # noqa: F401  (the fixture)
 
@@ -16,3 +18,67 @@ def test_a_form_without_a_picked_area_says_so_in_the_readers_language(client, wo
     r = client.post("/admin/users/new?lang=zh", data=data | {"home_area_id": str(world.grids["a1"].id), "username": "ab"},
                     headers=hx(csrf))
     assert r.status_code == 422 and 'id="err-username">至少 3 个字<' in r.text
+
+
+def _limits_form(handle_normal: str = "3") -> dict[str, str]:
+    form = {f"{s}.amount": "1" for s in ("register", "dispatch", "accept", "handle.urgent", "handle.critical",
+                                          "verify")}
+    form |= {f"{s}.unit": "working_hours" for s in ("register", "dispatch", "accept", "handle.normal",
+                                                     "handle.urgent", "handle.critical", "verify")}
+    return form | {"handle.normal.amount": handle_normal, "default_urgency": "normal", "critical_natural": "on"}
+
+
+def test_categories_are_created_with_a_suggested_code_renamed_disabled_and_copied(client, world, system_session):
+    from shiyu.cases.categories.models import Category
+
+    csrf = log_in(client, "admin")
+    page = client.get("/admin/categories/new?kind=incident").text
+    assert 'value="I02"' in page and "新增事件大类" in page
+    r = client.post("/admin/categories/new", data={"kind": "incident", "code": "I02", "name_zh": "防汛"},
+                    headers=hx(csrf))
+    assert r.status_code == 200, r.text[:300]
+    major_id = int(r.headers["HX-Redirect"].split("/")[-1].split("?")[0])
+    # A minor class of the new major: code I0201 suggested; no sibling, so the limits are typed in.
+    page = client.get(f"/admin/categories/new?parent_id={major_id}").text
+    assert 'value="I0201"' in page and 'name="handle.normal.amount"' in page
+    r = client.post("/admin/categories/new", data={"kind": "incident", "parent_id": str(major_id), "code": "I0201",
+                                                   "name_zh": "积水内涝"} | _limits_form("2"), headers=hx(csrf))
+    assert r.status_code == 200, r.text[:300]
+    # The next one starts from its sibling's limits and suggests I0202; a taken code is refused next to the field.
+    page = client.get(f"/admin/categories/new?parent_id={major_id}").text
+    assert 'value="I0202"' in page and "以下时限取自“积水内涝”" in page
+    bad = client.post("/admin/categories/new", data={"kind": "incident", "parent_id": str(major_id), "code": "I0201",
+                                                     "name_zh": "树木倒伏"} | _limits_form(), headers=hx(csrf))
+    assert bad.status_code == 422 and 'id="err-code">类别代码 I0201 已被使用<' in bad.text
+    r = client.post("/admin/categories/new", data={"kind": "incident", "parent_id": str(major_id), "code": "I0202",
+                                                   "name_zh": "树木倒伏"} | _limits_form("5"), headers=hx(csrf))
+    second = int(r.headers["HX-Redirect"].split("/")[-1].split("?")[0])
+
+    r = client.post(f"/admin/categories/{second}/rename", data={"name_zh": "树木倒伏阻路", "name_en": "Fallen tree"},
+                    headers=hx(csrf))
+    assert r.status_code == 200 and "名称已保存" in r.text and "树木倒伏阻路" in r.text
+    r = client.post(f"/admin/categories/{second}/rename", data={"name_zh": ""}, headers=hx(csrf))
+    assert r.status_code == 422 and 'id="err-name_zh"' in r.text
+    r = client.post(f"/admin/categories/{second}/active", data={"active": "0"}, headers=hx(csrf))
+    assert r.status_code == 200 and "类别已停用" in r.text
+    assert "树木倒伏阻路" not in client.get("/api/v1/categories").text  # no longer offered
+    r = client.post(f"/admin/categories/{second}/copy-limits", data={"source_id": str(world.extra["minor"])},
+                    headers=hx(csrf))
+    assert r.status_code == 422 and "只能复制同一大类下其他小类的时限" in r.text
+    first = system_session.scalar(select(Category.id).where(Category.code == "I0201"))
+    r = client.post(f"/admin/categories/{second}/copy-limits", data={"source_id": str(first)}, headers=hx(csrf))
+    assert r.status_code == 200 and "时限已复制" in r.text
+    system_session.expire_all()
+    assert system_session.get(Category, second).time_limits["handle"]["normal"]["amount"] == 2
+    r = client.post(f"/admin/categories/{second}/active", data={"active": "1"}, headers=hx(csrf))
+    assert "类别已启用" in r.text
+
+
+def test_a_community_admin_cannot_change_city_categories(client, world):
+    csrf = log_in(client, "admin_a")
+    assert client.get("/admin/categories/new").status_code == 403
+    r = client.post(f"/admin/categories/{world.extra['minor']}/active", data={"active": "0"}, headers=hx(csrf))
+    assert r.status_code == 403
+    r = client.post("/admin/categories/new", data={"kind": "incident", "code": "X9", "name_zh": "越权"},
+                    headers=hx(csrf))
+    assert r.status_code == 403 or 'class="alert error"' in r.text
