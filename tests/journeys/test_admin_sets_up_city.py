@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -52,9 +53,11 @@ def page(browser: Browser, world: dict) -> Iterator[Page]:
 
 
 def pick_area(scope: Page | Locator, field: Locator, name: str) -> None:
-    """Type into an area search box and click the answer named ``name``."""
-    field.fill(name)
+    """Type into an area search box, wait for the answers to what was typed, and click the one named ``name``."""
+    with field.page.expect_response(lambda r: "search.json" in r.url and quote(name) in r.url):
+        field.fill(name)
     scope.locator(".picker li button", has_text=name).first.click()
+    expect(scope.locator(".picker ul[role=listbox]:visible")).to_have_count(0)
 
 
 def test_the_administrator_creates_a_user_a_grant_a_department_and_a_routing_rule(page: Page) -> None:
@@ -84,8 +87,7 @@ def test_the_administrator_creates_a_user_a_grant_a_department_and_a_routing_rul
     page.fill("#name", "东街道城管中队")
     pick_area(page, page.locator("#pick-area_id"), "东街道")
     page.get_by_label("部件").check()
-    page.get_by_label("搜索并添加管辖区域").fill("乙社区")
-    page.get_by_role("group", name="管辖区域").locator(".picker li button", has_text="乙社区").first.click()
+    pick_area(page.get_by_role("group", name="管辖区域"), page.get_by_label("搜索并添加管辖区域"), "乙社区")
     expect(page.locator("ul.chosen li")).to_have_count(1)
     page.get_by_role("button", name="保存").click()
     expect(page.locator("h1")).to_have_text("东街道城管中队")
@@ -93,10 +95,12 @@ def test_the_administrator_creates_a_user_a_grant_a_department_and_a_routing_rul
     expect(page.locator("ul.chosen li span")).to_have_text(["乙社区"])
 
     # Saved again as it is (its jurisdiction kept), then renamed.
-    page.get_by_role("button", name="保存").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("status")).to_contain_text("已保存")
     page.fill("#name", "东街道城市管理中队")
-    page.get_by_role("button", name="保存").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
     expect(page.locator("h1")).to_have_text("东街道城市管理中队")
     expect(page.locator("ul.chosen li")).to_have_count(1)
     _shot(page, "setup-2-department")
@@ -146,3 +150,30 @@ def test_the_administrator_adds_a_campaign_category_renames_and_disables_it(page
     page.get_by_role("button", name="复制时限").click()
     expect(page.get_by_role("status")).to_have_text("时限已复制")
     expect(page.locator("#handle\\.normal\\.amount")).to_have_value("3.0")
+
+
+def test_the_administrator_previews_where_a_report_at_a_point_would_go(page: Page) -> None:
+    page.goto("/admin/routing")
+    card = page.locator("#preview-card")
+    card.locator("#pv-category").select_option(label="暴露垃圾 (I0101)")
+    # A point in community B (east of the map's centre): the rule made in the first journey decides.
+    the_map = card.locator("#pv-map")
+    expect(the_map).to_have_attribute("data-features", "2")
+    box = the_map.bounding_box()
+    assert box is not None
+    the_map.click(position={"x": box["width"] * 0.6, "y": box["height"] * 0.4})
+    expect(card.get_by_label("在地图上点选")).to_be_checked()
+    expect(card.locator("#pv-lon")).not_to_have_value("")
+    card.get_by_role("button", name="预览").click()
+    decision = card.locator("#decision")
+    expect(decision).to_contain_text("位置：东区 东街道 乙社区")
+    expect(decision).to_contain_text("派给：东街道城市管理中队")
+    expect(decision).to_contain_text("乙社区暴露垃圾")
+    _shot(page, "setup-5-preview-point")
+
+    # Typed coordinates in community A: no rule there, the community's centre takes it.
+    card.locator("#pv-lon").fill("117.95")
+    card.locator("#pv-lat").fill("24.6")
+    card.get_by_role("button", name="预览").click()
+    expect(decision).to_contain_text("派给：甲社区综治中心")
+    expect(decision).to_contain_text("没有适用的规则，按属地兜底")

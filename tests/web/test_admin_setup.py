@@ -82,3 +82,45 @@ def test_a_community_admin_cannot_change_city_categories(client, world):
     r = client.post("/admin/categories/new", data={"kind": "incident", "code": "X9", "name_zh": "越权"},
                     headers=hx(csrf))
     assert r.status_code == 403 or 'class="alert error"' in r.text
+
+
+def test_routing_preview_at_a_point_uses_the_rule_intake_would(client, world):
+    csrf = log_in(client, "admin")
+    r = client.post("/admin/routing/rules", data={"name": "乙社区垃圾", "category_id": str(world.extra["minor"]),
+                                                  "target": "department", "department_id": str(world.departments["b"].id),
+                                                  "area_id": str(world.community_b.id), "active": "on"},
+                    headers=hx(csrf))
+    rule_id = int(r.headers["HX-Redirect"].split("created=")[1])
+    assert 'data-pick="1"' in client.get("/admin/routing").text
+    point = {"category_id": str(world.extra["minor"]), "mode": "point", "lon": "118.1", "lat": "24.6"}
+    r = client.post("/admin/routing/preview?lang=zh", data=point, headers=hx(csrf))
+    assert r.status_code == 200, r.text
+    assert "位置：东区 东街道 乙社区 乙社区第一网格" in r.text and "派给：乙社区物业办" in r.text
+    assert f"依据：规则 #{rule_id}" in r.text and "乙社区垃圾" in r.text
+    # In community A no rule applies: the territory takes it.
+    r = client.post("/admin/routing/preview", data=point | {"lon": "117.95"}, headers=hx(csrf))
+    assert "派给：甲社区综治中心" in r.text and "没有适用的规则，按属地兜底" in r.text
+    for bad, message in (({"lon": "100", "lat": "30"}, "该位置不在本市任何网格内"),
+                         ({"lon": "", "lat": "24.6"}, "请在地图上点选位置，或填写经纬度"),
+                         ({"lon": "nan", "lat": "24.6"}, "请在地图上点选位置，或填写经纬度")):
+        r = client.post("/admin/routing/preview", data=point | bad, headers=hx(csrf))
+        assert r.status_code == 422 and message in r.text, r.text
+    # By area, as before; and a community-A administrator's point in B is "outside", like outside the city.
+    r = client.post("/admin/routing/preview", data={"category_id": str(world.extra["minor"]), "mode": "area",
+                                                    "area_id": str(world.grids["b2"].id)}, headers=hx(csrf))
+    assert "位置：乙社区第二网格" in r.text and "派给：乙社区物业办" in r.text
+    csrf = log_in(client, "admin_a")
+    r = client.post("/admin/routing/preview?lang=zh", data=point, headers=hx(csrf))
+    assert r.status_code == 422 and "乙社区" not in r.text
+
+
+def test_routing_preview_api_takes_a_location(client, world):
+    from tests.factories import login as api_login
+
+    h = api_login(client, "admin")
+    body = {"category_id": world.extra["minor"], "location": {"lon": 118.1, "lat": 24.6}}
+    r = client.post("/api/v1/routing/preview", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["area_id"] == world.grids["b1"].id and r.json()["place"] == "东区 东街道 乙社区 乙社区第一网格"
+    r = client.post("/api/v1/routing/preview", json=body | {"area_id": world.grids["b1"].id}, headers=h)
+    assert r.status_code == 422
