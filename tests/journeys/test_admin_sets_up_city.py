@@ -177,3 +177,20 @@ def test_the_administrator_previews_where_a_report_at_a_point_would_go(page: Pag
     card.get_by_role("button", name="预览").click()
     expect(decision).to_contain_text("派给：甲社区综治中心")
     expect(decision).to_contain_text("没有适用的规则，按属地兜底")
+
+
+def test_the_administrator_loads_next_years_holidays_from_the_notice(page: Page) -> None:
+    page.goto("/admin/calendar?year=2027")
+    card = page.locator("#notice-card")
+    card.get_by_label("或粘贴通知原文").fill("一、元旦：1月1日（周五）至3日（周日）放假，共3天。\n"
+                                          "二、春节：2月6日（农历腊月二十九、周六）至14日（农历正月初七、周日）放假调休，共9天。"
+                                          "2月20日（周六）上班。")
+    card.get_by_role("button", name="预览").click()
+    expect(card.locator("#import-preview")).to_contain_text("2027 年：读到 3 段日期")
+    expect(card.locator("#import-preview tbody tr")).to_have_count(3)
+    expect(card.locator("#import-preview tbody tr").nth(2)).to_contain_text("春节调休上班")
+    _shot(page, "setup-6-calendar-preview")
+    card.get_by_role("button", name="确认导入 2027 年安排").click()
+    expect(page.get_by_role("status").first).to_have_text("已导入 2027 年的放假安排")
+    expect(page.locator("td.day-holiday[title=春节]")).to_have_count(9)
+    expect(page.locator("td.day-workday[title=春节调休上班]")).to_have_count(1)

@@ -124,3 +124,27 @@ def test_routing_preview_api_takes_a_location(client, world):
     assert r.json()["area_id"] == world.grids["b1"].id and r.json()["place"] == "东区 东街道 乙社区 乙社区第一网格"
     r = client.post("/api/v1/routing/preview", json=body | {"area_id": world.grids["b1"].id}, headers=h)
     assert r.status_code == 422
+
+
+def test_the_holiday_notice_is_previewed_then_loaded(client, world):
+    from tests.org.test_calendar_import import NOTICE_2026
+
+    csrf = log_in(client, "admin")
+    assert 'id="notice-card"' in client.get("/admin/calendar?year=2027").text
+    text = NOTICE_2026.replace("2026", "2027").replace("10月10日（周六）", "10月9日（周六）")
+    r = client.post("/admin/calendar/import?lang=zh", data={"year": "2027", "text": "元旦：1月1日（周五）放假，共1天。",
+                                                            "dry_run": "1"}, headers=hx(csrf))
+    assert r.status_code == 200 and 'data-import-state="valid"' in r.text
+    assert "2027 年：读到 1 段日期；导入后 1 天新设或变更，0 天恢复为普通日。" in r.text
+    # A make-up working day that is not a weekend day is refused with its date, nothing written.
+    r = client.post("/admin/calendar/import", data={"year": "2027", "text": text, "dry_run": "0"}, headers=hx(csrf))
+    assert r.status_code == 422 and "不是周末" in r.text
+    r = client.post("/admin/calendar/import", data={"year": "2027", "dry_run": "0"},
+                    files={"file": ("2027.csv", "start,end,kind,name_zh,name_en\n2027-01-01,,holiday,元旦,\n",
+                                    "text/csv")}, headers=hx(csrf))
+    assert r.status_code == 200 and "已导入 2027 年的放假安排" in r.text and 'title="元旦"' in r.text
+    r = client.post("/admin/calendar/import", data={"year": "2027", "text": "元旦：放假。"}, headers=hx(csrf))
+    assert r.status_code == 422 and "第 1 行：没有读到放假或上班的日期" in r.text
+    csrf = log_in(client, "admin_a")
+    r = client.post("/admin/calendar/import", data={"year": "2027", "text": "元旦：1月1日放假。"}, headers=hx(csrf))
+    assert r.status_code == 403
