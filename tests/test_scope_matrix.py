@@ -79,6 +79,8 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/users/imports/{import_id}/codes", "deny",
          lambda w: f"/api/v1/users/imports/{w.extra['import_b']}/codes"),
     Case("POST", "/api/v1/auth/activate", "public", lambda w: "/api/v1/auth/activate"),
+    Case("POST", "/api/v1/users/{user_id}/activation-code", "deny",
+         lambda w: f"/api/v1/users/{_b(w)['user']}/activation-code"),
     Case("POST", "/api/v1/users", "deny", lambda w: "/api/v1/users",
          lambda w: {"username": "sneaky", "password": "Sneaky2026", "home_area_id": _b(w)["area"]}),
     Case("GET", "/api/v1/users/{user_id}", "deny", lambda w: f"/api/v1/users/{_b(w)['user']}"),

@@ -9,6 +9,7 @@ Screenshots go to ``$SHIYU_TEST_SCREENSHOTS`` when it is set."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -33,10 +34,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         from shiyu.cases.categories.models import Category
         from tests.cases.conftest import LIMITS
 
+        from datetime import timedelta
+
+        from shiyu.core.timeutil import utcnow
+        from shiyu.org.identity.bulk.models import ActivationCode
+        from shiyu.org.identity.bulk.service import UNUSABLE_PASSWORD, code_hash
+        from tests.factories import add_user
+
+        pending = add_user(session, "sy00000009", w.grids["b1"], [("grid_worker", w.grids["b1"])])
+        pending.password_hash = UNUSABLE_PASSWORD
+        session.add(ActivationCode(user_id=pending.id, code_hash=code_hash("LOST-LOST-LOST"),
+                                   expires_at=utcnow() + timedelta(days=3)))
         major = Category(kind="incident", code="I01", name_zh="市容环境", name_en="City appearance")
         session.add_all([major, Category(kind="incident", code="I0101", name_zh="暴露垃圾", parent=major,
                                          time_limits=LIMITS, fields=[])])
-        return {}
+        return {"pending": pending.id}
 
     with running_world(tmp_path_factory.mktemp("setup"), fill) as running:
         yield running
@@ -194,3 +206,31 @@ def test_the_administrator_loads_next_years_holidays_from_the_notice(page: Page)
     expect(page.get_by_role("status").first).to_have_text("已导入 2027 年的放假安排")
     expect(page.locator("td.day-holiday[title=春节]")).to_have_count(9)
     expect(page.locator("td.day-workday[title=春节调休上班]")).to_have_count(1)
+
+
+def test_the_administrator_imports_departments_and_replaces_a_lost_code(page: Page, world: dict,
+                                                                         tmp_path: Path) -> None:
+    from shiyu.core.tabular import Table, write_table
+
+    path = tmp_path / "职能部门.xlsx"
+    write_table(path, Table(["部门编码", "部门名称", "区域编码", "类别", "电话", "管辖区域"],
+                            [["SW-01", "东街道水务站", "359901001000", "事件", "0592-5550001", "359901001001"],
+                             ["YL-01", "东街道园林站", "359901001000", "部件、事件", "", ""]]))
+    page.goto("/admin/units")
+    page.get_by_role("link", name="批量导入").click()
+    expect(page.locator("h1")).to_have_text("批量导入职能部门")
+    page.set_input_files("#units-file", str(path))
+    page.get_by_role("button", name="检查文件").click()
+    expect(page.locator("#import-summary")).to_have_text("共 2 行：2 行可导入，0 行有问题")
+    page.get_by_role("button", name="确认导入 2 行").click()
+    expect(page.locator("#import-done")).to_have_text("已导入 2 个职能部门")
+    page.get_by_role("link", name="返回单位列表").click()
+    expect(page.locator("tbody")).to_contain_text("东街道园林站")
+
+    # A grid worker lost the activation sheet: a new code, shown once.
+    page.goto(f"/admin/users/{world['ids']['pending']}")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="重新生成激活码").click()
+    expect(page.get_by_role("status").first).to_contain_text("已生成新激活码")
+    expect(page.locator("#new-code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    _shot(page, "setup-7-reissued-code")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import html
+import re
+
+from sqlalchemy import func, select
 
 from tests.web.test_pages import hx, log_in
 from tests.web.test_pages import world  # noqa: F401  (the fixture)
@@ -148,3 +151,91 @@ def test_the_holiday_notice_is_previewed_then_loaded(client, world):
     csrf = log_in(client, "admin_a")
     r = client.post("/admin/calendar/import", data={"year": "2027", "text": "元旦：1月1日放假。"}, headers=hx(csrf))
     assert r.status_code == 403
+
+
+def _pending_user(system_session, world, code: str):
+    """An imported account (no password yet) in grid a1 whose code is ``code``."""
+    from datetime import timedelta
+
+    from shiyu.core.timeutil import utcnow
+    from shiyu.org.identity.bulk.models import ActivationCode
+    from shiyu.org.identity.bulk.service import UNUSABLE_PASSWORD, code_hash
+    from tests.factories import add_user
+
+    user = add_user(system_session, "sy00000001", world.grids["a1"], [("grid_worker", world.grids["a1"])])
+    user.password_hash = UNUSABLE_PASSWORD
+    system_session.add(ActivationCode(user_id=user.id, code_hash=code_hash(code),
+                                      expires_at=utcnow() + timedelta(days=1)))
+    system_session.commit()
+    return user
+
+
+def test_a_lost_activation_code_is_replaced_and_audited(client, world, system_session):
+    from shiyu.core.audit import AuditEntry
+
+    user = _pending_user(system_session, world, "AAAA-BBBB-CCCC")
+    csrf = log_in(client, "admin")
+    page = client.get(f"/admin/users/{user.id}").text
+    assert 'id="reissue"' in page
+    assert 'id="reissue"' not in client.get(f"/admin/users/{world.users['worker_a1'].id}").text
+    r = client.post(f"/admin/users/{user.id}/activation-code", headers=hx(csrf))
+    assert r.status_code == 200 and "已生成新激活码" in r.text
+    code = re.search(r'id="new-code">([A-Z0-9-]+)<', r.text).group(1)
+    old = client.post("/api/v1/auth/activate", json={"username": "sy00000001", "code": "AAAA-BBBB-CCCC",
+                                                     "new_password": "Gr1d-worker-pass"})
+    assert old.status_code == 401
+    new = client.post("/api/v1/auth/activate", json={"username": "sy00000001", "code": code,
+                                                     "new_password": "Gr1d-worker-pass"})
+    assert new.status_code == 200, new.text
+    system_session.expire_all()
+    assert system_session.scalar(select(AuditEntry.id).where(AuditEntry.action == "reissue_code",
+                                                              AuditEntry.object_id == str(user.id))) is not None
+    # Activated: no more codes for it.
+    r = client.post(f"/admin/users/{user.id}/activation-code", headers=hx(csrf))
+    assert r.status_code == 409 and "不需要激活码" in r.text
+
+
+def test_reissue_is_scoped(client, world, system_session):
+    from tests.factories import login as api_login
+
+    user = _pending_user(system_session, world, "AAAA-BBBB-CCCC")
+    r = client.post(f"/api/v1/users/{user.id}/activation-code", headers=api_login(client, "leader_b"))
+    assert r.status_code in (403, 404) and "sy00000001" not in r.text
+    r = client.post(f"/api/v1/users/{user.id}/activation-code", headers=api_login(client, "admin"))
+    assert r.status_code == 200 and r.json()["username"] == "sy00000001"
+
+
+def test_departments_are_imported_from_a_file_after_a_dry_run(client, world, system_session, tmp_path):
+    from shiyu.core.tabular import Table, write_table
+    from shiyu.org.units.models import Department
+
+    path = tmp_path / "部门.xlsx"
+    rows = [["D-water", "甲社区水务站", world.community_a.code, "事件", ""],
+            ["D-park", "甲社区园林站", world.community_a.code, "部件", ""]]
+    write_table(path, Table(["部门编码", "部门名称", "区域编码", "类别", "电话"], rows + [["D-x", "无名", "999", "", ""]]))
+    csrf = log_in(client, "admin")
+    assert "批量导入职能部门" in client.get("/admin/units/import").text
+    r = client.post("/admin/units/import?lang=zh", data={"kind": "departments", "csrf_token": csrf},
+                    files={"file": ("部门.xlsx", path.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200 and "共 3 行：2 行可导入，1 行有问题" in r.text and "未知区域编码" in r.text
+    assert 'id="confirm-import"' not in r.text
+    write_table(path, Table(["部门编码", "部门名称", "区域编码", "类别", "电话"], rows))
+    r = client.post("/admin/units/import", data={"kind": "departments", "csrf_token": csrf},
+                    files={"file": ("部门.xlsx", path.read_bytes(), "application/octet-stream")})
+    assert 'id="confirm-import"' in r.text
+    before = system_session.scalar(select(func.count()).select_from(Department))
+    kept = re.search(r'name="rows" value="([^"]*)"', r.text).group(1)
+    rows_json = html.unescape(kept)
+    r = client.post("/admin/units/import/confirm", data={"kind": "departments", "rows": rows_json,
+                                                          "csrf_token": csrf})
+    assert r.status_code == 200 and "已导入 2 个职能部门" in r.text
+    assert system_session.scalar(select(func.count()).select_from(Department)) == before + 2
+    # The same rows again: refused as a whole (codes taken), nothing written.
+    r = client.post("/admin/units/import/confirm", data={"kind": "departments", "rows": rows_json,
+                                                          "csrf_token": csrf})
+    assert r.status_code == 422 and "有 2 行存在问题，未导入任何数据" in r.text
+    assert system_session.scalar(select(func.count()).select_from(Department)) == before + 2
+    csrf = log_in(client, "leader_b")
+    r = client.post("/admin/units/import/confirm", data={"kind": "departments", "rows": rows_json.replace(
+        "D-water", "D-w2").replace("D-park", "D-p2"), "csrf_token": csrf})
+    assert r.status_code in (403, 422) and "已导入" not in r.text
