@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -234,3 +236,30 @@ def test_the_administrator_imports_departments_and_replaces_a_lost_code(page: Pa
     expect(page.get_by_role("status").first).to_contain_text("已生成新激活码")
     expect(page.locator("#new-code")).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$"))
     _shot(page, "setup-7-reissued-code")
+
+
+def test_the_administrators_home_shows_what_is_left_to_set_up(page: Page) -> None:
+    page.goto("/")
+    checklist = page.locator("#setup")
+    expect(checklist.get_by_role("heading", name="开通检查清单")).to_be_visible()
+    expect(checklist.locator("li.done")).to_have_count(6)
+    expect(checklist.locator("#setup-departments")).to_contain_text("已完成 · 5")  # 2 + 1 made + 2 imported
+    expect(checklist.locator("#setup-routed")).to_contain_text("待完成")
+    _shot(page, "setup-8-home-checklist")
+    checklist.get_by_role("link", name="导入本年度放假安排").click()
+    expect(page.locator("h1")).to_have_text("工作日历")
+    expect(page.locator("#import-year")).to_have_value(str(datetime.now(ZoneInfo("Asia/Shanghai")).year))
+
+
+def test_the_checklist_and_the_preview_fit_a_phone(browser: Browser, world: dict) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, base_url=world["url"], locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    phone = context.new_page()
+    log_in(phone, "admin")
+    for url in ("/", "/admin/routing", "/admin/calendar", "/admin/categories/new?kind=incident"):
+        phone.goto(url)
+        expect(phone.locator("h1")).to_be_visible()
+        assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), url
+    _shot(phone, "setup-9-phone-category-new")
+    context.close()

@@ -239,3 +239,25 @@ def test_departments_are_imported_from_a_file_after_a_dry_run(client, world, sys
     r = client.post("/admin/units/import/confirm", data={"kind": "departments", "rows": rows_json.replace(
         "D-water", "D-w2").replace("D-park", "D-p2"), "csrf_token": csrf})
     assert r.status_code in (403, 422) and "已导入" not in r.text
+
+
+def test_the_administrators_home_is_a_setup_checklist_ticked_from_the_database(client, world):
+    from shiyu.core.timeutil import utcnow
+
+    def ticks(text: str) -> dict[str, bool]:
+        return {key: f'class="done" id="setup-{key}"' in text for key in re.findall(r'id="setup-(\w+)"', text)
+                if key not in ("title", "summary")}
+
+    csrf = log_in(client, "admin")
+    page = client.get("/?lang=zh").text
+    assert "开通检查清单" in page and "已完成 6/8 项" in page
+    assert ticks(page) == {"city": True, "grids": True, "centres": True, "departments": True, "categories": True,
+                           "calendar": False, "users": True, "routed": False}
+    assert 'href="/admin/units/import?kind=departments"' in page
+    year = utcnow().year
+    client.post("/admin/calendar/import", data={"year": str(year), "text": "元旦：1月1日放假。", "dry_run": "0"},
+                headers=hx(csrf))
+    assert ticks(client.get("/").text)["calendar"]
+    # A community's administrator sets up nothing city-wide: no checklist.
+    log_in(client, "admin_a")
+    assert 'id="setup"' not in client.get("/").text

@@ -8,8 +8,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from shiyu.cases.categories.models import Category, CategoryKind, Step, Urgency
 from shiyu.cases.categories.schemas import (
@@ -54,6 +54,14 @@ def tree(session: Session, kind: CategoryKind | None = None, include_inactive: b
     if not include_inactive:
         stmt = stmt.where(Category.active.is_(True))
     return [category_out(c, include_inactive) for c in session.scalars(stmt)]
+
+
+def count_selectable(session: Session) -> int:
+    """Minor classes a report can be filed under (active, under an active major class)."""
+    parent = aliased(Category)
+    stmt = select(func.count(Category.id)).join(parent, Category.parent_id == parent.id).where(
+        Category.active.is_(True), parent.active.is_(True))
+    return session.scalar(stmt) or 0
 
 
 def get_category(session: Session, category_id: int) -> Category:

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind
+from shiyu.cases.models import Case
 from shiyu.cases.routing.models import OWNER_KEY, Basis, RoutingRule
 from shiyu.cases.routing.schemas import RuleIn, RulePatch
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
@@ -209,6 +210,11 @@ def preview_at(session: Session, principal: Principal, category_id: int, lon: fl
     record = locate(session, principal, lon, lat)
     place = " ".join(ref.name for ref in reversed(record.chain) if ref.level > 0)
     return PlacedDecision(record.ref.id, place, preview(session, category_id, record.ref.id, attributes))
+
+
+def count_routed(session: Session) -> int:
+    """Cases in the caller's scope that have been registered, so routed (registering asks ``route``)."""
+    return session.scalar(select(func.count(Case.id)).where(Case.registered_at.is_not(None))) or 0
 
 
 MEMO_KEY = "routing_memo"
