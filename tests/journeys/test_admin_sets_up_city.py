@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -33,14 +33,13 @@ def _shot(page: Page, name: str) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     def fill(session, w) -> dict:
-        from shiyu.cases.categories.models import Category
-        from tests.cases.conftest import LIMITS
-
         from datetime import timedelta
 
+        from shiyu.cases.categories.models import Category
         from shiyu.core.timeutil import utcnow
         from shiyu.org.identity.bulk.models import ActivationCode
         from shiyu.org.identity.bulk.service import UNUSABLE_PASSWORD, code_hash
+        from tests.cases.conftest import LIMITS
         from tests.factories import add_user
 
         pending = add_user(session, "sy00000009", w.grids["b1"], [("grid_worker", w.grids["b1"])])

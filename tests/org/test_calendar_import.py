@@ -53,7 +53,8 @@ def test_notice_lines_with_years_across_months_and_joined_holidays():
 
 
 def test_csv_and_json():
-    csv_text = "start,end,kind,name_zh,name_en\n2027-01-01,2027-01-03,holiday,元旦,New Year\n2027-01-04,,上班,元旦调休上班,\n"
+    csv_text = ("start,end,kind,name_zh,name_en\n2027-01-01,2027-01-03,holiday,元旦,New Year\n"
+                "2027-01-04,,上班,元旦调休上班,\n")
     parsed = notice.parse(csv_text, None)
     assert parsed.format == "csv" and parsed.year == 2027
     assert _as_tuples(parsed.ranges) == {("2027-01-01", "2027-01-03", DayKind.HOLIDAY),

@@ -5,10 +5,16 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlalchemy import func, select
 
-from tests.web.test_pages import hx, log_in
-from tests.web.test_pages import world  # noqa: F401  (the fixture)
+from tests.factories import World
+from tests.web.test_pages import admin_world, hx, log_in
+
+
+@pytest.fixture
+def world(system_session) -> World:
+    return admin_world(system_session)
 
 
 def test_a_form_without_a_picked_area_says_so_in_the_readers_language(client, world):
@@ -18,7 +24,8 @@ def test_a_form_without_a_picked_area_says_so_in_the_readers_language(client, wo
     assert r.status_code == 422 and 'id="err-home_area_id">请从列表中选择区域<' in r.text
     r = client.post("/admin/users/new?lang=en", data=data, headers=hx(csrf))
     assert 'id="err-home_area_id">Choose an area from the list<' in r.text
-    r = client.post("/admin/users/new?lang=zh", data=data | {"home_area_id": str(world.grids["a1"].id), "username": "ab"},
+    data |= {"home_area_id": str(world.grids["a1"].id), "username": "ab"}
+    r = client.post("/admin/users/new?lang=zh", data=data,
                     headers=hx(csrf))
     assert r.status_code == 422 and 'id="err-username">至少 3 个字<' in r.text
 
@@ -90,7 +97,8 @@ def test_a_community_admin_cannot_change_city_categories(client, world):
 def test_routing_preview_at_a_point_uses_the_rule_intake_would(client, world):
     csrf = log_in(client, "admin")
     r = client.post("/admin/routing/rules", data={"name": "乙社区垃圾", "category_id": str(world.extra["minor"]),
-                                                  "target": "department", "department_id": str(world.departments["b"].id),
+                                                  "target": "department",
+                                                  "department_id": str(world.departments["b"].id),
                                                   "area_id": str(world.community_b.id), "active": "on"},
                     headers=hx(csrf))
     rule_id = int(r.headers["HX-Redirect"].split("created=")[1])
@@ -212,7 +220,8 @@ def test_departments_are_imported_from_a_file_after_a_dry_run(client, world, sys
     path = tmp_path / "部门.xlsx"
     rows = [["D-water", "甲社区水务站", world.community_a.code, "事件", ""],
             ["D-park", "甲社区园林站", world.community_a.code, "部件", ""]]
-    write_table(path, Table(["部门编码", "部门名称", "区域编码", "类别", "电话"], rows + [["D-x", "无名", "999", "", ""]]))
+    columns = ["部门编码", "部门名称", "区域编码", "类别", "电话"]
+    write_table(path, Table(columns, rows + [["D-x", "无名", "999", "", ""]]))
     csrf = log_in(client, "admin")
     assert "批量导入职能部门" in client.get("/admin/units/import").text
     r = client.post("/admin/units/import?lang=zh", data={"kind": "departments", "csrf_token": csrf},

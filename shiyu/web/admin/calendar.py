@@ -10,16 +10,15 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
+from shiyu.core.scoping import require_citywide
 from shiyu.core.timeutil import utcnow
-from starlette.datastructures import UploadFile
-
 from shiyu.org.calendar import notice
 from shiyu.org.calendar import service as service
 from shiyu.org.calendar.schemas import DayRange, OfficeHours
-from shiyu.core.scoping import require_citywide
 from shiyu.web.admin.common import int_or_none
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 

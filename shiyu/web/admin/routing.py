@@ -55,7 +55,8 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, offset: int = 
     items = [{"r": r, "category": cats.get(r.category_id or 0), "department": depts.get(r.department_id or 0),
               "area": areas.get(r.area_id or 0)} for r in rules]
     roots = area_roots(db, principal)
-    return render(request, "admin/routing.html", status, items=items, map_area=roots[0] if roots else None, total=total, limit=page.limit, offset=offset,
+    return render(request, "admin/routing.html", status, items=items, map_area=roots[0] if roots else None,
+                  total=total, limit=page.limit, offset=offset,
                   base=base_query(request), can_edit=principal.has_permission("routing.edit"), **_choices(db),
                   **{"v": {}, "errors": {}, "general": None, "preview": None, "pv": {}, "perrors": {}} | extra)
 
