@@ -156,6 +156,9 @@ def test_the_holiday_notice_is_previewed_then_loaded(client, world):
     assert r.status_code == 200 and "已导入 2027 年的放假安排" in r.text and 'title="元旦"' in r.text
     r = client.post("/admin/calendar/import", data={"year": "2027", "text": "元旦：放假。"}, headers=hx(csrf))
     assert r.status_code == 422 and "第 1 行：没有读到放假或上班的日期" in r.text
+    r = client.post("/admin/calendar/import", data={"year": "2027"}, headers=hx(csrf),
+                    files={"file": ("big.txt", b"x" * 400_001, "text/plain")})
+    assert r.status_code == 413 and "文件超过 390 KB" in r.text
     csrf = log_in(client, "admin_a")
     r = client.post("/admin/calendar/import", data={"year": "2027", "text": "元旦：1月1日放假。"}, headers=hx(csrf))
     assert r.status_code == 403

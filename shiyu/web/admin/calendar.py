@@ -118,13 +118,16 @@ async def import_notice(request: Request, db: PageDb, principal: PagePrincipal) 
     form = await page_form(request)
     upload = form.get("file")
     text = str(form.get("text") or "")
-    if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_UPLOAD + 1)
-        text = data.decode("utf-8-sig", errors="replace") if len(data) <= MAX_UPLOAD else "x" * (MAX_UPLOAD + 1)
+    data = await upload.read(MAX_UPLOAD + 1) if isinstance(upload, UploadFile) and upload.filename else None
     year = int_or_none(form.get("year"))
     dry_run = str(form.get("dry_run", "1")) != "0"
     lang = language(request)
     try:
+        if data is not None:
+            if len(data) > MAX_UPLOAD:
+                raise ShiyuError("upload_too_large", "文件超过 {kb} KB", "The file is larger than {kb} KB",
+                                 status=413, kb=MAX_UPLOAD // 1024)
+            text = data.decode("utf-8-sig", errors="replace")
         parsed = notice.parse(text, year if year and 2000 <= year <= 2100 else None)
         if not 2000 <= parsed.year <= 2100:
             raise ShiyuError("calendar_year_unclear", "请指定年份", "Name the year", status=422)
