@@ -137,7 +137,7 @@ async def import_notice(request: Request, db: PageDb, principal: PagePrincipal) 
         db.rollback()
         if exc.status == 403:
             raise
-        return render(request, "admin/partials/calendar_import.html", 422, result=None, error=exc.message(lang),
+        return render(request, "admin/partials/calendar_import.html", exc.status, result=None, error=exc.message(lang),
                       text=text)
     if dry_run:
         return render(request, "admin/partials/calendar_import.html", result=result, fmt=parsed.format, text=text,
