@@ -6,6 +6,7 @@ from shiyu.org.areas import api as areas_api
 from shiyu.org.areas import cli as areas_cli
 from shiyu.org.areas import models as area_models
 from shiyu.org.calendar import api as calendar_api
+from shiyu.org.calendar import cli as calendar_cli
 from shiyu.org.calendar import models as calendar_models
 from shiyu.org.identity import api as identity_api
 from shiyu.org.identity import api_clients, audit_api
@@ -24,7 +25,7 @@ DOMAIN = Domain(
                  audit_api.router, calendar_api.router),
     models=(area_models, calendar_models, identity_models, bulk_models, api_clients, unit_models),
     worker=(identity_tasks,),
-    commands=(areas_cli, identity_cli, units_cli),
+    commands=(areas_cli, identity_cli, units_cli, calendar_cli),
     permissions={
         "area.view": "查看区划和网格",
         "area.edit": "编辑区划和网格",

@@ -229,7 +229,7 @@ def field_errors(exc: Exception, lang: str) -> tuple[str, dict[str, str]]:
         fields: dict[str, str] = {}
         for e in exc.errors():
             loc = ".".join(str(p) for p in e["loc"]) or "form"
-            fields.setdefault(loc, e["msg"].removeprefix("Value error, "))
+            fields.setdefault(loc, _field_message(lang, loc, e))
         return translate(lang, "form.invalid"), fields
     assert isinstance(exc, ShiyuError)
     message = exc.message(lang)
@@ -242,6 +242,18 @@ def field_errors(exc: Exception, lang: str) -> tuple[str, dict[str, str]]:
             if isinstance(item, dict) and item.get("field"):
                 fields.setdefault(str(item["field"]), str(item.get("message") or message))
     return message, fields
+
+
+def _field_message(lang: str, field: str, error: Any) -> str:
+    """A form field's problem in the reader's language: pydantic's own text is English only. An area is
+    chosen from the search list, so a missing or non-numeric area id means nothing was picked."""
+    kind = str(error["type"])
+    if field.split(".")[-1].endswith("area_id") and kind in ("missing", "int_parsing", "int_type"):
+        return translate(lang, "form.error.area")
+    key = f"form.error.{kind}"
+    if key in catalogue(lang) or key in catalogue("zh"):
+        return translate(lang, key, **{k: v for k, v in (error.get("ctx") or {}).items() if k != "error"})
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def reveal_answer(request: Request, db: Session, field: str, reveal: Callable[[], str | None]) -> HTMLResponse:

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import client_ip, language
+from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, sessions
 from shiyu.org.identity.deps import SESSION_COOKIE, csrf_ok, session_claims, start_session
@@ -21,6 +22,7 @@ from shiyu.org.units.service import department_names
 from shiyu.web.account import router as account_router
 from shiyu.web.activation import router as activation_router
 from shiyu.web.admin import router as admin_router
+from shiyu.web.admin.setup import checklist
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
 from shiyu.web.desk import router as desk_router
@@ -111,7 +113,9 @@ def _stats(db: PageDb, principal: PagePrincipal) -> list[dict[str, object]]:
 
 @shell.get("/")
 def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
-    return render(request, "home.html", grants=_grant_places(db, principal), stats=_stats(db, principal))
+    setup = checklist(db, principal, request.app.state.settings.tz, utcnow())
+    return render(request, "home.html", grants=_grant_places(db, principal), stats=_stats(db, principal),
+                  setup=setup)
 
 
 router.include_router(shell)

@@ -24,6 +24,11 @@ PAGES = ["/", "/admin/areas", "/admin/areas/import", "/admin/areas/proposals", "
 
 @pytest.fixture
 def world(system_session) -> World:
+    return admin_world(system_session)
+
+
+def admin_world(system_session) -> World:
+    """The small world, a community administrator ``admin_a``, one category and a boundary proposal in B."""
     w = populated(system_session)
     add_user(system_session, "admin_a", w.community_a, [("admin", w.community_a), ("auditor", w.community_a)])
     major = Category(kind="incident", code="I01", name_zh="市容环境", name_en="City appearance")

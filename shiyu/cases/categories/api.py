@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from shiyu.cases.categories import service
 from shiyu.cases.categories.models import CategoryKind
@@ -21,6 +22,22 @@ def list_categories(
     return service.tree(db, kind, include_inactive)
 
 
+class SuggestedCode(BaseModel):
+    code: str = Field(description="the next free code in the scheme of the new class's siblings")
+
+
+class CopyLimitsIn(BaseModel):
+    source_id: int = Field(description="a minor class of the same major class")
+
+
+@router.get("/suggested-code", response_model=SuggestedCode, summary="A code for a new class, following its siblings")
+def suggested_code(
+    db: Db, kind: CategoryKind = Query(CategoryKind.INCIDENT, description="for a major class: its kind"),
+    parent_id: int | None = Query(None, description="for a minor class: its major class"),
+) -> SuggestedCode:
+    return SuggestedCode(code=service.suggest_code(db, kind, parent_id))
+
+
 @router.get("/{category_id}", response_model=CategoryOut, summary="One category (a major class with its minors)")
 def get_category(category_id: int, db: Db) -> CategoryOut:
     return service.category_out(service.get_category(db, category_id))
@@ -34,3 +51,9 @@ def create_category(body: CategoryIn, db: Db, principal: CurrentPrincipal) -> Ca
 @router.patch("/{category_id}", response_model=CategoryOut, summary="Change a category (only the fields sent)")
 def update_category(category_id: int, body: CategoryPatch, db: Db, principal: CurrentPrincipal) -> CategoryOut:
     return service.category_out(service.update_category(db, principal, category_id, body))
+
+
+@router.post("/{category_id}/copy-limits", response_model=CategoryOut,
+             summary="Give a minor class the time limits of a sibling")
+def copy_limits(category_id: int, body: CopyLimitsIn, db: Db, principal: CurrentPrincipal) -> CategoryOut:
+    return service.category_out(service.copy_limits(db, principal, category_id, body.source_id))

@@ -3,11 +3,13 @@ fields its category asks for."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from shiyu.cases.categories.models import Category, CategoryKind, Step, Urgency
 from shiyu.cases.categories.schemas import (
@@ -53,6 +55,14 @@ def tree(session: Session, kind: CategoryKind | None = None, include_inactive: b
     if not include_inactive:
         stmt = stmt.where(Category.active.is_(True))
     return [category_out(c, include_inactive) for c in session.scalars(stmt)]
+
+
+def count_selectable(session: Session) -> int:
+    """Minor classes a report can be filed under (active, under an active major class)."""
+    parent = aliased(Category)
+    stmt = select(func.count(Category.id)).join(parent, Category.parent_id == parent.id).where(
+        Category.active.is_(True), parent.active.is_(True))
+    return session.scalar(stmt) or 0
 
 
 def get_category(session: Session, category_id: int) -> Category:
@@ -114,6 +124,44 @@ def update_category(session: Session, principal: Principal, category_id: int, da
     category.fields = [f.model_dump(mode="json") for f in fields]
     session.flush()
     return category
+
+
+def suggest_code(session: Session, kind: CategoryKind, parent_id: int | None) -> str:
+    """The next free code in the scheme the new class's siblings follow: the seed's (``I01`` majors, ``I0101``
+    minors under ``I01``) when any sibling uses it, else the prefix most siblings share (a city's own
+    ``SQ-7``); one more than the highest number after that prefix, as wide as theirs. Without siblings: the
+    major's code (or the kind's letter) and ``01``."""
+    if parent_id is not None:
+        siblings = list(session.scalars(select(Category.code).where(Category.parent_id == parent_id)))
+        fallback = get_category(session, parent_id).code
+    else:
+        siblings = list(session.scalars(select(Category.code).where(Category.parent_id.is_(None),
+                                                                   Category.kind == kind.value)))
+        fallback = kind.value[0].upper()
+    digits = [c[len(fallback):] for c in siblings if c.startswith(fallback) and c[len(fallback):].isdigit()]
+    prefix = fallback
+    if not digits:
+        numbered = [m.groups() for m in (re.fullmatch(r"(.*?)(\d+)", code) for code in siblings) if m]
+        if numbered:
+            prefix = Counter(p for p, _ in numbered).most_common(1)[0][0]
+            digits = [d for p, d in numbered if p == prefix]
+    width = max((len(d) for d in digits), default=2)
+    number = max((int(d) for d in digits), default=0) + 1
+    taken = set(session.scalars(select(Category.code).where(Category.code.startswith(prefix, autoescape=True))))
+    while f"{prefix}{number:0{width}d}" in taken:
+        number += 1
+    return f"{prefix}{number:0{width}d}"[:20]
+
+
+def copy_limits(session: Session, principal: Principal, category_id: int, source_id: int) -> Category:
+    """Give a minor class the time limits of a sibling (a minor class of the same major class)."""
+    require_citywide(principal, EDIT)
+    target, source = get_category(session, category_id), session.get(Category, source_id)
+    if source is None or not target.is_minor or source.parent_id != target.parent_id or source.id == target.id:
+        raise ValidationFailed("category_copy_not_sibling", "只能复制同一大类下其他小类的时限",
+                               "Time limits are copied from another minor class of the same major class",
+                               detail={"field": "source_id"})
+    return update_category(session, principal, category_id, CategoryPatch(time_limits=_limits_or_none(source)))
 
 
 def _limits_or_none(category: Category | SelectableCategory) -> TimeLimits | None:

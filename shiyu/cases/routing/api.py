@@ -49,5 +49,10 @@ def delete_rule(rule_id: int, db: Db, principal: CurrentPrincipal) -> None:
 
 
 @router.post("/preview", response_model=DecisionOut, summary="Who would handle a case, and why")
-def preview(body: PreviewIn, db: Db) -> DecisionOut:
+def preview(body: PreviewIn, db: Db, principal: CurrentPrincipal) -> DecisionOut:
+    if body.location is not None:
+        placed = service.preview_at(db, principal, body.category_id, body.location.lon, body.location.lat,
+                                    body.attributes)
+        return DecisionOut(**asdict(placed.decision), area_id=placed.area_id, place=placed.place)
+    assert body.area_id is not None
     return DecisionOut(**asdict(service.preview(db, body.category_id, body.area_id, body.attributes)))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shiyu.cases.categories.models import CategoryKind
 from shiyu.cases.routing.models import Basis
+from shiyu.cases.schemas import Point
 
 Conditions = dict[str, str]
 
@@ -66,8 +67,15 @@ class RuleOut(BaseModel):
 
 class PreviewIn(BaseModel):
     category_id: int
-    area_id: int = Field(description="the case's grid (or any area)")
+    area_id: int | None = Field(None, description="the case's grid (or any area); or give a location")
+    location: Point | None = Field(None, description="a point: its grid is found as intake finds a report's")
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> PreviewIn:
+        if (self.area_id is None) == (self.location is None):
+            raise ValueError("give either area_id or location")
+        return self
 
 
 class DecisionOut(BaseModel):
@@ -78,3 +86,5 @@ class DecisionOut(BaseModel):
     target_name: str
     explanation_zh: str
     explanation_en: str
+    area_id: int | None = Field(None, description="the grid a location fell in")
+    place: str = Field("", description="that grid, named down from the district")

@@ -24,16 +24,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind
+from shiyu.cases.models import Case
 from shiyu.cases.routing.models import OWNER_KEY, Basis, RoutingRule
 from shiyu.cases.routing.schemas import RuleIn, RulePatch
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.areas.models import Area
+from shiyu.org.areas.service import locate
 from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
 
 EDIT = "routing.edit"
@@ -189,6 +191,30 @@ def preview(session: Session, category_id: int, area_id: int, attributes: Mappin
     if area is None:
         raise NotFound(detail={"object": "area", "id": area_id})
     return route(session, category, area, attributes)
+
+
+@dataclass(frozen=True)
+class PlacedDecision:
+    """A preview for a point: the grid it falls in (named down from the district) and the decision there."""
+
+    area_id: int
+    place: str
+    decision: RoutingDecision
+
+
+def preview_at(session: Session, principal: Principal, category_id: int, lon: float, lat: float,
+               attributes: Mapping[str, Any]) -> PlacedDecision:
+    """``preview`` for a point on the map: its grid is found with the index intake uses for a report's
+    location, then ``route`` decides as it does when that report is registered. A point outside the
+    caller's grants answers like a point outside the city."""
+    record = locate(session, principal, lon, lat)
+    place = " ".join(ref.name for ref in reversed(record.chain) if ref.level > 0)
+    return PlacedDecision(record.ref.id, place, preview(session, category_id, record.ref.id, attributes))
+
+
+def count_routed(session: Session) -> int:
+    """Cases in the caller's scope that have been registered, so routed (registering asks ``route``)."""
+    return session.scalar(select(func.count(Case.id)).where(Case.registered_at.is_not(None))) or 0
 
 
 MEMO_KEY = "routing_memo"

@@ -133,6 +133,12 @@ def count_grids(session: Session) -> int:
     return session.scalar(select(func.count(Area.id)).where(Area.level == AreaLevel.GRID)) or 0
 
 
+def count_levels(session: Session) -> dict[int, int]:
+    """Areas in the caller's scope, by level (city 0 … grid 4)."""
+    rows = session.execute(select(Area.level, func.count(Area.id)).group_by(Area.level))
+    return {int(level): int(n) for level, n in rows}
+
+
 def refs_by_code(session: Session, codes: list[str]) -> dict[str, AreaRef]:
     """Areas named by code, read unscoped: only for codes the caller already holds in a path (an area's
     ancestors, the caller's own grants), so it names places without revealing any new ones."""

@@ -137,6 +137,32 @@ def apply_year(session: Session, year: int, ranges: Sequence[DayRange]) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class YearImport:
+    """What loading a year's arrangement does: the ranges read, how many days become (or change as) holidays
+    or make-up working days, and how many overrides of the year go away."""
+
+    year: int
+    ranges: list[DayRange]
+    changed: int
+    removed: int
+    dry_run: bool
+
+
+def import_year(session: Session, principal: Principal, year: int, ranges: Sequence[DayRange], *,
+                dry_run: bool) -> YearImport:
+    """Check ``ranges`` as ``replace_year`` would and count what they change; write them unless ``dry_run``."""
+    require_citywide(principal, EDIT)
+    wanted = _expand(session, year, ranges)
+    current = {row.day: (row.kind, row.name_zh, row.name_en) for row in session.scalars(
+        select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))}
+    changed = sum(1 for day, value in wanted.items() if current.get(day) != value)
+    removed = sum(1 for day in current if day not in wanted)
+    if not dry_run:
+        apply_year(session, year, ranges)
+    return YearImport(year, list(ranges), changed, removed, dry_run)
+
+
 def _expand(session: Session, year: int, ranges: Sequence[DayRange]) -> dict[date, tuple[str, str, str]]:
     weekend = set(get_office_hours(session).weekend)
     days: dict[date, tuple[str, str, str]] = {}

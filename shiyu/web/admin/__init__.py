@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from shiyu.web.admin import areas, audit, calendar, categories, outbox, routing, units, user_import, users
+from shiyu.web.admin import (
+    areas,
+    audit,
+    calendar,
+    categories,
+    outbox,
+    routing,
+    unit_import,
+    units,
+    user_import,
+    users,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (areas, units, categories, routing, calendar, user_import, users, audit, outbox):
+for _module in (areas, unit_import, units, categories, routing, calendar, user_import, users, audit, outbox):
     router.include_router(_module.router)

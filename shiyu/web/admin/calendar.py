@@ -1,4 +1,5 @@
-"""The working calendar: a year view of public holidays and make-up working days, and the office hours."""
+"""The working calendar: a year view of public holidays and make-up working days, the office hours, and a
+year's 放假安排 loaded from the State Council's notice (pasted or uploaded; CSV and JSON too) with a dry run."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
+from shiyu.core.scoping import require_citywide
 from shiyu.core.timeutil import utcnow
+from shiyu.org.calendar import notice
 from shiyu.org.calendar import service as service
 from shiyu.org.calendar.schemas import DayRange, OfficeHours
+from shiyu.web.admin.common import int_or_none
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/calendar", route_class=PageRoute, include_in_schema=False)
@@ -100,3 +105,41 @@ async def save_year(request: Request, db: PageDb, principal: PagePrincipal,
         general, errors = field_errors(exc, language(request))
         return _page(request, db, principal, year, 422, rerrors=errors, rgeneral=general)
     return _page(request, db, principal, year, saved="year")
+
+
+MAX_UPLOAD = notice.MAX_CHARS * 4  # bytes of UTF-8 text
+
+
+@router.post("/import")
+async def import_notice(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """The pasted text (or the uploaded file) read and checked: with ``dry_run`` the preview of what the year
+    becomes and a button to load it; without, the year is replaced and its page shown."""
+    require_citywide(principal, service.EDIT)
+    form = await page_form(request)
+    upload = form.get("file")
+    text = str(form.get("text") or "")
+    data = await upload.read(MAX_UPLOAD + 1) if isinstance(upload, UploadFile) and upload.filename else None
+    year = int_or_none(form.get("year"))
+    dry_run = str(form.get("dry_run", "1")) != "0"
+    lang = language(request)
+    try:
+        if data is not None:
+            if len(data) > MAX_UPLOAD:
+                raise ShiyuError("upload_too_large", "文件超过 {kb} KB", "The file is larger than {kb} KB",
+                                 status=413, kb=MAX_UPLOAD // 1024)
+            text = data.decode("utf-8-sig", errors="replace")
+        parsed = notice.parse(text, year if year and 2000 <= year <= 2100 else None)
+        if not 2000 <= parsed.year <= 2100:
+            raise ShiyuError("calendar_year_unclear", "请指定年份", "Name the year", status=422)
+        result = service.import_year(db, principal, parsed.year, parsed.ranges, dry_run=dry_run)
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 403:
+            raise
+        return render(request, "admin/partials/calendar_import.html", exc.status, result=None, error=exc.message(lang),
+                      text=text)
+    if dry_run:
+        return render(request, "admin/partials/calendar_import.html", result=result, fmt=parsed.format, text=text,
+                      error=None)
+    return _page(request, db, principal, result.year, saved="imported")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import math
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,8 +15,10 @@ from shiyu.cases.routing.schemas import RuleIn
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
+from shiyu.org.areas.service import roots as area_roots
 from shiyu.org.units.service import department_names, list_departments
 from shiyu.web.admin.common import base_query, int_or_none, paging, redirect
+from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render
 
 router = APIRouter(prefix="/admin/routing", route_class=PageRoute, include_in_schema=False)
@@ -52,7 +54,9 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, offset: int = 
     areas = areas_by_id(db, [r.area_id for r in rules])
     items = [{"r": r, "category": cats.get(r.category_id or 0), "department": depts.get(r.department_id or 0),
               "area": areas.get(r.area_id or 0)} for r in rules]
-    return render(request, "admin/routing.html", status, items=items, total=total, limit=page.limit, offset=offset,
+    roots = area_roots(db, principal)
+    return render(request, "admin/routing.html", status, items=items, map_area=roots[0] if roots else None,
+                  total=total, limit=page.limit, offset=offset,
                   base=base_query(request), can_edit=principal.has_permission("routing.edit"), **_choices(db),
                   **{"v": {}, "errors": {}, "general": None, "preview": None, "pv": {}, "perrors": {}} | extra)
 
@@ -94,24 +98,59 @@ def delete_rule(request: Request, rule_id: int, db: PageDb, principal: PagePrinc
 
 @router.post("/preview")
 async def preview(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """这个类别在这个位置 → 哪个部门，依据哪条规则: the routing service's own decision for a grid (area
+    search) or a point (map click or typed coordinates), as intake and registration would make it."""
     form = {k: str(v).strip() for k, v in (await page_form(request)).items()}
     lang = language(request)
     errors: dict[str, str] = {}
-    decision = None
+    result: dict[str, Any] | None = None
+    by_point = form.get("mode") == "point"
     category_id, area_id = int_or_none(form.get("category_id")), int_or_none(form.get("area_id"))
+    lon, lat = _coordinate(form.get("lon"), 180), _coordinate(form.get("lat"), 90)
     try:
         if category_id is None:
             errors["category_id"] = ""
-        if area_id is None:
-            errors["area_id"] = ""
-        if category_id is None or area_id is None:
-            raise ValidationFailed(detail=[{"field": k} for k in errors])
-        decision = asdict(service.preview(db, category_id, area_id, _conditions(form.get("attributes", ""))))
+        if by_point and (lon is None or lat is None):
+            errors["point"] = translate(lang, "routing.preview.point_missing")
+        if not by_point and area_id is None:
+            errors["area_id"] = translate(lang, "form.error.area")
+        if errors:
+            raise ValidationFailed(detail=[{"field": k, "message": v} for k, v in errors.items()])
+        attributes = _conditions(form.get("attributes", ""))
+        if by_point:
+            assert lon is not None and lat is not None and category_id is not None
+            placed = service.preview_at(db, principal, category_id, lon, lat, attributes)
+            result = {"decision": placed.decision, "place": placed.place}
+        else:
+            assert area_id is not None and category_id is not None
+            decision = service.preview(db, category_id, area_id, attributes)
+            area = areas_by_id(db, [area_id]).get(area_id)
+            result = {"decision": decision, "place": area.name if area else ""}
+        result["rule"] = _rule(db, principal, result["decision"].rule_id)
     except ShiyuError as exc:
         db.rollback()
         general, errors = field_errors(exc, lang)
         if exc.status == 404:
-            errors = {"area_id": general}
+            errors = {"point" if by_point else "area_id": general}
         errors = {k: v or general for k, v in errors.items()}
-    return render(request, "admin/partials/routing_preview.html", 422 if errors else 200, decision=decision,
+    return render(request, "admin/partials/routing_preview.html", 422 if errors else 200, result=result,
                   perrors=errors)
+
+
+def _coordinate(value: str | None, bound: float) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and abs(number) <= bound else None
+
+
+def _rule(db: PageDb, principal: PagePrincipal, rule_id: int | None) -> Any:
+    """The deciding rule, to name and link it; None for the territory fallback (or a rule the reader cannot
+    list, which the explanation still numbers)."""
+    if rule_id is None:
+        return None
+    try:
+        return service.get_rule(db, principal, rule_id)
+    except ShiyuError:
+        return None

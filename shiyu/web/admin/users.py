@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
 from shiyu.org.areas.service import areas_by_id
 from shiyu.org.identity import service
+from shiyu.org.identity.bulk import service as bulk
 from shiyu.org.identity.roles import DEPARTMENT_ROLES, Role
 from shiyu.org.identity.schemas import UserIn
 from shiyu.org.units.service import department_names, list_departments
@@ -88,13 +90,15 @@ async def create_user(request: Request, db: PageDb, principal: PagePrincipal) ->
 
 def _detail(request: Request, db: PageDb, principal: PagePrincipal, user_id: int, status: int = 200,
             **extra: Any) -> Response:
-    user = service.masked_user(service.get_user(db, user_id))
+    account = service.get_user(db, user_id)
+    pending = bulk.awaiting_activation(account)
+    user = service.masked_user(account)
     departments, _ = list_departments(db, paging(0, limit=500))
     return render(request, "admin/user.html", status, u=user, labels=_grant_labels(db, [user]), roles=ROLES,
                   department_roles=[r.value for r in DEPARTMENT_ROLES], departments=departments,
-                  personal=PERSONAL, can_manage=principal.can("user.manage", user["area_path"]),
+                  personal=PERSONAL, pending=pending, can_manage=principal.can("user.manage", user["area_path"]),
                   can_reveal=principal.can("pii.reveal", user["area_path"]),
-                  **{"errors": {}, "general": None, "refusal": None, "gv": {}} | extra)
+                  **{"errors": {}, "general": None, "refusal": None, "gv": {}, "reissued": None} | extra)
 
 
 @router.get("/{user_id}")
@@ -153,6 +157,20 @@ def _change(request: Request, db: PageDb, principal: PagePrincipal, user_id: int
         return _detail(request, db, principal, user_id, exc.status, refusal=exc.message(language(request)))
     db.expire_all()
     return _detail(request, db, principal, user_id, **{done: True})
+
+
+@router.post("/{user_id}/activation-code")
+def reissue_code(request: Request, user_id: int, db: PageDb, principal: PagePrincipal) -> Response:
+    """A lost activation code replaced: the new one is shown on this answer only (audited)."""
+    try:
+        reissued = bulk.reissue_code(db, principal, user_id, ZoneInfo(request.app.state.settings.timezone))
+        db.flush()
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status == 404:
+            raise
+        return _detail(request, db, principal, user_id, exc.status, refusal=exc.message(language(request)))
+    return _detail(request, db, principal, user_id, reissued=reissued)
 
 
 @router.post("/{user_id}/reveal")

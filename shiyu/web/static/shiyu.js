@@ -192,7 +192,7 @@
             lyr.on("mouseover", function () { lyr.setStyle({ fillOpacity: 0.3 }); });
             lyr.on("mouseout", function () { lyr.setStyle({ fillOpacity: 0.12 }); });
             var href = sitePath(f.properties.href);
-            if (href) { lyr.on("click", function () { window.location.href = href; }); }
+            if (href && !el.dataset.pick) { lyr.on("click", function () { window.location.href = href; }); }
           }
         }).addTo(map);
         var bounds = layer.getBounds();
@@ -207,6 +207,23 @@
         }
         el.dataset.features = String(fc.features.length);
       });
+    if (el.dataset.pick) { pickPoint(map, el); }
+  }
+
+  // data-pick: a click on the map (polygons let it through) chooses the form's point mode, fills its lon/lat
+  // fields and marks the spot.
+  function pickPoint(map, el) {
+    var form = el.closest("form");
+    var marker = null;
+    map.on("click", function (e) {
+      var mode = form.querySelector("[name=mode][value=point]");
+      if (mode && !mode.checked) { mode.click(); }
+      form.querySelector("[name=lon]").value = e.latlng.lng.toFixed(6);
+      form.querySelector("[name=lat]").value = e.latlng.lat.toFixed(6);
+      if (marker) { marker.setLatLng(e.latlng); } else {
+        marker = L.circleMarker(e.latlng, { radius: 7, color: "#c2410c", weight: 3, fillOpacity: 0.6 }).addTo(map);
+      }
+    });
   }
 
   // A table wider than its box scrolls sideways; a keyboard user can only scroll what can take focus (WCAG

@@ -55,6 +55,18 @@ def confirm_import(import_id: int, body: ConfirmIn, request: Request, db: Db,
             "codes": f"/api/v1/users/imports/{done.id}/codes"}
 
 
+class ReissuedCode(BaseModel):
+    username: str
+    code: str = Field(description="the new one-time code, shown only in this answer")
+    expires: str = Field(description="last day it opens the account (city date)")
+
+
+@router.post("/users/{user_id}/activation-code", response_model=ReissuedCode,
+             summary="A new activation code for an imported account not yet activated (the old one stops); audited")
+def reissue_code(user_id: int, request: Request, db: Db, principal: CurrentPrincipal) -> ReissuedCode:
+    return ReissuedCode(**service.reissue_code(db, principal, user_id, ZoneInfo(request.app.state.settings.timezone)))
+
+
 @router.get("/users/imports/{import_id}/codes", response_class=Response,
             summary="The activation codes of a confirmed import as XLSX, once (then 410); audited")
 def import_codes(import_id: int, db: Db, principal: CurrentPrincipal) -> Response:

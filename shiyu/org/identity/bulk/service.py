@@ -33,6 +33,7 @@ from shiyu.core.timeutil import local, utcnow
 from shiyu.org.identity.bulk.models import ActivationCode, UserImport
 from shiyu.org.identity.bulk.rows import UNSCOPED, Checked, Row, check, chunks
 from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.service import get_user
 
 ACTIVATION_DAYS = 14
 """How long a code opens its account: long enough to reach every grid worker through their community."""
@@ -205,6 +206,37 @@ def create_accounts(session: Session, rows: list[Checked], import_id: int | None
         *(audit.created(session, codes, v["user_id"], v) for v in code_rows),
     ])
     return out
+
+
+class AlreadyActivated(ShiyuError):
+    status = 409
+    code = "account_already_activated"
+    zh = "该账号已设置密码，不需要激活码"
+    en = "This account has a password already; it needs no activation code"
+
+
+def awaiting_activation(user: User) -> bool:
+    """An imported account whose holder has not set a password with a code yet."""
+    return user.password_hash == UNUSABLE_PASSWORD
+
+
+def reissue_code(session: Session, principal: Principal, user_id: int, tz: ZoneInfo) -> dict[str, str]:
+    """A new one-time code for an imported account whose holder lost the sheet and has not activated yet: the
+    old code stops working, the new one runs ``ACTIVATION_DAYS`` from now. Answered once, in the clear; the
+    reissue is in the audit log (who, for whom, when)."""
+    user = get_user(session, user_id)
+    principal.require("user.manage", user.area_path)
+    if not awaiting_activation(user):
+        raise AlreadyActivated(detail={"user_id": user.id})
+    code, expires = new_code(), utcnow() + timedelta(days=ACTIVATION_DAYS)
+    pending = session.get(ActivationCode, user.id)
+    if pending is None:
+        session.add(ActivationCode(user_id=user.id, code_hash=code_hash(code), expires_at=expires))
+    else:
+        pending.code_hash, pending.expires_at, pending.used_at = code_hash(code), expires, None
+    audit.record(session, "reissue_code", "user_account", user.id, area_path=user.area_path)
+    session.flush()
+    return {"username": user.username, "code": code, "expires": local(expires, tz).strftime("%Y-%m-%d")}
 
 
 def forget_stale(session: Session) -> int:
