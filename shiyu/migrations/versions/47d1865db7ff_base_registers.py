@@ -1,7 +1,7 @@
 """base registers
 
 Revision ID: 47d1865db7ff
-Revises: c4a468d73cf0
+Revises: e5c1a7d3b9f2
 Create Date: 2026-12-05 21:27:12.012258
 """
 from alembic import op
@@ -11,7 +11,7 @@ import shiyu.core.pii
 
 
 revision = '47d1865db7ff'
-down_revision = 'c4a468d73cf0'
+down_revision = 'e5c1a7d3b9f2'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """verify photo required: a category flag asking the verifier for an on-site photo to pass 核查
 
 Revision ID: e5c1a7d3b9f2
-Revises: c4a468d73cf0
+Revises: d1e5a7c3b9f2
 Create Date: 2026-12-05 21:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'e5c1a7d3b9f2'
-down_revision = 'c4a468d73cf0'
+down_revision = 'd1e5a7c3b9f2'
 branch_labels = None
 depends_on = None
 
