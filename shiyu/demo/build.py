@@ -87,6 +87,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("demo_analyst", Role.ANALYST, "全市", "the whole city"),
     DemoLogin("demo_auditor", Role.AUDITOR, "全市", "the whole city"),
     DemoLogin("demo_citizen", Role.CITIZEN, "全市", "the whole city"),
+    DemoLogin("demo_police", Role.POLICE, "第一个社区（社区民警）", "the first community (community police)"),
 )
 
 
@@ -358,6 +359,8 @@ def _staff(people: _People, city: Node, departments: list[Department]) -> None:
         if node.level == AreaLevel.COMMUNITY:
             people.add("demo_grid_leader" if node is community else f"gl_{node.code}", node.path,
                        [(Role.GRID_LEADER, node)])
+            if node is community:  # the register's police-only fields (shiyu.registry) need someone to see them
+                people.add("demo_police", node.path, [(Role.POLICE, node)])
     for i, dept in enumerate(departments):
         for k in range(1, int(people.rng.integers(1, 3)) + 1):
             name = "demo_handler" if i == 0 and k == 1 else f"dh_{dept.code.replace('-', '_')}_{k}"
