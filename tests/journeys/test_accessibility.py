@@ -66,7 +66,8 @@ def _audit_all(page: Page, paths: list[str], who: str, size: str, found: dict[st
             found[f"{who} {size} {path}"] = problems
         if path in paths and path != "/":
             deeper = page.eval_on_selector_all(
-                f"main a[href^='{path.split('?')[0]}/']", "links => links.map(a => a.getAttribute('href'))")
+                f"main a[href^='{path.split('?')[0]}/']:not([download])",  # a download is not a page
+                "links => links.map(a => a.getAttribute('href'))")
             record = next((h for h in deeper if any(c.isdigit() for c in h) and h not in seen), None)
             if record:
                 seen.add(record)
