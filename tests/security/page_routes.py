@@ -8,9 +8,9 @@ import re
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-# Page-router answers that are data, not pages (JSON, GeoJSON, the service worker, icons, the manifest, Excel), and
-# the server-sent event stream, which never ends.
-DATA_SUFFIXES = (".json", ".geojson", ".webmanifest", ".png", ".js", ".xlsx")
+# Page-router answers that are data, not pages (JSON, GeoJSON, the service worker, icons, photos, the manifest,
+# Excel), and the server-sent event stream, which never ends.
+DATA_SUFFIXES = (".json", ".geojson", ".webmanifest", ".png", ".jpg", ".js", ".xlsx")
 STREAMS = {"/command/events", "/desk/events"}
 PARAM = re.compile(r"\{(\w+)\}")
 

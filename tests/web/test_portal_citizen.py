@@ -118,13 +118,13 @@ def test_tracking_says_who_and_by_when_and_shows_the_reply(client, world, system
     case = act(system_session, world, "handler_s", case, "report_result", note="已修补坑洼，恢复通行",
                attachment_ids=[photo])
     assert 'id="result"' not in client.get(f"/portal/track?code={code}").text  # not before it is checked
-    assert client.get(f"/portal/track/{code}/photos/{photo}").status_code == 404
+    assert client.get(f"/portal/track/{code}/photos/{photo}.jpg").status_code == 404
     case = act(system_session, world, "system", case, "verify_pass", attachment_ids=[evidence(system_session, "test")])
     case = act(system_session, world, "system", case, "close")
     page = client.get(f"/portal/track?code={code}")
     assert 'id="result"' in page.text and "已修补坑洼，恢复通行" in page.text
-    assert f'/portal/track/{code}/photos/{photo}' in page.text and "已办结" in page.text
-    assert client.get(f"/portal/track/{code}/photos/{photo + 1000}").status_code == 404
+    assert f'/portal/track/{code}/photos/{photo}.jpg' in page.text and "已办结" in page.text
+    assert client.get(f"/portal/track/{code}/photos/{photo + 1000}.jpg").status_code == 404
 
 
 def test_the_short_code_evaluates_without_log_in(client, world, system_session):

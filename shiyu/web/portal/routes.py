@@ -197,12 +197,13 @@ def mine(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
                                                       for c in rows])
 
 
-@router.get("/track/{code}/photos/{attachment_id}")
+@router.get("/track/{code}/photos/{attachment_id}.jpg")
 def result_photo(request: Request, code: str, attachment_id: int, db: PublicDb) -> Response:
-    """An after-photo of a closed case (its 320-pixel thumbnail), for whoever has the tracking code."""
+    """An after-photo of a closed case as its 320-pixel JPEG thumbnail (metadata-free, small for a phone), for
+    whoever has the tracking code."""
     found = service.result_photo(db, code, attachment_id)
     storage = LocalStorage(request.app.state.settings.storage_dir)
-    data, mime = attachments.content(storage, found, thumbnail=found.thumbnail_key is not None)
+    data, mime = attachments.content(storage, found, thumbnail=True)
     return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 
 
