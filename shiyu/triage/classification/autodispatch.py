@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Case, CaseState
-from shiyu.cases.routing.service import NoRoute, route
+from shiyu.cases.routing.service import NoRoute, departments_with_jurisdiction, route_many
 from shiyu.cases.workflow import engine
+from shiyu.cases.workflow.effects import dispatch_refusal
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
+from shiyu.org.units.models import Department
 from shiyu.triage.classification.models import CaseSuggestion
 from shiyu.triage.classification.registry import RUNTIME
 
@@ -36,20 +38,15 @@ PRINCIPAL = "triage"
 UNSCOPED = {"unscoped": True}
 
 
-def _department_for(session: Session, case: Case, category: Category, grid: Area) -> int | None:
-    try:
-        return route(session, category, grid, case.attributes or {}).department_id
-    except NoRoute:
-        return None
-
-
 def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]:
     """Register and dispatch each of ``case_ids``, in order, if its suggestion allows it; returns the recorded
     outcomes (a case is left out when auto-dispatch is off, it has no suggestion or was decided already).
     The suggestions, cases, categories and grids of the batch are read with one query each (not four per
-    case), and the outcomes of the cases that are not dispatched are written in one flush. Each dispatch
-    still goes through the workflow engine on its own, so its timeline, audit entries and events are a
-    person's; a batch of one is the same as a batch of many (``tests/triage/test_batches.py``)."""
+    case), its cases are routed together (``route_many``), a dispatch the engine would refuse is found by
+    the engine's own rule before any transition runs (``dispatch_refusal``), and the outcomes of the cases
+    that are not dispatched are written in one flush. Each dispatch still goes through the workflow engine,
+    so its timeline, audit entries and events are a person's; a batch of one is the same as a batch of many
+    (``tests/triage/test_batches.py``)."""
     threshold = RUNTIME.auto_threshold
     if threshold is None or not case_ids:
         return {}
@@ -63,30 +60,56 @@ def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]
         Category.id.in_({s.suggestions[0]["category_id"] for s in todo})))}
     grids = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_({c.grid_id for c in cases.values()})),
                                               execution_options=UNSCOPED)}
+    asked = [cases[s.case_id] for s in todo if _eligible(s, cases, categories, threshold) is None]
+    decisions = route_many(session, [(categories[found[c.id].suggestions[0]["category_id"]], grids[c.grid_id],
+                                      c.attributes or {}) for c in asked])
+    routed = {c.id: None if isinstance(d, NoRoute) else d.department_id
+              for c, d in zip(asked, decisions, strict=True)}
+    receivers = departments_with_jurisdiction(session, {d for d in routed.values() if d is not None})
     outcomes: dict[int, str] = {}
     for suggestion in todo:
         top = suggestion.suggestions[0]
         case, category = cases.get(suggestion.case_id), categories.get(top["category_id"])
-        if case is None or case.state != CaseState.REPORTED:
-            outcome = "case_moved_on"
-        elif top["confidence"] < threshold:
-            outcome = "below_threshold"
-        elif category is None or not category.selectable:
-            outcome = "category_unusable"
-        else:
-            department_id = _department_for(session, case, category, grids[case.grid_id])
-            outcome = "no_department" if department_id is None else _apply(
-                session, case, category, department_id, top["confidence"], suggestion.model_version)
+        outcome = _eligible(suggestion, cases, categories, threshold)
+        if outcome is None:
+            assert case is not None and category is not None
+            outcome = _apply(session, case, category, routed[case.id], receivers, top["confidence"],
+                             suggestion.model_version)
         suggestion.auto_action = outcomes[suggestion.case_id] = outcome
     session.flush()
     return outcomes
 
 
-def _apply(session: Session, case: Case, category: Category, department_id: int, confidence: float,
-           version: int) -> str:
+def _eligible(suggestion: CaseSuggestion, cases: dict[int, Case], categories: dict[int, Category],
+              threshold: float) -> str | None:
+    """The outcome when the case is not for auto-dispatch at all; None when routing decides."""
+    top = suggestion.suggestions[0]
+    case, category = cases.get(suggestion.case_id), categories.get(top["category_id"])
+    if case is None or case.state != CaseState.REPORTED:
+        return "case_moved_on"
+    if top["confidence"] < threshold:
+        return "below_threshold"
+    if category is None or not category.selectable:
+        return "category_unusable"
+    return None
+
+
+def _refused(case: Case, exc: ShiyuError) -> str:
+    log.info("auto-dispatch of case %s refused: %s", case.id, exc.code)
+    return f"refused:{exc.code}"[:60]
+
+
+def _apply(session: Session, case: Case, category: Category, department_id: int | None,
+           receivers: dict[int, tuple[Department, list[str]]], confidence: float, version: int) -> str:
+    if department_id is None:
+        return "no_department"
+    refusal = dispatch_refusal(receivers, department_id, case.centre_path, case.area_path)
+    if refusal is not None:  # what the dispatch transition would say, found without running it
+        return _refused(case, refusal)
     principal = Principal.system(PRINCIPAL)
     note = (f"智能分拨自动处理：类别 {category.name_zh}，置信度 {confidence:.0%}，模型 v{version} / "
             f"automatic triage: {category.name_en or category.name_zh}, confidence {confidence:.0%}, model v{version}")
+    session.flush()  # the outcomes recorded so far are the caller's writes, not the triage principal's
     caller = session.info.get("principal")
     session.info["principal"] = principal  # the timeline and the audit name "triage" as the actor
     try:
@@ -96,9 +119,8 @@ def _apply(session: Session, case: Case, category: Category, department_id: int,
             engine.apply(session, principal, case.id, "dispatch", engine.ActionInput(
                 expected_version=case.version, note=note, fields={"department_id": department_id}), RUNTIME.tz)
     except ShiyuError as exc:
-        log.info("auto-dispatch of case %s refused: %s", case.id, exc.code)
         session.expire(case)
-        return f"refused:{exc.code}"[:60]
+        return _refused(case, exc)
     finally:
         session.info["principal"] = caller
     return "dispatched"
