@@ -10,7 +10,7 @@ the department, not about what the dispatcher's grants let them list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal, select
@@ -26,7 +26,7 @@ from shiyu.org.areas.models import Area
 from shiyu.org.units.models import Centre, Department
 
 if TYPE_CHECKING:
-    from shiyu.cases.workflow.engine import Context
+    from shiyu.cases.workflow.engine import ActionInput, Context
 
 UNSCOPED = {"unscoped": True}
 
@@ -45,7 +45,7 @@ def _centre_at(ctx: Context, area_path: str) -> Centre | None:
 
 def suggest_route(ctx: Context) -> dict[str, Any]:
     """The routing suggestion for the case as it is now, with its explanation (kept on the case)."""
-    grid = ctx.session.scalar(select(Area).where(Area.id == ctx.case.grid_id), execution_options=UNSCOPED)
+    grid = ctx.session.get(Area, ctx.case.grid_id, execution_options=UNSCOPED)  # a batch read it already
     assert grid is not None
     try:
         decision = route(ctx.session, ctx.category, grid, ctx.case.attributes or {})
@@ -58,6 +58,8 @@ def suggest_route(ctx: Context) -> dict[str, Any]:
 
 
 def register(ctx: Context) -> None:
+    """Everything is read (the new category, the route) before the case is changed, so that no read flushes a
+    half-changed case: a registration is one version of the case, whatever the reads hit in a cache."""
     case = ctx.case
     if "category_id" in ctx.fields and ctx.fields["category_id"] != case.category_id:
         category = ctx.session.get(Category, ctx.fields["category_id"])
@@ -65,11 +67,14 @@ def register(ctx: Context) -> None:
             raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用",
                                    "The category does not exist or cannot be chosen", detail={"field": "category_id"})
         ctx.data["category_from"] = case.category_id
-        case.category_id, ctx.category = category.id, category
+        ctx.category = category
+    routing = suggest_route(ctx)
+    if ctx.category.id != case.category_id:
+        case.category_id = ctx.category.id
     if "urgency" in ctx.fields:
         case.urgency = Urgency(ctx.fields["urgency"]).value
     case.registered_at = ctx.now
-    case.routing = suggest_route(ctx)
+    case.routing = routing
     ctx.data["routing"] = case.routing
 
 
@@ -139,8 +144,24 @@ def lower_centres(session: Session, centre_path: str, area_path: str) -> list[Ce
     return list(session.scalars(stmt, execution_options=UNSCOPED))
 
 
+Receivers = dict[int, tuple[Department, list[str]]]
+
+
+def receivers_named(session: Session, inputs: Iterable[ActionInput]) -> Receivers:
+    """The departments (with their jurisdictions) that the fields of ``inputs`` name, read once for a batch."""
+    named = [[data.fields.get("department_id"), *_listed(data.fields.get("assist_department_ids"))]
+             for data in inputs]
+    ids = {i for each in named for i in each if isinstance(i, int) and not isinstance(i, bool)}
+    return departments_with_jurisdiction(session, ids)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _department(ctx: Context, department_id: int, field: str) -> Department:
-    found = departments_with_jurisdiction(ctx.session, {department_id})
+    known = ctx.receivers if ctx.receivers is not None and department_id in ctx.receivers else None
+    found = known if known is not None else departments_with_jurisdiction(ctx.session, {department_id})
     refusal = dispatch_refusal(found, department_id, ctx.case.centre_path, ctx.case.area_path, field)
     if refusal is not None:
         raise refusal

@@ -17,6 +17,8 @@ department is at another level), the registration is undone too and the case wai
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +31,6 @@ from shiyu.cases.workflow.effects import dispatch_refusal
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
-from shiyu.org.units.models import Department
 from shiyu.triage.classification.models import CaseSuggestion
 from shiyu.triage.classification.registry import RUNTIME
 
@@ -66,18 +67,27 @@ def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]
     routed = {c.id: None if isinstance(d, NoRoute) else d.department_id
               for c, d in zip(asked, decisions, strict=True)}
     receivers = departments_with_jurisdiction(session, {d for d in routed.values() if d is not None})
-    outcomes: dict[int, str] = {}
+    chosen: list[_Choice] = []
     for suggestion in todo:
-        top = suggestion.suggestions[0]
-        case, category = cases.get(suggestion.case_id), categories.get(top["category_id"])
         outcome = _eligible(suggestion, cases, categories, threshold)
         if outcome is None:
-            assert case is not None and category is not None
-            outcome = _apply(session, case, category, routed[case.id], receivers, top["confidence"],
-                             suggestion.model_version)
-        suggestion.auto_action = outcomes[suggestion.case_id] = outcome
+            case, department_id = cases[suggestion.case_id], routed[suggestion.case_id]
+            refusal = None if department_id is None else dispatch_refusal(
+                receivers, department_id, case.centre_path, case.area_path)
+            if department_id is None:
+                outcome = "no_department"
+            elif refusal is not None:  # what the dispatch transition would say, found without running it
+                outcome = _refused(case, refusal)
+            else:
+                chosen.append(_Choice(suggestion, case, categories[suggestion.suggestions[0]["category_id"]],
+                                      department_id))
+                continue
+        suggestion.auto_action = outcome
+    session.flush()  # the outcomes so far are the caller's writes, not the triage principal's
+    for choice, outcome in zip(chosen, _dispatch(session, chosen), strict=True):
+        choice.suggestion.auto_action = outcome
     session.flush()
-    return outcomes
+    return {s.case_id: s.auto_action for s in todo if s.auto_action is not None}
 
 
 def _eligible(suggestion: CaseSuggestion, cases: dict[int, Case], categories: dict[int, Category],
@@ -99,28 +109,58 @@ def _refused(case: Case, exc: ShiyuError) -> str:
     return f"refused:{exc.code}"[:60]
 
 
-def _apply(session: Session, case: Case, category: Category, department_id: int | None,
-           receivers: dict[int, tuple[Department, list[str]]], confidence: float, version: int) -> str:
-    if department_id is None:
-        return "no_department"
-    refusal = dispatch_refusal(receivers, department_id, case.centre_path, case.area_path)
-    if refusal is not None:  # what the dispatch transition would say, found without running it
-        return _refused(case, refusal)
+@dataclass
+class _Choice:
+    """A case auto-dispatch registers and dispatches, and with what."""
+
+    suggestion: CaseSuggestion
+    case: Case
+    category: Category
+    department_id: int
+
+    def note(self) -> str:
+        top, version, name = self.suggestion.suggestions[0], self.suggestion.model_version, self.category.name_zh
+        return (f"智能分拨自动处理：类别 {name}，置信度 {top['confidence']:.0%}，模型 v{version} / automatic "
+                f"triage: {self.category.name_en or name}, confidence {top['confidence']:.0%}, model v{version}")
+
+    def input(self, fields: dict[str, Any]) -> engine.ActionInput:
+        """The input of the next transition (the case's version as it is now)."""
+        return engine.ActionInput(expected_version=self.case.version, note=self.note(), fields=fields)
+
+
+def _dispatch(session: Session, chosen: list[_Choice]) -> list[str]:
+    """Register, then dispatch, all of ``chosen`` with the engine's batch path (``engine.apply_each``) in one
+    savepoint; if the engine refuses any of them, the savepoint is undone and each case is tried on its own
+    savepoint, so one case's refusal leaves the others dispatched. The outcome of each, in order."""
+    if not chosen:
+        return []
     principal = Principal.system(PRINCIPAL)
-    note = (f"智能分拨自动处理：类别 {category.name_zh}，置信度 {confidence:.0%}，模型 v{version} / "
-            f"automatic triage: {category.name_en or category.name_zh}, confidence {confidence:.0%}, model v{version}")
-    session.flush()  # the outcomes recorded so far are the caller's writes, not the triage principal's
     caller = session.info.get("principal")
     session.info["principal"] = principal  # the timeline and the audit name "triage" as the actor
     try:
+        try:
+            with session.begin_nested():
+                engine.apply_each(session, principal, "register", {
+                    c.case.id: c.input({"category_id": c.category.id}) for c in chosen}, RUNTIME.tz)
+                engine.apply_each(session, principal, "dispatch", {
+                    c.case.id: c.input({"department_id": c.department_id}) for c in chosen}, RUNTIME.tz)
+            return ["dispatched"] * len(chosen)
+        except ShiyuError as exc:
+            log.info("auto-dispatch of %d cases together refused (%s): one by one", len(chosen), exc.code)
+        return [_apply(session, principal, c) for c in chosen]
+    finally:
+        session.info["principal"] = caller
+
+
+def _apply(session: Session, principal: Principal, choice: _Choice) -> str:
+    case = choice.case
+    try:
         with session.begin_nested():
-            engine.apply(session, principal, case.id, "register", engine.ActionInput(
-                expected_version=case.version, note=note, fields={"category_id": category.id}), RUNTIME.tz)
-            engine.apply(session, principal, case.id, "dispatch", engine.ActionInput(
-                expected_version=case.version, note=note, fields={"department_id": department_id}), RUNTIME.tz)
+            engine.apply(session, principal, case.id, "register", choice.input({"category_id": choice.category.id}),
+                         RUNTIME.tz)
+            engine.apply(session, principal, case.id, "dispatch", choice.input({"department_id": choice.department_id}),
+                         RUNTIME.tz)
     except ShiyuError as exc:
         session.expire(case)
         return _refused(case, exc)
-    finally:
-        session.info["principal"] = caller
     return "dispatched"
