@@ -38,6 +38,10 @@ DISTRICT_DEPARTMENTS = (
     ("gafj", "{city}公安局{short}分局", ["incident"]),
     ("yjgl", "{district}应急管理局", ["incident"]),
 )
+# A community's own body a community centre dispatches to (neighbour disputes: 人民调解委员会).
+COMMUNITY_DEPARTMENTS = (
+    ("tjwh", "{community}人民调解委员会", ["incident"]),
+)
 CITY_DEPARTMENTS = (
     ("slj", "{city}水利局", ["component"]),
     ("jtys", "{city}交通运输局", ["component", "incident"]),

@@ -121,8 +121,9 @@ def test_build_writes_the_city(built: Any) -> None:
         assert sorted(c.area_id for c in centres) == sorted(a.id for a in areas if a.level < AreaLevel.GRID)
 
         depts = s.scalars(select(Department).options(selectinload(Department.jurisdictions))).all()
-        assert len(depts) == 2 * 6 + 4 and len({d.code for d in depts}) == len(depts)
-        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT}
+        assert len(depts) == 2 * 6 + 4 + 8 and len({d.code for d in depts}) == len(depts)
+        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT, AreaLevel.COMMUNITY}
+        assert sum(1 for d in depts if d.code.endswith("-tjwh")) == by_level[AreaLevel.COMMUNITY]
         for d in depts:
             assert d.category_kinds and set(d.category_kinds) <= {"component", "incident"}
             assert [j.area_id for j in d.jurisdictions] == [d.area_id]
@@ -321,7 +322,7 @@ def test_full_city_build(factory: Any, db_url: str, demo_env: None, capsys: Any)
         by_level = Counter(s.scalars(select(Area.level)).all())
         assert [by_level[lv] for lv in list(AreaLevel)[:4]] == [1, 6, 40, 300]
         assert 0.95 * FULL_SIZE.grids <= by_level[AreaLevel.GRID] <= FULL_SIZE.grids
-        assert _count(s, Department) == 40 and _count(s, Centre) == 347
+        assert _count(s, Department) == 40 + 300 and _count(s, Centre) == 347
         assert _count(s, User) > 2500
     print(f"full demo build: {seconds:.1f} s")
 
