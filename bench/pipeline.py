@@ -340,6 +340,7 @@ def failure(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path
 def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
             args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
     """Deliver a backlog of ``--profile-events`` reports in this process, configured as a worker is."""
+    from shiyu import domains
     from shiyu.core.config import Settings
     from shiyu.core.jobs import build_queue
 
@@ -349,7 +350,8 @@ def profile(pool: Any, plan: Plan, conninfo: str, env: dict[str, str],
         load(pool, plan, "paced", 1, 2.0, 0, args.profile_events / 2)
     settings = Settings(**{k[len("SHIYU_"):].lower(): v for k, v in env.items()
                            if k.startswith("SHIYU_") and k[len("SHIYU_"):].lower() in Settings.model_fields})
-    factory = build_queue(settings).context().session_factory
+    domains.install()  # the subscribers and their settings, as ``shiyu worker`` has them
+    factory = build_queue(settings, configure=domains.configure).context().session_factory
     statements = [0]
 
     def count(*_args: Any) -> None:

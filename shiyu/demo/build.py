@@ -286,14 +286,16 @@ def _insert_areas(s: Session, city: Node, now: Any) -> None:
 
 def _departments(city: Node) -> list[Department]:
     """District-level functional departments in every district, then a few city-level ones, then every street
-    centre's usual departments (the street's own to dispatch to); each answers for the area it sits in."""
+    centre's usual departments (the street's own to dispatch to) and each community's own (which its centre
+    dispatches to without escalating); each answers for the area it sits in."""
     out = []
     targets = [(d, names.DISTRICT_DEPARTMENTS) for d in city.children] + [(city, names.CITY_DEPARTMENTS)]
     targets += [(s, names.STREET_DEPARTMENTS) for d in city.children for s in d.children]
+    targets += [(n, names.COMMUNITY_DEPARTMENTS) for n in city.walk() if n.level == AreaLevel.COMMUNITY]
     for node, catalogue in targets:
         for slug, template, kinds in catalogue:
             short = node.name.removesuffix("区").removesuffix("街道").removesuffix("镇")
-            name = template.format(city=names.CITY_NAME, district=node.name, short=short)
+            name = template.format(city=names.CITY_NAME, district=node.name, short=short, community=node.name)
             dept = Department(code=f"{node.code}-{slug}", name=name, area_id=_id(node), area_path=node.path,
                               category_kinds=list(kinds))
             dept.jurisdictions.append(DepartmentJurisdiction(area_id=_id(node), area_path=node.path))

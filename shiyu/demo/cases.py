@@ -110,6 +110,11 @@ DISTRICT_RULES: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("cgj", "incident", None, "事件属地：城管局"),
 )
 
+# Each community's own rules: what its centre dispatches to the community's own body without escalating.
+COMMUNITY_RULES: tuple[tuple[str, str, str], ...] = (
+    ("tjwh", "I0701", "邻里纠纷由社区人民调解委员会调解"),
+)
+COMMUNITY_ROUTED = frozenset(code for _s, code, _l in COMMUNITY_RULES)
 RULE_OWNERS = frozenset(owner for _s, _t, owner, _l in DISTRICT_RULES if owner)
 
 PLACES = ("东门口", "南侧路口", "菜市场旁", "公交站附近", "3号楼下", "幼儿园门口", "主干道人行道", "停车场入口",
@@ -192,7 +197,8 @@ class _CachedCalendar(WorkCalendar):
 
 
 def seed_reference(session: Session) -> int:
-    """Categories, the 2026 calendar and the districts' routing rules; returns the number of rules."""
+    """Categories, the 2026 calendar and the districts' and communities' routing rules; returns the number of
+    rules."""
     seed_categories(session)
     seed_calendar(session)
     by_code = {c.code: c for c in session.scalars(select(Category))}
@@ -208,6 +214,15 @@ def seed_reference(session: Session) -> int:
                 name=f"{district.name}{label}", kind=kind, category_id=category.id if category else None,
                 area_id=district.id, area_prefix=district.area_path, conditions={"owner": owner} if owner else {},
                 department_id=departments[slug].id, priority=len(DISTRICT_RULES) - priority))
+    own = {(d.area_path, d.code.split("-", 1)[1]): d for d in session.scalars(select(Department))}
+    communities = session.scalars(select(Area).where(Area.level == int(AreaLevel.COMMUNITY)).order_by(Area.code))
+    for community in communities:
+        for slug, code, label in COMMUNITY_RULES:
+            dept = own.get((community.area_path, slug))
+            if dept is not None:
+                rules.append(RoutingRule(name=f"{community.name}{label}", kind=None, category_id=by_code[code].id,
+                                         area_id=community.id, area_prefix=community.area_path, conditions={},
+                                         department_id=dept.id, priority=0))
     session.add_all(rules)
     session.flush()
     return len(rules)
@@ -264,9 +279,10 @@ def _city_path() -> str:
 
 def _routing(session: Session, world: _World, category: Category, grid: _Grid, owner: str | None) -> dict[str, Any]:
     """``effects.suggest_route`` for the case, memoised: the rules sit on districts and never fall back
-    (each district has catch-alls), so the answer depends only on (category, district, owner)."""
+    (each district has catch-alls), so the answer depends only on (category, district, owner) — or, for the
+    categories of the communities' own rules, (category, community, owner)."""
     owner = owner if owner in RULE_OWNERS else None  # other owners meet no owner rule: the same answer
-    key = (category.id, grid.district_path, owner)
+    key = (category.id, grid.community_path if category.code in COMMUNITY_ROUTED else grid.district_path, owner)
     if key not in world.routing:
         area = session.get(Area, grid.id)
         assert area is not None
@@ -524,7 +540,8 @@ class _Generator:
         c.routing = _routing(self.session, w, life.category, grid, c.attributes.get("owner"))
         life.act(decided, "register", community_op, data={"routing": c.routing})
         earlier.append((c.id, c.tracking_code))
-        if not self.send_up(life):
+        own = {d.id for d in w.departments.get(grid.community_path, {}).values()}
+        if c.routing["department_id"] not in own and not self.send_up(life):  # the community's own: no escalation
             return
         self.dispatch_and_handle(life)
 
@@ -573,9 +590,9 @@ class _Generator:
                 life.act(at, "close", self.world.operators[grid.community_path])
 
     def _department(self, life: _Life, wrong: bool) -> Department:
-        depts = self.world.departments[life.grid.district_path]
+        depts = self.world.departments[life.case.centre_path]  # the district's, or the community's own
         suggested = life.case.routing.get("department_id") if life.case.routing else None
-        right = next((d for d in depts.values() if d.id == suggested), depts["cgj"])
+        right = next((d for d in depts.values() if d.id == suggested), None) or depts["cgj"]
         if not wrong:
             return right
         others = [d for d in depts.values() if d.id != right.id and life.category.kind in d.category_kinds]
@@ -627,22 +644,22 @@ class _Generator:
     def handle(self, life: _Life, handler: tuple[int, str]) -> bool:
         """The handle step up to the result report; False when the history ends first."""
         rng, w, c = self.rng, self.world, life.case
-        leader = w.leaders[c.centre_path]
-        if c.id % 9 == 0 and not life.act(life.now + timedelta(hours=3), "urge", leader):  # 催办, no draw
+        leader = w.leaders.get(c.centre_path)  # a community centre has none: nobody to ask for more time
+        if leader and c.id % 9 == 0 and not life.act(life.now + timedelta(hours=3), "urge", leader):  # 催办
             return False
         if rng.random() < 0.04 and not c.supervised:
             listed = bool(rng.random() < 0.25)
             if not life.act(life.later(1, 8), "supervise", w.city_leader, note="请加快办理", data={"listed": listed}):
                 return False
             c.supervised, c.listed_supervision = True, c.listed_supervision or listed
-        if rng.random() < 0.03 or life.stop_at is S.SUSPENDED:
+        if leader is not None and (rng.random() < 0.03 or life.stop_at is S.SUSPENDED):
             decision = self.request(life, RequestKind.SUSPENSION, handler, leader, None, None)
             if decision is None:
                 return False
             if decision is RequestStatus.APPROVED and not life.act(life.later(24, 240), "resume", handler):
                 return False
         late = 0.06
-        if rng.random() < 0.08:
+        if leader is not None and rng.random() < 0.08:
             amount = float(rng.integers(1, 4))
             decision = self.request(life, RequestKind.EXTENSION, handler, leader, amount, "working_days")
             if decision is None:

@@ -46,6 +46,10 @@ STREET_DEPARTMENTS = (
     ("scjgs", "{short}市场监管所", ["incident"]),
     ("sfs", "{short}司法所", ["incident"]),
 )
+# A community's own body a community centre dispatches to (neighbour disputes: 人民调解委员会).
+COMMUNITY_DEPARTMENTS = (
+    ("tjwh", "{community}人民调解委员会", ["incident"]),
+)
 CITY_DEPARTMENTS = (
     ("slj", "{city}水利局", ["component"]),
     ("jtys", "{city}交通运输局", ["component", "incident"]),

@@ -122,8 +122,11 @@ def test_build_writes_the_city(built: Any) -> None:
 
         depts = s.scalars(select(Department).options(selectinload(Department.jurisdictions))).all()
         streets = [a for a in areas if a.level == AreaLevel.STREET]
-        assert len(depts) == 2 * 6 + 4 + 4 * len(streets) and len({d.code for d in depts}) == len(depts)
-        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT, AreaLevel.STREET}
+        communities = by_level[AreaLevel.COMMUNITY]
+        assert len(depts) == 2 * 6 + 4 + 4 * len(streets) + communities and len({d.code for d in depts}) == len(depts)
+        assert {by_id[d.area_id].level for d in depts} == {AreaLevel.CITY, AreaLevel.DISTRICT, AreaLevel.STREET,
+                                                          AreaLevel.COMMUNITY}
+        assert sum(1 for d in depts if d.code.endswith("-tjwh")) == communities
         first_street = min(streets, key=lambda a: a.code)
         short = first_street.name.removesuffix("街道")
         assert sorted(d.name for d in depts if d.area_id == first_street.id) == sorted(
@@ -330,7 +333,7 @@ def test_full_city_build(factory: Any, db_url: str, demo_env: None, capsys: Any)
         by_level = Counter(s.scalars(select(Area.level)).all())
         assert [by_level[lv] for lv in list(AreaLevel)[:4]] == [1, 6, 40, 300]
         assert 0.95 * FULL_SIZE.grids <= by_level[AreaLevel.GRID] <= FULL_SIZE.grids
-        assert _count(s, Department) == 40 + 4 * 40 and _count(s, Centre) == 347
+        assert _count(s, Department) == 40 + 4 * 40 + 300 and _count(s, Centre) == 347
         assert _count(s, User) > 2500
     print(f"full demo build: {seconds:.1f} s")
 

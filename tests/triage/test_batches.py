@@ -7,23 +7,19 @@ afterwards, and compares everything written (ids of new rows and clock times lef
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
-from shiyu.cases.models import Case, CaseEvent
-from shiyu.core.audit import AuditEntry
+from shiyu.cases.models import Case
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal
 from shiyu.triage import tasks
 from shiyu.triage.classification.autodispatch import auto_dispatch_batch
 from shiyu.triage.classification.models import CaseSuggestion
 from shiyu.triage.duplicates import case_duplicates
-from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
+from tests.batch_records import both_ways
 from tests.cases.case_fixtures import POINT_B1, act
 from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, citizen, report
 from tests.triage.triage_fixtures import configured, publish, tiny_model, triage_world, with_threshold
@@ -75,61 +71,6 @@ def _backlog(s, w, monkeypatch) -> list[int]:
     return ids
 
 
-def _plain(value: Any) -> Any:
-    """A record's content without what differs between two runs: new rows' ids and clock times."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "id"}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime | date):
-        return "<time>"
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
-        return "<time>"
-    return value
-
-
-def _bag(rows: list[Any]) -> list[str]:
-    return sorted(json.dumps(_plain(r), sort_keys=True, ensure_ascii=False, default=str) for r in rows)
-
-
-def _written(s, ids: list[int], marks: dict[str, int]) -> dict[str, Any]:
-    s.flush()
-    cases = s.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
-    return {
-        "cases": [(c.id, c.state, c.category_id, c.main_department_id, c.merged_into_id, c.version, c.step)
-                  for c in cases],
-        "candidates": _bag([(d.case_id, d.candidate_id, d.score, d.similarity, d.reasons) for d in s.scalars(
-            select(DuplicateCandidate).where(DuplicateCandidate.case_id.in_(ids)))]),
-        "repeats": _bag([(r.case_id, r.earlier, r.earlier_count) for r in s.scalars(
-            select(RepeatComplaint).where(RepeatComplaint.case_id.in_(ids)))]),
-        "auto": sorted(tuple(r) for r in s.execute(select(CaseSuggestion.case_id, CaseSuggestion.auto_action)
-                                 .where(CaseSuggestion.case_id.in_(ids))).all()),
-        "timeline": _bag([(e.case_id, e.action, e.from_state, e.to_state, e.note, e.actor_name, e.data)
-                          for e in s.scalars(select(CaseEvent).where(CaseEvent.id > marks["timeline"]))]),
-        "audit": _bag([(a.action, a.object_type, a.object_id if a.object_type == "case" else None, a.actor_name,
-                        a.before, a.after)
-                       for a in s.scalars(select(AuditEntry).where(AuditEntry.id > marks["audit"]))]),
-        "events": _bag([(e.topic, e.aggregate_id, e.payload) for e in s.scalars(
-            select(OutboxEvent).where(OutboxEvent.id > marks["events"]))]),
-    }
-
-
-def _both_ways(s, ids: list[int], batch, one_by_one) -> tuple[dict[str, Any], dict[str, Any]]:
-    s.info["principal"] = Principal.system("test")
-    marks = {"timeline": s.scalar(select(func.max(CaseEvent.id))) or 0,
-             "audit": s.scalar(select(func.max(AuditEntry.id))) or 0,
-             "events": s.scalar(select(func.max(OutboxEvent.id))) or 0}
-    s.commit()
-    results = []
-    for run in (batch, one_by_one):
-        s.info["principal"] = Principal.system("outbox")
-        run(s)
-        s.info["principal"] = Principal.system("test")
-        results.append(_written(s, ids, marks))
-        s.rollback()
-    return results[0], results[1]
-
-
 def _examine_one_by_one(s, ids: list[int]) -> None:
     """The duplicate finding of before the batch look-ups: two queries of its own for each case."""
     for case in s.scalars(select(Case).where(Case.id.in_(ids), Case.state != "merged").order_by(Case.id)).all():
@@ -144,11 +85,11 @@ def test_duplicate_finding_per_grid_equals_case_by_case(system_session, world, m
     s = system_session
     ids = _backlog(s, world, monkeypatch)
     monkeypatch.setattr(case_duplicates, "CAP", cap)
-    batch, single = _both_ways(s, ids, lambda s: case_duplicates.on_reported_batch(s, ids),
+    batch, single = both_ways(s, ids, lambda s: case_duplicates.on_reported_batch(s, ids),
                                lambda s: _examine_one_by_one(s, ids))
     assert batch == single
     assert batch["candidates"] and batch["repeats"]
-    assert cap == 2 or any(merged_into is not None for _i, _st, _c, _d, merged_into, _v, _s in batch["cases"])
+    assert cap == 2 or any(c[4] is not None for c in batch["cases"])  # merged into another
 
 
 def test_auto_dispatch_per_batch_equals_case_by_case(system_session, world, settings, monkeypatch):
@@ -158,7 +99,7 @@ def test_auto_dispatch_per_batch_equals_case_by_case(system_session, world, sett
     tops = sorted(x.suggestions[0]["confidence"] for x in s.scalars(
         select(CaseSuggestion).where(CaseSuggestion.case_id.in_(ids))))
     with_threshold(settings, tops[len(tops) // 2])  # some above, some below
-    batch, single = _both_ways(s, ids, lambda s: auto_dispatch_batch(s, ids),
+    batch, single = both_ways(s, ids, lambda s: auto_dispatch_batch(s, ids),
                                lambda s: [auto_dispatch_batch(s, [i]) for i in ids])
     assert batch == single
     outcomes = {a for _i, a in batch["auto"]}
@@ -181,7 +122,7 @@ def test_the_subscriber_equals_its_case_by_case_work(system_session, world, sett
         for i in ids:
             auto_dispatch_batch(s, [i])
 
-    batch, single = _both_ways(s, ids, lambda s: tasks.on_cases_reported(s, events), old)
+    batch, single = both_ways(s, ids, lambda s: tasks.on_cases_reported(s, events), old)
     assert batch == single
     states = {c[1] for c in batch["cases"]}
     assert {"merged", "to_accept", "reported"} <= states  # merged, dispatched, no department for SMOKE

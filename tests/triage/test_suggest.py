@@ -4,9 +4,10 @@ decisions becoming training examples, and the desk showing the suggestions with 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from shiyu.cases.models import Case, CaseEvent
+from shiyu.cases.routing.models import RoutingRule
 from shiyu.core import outbox
 from shiyu.core.scoping import Principal
 from shiyu.triage import tasks as _subscribers  # noqa: F401  (registers the outbox subscribers)
@@ -134,6 +135,33 @@ def test_no_auto_dispatch_when_routing_names_no_department(system_session, world
     outbox.deliver_pending(factory)
     assert _case(factory, case.id).state == "reported"
     assert _load(factory, CaseSuggestion, case.id).auto_action == "no_department"
+
+
+def test_a_dispatch_the_engine_would_refuse_runs_no_transition(system_session, world, runtime, good_model, factory,
+                                                                settings):
+    """The rule names the street's department, which a community centre cannot dispatch to: the engine's own
+    rule (``effects.dispatch_refusal``) says so before anything is registered, so the case is not touched."""
+    s = system_session
+    s.info["principal"] = Principal.system("test")
+    for rule in s.scalars(select(RoutingRule)):
+        rule.department_id = world.departments["s"].id
+    s.commit()
+    publish(s, good_model)
+    with_threshold(settings, 0.0)
+    case = report(s, world, ROAD)
+    statements: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        outbox.deliver_pending(factory)
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+    assert _load(factory, CaseSuggestion, case.id).auto_action == "refused:department_not_at_level"
+    assert _case(factory, case.id).state == "reported"
+    assert not [q for q in statements if q.lstrip().upper().startswith('UPDATE "CASE"')]
 
 
 def test_a_human_register_decision_becomes_a_training_example(system_session, world, runtime, good_model, factory):

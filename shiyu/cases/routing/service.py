@@ -218,34 +218,72 @@ def count_routed(session: Session) -> int:
 
 
 MEMO_KEY = "routing_memo"
+Ask = tuple[Category, Area, Mapping[str, Any]]
 
 
 def route(session: Session, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
-    """Who handles a case of ``category`` in ``area`` (the case's grid) with ``attributes``. A caller routing
-    many cases in one transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``:
-    the same question is then answered once (auto-dispatch asks it, and registering asks it again)."""
-    memo: dict[tuple[int, int, str], RoutingDecision] | None = session.info.get(MEMO_KEY)
-    if memo is None:
-        return _route(session, category, area, attributes)
-    key = (category.id, area.id, repr(sorted(attributes.items())))
-    if key not in memo:
-        memo[key] = _route(session, category, area, attributes)
-    return memo[key]
+    """Who handles a case of ``category`` in ``area`` (the case's grid) with ``attributes``; ``NoRoute`` when
+    nobody can."""
+    decision = route_many(session, [(category, area, attributes)])[0]
+    if isinstance(decision, NoRoute):
+        raise decision
+    return decision
 
 
-def _route(session: Session, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
+def route_many(session: Session, asks: list[Ask]) -> list[RoutingDecision | NoRoute]:
+    """``route`` for many (category, grid, attributes) at once: the rules, centres, departments and names of
+    all of them are read together (one query each, not one each per case). A caller routing many cases in one
+    transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``: the same
+    question is then answered once (auto-dispatch asks it, and registering asks it again)."""
+    memo: dict[tuple[int, int, str], RoutingDecision | NoRoute] = session.info.get(MEMO_KEY, {})
+    keys = [(c.id, a.id, repr(sorted(attrs.items()))) for c, a, attrs in asks]
+    new = {k: ask for k, ask in zip(keys, asks, strict=True) if k not in memo}
+    if new:
+        facts = _Facts.load(session, list(new.values()))
+        for key, (category, area, attributes) in new.items():
+            try:
+                memo[key] = _route(facts, category, area, attributes)
+            except NoRoute as exc:
+                memo[key] = exc
+    return [memo[k] for k in keys]
+
+
+@dataclass
+class _Facts:
+    """What routing reads, for a set of asks."""
+
+    rules: list[RoutingRule]
+    centres: dict[str, tuple[int, Centre]]  # by the area path of its area: (level, centre)
+    departments: dict[int, tuple[Department, list[str]]]
+    names: dict[int, tuple[str, str]]
+    area_names: dict[int, str]
+
+    @classmethod
+    def load(cls, session: Session, asks: list[Ask]) -> _Facts:
+        prefixes = sorted({p for _c, area, _a in asks for p in _prefixes(area.area_path)})
+        rules = _candidates(session, {c.id for c, _a, _t in asks} | {c.parent_id for c, _a, _t in asks
+                                                                       if c.parent_id is not None},
+                            {CategoryKind(c.kind) for c, _a, _t in asks}, prefixes)
+        return cls(rules, _centres(session, prefixes),
+                   departments_with_jurisdiction(session, {r.department_id for r in rules
+                                                          if r.department_id is not None}),
+                   _category_names(session, {r.category_id for r in rules if r.category_id is not None}),
+                   _area_names(session, {r.area_id for r in rules if r.area_id is not None}))
+
+
+def _route(facts: _Facts, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
     kind = CategoryKind(category.kind)
     prefixes = _prefixes(area.area_path)
-    rules = [r for r in _candidates(session, category, kind, prefixes) if _holds(r.conditions, attributes)]
+    ids = {category.id, category.parent_id}
+    rules = [r for r in facts.rules if r.area_prefix in prefixes and _holds(r.conditions, attributes) and (
+        r.category_id in ids if r.category_id is not None else r.kind is None or r.kind == kind.value)]
     rules.sort(key=lambda r: _rank(r, category, kind))
-    centres = _centres(session, prefixes)
-    departments = _departments(session, {r.department_id for r in rules if r.department_id is not None})
-    names = _category_names(session, {r.category_id for r in rules if r.category_id is not None})
-    area_names = _area_names(session, {r.area_id for r in rules if r.area_id is not None})
+    centres = dict(facts.centres[p] for p in prefixes if p in facts.centres)
+    names, area_names = facts.names, facts.area_names
     skipped: list[tuple[int, str]] = []
     for rule in rules:
         if rule.department_id is not None:
-            dept, juris = departments[rule.department_id]
+            dept, juris = facts.departments[rule.department_id]
             if not any(area.area_path.startswith(p) for p in juris):
                 skipped.append((rule.id, "no_jurisdiction"))
                 continue
@@ -267,14 +305,16 @@ def _prefixes(path: str) -> list[str]:
     return ["/"] + ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
-def _candidates(session: Session, category: Category, kind: CategoryKind, prefixes: list[str]) -> list[RoutingRule]:
-    ids = [category.id] + ([category.parent_id] if category.parent_id is not None else [])
+def _candidates(session: Session, category_ids: set[int], kinds: set[CategoryKind],
+                prefixes: list[str]) -> list[RoutingRule]:
+    """Active rules of any of the subtrees ``prefixes`` covering one of the categories or kinds."""
     stmt = select(RoutingRule).where(
         RoutingRule.active.is_(True),
         RoutingRule.area_prefix.in_(prefixes),
         or_(
-            RoutingRule.category_id.in_(ids),
-            and_(RoutingRule.category_id.is_(None), or_(RoutingRule.kind.is_(None), RoutingRule.kind == kind)),
+            RoutingRule.category_id.in_(category_ids),
+            and_(RoutingRule.category_id.is_(None),
+                 or_(RoutingRule.kind.is_(None), RoutingRule.kind.in_([k.value for k in kinds]))),
         ),
     )
     return list(session.scalars(stmt))
@@ -301,16 +341,18 @@ def _rank(rule: RoutingRule, category: Category, kind: CategoryKind) -> tuple[in
     )
 
 
-def _centres(session: Session, prefixes: list[str]) -> dict[int, Centre]:
-    """The centres on the area's chain, by level."""
+def _centres(session: Session, prefixes: list[str]) -> dict[str, tuple[int, Centre]]:
+    """The centres of the areas ``prefixes``, by their area's path, with the area's level."""
     rows = session.execute(
-        select(Centre, Area.level).join(Area, Centre.area_id == Area.id).where(Area.area_path.in_(prefixes)),
+        select(Centre, Area.level, Area.area_path).join(Area, Centre.area_id == Area.id)
+        .where(Area.area_path.in_(prefixes)),
         execution_options=UNSCOPED,
     )
-    return {level: centre for centre, level in rows}
+    return {path: (level, centre) for centre, level, path in rows}
 
 
-def _departments(session: Session, ids: set[int]) -> dict[int, tuple[Department, list[str]]]:
+def departments_with_jurisdiction(session: Session, ids: set[int]) -> dict[int, tuple[Department, list[str]]]:
+    """The departments ``ids`` (those that exist) with the area paths of their jurisdiction, in two reads."""
     if not ids:
         return {}
     depts = session.scalars(select(Department).where(Department.id.in_(ids)), execution_options=UNSCOPED)

@@ -10,23 +10,23 @@ the department, not about what the dispatcher's grants let them list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases import reporters
 from shiyu.cases.categories.models import Category, Urgency
 from shiyu.cases.models import AssignmentRole, Case, CaseAssignment, CaseRequest, CaseState, RequestKind, RequestStatus
-from shiyu.cases.routing.service import NoRoute, route
+from shiyu.cases.routing.service import NoRoute, departments_with_jurisdiction, route
 from shiyu.cases.workflow import deadlines
 from shiyu.core.errors import ValidationFailed
 from shiyu.org.areas.models import Area
-from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
+from shiyu.org.units.models import Centre, Department
 
 if TYPE_CHECKING:
-    from shiyu.cases.workflow.engine import Context
+    from shiyu.cases.workflow.engine import ActionInput, Context
 
 UNSCOPED = {"unscoped": True}
 
@@ -45,7 +45,7 @@ def _centre_at(ctx: Context, area_path: str) -> Centre | None:
 
 def suggest_route(ctx: Context) -> dict[str, Any]:
     """The routing suggestion for the case as it is now, with its explanation (kept on the case)."""
-    grid = ctx.session.scalar(select(Area).where(Area.id == ctx.case.grid_id), execution_options=UNSCOPED)
+    grid = ctx.session.get(Area, ctx.case.grid_id, execution_options=UNSCOPED)  # a batch read it already
     assert grid is not None
     try:
         decision = route(ctx.session, ctx.category, grid, ctx.case.attributes or {})
@@ -58,6 +58,8 @@ def suggest_route(ctx: Context) -> dict[str, Any]:
 
 
 def register(ctx: Context) -> None:
+    """Everything is read (the new category, the route) before the case is changed, so that no read flushes a
+    half-changed case: a registration is one version of the case, whatever the reads hit in a cache."""
     case = ctx.case
     if "category_id" in ctx.fields and ctx.fields["category_id"] != case.category_id:
         category = ctx.session.get(Category, ctx.fields["category_id"])
@@ -65,11 +67,14 @@ def register(ctx: Context) -> None:
             raise ValidationFailed("category_not_selectable", "所选类别不存在或不可用",
                                    "The category does not exist or cannot be chosen", detail={"field": "category_id"})
         ctx.data["category_from"] = case.category_id
-        case.category_id, ctx.category = category.id, category
+        ctx.category = category
+    routing = suggest_route(ctx)
+    if ctx.category.id != case.category_id:
+        case.category_id = ctx.category.id
     if "urgency" in ctx.fields:
         case.urgency = Urgency(ctx.fields["urgency"]).value
     case.registered_at = ctx.now
-    case.routing = suggest_route(ctx)
+    case.routing = routing
     ctx.data["routing"] = case.routing
 
 
@@ -96,15 +101,40 @@ def self_resolve(ctx: Context) -> None:
         ctx.data["closed_by_rule"] = True
 
 
+def dispatch_refusal(
+    found: Mapping[int, tuple[Department, list[str]]], department_id: int, centre_path: str, area_path: str,
+    field: str = "department_id",
+) -> ValidationFailed | None:
+    """Why a case at centre ``centre_path`` and place ``area_path`` may not be dispatched to ``department_id``
+    (None: it may): the department must be that centre's own and its jurisdiction must cover the place.
+    ``found`` holds the departments asked about with their jurisdictions (``departments_with_jurisdiction``).
+    The one rule behind the dispatch form's choices, the dispatch itself and auto-dispatch's check before it
+    runs any transition (a refused dispatch then costs a read, not two rolled-back transitions)."""
+    if department_id not in found:
+        return ValidationFailed("department_unknown", "部门不存在", "No such department", detail={"field": field})
+    dept, jurisdiction = found[department_id]
+    if dept.area_path != centre_path:
+        return ValidationFailed(
+            "department_not_at_level", "只能派遣给本级中心所属的部门；其他层级的部门请上报上级或派遣至下级中心",
+            "Dispatch only to this centre's own departments; escalate or dispatch to a lower centre otherwise",
+            detail={"field": field, "department_id": department_id},
+        )
+    if not any(area_path.startswith(p) for p in jurisdiction):
+        return ValidationFailed("department_no_jurisdiction", "该部门不管辖案件所在区域",
+                                "The department has no jurisdiction where the case is",
+                                detail={"field": field, "department_id": department_id})
+    return None
+
+
 def dispatch_departments(session: Session, centre_path: str, area_path: str) -> list[Department]:
-    """The departments a case at centre ``centre_path`` and place ``area_path`` may be dispatched to: that
-    centre's own departments whose jurisdiction covers the place. The one rule behind both the dispatch form's
-    choices and the dispatch itself. Read unscoped: eligibility is a fact about the departments, not about what
-    the dispatcher may list."""
-    covers = exists().where(DepartmentJurisdiction.department_id == Department.id,
-                            literal(area_path).startswith(DepartmentJurisdiction.area_path))
-    stmt = select(Department).where(Department.area_path == centre_path, covers).order_by(Department.code)
-    return list(session.scalars(stmt, execution_options=UNSCOPED))
+    """The departments a case at centre ``centre_path`` and place ``area_path`` may be dispatched to (the
+    dispatch form's choices): that centre's own departments that ``dispatch_refusal`` lets through. Read
+    unscoped: eligibility is a fact about the departments, not about what the dispatcher may list."""
+    own = session.scalars(select(Department.id).where(Department.area_path == centre_path),
+                          execution_options=UNSCOPED).all()
+    found = departments_with_jurisdiction(session, set(own))
+    return sorted((found[i][0] for i in own if dispatch_refusal(found, i, centre_path, area_path) is None),
+                  key=lambda d: d.code)
 
 
 def lower_centres(session: Session, centre_path: str, area_path: str) -> list[Centre]:
@@ -114,22 +144,28 @@ def lower_centres(session: Session, centre_path: str, area_path: str) -> list[Ce
     return list(session.scalars(stmt, execution_options=UNSCOPED))
 
 
+Receivers = dict[int, tuple[Department, list[str]]]
+
+
+def receivers_named(session: Session, inputs: Iterable[ActionInput]) -> Receivers:
+    """The departments (with their jurisdictions) that the fields of ``inputs`` name, read once for a batch."""
+    named = [[data.fields.get("department_id"), *_listed(data.fields.get("assist_department_ids"))]
+             for data in inputs]
+    ids = {i for each in named for i in each if isinstance(i, int) and not isinstance(i, bool)}
+    return departments_with_jurisdiction(session, ids)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _department(ctx: Context, department_id: int, field: str) -> Department:
-    eligible = {d.id: d for d in dispatch_departments(ctx.session, ctx.case.centre_path, ctx.case.area_path)}
-    if department_id in eligible:
-        return eligible[department_id]
-    dept = ctx.session.scalar(select(Department).where(Department.id == department_id), execution_options=UNSCOPED)
-    if dept is None:
-        raise ValidationFailed("department_unknown", "部门不存在", "No such department", detail={"field": field})
-    if dept.area_path != ctx.case.centre_path:
-        raise ValidationFailed(
-            "department_not_at_level", "只能派遣给本级中心所属的部门；其他层级的部门请上报上级或派遣至下级中心",
-            "Dispatch only to this centre's own departments; escalate or dispatch to a lower centre otherwise",
-            detail={"field": field, "department_id": department_id},
-        )
-    raise ValidationFailed("department_no_jurisdiction", "该部门不管辖案件所在区域",
-                           "The department has no jurisdiction where the case is",
-                           detail={"field": field, "department_id": department_id})
+    known = ctx.receivers if ctx.receivers is not None and department_id in ctx.receivers else None
+    found = known if known is not None else departments_with_jurisdiction(ctx.session, {department_id})
+    refusal = dispatch_refusal(found, department_id, ctx.case.centre_path, ctx.case.area_path, field)
+    if refusal is not None:
+        raise refusal
+    return found[department_id][0]
 
 
 def _release_departments(case: Case) -> None:

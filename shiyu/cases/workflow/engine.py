@@ -73,6 +73,7 @@ class Context:
     calendar: WorkCalendar
     now: datetime
     data: dict[str, Any] = field(default_factory=dict)
+    receivers: effects.Receivers | None = None  # departments a batch's inputs name, read once for all
 
 
 def load_case(session: Session, case_id: int) -> Case:
@@ -107,8 +108,56 @@ def apply(
     session: Session, principal: Principal, case_id: int, action: str, data: ActionInput, tz: ZoneInfo, *,
     now: datetime | None = None, with_token: bool = False,
 ) -> Case:
-    now = now or utcnow()
-    case = load_case(session, case_id)
+    step = _prepare(session, principal, load_case(session, case_id), action, data, load_calendar(session, tz),
+                    now or utcnow(), with_token=with_token)
+    _flush(session, data.expected_version)
+    outbox.emit_rows(session, [_record(step)])
+    session.flush()
+    return step.ctx.case
+
+
+def apply_each(
+    session: Session, principal: Principal, action: str, inputs: dict[int, ActionInput], tz: ZoneInfo, *,
+    now: datetime | None = None,
+) -> list[Case]:
+    """``apply`` of one action to many cases (``inputs`` by case id, in order) with the work of the batch done
+    once: the cases are read in one query, the departments the inputs name in one, the changed cases are
+    flushed together and the outbox events written in one statement. Every case goes through the same checks,
+    effects, timeline entry, audit entries and event as with ``apply`` (``tests/cases/test_workflow_bulk.py``).
+    The first refusal raises and leaves the batch half done: callers run it in a savepoint and, on an error,
+    fall back to ``apply`` case by case."""
+    if not inputs:
+        return []
+    now, calendar = now or utcnow(), load_calendar(session, tz)
+    found = {c.id: c for c in session.scalars(
+        select(Case).options(selectinload(Case.assignments), selectinload(Case.requests))
+        .where(Case.id.in_(list(inputs))))}
+    receivers = effects.receivers_named(session, list(inputs.values()))
+    steps = []
+    for case_id, data in inputs.items():
+        if case_id not in found:
+            raise NotFound(detail={"object": "case", "id": case_id})
+        steps.append(_prepare(session, principal, found[case_id], action, data, calendar, now, receivers=receivers))
+    _flush(session, None)
+    outbox.emit_rows(session, [_record(step) for step in steps])
+    session.flush()
+    return [step.ctx.case for step in steps]
+
+
+@dataclass
+class _Step:
+    """A transition applied to the case in memory and waiting for its flush, then for its records."""
+
+    ctx: Context
+    from_state: CaseState
+    attachments: list[Attachment]
+
+
+def _prepare(
+    session: Session, principal: Principal, case: Case, action: str, data: ActionInput, calendar: WorkCalendar,
+    now: datetime, *, with_token: bool = False, receivers: effects.Receivers | None = None,
+) -> _Step:
+    """Steps 1 and 2: the checks, then the effects, the new state and the clock, on the case in memory."""
     if case.version != data.expected_version:
         raise Conflict(detail={"expected_version": data.expected_version, "version": case.version})
     transition = check(principal, case, action, with_token=with_token)
@@ -124,31 +173,42 @@ def apply(
         raise ValidationFailed("onsite_photo_required", "该类问题核查通过须上传现场照片",
                                "This kind of case needs an on-site photo to pass verification",
                                detail={"field": "attachment_ids"})
-    ctx = Context(session, principal, case, transition, note, fields, category, load_calendar(session, tz), now)
+    ctx = Context(session, principal, case, transition, note, fields, category, calendar, now, receivers=receivers)
     from_state = case.state_enum
     try:  # effects may query, and autoflush then writes the case early: a lost race shows up there too
         effects.EFFECTS.get(action, effects.nothing)(ctx)
-        target = transition.target_for(case, ctx.category)
-        case.state = target.value
-        _clock(ctx, from_state, target)
-        case.last_action_at = now
-        session.flush()
     except StaleDataError as exc:
         raise Conflict(detail={"expected_version": data.expected_version}) from exc
-    ids = [a.id for a in attachments]
-    linked = uploads.claim(session, attachments, case.area_path, case.id)
+    target = transition.target_for(case, ctx.category)
+    case.state = target.value
+    _clock(ctx, from_state, target)
+    case.last_action_at = now
+    return _Step(ctx, from_state, attachments)
+
+
+def _flush(session: Session, expected_version: int | None) -> None:
+    """Step 3: the UPDATEs carry ``WHERE version = <read version>``; a lost race is a ``conflict``."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(detail={"expected_version": expected_version}) from exc
+
+
+def _record(step: _Step) -> dict[str, Any]:
+    """Step 4: the uploads taken, the timeline entry, and the row of the outbox event (for ``emit_rows``)."""
+    ctx, case = step.ctx, step.ctx.case
+    action = ctx.transition.action
+    linked = uploads.claim(ctx.session, step.attachments, case.area_path, case.id)
     if linked is None:
         raise uploads.unusable()
-    audit.write(session, linked)
-    record_event(session, case, action, from_state.value, note, ctx.data, attachment_ids=ids,
-                 public=transition.public)
-    outbox.emit(session, f"case.{action}", "case", case.id, case.area_path, {
-        "case_id": case.id, "tracking_code": case.tracking_code, "action": action, "from": from_state.value,
+    audit.write(ctx.session, linked)
+    record_event(ctx.session, case, action, step.from_state.value, ctx.note, ctx.data,
+                 attachment_ids=[a.id for a in step.attachments], public=ctx.transition.public)
+    return outbox.event_row(ctx.session, f"case.{action}", "case", case.id, case.area_path, {
+        "case_id": case.id, "tracking_code": case.tracking_code, "action": action, "from": step.from_state.value,
         "to": case.state, "version": case.version, "centre_path": case.centre_path,
         "main_department_id": case.main_department_id, **ctx.data,
     })
-    session.flush()
-    return case
 
 
 def _clock(ctx: Context, from_state: CaseState, target: CaseState) -> None:

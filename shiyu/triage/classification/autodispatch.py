@@ -17,14 +17,17 @@ department is at another level), the registration is undone too and the case wai
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Case, CaseState
-from shiyu.cases.routing.service import NoRoute, route
+from shiyu.cases.routing.service import NoRoute, departments_with_jurisdiction, route_many
 from shiyu.cases.workflow import engine
+from shiyu.cases.workflow.effects import dispatch_refusal
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
@@ -36,20 +39,15 @@ PRINCIPAL = "triage"
 UNSCOPED = {"unscoped": True}
 
 
-def _department_for(session: Session, case: Case, category: Category, grid: Area) -> int | None:
-    try:
-        return route(session, category, grid, case.attributes or {}).department_id
-    except NoRoute:
-        return None
-
-
 def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]:
     """Register and dispatch each of ``case_ids``, in order, if its suggestion allows it; returns the recorded
     outcomes (a case is left out when auto-dispatch is off, it has no suggestion or was decided already).
     The suggestions, cases, categories and grids of the batch are read with one query each (not four per
-    case), and the outcomes of the cases that are not dispatched are written in one flush. Each dispatch
-    still goes through the workflow engine on its own, so its timeline, audit entries and events are a
-    person's; a batch of one is the same as a batch of many (``tests/triage/test_batches.py``)."""
+    case), its cases are routed together (``route_many``), a dispatch the engine would refuse is found by
+    the engine's own rule before any transition runs (``dispatch_refusal``), and the outcomes of the cases
+    that are not dispatched are written in one flush. Each dispatch still goes through the workflow engine,
+    so its timeline, audit entries and events are a person's; a batch of one is the same as a batch of many
+    (``tests/triage/test_batches.py``)."""
     threshold = RUNTIME.auto_threshold
     if threshold is None or not case_ids:
         return {}
@@ -63,42 +61,106 @@ def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]
         Category.id.in_({s.suggestions[0]["category_id"] for s in todo})))}
     grids = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_({c.grid_id for c in cases.values()})),
                                               execution_options=UNSCOPED)}
-    outcomes: dict[int, str] = {}
+    asked = [cases[s.case_id] for s in todo if _eligible(s, cases, categories, threshold) is None]
+    decisions = route_many(session, [(categories[found[c.id].suggestions[0]["category_id"]], grids[c.grid_id],
+                                      c.attributes or {}) for c in asked])
+    routed = {c.id: None if isinstance(d, NoRoute) else d.department_id
+              for c, d in zip(asked, decisions, strict=True)}
+    receivers = departments_with_jurisdiction(session, {d for d in routed.values() if d is not None})
+    chosen: list[_Choice] = []
     for suggestion in todo:
-        top = suggestion.suggestions[0]
-        case, category = cases.get(suggestion.case_id), categories.get(top["category_id"])
-        if case is None or case.state != CaseState.REPORTED:
-            outcome = "case_moved_on"
-        elif top["confidence"] < threshold:
-            outcome = "below_threshold"
-        elif category is None or not category.selectable:
-            outcome = "category_unusable"
-        else:
-            department_id = _department_for(session, case, category, grids[case.grid_id])
-            outcome = "no_department" if department_id is None else _apply(
-                session, case, category, department_id, top["confidence"], suggestion.model_version)
-        suggestion.auto_action = outcomes[suggestion.case_id] = outcome
+        outcome = _eligible(suggestion, cases, categories, threshold)
+        if outcome is None:
+            case, department_id = cases[suggestion.case_id], routed[suggestion.case_id]
+            refusal = None if department_id is None else dispatch_refusal(
+                receivers, department_id, case.centre_path, case.area_path)
+            if department_id is None:
+                outcome = "no_department"
+            elif refusal is not None:  # what the dispatch transition would say, found without running it
+                outcome = _refused(case, refusal)
+            else:
+                chosen.append(_Choice(suggestion, case, categories[suggestion.suggestions[0]["category_id"]],
+                                      department_id))
+                continue
+        suggestion.auto_action = outcome
+    session.flush()  # the outcomes so far are the caller's writes, not the triage principal's
+    for choice, outcome in zip(chosen, _dispatch(session, chosen), strict=True):
+        choice.suggestion.auto_action = outcome
     session.flush()
-    return outcomes
+    return {s.case_id: s.auto_action for s in todo if s.auto_action is not None}
 
 
-def _apply(session: Session, case: Case, category: Category, department_id: int, confidence: float,
-           version: int) -> str:
+def _eligible(suggestion: CaseSuggestion, cases: dict[int, Case], categories: dict[int, Category],
+              threshold: float) -> str | None:
+    """The outcome when the case is not for auto-dispatch at all; None when routing decides."""
+    top = suggestion.suggestions[0]
+    case, category = cases.get(suggestion.case_id), categories.get(top["category_id"])
+    if case is None or case.state != CaseState.REPORTED:
+        return "case_moved_on"
+    if top["confidence"] < threshold:
+        return "below_threshold"
+    if category is None or not category.selectable:
+        return "category_unusable"
+    return None
+
+
+def _refused(case: Case, exc: ShiyuError) -> str:
+    log.info("auto-dispatch of case %s refused: %s", case.id, exc.code)
+    return f"refused:{exc.code}"[:60]
+
+
+@dataclass
+class _Choice:
+    """A case auto-dispatch registers and dispatches, and with what."""
+
+    suggestion: CaseSuggestion
+    case: Case
+    category: Category
+    department_id: int
+
+    def note(self) -> str:
+        top, version, name = self.suggestion.suggestions[0], self.suggestion.model_version, self.category.name_zh
+        return (f"智能分拨自动处理：类别 {name}，置信度 {top['confidence']:.0%}，模型 v{version} / automatic "
+                f"triage: {self.category.name_en or name}, confidence {top['confidence']:.0%}, model v{version}")
+
+    def input(self, fields: dict[str, Any]) -> engine.ActionInput:
+        """The input of the next transition (the case's version as it is now)."""
+        return engine.ActionInput(expected_version=self.case.version, note=self.note(), fields=fields)
+
+
+def _dispatch(session: Session, chosen: list[_Choice]) -> list[str]:
+    """Register, then dispatch, all of ``chosen`` with the engine's batch path (``engine.apply_each``) in one
+    savepoint; if the engine refuses any of them, the savepoint is undone and each case is tried on its own
+    savepoint, so one case's refusal leaves the others dispatched. The outcome of each, in order."""
+    if not chosen:
+        return []
     principal = Principal.system(PRINCIPAL)
-    note = (f"智能分拨自动处理：类别 {category.name_zh}，置信度 {confidence:.0%}，模型 v{version} / "
-            f"automatic triage: {category.name_en or category.name_zh}, confidence {confidence:.0%}, model v{version}")
     caller = session.info.get("principal")
     session.info["principal"] = principal  # the timeline and the audit name "triage" as the actor
     try:
-        with session.begin_nested():
-            engine.apply(session, principal, case.id, "register", engine.ActionInput(
-                expected_version=case.version, note=note, fields={"category_id": category.id}), RUNTIME.tz)
-            engine.apply(session, principal, case.id, "dispatch", engine.ActionInput(
-                expected_version=case.version, note=note, fields={"department_id": department_id}), RUNTIME.tz)
-    except ShiyuError as exc:
-        log.info("auto-dispatch of case %s refused: %s", case.id, exc.code)
-        session.expire(case)
-        return f"refused:{exc.code}"[:60]
+        try:
+            with session.begin_nested():
+                engine.apply_each(session, principal, "register", {
+                    c.case.id: c.input({"category_id": c.category.id}) for c in chosen}, RUNTIME.tz)
+                engine.apply_each(session, principal, "dispatch", {
+                    c.case.id: c.input({"department_id": c.department_id}) for c in chosen}, RUNTIME.tz)
+            return ["dispatched"] * len(chosen)
+        except ShiyuError as exc:
+            log.info("auto-dispatch of %d cases together refused (%s): one by one", len(chosen), exc.code)
+        return [_apply(session, principal, c) for c in chosen]
     finally:
         session.info["principal"] = caller
+
+
+def _apply(session: Session, principal: Principal, choice: _Choice) -> str:
+    case = choice.case
+    try:
+        with session.begin_nested():
+            engine.apply(session, principal, case.id, "register", choice.input({"category_id": choice.category.id}),
+                         RUNTIME.tz)
+            engine.apply(session, principal, case.id, "dispatch", choice.input({"department_id": choice.department_id}),
+                         RUNTIME.tz)
+    except ShiyuError as exc:
+        session.expire(case)
+        return _refused(case, exc)
     return "dispatched"
