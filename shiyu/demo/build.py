@@ -289,7 +289,9 @@ def _departments(city: Node) -> list[Department]:
     centre's usual departments (the street's own to dispatch to) and each community's own (which its centre
     dispatches to without escalating); each answers for the area it sits in."""
     out = []
-    targets = [(d, names.DISTRICT_DEPARTMENTS) for d in city.children] + [(city, names.CITY_DEPARTMENTS)]
+    targets: list[tuple[Node, tuple[tuple[str, str, list[str]], ...]]] = [
+        (d, names.DISTRICT_DEPARTMENTS) for d in city.children]
+    targets += [(city, names.CITY_DEPARTMENTS)]
     targets += [(s, names.STREET_DEPARTMENTS) for d in city.children for s in d.children]
     targets += [(n, names.COMMUNITY_DEPARTMENTS) for n in city.walk() if n.level == AreaLevel.COMMUNITY]
     for node, catalogue in targets:
