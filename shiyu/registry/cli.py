@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from shiyu.core.commands import command_group
+from shiyu.core.commands import table_imports
 from shiyu.core.db import make_engine, make_session_factory, transaction
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
@@ -24,13 +23,7 @@ HELP = {"persons": "实有人口 (姓名, 身份证号, 手机, 民族, 人员�
 
 
 def register(sub: Any) -> None:
-    imp = command_group(sub, "import", "import data files (validated as a whole; nothing written on error)")
-    for kind, label in HELP.items():
-        parser = imp.add_parser(kind, help=f"{kind} from an XLSX/CSV file: {label}")
-        parser.add_argument("file", type=Path)
-        parser.add_argument("--dry-run", action="store_true", help="check every row and report; write nothing")
-        parser.add_argument("--encoding", help="CSV encoding when detection is not enough")
-        parser.set_defaults(handler=_import, kind=kind)
+    table_imports(sub, HELP, _import)
 
 
 def _import(args: argparse.Namespace) -> int:
