@@ -43,7 +43,7 @@ def test_intake_detail_actions_and_tracking(client, w):
     detail = client.get(f"/api/v1/cases/{created['id']}", headers=leader).json()
     assert detail["reporter"]["phone"] == "137****1111" and detail["reporter"]["name"] == "王*明"
     actions = {a["action"]: a for a in detail["allowed_actions"]}
-    assert set(actions) == {"register", "reject", "merge", "supervise"}
+    assert set(actions) == {"register", "reject", "merge", "supervise", "urge"}  # 催办: a leader may urge any open case
     assert actions["merge"]["fields"][0]["name"] == "into_case_id"
     assert detail["deadline"]["colour"] in ("green", "yellow", "red")
 

@@ -204,7 +204,7 @@ def test_the_administrator_picks_natural_time_for_a_limit(browser: Browser, worl
         expect(page.locator("select[name='handle.normal.unit']")).to_have_value("working_hours")
         page.select_option("select[name='handle.normal.unit']", label="自然小时")
         page.uncheck("#critical_natural")
-        page.get_by_role("button", name="保存").click()
+        page.get_by_role("button", name="保存", exact=True).click()
         expect(page.locator("#limits-card .alert.ok")).to_contain_text("已保存")
         page.reload()
         expect(page.locator("select[name='handle.normal.unit']")).to_have_value("natural_hours")
@@ -212,6 +212,6 @@ def test_the_administrator_picks_natural_time_for_a_limit(browser: Browser, worl
         _shot(page, f"category-time-basis-{name}")
         page.select_option("select[name='handle.normal.unit']", "working_hours")  # back, for the next size
         page.check("#critical_natural")
-        page.get_by_role("button", name="保存").click()
+        page.get_by_role("button", name="保存", exact=True).click()
         expect(page.locator("#limits-card .alert.ok")).to_contain_text("已保存")
         context.close()

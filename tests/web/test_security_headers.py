@@ -39,7 +39,8 @@ def test_the_policy_allows_no_inline_script_eval_or_framing() -> None:
 def test_every_page_api_answer_static_file_and_error_carries_the_headers(client, system_session) -> None:
     w = populated(system_session)
     ids = {"area_id": w.community_a.id, "department_id": w.departments["a"].id, "category_id": 999_999,
-           "user_id": w.users["leader_a"].id, "case_id": 999_999, "report_id": 999_999, "import_id": 999_999}
+           "user_id": w.users["leader_a"].id, "case_id": 999_999, "report_id": 999_999, "import_id": 999_999,
+           "building_id": 999_999, "house_id": 999_999, "person_id": 999_999}
     expected = {"/", "/login", "/desk", "/command", "/portal", "/field", "/admin/users/{user_id}", "/api/docs"}
     assert expected <= set(page_paths(client.app))
     anonymous = [client.get(url, follow_redirects=False) for url in page_urls(client.app, ids)]
@@ -88,7 +89,7 @@ def test_an_answer_keeps_the_headers_it_sets_itself() -> None:
     (None, None),
     ("/tiles/{z}/{x}/{y}.png", None),
     ("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "https://*.tile.openstreetmap.org"),
-    ("https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}", "https://*.is.autonavi.com"),
+    ("https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}", "https://*.tianditu.gov.cn"),
     ("http://tiles.example.org:8080/{z}/{x}/{y}.png", "http://tiles.example.org:8080"),
     ("//tiles.example.org/{z}/{x}/{y}.png", "tiles.example.org"),
     ("https://tiles.{s}.example.org/{z}/{x}/{y}.png", "https:"),

@@ -14,10 +14,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('category') as batch:
-        batch.add_column(sa.Column('verify_photo_required', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN on both databases: a batch copy of category on SQLite would trip the foreign keys of the
+    # cases that name their category.
+    op.add_column('category', sa.Column('verify_photo_required', sa.Boolean(), server_default=sa.false(),
+                                        nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('category') as batch:
-        batch.drop_column('verify_photo_required')
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite drops the column itself (3.35+), without the batch copy (see upgrade).
+        op.execute("ALTER TABLE category DROP COLUMN verify_photo_required")
+    else:
+        op.drop_column('category', 'verify_photo_required')
