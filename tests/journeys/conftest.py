@@ -4,6 +4,9 @@ module serves a world of its own, since journeys change accounts that other brow
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 # The browser tests' harness: the same marks, and the same failure on a Content-Security-Policy violation (the
@@ -13,3 +16,12 @@ from tests.e2e.conftest import _no_csp_violations, mark_browser_tests  # noqa: F
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_browser_tests(items, "tests/journeys/")
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a journey's screenshots go to be looked at: ``SHIYU_TEST_SHOTS_DIR``, else the test's temporary
+    directory."""
+    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out

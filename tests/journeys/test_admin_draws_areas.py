@@ -8,7 +8,6 @@ Screenshots go to ``SHIYU_TEST_SHOTS_DIR`` (or the test's temporary directory) t
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,13 +30,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     with running_world(tmp_path_factory.mktemp("draws"), fill) as running:
         yield running
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _page(browser: Browser, world: dict) -> Page:

@@ -8,7 +8,6 @@ Screenshots go to ``SHIYU_TEST_SHOTS_DIR`` (or the test's temporary directory) t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,13 +31,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     with running_world(tmp_path_factory.mktemp("basemap"), fill) as running:
         yield running
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def test_a_citizen_sees_the_city_by_name_on_a_phone_and_zooms_to_the_grids(browser: Browser, world: dict,

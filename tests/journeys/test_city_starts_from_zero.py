@@ -71,13 +71,6 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         app.state.engine.dispose()
 
 
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def _page(browser: Browser, city: dict, user: str | None = None, password: str = "") -> Page:
     context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=city["url"], locale="zh-CN")
     context.set_default_timeout(WAIT_MS)

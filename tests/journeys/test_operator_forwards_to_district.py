@@ -11,7 +11,6 @@ directory) to be looked at.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,13 +49,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     with running_world(tmp_path_factory.mktemp("forward"), fill) as running:
         yield running
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _page(browser: Browser, world: dict, size: str) -> Page:

@@ -10,7 +10,6 @@ Then a centre leader ticks two cases and 催办 them in one go, and sees what ha
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,13 +39,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
     with running_world(tmp_path_factory.mktemp("queue"), fill) as running:
         yield running
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("SHIYU_TEST_SHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _page(browser: Browser, world: dict) -> Page:
