@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import JSON, CursorResult, DateTime, Engine, MetaData, Result, Table, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from shiyu.core.errors import NotFound
 from shiyu.core.timeutil import utcnow
 
 NAMING = {
@@ -28,6 +29,8 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+_T = TypeVar("_T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -161,3 +164,12 @@ def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched. ``Session.execute`` returns a CursorResult for those statements, but
     its signature promises only a Result, which has no ``rowcount``."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def get_or_not_found(session: Session, model: type[_T], ident: int, name: str) -> _T:
+    """The row with this primary key, read through the session (so within the caller's scope), or a 404 that
+    names what was asked for — one row out of scope answers exactly like one that does not exist."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(detail={"object": name, "id": ident})
+    return row

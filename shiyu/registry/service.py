@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
-from shiyu.core.errors import NotFound, ValidationFailed
+from shiyu.core.db import get_or_not_found
+from shiyu.core.errors import ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import blind_hash, mask, reveal_reason
 from shiyu.core.scoping import Principal
@@ -97,10 +98,7 @@ def _common_path(rows: list[Person]) -> str:
 
 
 def get_person(session: Session, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFound(detail={"object": "person", "id": person_id})
-    return person
+    return get_or_not_found(session, Person, person_id, "person")
 
 
 def profile(session: Session, principal: Principal, person_id: int) -> dict[str, Any]:
@@ -161,10 +159,7 @@ def list_buildings(session: Session, grid_id: int | None, params: PageParams) ->
 
 
 def get_building(session: Session, building_id: int) -> Building:
-    building = session.get(Building, building_id)
-    if building is None:
-        raise NotFound(detail={"object": "building", "id": building_id})
-    return building
+    return get_or_not_found(session, Building, building_id, "building")
 
 
 def list_houses(session: Session, params: PageParams, *, grid_id: int | None = None,
@@ -181,9 +176,7 @@ def list_houses(session: Session, params: PageParams, *, grid_id: int | None = N
 
 def house_detail(session: Session, principal: Principal, house_id: int) -> dict[str, Any]:
     """A house with the people living there now (masked; the read audited) and the units at its address."""
-    house = session.get(House, house_id)
-    if house is None:
-        raise NotFound(detail={"object": "house", "id": house_id})
+    house = get_or_not_found(session, House, house_id, "house")
     residents = list(session.scalars(
         select(Person).join(Residence, Residence.person_id == Person.id)
         .where(Residence.house_id == house.id, Residence.moved_out_on.is_(None)).order_by(Person.id)))
@@ -215,10 +208,7 @@ def list_units(session: Session, params: PageParams, grid_id: int | None = None,
 
 
 def get_unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound(detail={"object": "unit", "id": unit_id})
-    return unit
+    return get_or_not_found(session, Unit, unit_id, "unit")
 
 
 def list_components(session: Session, params: PageParams, grid_id: int | None = None,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session, selectinload
 
+from shiyu.core.db import get_or_not_found
 from shiyu.core.errors import NotFound, ValidationFailed
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
@@ -34,10 +35,7 @@ def list_centres(session: Session, params: PageParams, *, q: str | None = None,
 
 
 def get_centre(session: Session, centre_id: int) -> Centre:
-    centre = session.get(Centre, centre_id)
-    if centre is None:
-        raise NotFound(detail={"object": "centre", "id": centre_id})
-    return centre
+    return get_or_not_found(session, Centre, centre_id, "centre")
 
 
 def create_centre(session: Session, principal: Principal, area_id: int, name: str, phone: str = "") -> Centre:
