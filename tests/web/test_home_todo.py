@@ -45,8 +45,26 @@ def test_the_operator_sees_the_desks_queues_with_counts(client, world):
     log_in(client, "operator_a")
     items = todo(client)
     assert items["待立案"] == ("/desk?queue=to_register", 2, False)
-    page = client.get("/desk?queue=to_register").text
-    assert page.count('class="case-row') == items["待立案"][1]
+    assert items["待回访"] == ("/desk?queue=to_follow_up", 1, False)  # the citizen's closed, unrated case
+    for label, (href, count, _urgent) in items.items():
+        assert client.get(href).text.count('class="case-row') == count, label
+
+
+def test_a_follow_up_call_records_the_rating_and_empties_the_queue(client, world, factory):
+    """回访: the centre calls the citizen back and records the rating from the 待回访 queue."""
+    csrf = log_in(client, "operator_a")
+    page = client.get("/desk?queue=to_follow_up").text
+    assert "待回访" in page
+    case_id = int(re.search(r'href="/desk/cases/(\d+)\?queue=to_follow_up"', page).group(1))
+    detail = client.get(f"/desk/cases/{case_id}?queue=to_follow_up").text
+    assert "回访评价" in detail
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        version = s.get(Case, case_id).version
+    r = client.post(f"/desk/cases/{case_id}/actions/evaluate", data={
+        "csrf_token": csrf, "expected_version": version, "rating": "satisfied", "note": "电话回访，群众满意"})
+    assert r.status_code in (200, 303), r.text[:300]
+    assert "待回访" not in todo(client)
 
 
 def test_the_grid_worker_is_sent_to_the_field_app_to_verify(client, world):

@@ -57,6 +57,7 @@ CHOICE_LIMIT = 500
 QUEUE_PERMISSION = {
     "to_register": "case.register", "to_dispatch": "case.dispatch", "to_accept": "case.handle",
     "to_handle": "case.handle", "to_verify": "case.verify", "to_close": "case.close", "to_approve": "case.approve",
+    "to_follow_up": "case.evaluate",
 }
 BATCH_ACTIONS = ("urge", "supervise")  # 催办, 督办 on checked rows (shiyu.web.desk.work)
 DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervise"}))
