@@ -37,7 +37,7 @@ HAZARD: list[dict[str, Any]] = [
 ]
 
 
-def _places(s: Session) -> tuple[Area, Area, Department | None] | None:
+def _places(s: Session) -> tuple[Area, Area, Department] | None:
     """The demo grid worker's community and street, and a department of that street (or above it)."""
     path = s.scalar(select(Grant.area_path).join(User, User.id == Grant.user_id)
                     .where(User.username == "demo_grid_worker"))
@@ -51,14 +51,15 @@ def _places(s: Session) -> tuple[Area, Area, Department | None] | None:
     departments = list(s.scalars(select(Department).where(Department.area_id.in_([a.id for a in chain.values()]))
                                  .order_by(Department.id)))
     on_street = [d for d in departments if d.area_id == street.id]
-    return community, street, (on_street or departments or [None])[0]
+    chosen = on_street or departments
+    return (community, street, chosen[0]) if chosen else None
 
 
 def build(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[str, str] | None:
     system = Principal.system("demo")
     with transaction(factory, principal=system, audit_off=True) as s:
         places = _places(s)
-        if places is None or places[2] is None:
+        if places is None:
             return None
         community, street, department = places
         for code, name, form, basis in (

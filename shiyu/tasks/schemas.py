@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 ID = Field(ge=1, le=2**62)
+Id = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class FormField(BaseModel):
@@ -17,7 +18,7 @@ class FormField(BaseModel):
     type: str = Field(max_length=12, description="text | textarea | number | date | choice | multichoice | yesno | "
                                                   "photo | gps")
     required: bool = False
-    options: list[str] = Field(default_factory=list, max_length=50)
+    options: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
 
 
 class TypeIn(BaseModel):
@@ -71,7 +72,7 @@ class AssignmentIn(BaseModel):
     type_code: str = Field(max_length=60)
     title: str = Field(max_length=200)
     due_at: AwareDatetime
-    grid_ids: list[int] = Field(default_factory=list, max_length=5000)
+    grid_ids: list[Id] = Field(default_factory=list, max_length=5000)
     targets: list[TargetIn] = Field(default_factory=list, max_length=5000)
     instructions: str = Field("", max_length=2000)
     priority: str = Field("normal", max_length=10, description="normal | urgent")

@@ -35,7 +35,8 @@ def test_propose_admit_assign_and_follow(client, system_session, factory):
     with factory() as s:
         s.info["principal"] = Principal.system()
         proposed = s.scalar(select(TaskType).where(TaskType.code == "rental.inspect"))
-        assert proposed.status == "proposed" and [f["type"] for f in proposed.form] == ["number", "multichoice", "photo"]
+        assert proposed.status == "proposed"
+        assert [f["type"] for f in proposed.form] == ["number", "multichoice", "photo"]
         assert proposed.form[1]["options"] == ["通道堵塞", "电线私拉"]
     csrf = log_in(client, "leader_a")
     page = client.get("/tasks/types")

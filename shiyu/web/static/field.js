@@ -533,6 +533,12 @@
   }
 
   function workScreen() {
+    // A page read from the service worker's cache still lists items already queued: they leave it again.
+    allItems().then(function (queued) {
+      queued.filter(function (i) { return i.kind === "task"; }).forEach(function (i) {
+        workDone(i.url.split("/items/")[1].split("/")[0]);
+      });
+    }).catch(function () { /* IndexedDB unavailable: nothing queued to hide */ });
     document.querySelectorAll("form.f-task").forEach(function (form) {
       form.querySelectorAll(".f-field[data-type=photo]").forEach(function (box) {
         previewPhoto(box.querySelector("input[type=file]"), box.querySelector(".f-preview"));

@@ -112,7 +112,7 @@ async def create_assignment(request: Request, db: PageDb, principal: PagePrincip
     require_any(principal, ASSIGN)
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "grid_ids"}
-    grid_ids = [int(v) for v in form.getlist("grid_ids") if str(v).isdigit() and len(str(v)) < 18]
+    grid_ids = [int(v) for v in form.getlist("grid_ids") if isinstance(v, str) and v.isdigit() and len(v) < 18]
     try:
         due = _due(values.get("due_date", ""), request)
         assignment = service.assign(db, principal, type_code=values.get("type_code", ""),
