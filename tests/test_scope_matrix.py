@@ -29,6 +29,7 @@ from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
 from tests.registry.registry_fixtures import family
 from tests.registry.registry_fixtures import scope_matrix_extra as registry_extra
+from tests.tasks.task_fixtures import scope_matrix_extra as tasks_extra
 from tests.triage.case_helpers import scope_matrix_extra as hot_extra
 
 B_MARKERS = ("359901001002", "乙社区")
@@ -242,6 +243,26 @@ ROUTES: list[Case] = [
     *(Case("POST", f"/api/v1/registry/changes/{{change_id}}/{verb}", "deny",
            lambda w, verb=verb: f"/api/v1/registry/changes/{w.extra['change_b']}/{verb}",
            lambda w: {"note": "越权处理"}) for verb in ("review", "accept", "return")),
+    # Community B's department type, campaign and item; a campaign sent to grid b1 names an unknown area.
+    Case("GET", "/api/v1/tasks/types", "list", lambda w: "/api/v1/tasks/types"),
+    Case("POST", "/api/v1/tasks/types", "deny", lambda w: "/api/v1/tasks/types",
+         lambda w: {"code": "sneaky.check", "name": "越权事项", "department_id": _b(w)["dept"],
+                    "legal_basis": "无", "form": []}),
+    Case("GET", "/api/v1/tasks/types/{type_id}", "deny", lambda w: f"/api/v1/tasks/types/{w.extra['task_type_b']}"),
+    Case("POST", "/api/v1/tasks/types/{type_id}/decision", "deny",
+         lambda w: f"/api/v1/tasks/types/{w.extra['task_type_b']}/decision", lambda w: {"decision": "admit"}),
+    Case("POST", "/api/v1/tasks/types/{type_id}/exit", "deny",
+         lambda w: f"/api/v1/tasks/types/{w.extra['task_type_b']}/exit", lambda w: {"note": "越权退出"}),
+    Case("GET", "/api/v1/tasks/assignments", "list", lambda w: "/api/v1/tasks/assignments?limit=500"),
+    Case("POST", "/api/v1/tasks/assignments", "deny", lambda w: "/api/v1/tasks/assignments",
+         lambda w: {"type_code": "rental.check", "title": "越权派发", "due_at": "2099-01-01T00:00:00+08:00",
+                    "grid_ids": [_b(w)["grid"]]}),
+    Case("GET", "/api/v1/tasks/assignments/{assignment_id}/progress", "deny",
+         lambda w: f"/api/v1/tasks/assignments/{w.extra['assignment_b']}/progress"),
+    Case("GET", "/api/v1/tasks/items", "list", lambda w: "/api/v1/tasks/items?limit=500"),
+    Case("GET", "/api/v1/tasks/items/{item_id}", "deny", lambda w: f"/api/v1/tasks/items/{w.extra['item_b']}"),
+    Case("POST", "/api/v1/tasks/items/{item_id}/actions", "deny",
+         lambda w: f"/api/v1/tasks/items/{w.extra['item_b']}/actions", lambda w: {"action": "review"}),
 ]
 
 
@@ -258,6 +279,7 @@ def world(system_session) -> World:
     case_extra = scope_matrix_extra(system_session, w)
     case_extra.update(patrol_extra(system_session, w))
     case_extra.update(registry_extra(system_session, w))
+    case_extra.update(tasks_extra(system_session, w))
     case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     import_b = UserImport(created_by=w.users["leader_b"].id, file_name="b.xlsx", rows="[]")

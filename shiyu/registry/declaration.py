@@ -6,7 +6,7 @@ Grid staff see their grids' registers (masked) and submit changes; the centres r
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.registry import api, cli, models
+from shiyu.registry import api, cli, models, stale
 
 _VIEW = frozenset({"registry.view"})
 _COLLECT = _VIEW | {"registry.collect", "registry.reveal"}
@@ -17,6 +17,7 @@ DOMAIN = Domain(
     name="registry",
     api_routers=(api.router,),
     models=(models,),
+    worker=(stale,),
     commands=(cli,),
     nav=(NavEntry("registry", "/registry", "work", "building", _VIEW, order=7),
          NavEntry("registry_changes", "/registry/changes", "work", "check",

@@ -9,6 +9,7 @@ a name search within an area is the name's index and the area path's prefix toge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -219,3 +220,21 @@ def list_components(session: Session, params: PageParams, grid_id: int | None = 
     if class_code:
         stmt = stmt.where(Component.class_code.startswith(class_code, autoescape=True))
     return paginate(session, stmt, params)
+
+
+CONFIRMABLE: dict[str, Any] = {"person": Person, "house": House, "unit": Unit}
+
+
+def confirm_record(session: Session, kind: str, record_id: int, at: datetime) -> bool:
+    """A person, house or unit confirmed on site at ``at`` (a stale-record check done with "confirmed"):
+    its ``confirmed_at`` moves to ``at``, never back. False when the record is gone or was confirmed later."""
+    model = CONFIRMABLE.get(kind)
+    if model is None:
+        raise ValidationFailed("registry_kind_unknown", "无法核实该类记录", "Records of this kind are not confirmed",
+                               detail={"kind": kind})
+    record = session.get(model, record_id)
+    if record is None or (record.confirmed_at is not None and record.confirmed_at >= at):
+        return False
+    record.confirmed_at = at
+    session.flush()
+    return True

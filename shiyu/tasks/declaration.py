@@ -5,8 +5,8 @@ types proposed at their own level; departments propose the work they want the gr
 
 from pathlib import Path
 
-from shiyu.core.domains import Domain
-from shiyu.tasks import jobs, models
+from shiyu.core.domains import Domain, NavEntry
+from shiyu.tasks import api, demo, jobs, models
 
 _VIEW = frozenset({"task.view"})
 _WORK = _VIEW | {"task.work"}
@@ -14,8 +14,11 @@ _CENTRE = _VIEW | {"task.assign", "task.review", "task.propose"}
 
 DOMAIN = Domain(
     name="tasks",
+    api_routers=(api.router,),
     models=(models,),
     worker=(jobs,),
+    nav=(NavEntry("tasks", "/tasks", "work", "check", frozenset({"task.assign", "task.review"}), order=9),
+         NavEntry("task_types", "/tasks/types", "admin", "tree", frozenset({"task.admit", "task.propose"}), order=35)),
     permissions={
         "task.view": "查看本辖区的任务和事项清单",
         "task.work": "办理本网格的任务（接单、填报、无法完成）",
@@ -36,4 +39,5 @@ DOMAIN = Domain(
         "admin": _VIEW | {"task.assign", "task.review", "task.admit"},
     },
     translations=Path(__file__).parent / "i18n",
+    demo=demo.build,
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,6 +35,7 @@ from shiyu.tasks.models import (
     OPEN_STATES,
     PROPOSE,
     REVIEW,
+    VIEW,
     WORK,
     Assignment,
     ItemState,
@@ -163,9 +164,20 @@ def _same_level(db: Session, principal: Principal, task_type: TaskType) -> Area:
     return area
 
 
+def may_decide(db: Session, principal: Principal, task_type: TaskType) -> bool:
+    """Whether the caller could admit or refuse this type now (what a page offers)."""
+    if task_type.status != TypeStatus.PROPOSED.value or not principal.has_permission(ADMIT):
+        return False
+    try:
+        _same_level(db, principal, task_type)
+    except (Forbidden, Conflict):
+        return False
+    return True
+
+
 def decide_type(db: Session, principal: Principal, type_id: int, decision: str, note: str = "") -> TaskType:
     """Admit (准入) or refuse (不予准入) a proposed type; refusing needs a reason."""
-    task_type = get_or_not_found(db, TaskType, type_id, "task_type")
+    task_type = get_type(db, principal, type_id)
     if decision not in ("admit", "refuse"):
         raise ValidationFailed("task_decision_invalid", "请选择准入或不予准入", "Choose admit or refuse",
                                detail={"field": "decision"})
@@ -186,7 +198,7 @@ def decide_type(db: Session, principal: Principal, type_id: int, decision: str, 
 
 def exit_type(db: Session, principal: Principal, type_id: int, note: str) -> TaskType:
     """Take an admitted type off the list (退出): no new assignments; open items stay to be finished."""
-    task_type = get_or_not_found(db, TaskType, type_id, "task_type")
+    task_type = get_type(db, principal, type_id)
     if task_type.status != TypeStatus.ADMITTED.value:
         raise Conflict("task_type_not_admitted", "只有已准入的事项可以退出", "Only an admitted type can exit",
                        detail={"status": task_type.status})
@@ -198,11 +210,34 @@ def exit_type(db: Session, principal: Principal, type_id: int, note: str) -> Tas
     return task_type
 
 
-def list_types(db: Session, *, status: str | None = None) -> list[TaskType]:
-    stmt = select(TaskType).order_by(TaskType.system, TaskType.name, TaskType.id)
+def _type_visible(principal: Principal, task_type: TaskType, area_path: str | None) -> bool:
+    """System types concern everyone; a department's type concerns the areas at, above (who admit and
+    supervise) and below (who do the work) the level it was proposed at, and the department's own staff."""
+    if principal.is_system or area_path is None:
+        return True
+    if task_type.owner_department_id in principal.departments_with(PROPOSE):
+        return True
+    paths = {*principal.paths_with(VIEW), *principal.paths_with(PROPOSE)}
+    return any(area_path.startswith(p) or p.startswith(area_path) for p in paths)
+
+
+def list_types(db: Session, principal: Principal, *, status: str | None = None) -> list[TaskType]:
+    """The admitted list as the caller concerns it (see ``_type_visible``), system types last."""
+    stmt = (select(TaskType, Area.area_path).outerjoin(Area, Area.id == TaskType.area_id)
+            .order_by(TaskType.system, TaskType.name, TaskType.id).execution_options(unscoped=True))
     if status is not None:
         stmt = stmt.where(TaskType.status == status)
-    return list(db.scalars(stmt))
+    return [t for t, path in db.execute(stmt) if _type_visible(principal, t, path)]
+
+
+def get_type(db: Session, principal: Principal, type_id: int) -> TaskType:
+    task_type = db.get(TaskType, type_id)
+    path = None
+    if task_type is not None and task_type.area_id is not None:
+        path = db.scalar(select(Area.area_path).where(Area.id == task_type.area_id).execution_options(unscoped=True))
+    if task_type is None or not _type_visible(principal, task_type, path):
+        raise NotFound(detail={"object": "task_type", "id": type_id})
+    return task_type
 
 
 def _admitted(db: Session, type_code: str) -> TaskType:
@@ -216,12 +251,13 @@ def _admitted(db: Session, type_code: str) -> TaskType:
 # -- assignments and items --------------------------------------------------------------------------------
 
 def _areas(db: Session, ids: Iterable[int]) -> dict[int, Area]:
+    """The areas named, as the caller sees them: one out of sight answers like one that does not exist."""
     wanted = set(ids)
-    found = {a.id: a for a in db.scalars(select(Area).where(Area.id.in_(wanted)).execution_options(unscoped=True))}
+    found = {a.id: a for a in db.scalars(select(Area).where(Area.id.in_(wanted)))}
     missing = sorted(wanted - set(found))
     if missing:
-        raise ValidationFailed("task_area_unknown", "所选区域不存在", "An area chosen does not exist",
-                               detail={"area_ids": missing})
+        raise NotFound("task_area_unknown", "所选区域不存在", "An area chosen does not exist",
+                       detail={"area_ids": missing})
     return found
 
 
@@ -233,8 +269,7 @@ def _grids_under(db: Session, areas: Iterable[Area]) -> list[Area]:
             grids[area.id] = area
             continue
         for grid in db.scalars(select(Area).where(Area.level == int(AreaLevel.GRID),
-                                                  Area.area_path.startswith(area.area_path, autoescape=True))
-                               .execution_options(unscoped=True)):
+                                                  Area.area_path.startswith(area.area_path, autoescape=True))):
             grids[grid.id] = grid
     return sorted(grids.values(), key=lambda g: g.area_path)
 
@@ -479,6 +514,64 @@ def items_for_worker(db: Session, principal: Principal, *, states: Sequence[str]
         stmt = stmt.where(or_(*(WorkItem.area_path.startswith(p, autoescape=True) for p in paths)),
                           or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id == principal.user_id))
     return list(db.scalars(stmt.order_by(WorkItem.due_at, WorkItem.id).limit(limit)))
+
+
+def allowed_actions(principal: Principal, item: WorkItem) -> list[str]:
+    """What the caller may do to the item now (what a page offers): the table's transitions from its state
+    whose permission the caller holds over its grid, worker actions only for the assignee when there is one."""
+    out = []
+    for (state, action), t in TABLE.items():
+        if state.value != item.state or not principal.can(t.permission, item.area_path):
+            continue
+        if (t.worker_action and item.assignee_id is not None and item.assignee_id != principal.user_id
+                and not principal.can(REVIEW, item.area_path)):
+            continue
+        out.append(action)
+    return out
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    assignment_id: int | None = None
+    type_code: str | None = None
+    state: str | None = None
+    area_id: int | None = None
+    warning: str | None = None
+
+
+def items_statement(db: Session, filters: ItemFilter) -> Any:
+    """Items in the caller's scope matching ``filters``, soonest due first (for a paged list)."""
+    stmt = select(WorkItem).order_by(WorkItem.due_at, WorkItem.id)
+    if filters.assignment_id is not None:
+        stmt = stmt.where(WorkItem.assignment_id == filters.assignment_id)
+    if filters.type_code is not None:
+        stmt = stmt.where(WorkItem.type_id == type_by_code(db, filters.type_code).id)
+    if filters.state is not None:
+        stmt = stmt.where(WorkItem.state == filters.state)
+    if filters.warning is not None:
+        stmt = stmt.where(WorkItem.warning == filters.warning)
+    if filters.area_id is not None:
+        area = get_or_not_found(db, Area, filters.area_id, "area")
+        stmt = stmt.where(WorkItem.area_path.startswith(area.area_path, autoescape=True))
+    return stmt
+
+
+def types_of(db: Session, items: Iterable[WorkItem]) -> dict[int, TaskType]:
+    ids = {i.type_id for i in items}
+    return {t.id: t for t in db.scalars(select(TaskType).where(TaskType.id.in_(ids)))} if ids else {}
+
+
+def assignments_statement() -> Any:
+    return select(Assignment).order_by(Assignment.created_at.desc(), Assignment.id.desc())
+
+
+def item_counts(db: Session, assignment_ids: Sequence[int]) -> dict[int, int]:
+    """How many items of each assignment the caller sees."""
+    if not assignment_ids:
+        return {}
+    rows = db.execute(select(WorkItem.assignment_id, func.count()).where(WorkItem.assignment_id.in_(assignment_ids))
+                      .group_by(WorkItem.assignment_id))
+    return {a: n for a, n in rows if a is not None}
 
 
 @dataclass

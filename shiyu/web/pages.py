@@ -33,6 +33,7 @@ from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.portal import router as portal_router
 from shiyu.web.registry import router as registry_router
 from shiyu.web.reports import router as reports_router
+from shiyu.web.tasks import router as tasks_router
 
 router = APIRouter(include_in_schema=False)
 shell = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -130,3 +131,4 @@ router.include_router(reports_router)
 router.include_router(portal_router)
 router.include_router(field_router)
 router.include_router(registry_router)
+router.include_router(tasks_router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.core.scoping import Principal
@@ -12,7 +13,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.identity.models import User
 from shiyu.org.identity.service import principal_for
 from shiyu.tasks import service
-from shiyu.tasks.models import Assignment, TaskType
+from shiyu.tasks.models import Assignment, TaskType, WorkItem
 from tests.factories import World
 
 RENTAL_FORM: list[dict[str, Any]] = [
@@ -49,3 +50,19 @@ def campaign(s: Session, w: World, grids: tuple[str, ...] = ("a1", "a2"), days: 
                                 due_at=utcnow() + timedelta(days=days), grid_ids=[w.grids[g].id for g in grids])
     s.info["principal"] = Principal.system("test")
     return assignment
+
+
+def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
+    """Community B's own type (proposed by its department), a campaign of leader_b to grid b1 and its item."""
+    rental_type(s)
+    s.info["principal"] = Principal.system("test")
+    type_b = service.propose_type(s, Principal.system("test"), code="b.rental", name="乙社区出租屋登记",
+                                  department_id=w.departments["b"].id, form=RENTAL_FORM, legal_basis="乙社区规定")
+    leader_b = principal(s, w, "leader_b")
+    s.info["principal"] = leader_b
+    assignment_b = service.assign(s, leader_b, type_code="rental.check", title="乙社区出租屋检查",
+                                  due_at=utcnow() + timedelta(days=5), grid_ids=[w.grids["b1"].id])
+    s.info["principal"] = Principal.system("test")
+    s.flush()
+    item_b = s.scalar(select(WorkItem.id).where(WorkItem.assignment_id == assignment_b.id))
+    return {"task_type_b": type_b.id, "assignment_b": assignment_b.id, "item_b": item_b}

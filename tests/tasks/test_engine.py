@@ -17,7 +17,7 @@ from shiyu.tasks import service
 from shiyu.tasks.models import ItemState, Submission, TypeStatus, WorkItem
 from shiyu.tasks.service import TargetRef
 from shiyu.tasks.table import ACTIONS, TABLE
-from tests.factories import populated
+from tests.factories import add_user, populated
 from tests.tasks.task_fixtures import RENTAL_FORM, campaign, principal, rental_type
 
 GOOD = {"tenants": 3, "registered": True, "hazards": ["电线私拉"], "where": {"lon": 117.95, "lat": 24.6}}
@@ -75,8 +75,16 @@ def test_assigning_is_refused_outside_the_centre_for_unadmitted_types_and_in_the
     rental_type(s)
     operator = _as(s, w, "operator_a")
     due = utcnow() + timedelta(days=1)
-    with pytest.raises(Forbidden) as e:
+    with pytest.raises(NotFound) as e:  # a grid out of sight is as unknown as one that does not exist
         service.assign(s, operator, type_code="rental.check", title="越界", due_at=due, grid_ids=[w.grids["b1"].id])
+    assert e.value.code == "task_area_unknown"
+    s.info["principal"] = SYSTEM
+    w.users["instructor"] = add_user(s, "instructor", w.street, [("grid_instructor", w.street),
+                                                                 ("centre_operator", w.community_a)])
+    s.commit()
+    with pytest.raises(Forbidden) as e:  # a grid in sight but outside the centre's own area
+        service.assign(s, _as(s, w, "instructor"), type_code="rental.check", title="越界", due_at=due,
+                       grid_ids=[w.grids["a1"].id, w.grids["b1"].id])
     assert e.value.code == "task_assign_forbidden"
     with pytest.raises(ValidationFailed) as e:
         service.assign(s, operator, type_code="rental.check", title="过期", due_at=utcnow() - timedelta(hours=1),
@@ -109,7 +117,7 @@ def test_open_item_is_idempotent_on_type_and_source_ref(system_session, world):
     assert s.scalar(select(func.count()).select_from(WorkItem)) == 1
     other = service.open_item(s, type_code="rental.check", target=target, due_at=due, source_ref="person:7:2027")
     assert other.id != first.id and other.title == "出租房屋检查" and other.area_path == w.grids["a1"].area_path
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed):  # an item belongs to a grid
         service.open_item(s, type_code="rental.check", target=TargetRef("person", 7, w.community_a.id),
                           due_at=due, source_ref="person:7:x")
 
@@ -316,8 +324,10 @@ def test_the_same_level_centre_admits_what_a_department_proposes(system_session,
     with pytest.raises(NotFound):  # another department is not even visible to this one's staff
         service.propose_type(s, handler, code="other.check", name="x", department_id=w.departments["b"].id,
                              form=RENTAL_FORM, legal_basis="y")
-    with pytest.raises(Forbidden) as e:  # community B's centre is not this level's centre
+    with pytest.raises(NotFound):  # community B's centre does not even see community A's proposals
         service.decide_type(s, _as(s, w, "leader_b"), proposed.id, "admit")
+    with pytest.raises(Forbidden) as e:  # the city sees it, but the same-level centre decides
+        service.decide_type(s, _as(s, w, "admin"), proposed.id, "admit")
     assert e.value.code == "task_admit_forbidden"
     with pytest.raises(Forbidden):  # an operator holds no task.admit
         service.decide_type(s, _as(s, w, "operator_a"), proposed.id, "admit")

@@ -28,6 +28,7 @@ from shiyu.patrol import service as patrol
 from shiyu.web.field import assets
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any, templates
+from shiyu.web.tasks.routes import field_items
 
 router = APIRouter(prefix="/field", route_class=PageRoute, include_in_schema=False)
 TASKS_SHOWN = 50
@@ -40,7 +41,7 @@ SCRIPT_TEXTS = (
     "field.js.confirm_logout", "field.js.photo_added", "field.js.voice_added", "field.js.kind.case",
     "field.js.kind.checkin", "field.js.kind.verify", "field.js.retry", "field.js.discard",
     "field.js.nothing_waiting", "field.js.checked_in", "field.js.need_photo", "field.js.distance",
-    "field.js.distance_km",
+    "field.js.distance_km", "field.js.kind.task",
 )
 
 
@@ -77,7 +78,8 @@ def tasks_page(request: Request, db: PageDb, principal: PagePrincipal) -> Respon
     now = utcnow()
     return _page(request, principal, "tasks", "tasks", cases=[service.case_out(c, now, lang) for c in rows],
                  facts=service.verification_facts(db, rows, lang), total=total, category_names=names,
-                 due=patrol.due_grids(db, principal, tz))
+                 due=patrol.due_grids(db, principal, tz),
+                 work=field_items(db, principal, request.app.state.settings.task_warn_hours))
 
 
 @router.get("/patrol")

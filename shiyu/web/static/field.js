@@ -1,6 +1,6 @@
 /* Shiyu field app: the offline queue, position, category search, the four screens, presence heartbeats.
 
-   The queue: every report, check-in and verification is first written to IndexedDB with its photo and voice
+   The queue: every report, check-in, verification and work item's submission is first written to IndexedDB with its photo and voice
    blobs and an idempotency key made when it is queued; then the queue is sent, now and whenever the app
    opens, the connection returns ("online") or a minute passes. Each item uploads its files once (the ids
    are saved on the item as they arrive; again only if the server swept them meanwhile), then posts its
@@ -59,10 +59,21 @@
     }).join("");
   }
 
+  // A version-4 UUID, the task engine's client_uuid (made once, when the item is queued).
+  function uuid() {
+    if (crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
   /* Queue an item: {kind, url, body, files: [{field, blob, name}], attach: how file ids go into the body}. */
   function enqueue(kind, url, body, files, attach) {
     var key = newKey(kind);
-    if (kind !== "verify") { body.idempotency_key = key; }
+    if (kind === "task") { body.client_uuid = uuid(); } else if (kind !== "verify") { body.idempotency_key = key; }
     var item = { key: key, kind: kind, url: url, body: body, files: files, attach: attach, uploaded: {},
                  state: "waiting", message: "", created: Date.now(), tries: 0 };
     return putItem(item).then(function () {
@@ -133,6 +144,9 @@
     var ids = Object.keys(item.uploaded).map(function (k) { return item.uploaded[k]; });
     if (item.attach === "ids") { body.attachment_ids = ids; }
     if (item.attach === "photo" && item.uploaded.photo) { body.attachment_id = item.uploaded.photo; }
+    if (item.attach === "form") {  // a work item's photo fields: each file went up under its field's name
+      Object.keys(item.uploaded).forEach(function (k) { body.data[k] = [item.uploaded[k]]; });
+    }
     return body;
   }
 
@@ -489,6 +503,83 @@
     });
   }
 
+  /* Work items (the task engine): the form of each item as its type declares it, read into the action's
+     data; photos go up through the queue like a report's, the GPS field takes the current fix. A queued item
+     leaves the list at once: the queue sends it once, with its client_uuid, whenever the phone is online. */
+  function readField(box, where) {
+    var type = box.dataset.type, el = box.querySelector("input, textarea, select");
+    if (type === "multichoice") {
+      return Array.prototype.map.call(box.querySelectorAll("input:checked"), function (c) { return c.value; });
+    }
+    if (type === "yesno") {
+      var on = box.querySelector("input:checked");
+      return on ? on.value === "yes" : null;
+    }
+    if (type === "gps") { return where ? { lon: where.lon, lat: where.lat } : null; }
+    if (type === "photo") { return null; }
+    var v = el ? el.value.trim() : "";
+    if (type === "number") { return v === "" ? null : Number(v); }
+    return v === "" ? null : v;
+  }
+
+  function workDone(itemId) {
+    var card = document.getElementById("item-" + itemId);
+    if (card) { card.remove(); }
+    var left = document.querySelectorAll("article[id^=item-]").length;
+    var count = document.getElementById("work-count");
+    if (count) { count.textContent = String(left); }
+    var none = document.getElementById("work-none");
+    if (none && !left) { none.hidden = false; }
+  }
+
+  function workScreen() {
+    // A page read from the service worker's cache still lists items already queued: they leave it again.
+    allItems().then(function (queued) {
+      queued.filter(function (i) { return i.kind === "task"; }).forEach(function (i) {
+        workDone(i.url.split("/items/")[1].split("/")[0]);
+      });
+    }).catch(function () { /* IndexedDB unavailable: nothing queued to hide */ });
+    document.querySelectorAll("form.f-task").forEach(function (form) {
+      form.querySelectorAll(".f-field[data-type=photo]").forEach(function (box) {
+        previewPhoto(box.querySelector("input[type=file]"), box.querySelector(".f-preview"));
+      });
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var where = fix ? { lon: fix.lon, lat: fix.lat } : null;
+        var data = {}, files = [], missing = null;
+        form.querySelectorAll(".f-field").forEach(function (box) {
+          var name = box.dataset.field;
+          if (box.dataset.type === "photo") {
+            var chosen = picked(box.querySelector("input[type=file]"), name);
+            files = files.concat(chosen);
+            if (!chosen.length && box.dataset.required && !missing) { missing = box; }
+            return;
+          }
+          var value = readField(box, where);
+          var empty = value === null || (Array.isArray(value) && !value.length);
+          if (!empty) { data[name] = value; } else if (box.dataset.required && !missing) { missing = box; }
+        });
+        if (missing) {
+          flash(t(missing.dataset.type === "gps" ? "need_location" : (missing.dataset.type === "photo" ? "need_photo" : "need_note")), true);
+          return;
+        }
+        var url = "/api/v1/tasks/items/" + form.dataset.item + "/actions";
+        enqueue("task", url, { action: "submit", data: data }, files, "form").then(function () {
+          workDone(form.dataset.item);
+        });
+      });
+    });
+    document.querySelectorAll("form.f-task-unable").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var reason = form.elements.reason.value.trim();
+        if (reason.length < 2) { flash(t("need_note"), true); form.elements.reason.focus(); return; }
+        enqueue("task", "/api/v1/tasks/items/" + form.dataset.item + "/actions", { action: "unable", reason: reason },
+                [], "").then(function () { workDone(form.dataset.item); });
+      });
+    });
+  }
+
   function gridScreen() {
     var el = document.getElementById("grid-map");
     var sendNow = document.getElementById("send-now");
@@ -552,6 +643,7 @@
     reportScreen();
     patrolScreen();
     tasksScreen();
+    workScreen();
     gridScreen();
     refresh().then(send);
     setInterval(send, RETRY_MS);
