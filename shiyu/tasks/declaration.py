@@ -6,7 +6,7 @@ types proposed at their own level; departments propose the work they want the gr
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.tasks import api, demo, jobs, models
+from shiyu.tasks import api, demo, jobs, models, service
 
 _VIEW = frozenset({"task.view"})
 _WORK = _VIEW | {"task.work"}
@@ -40,4 +40,5 @@ DOMAIN = Domain(
     },
     translations=Path(__file__).parent / "i18n",
     demo=demo.build,
+    todo=(service.todo,),
 )

@@ -23,6 +23,7 @@ from shiyu.cases import attachments as uploads
 from shiyu.cases.workflow.engine import attachments_for
 from shiyu.core import audit, outbox
 from shiyu.core.db import get_or_not_found
+from shiyu.core.domains import TodoItem
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -689,3 +690,20 @@ def raise_warnings(db: Session, *, now: datetime | None = None, near: timedelta 
         raised += 1
     db.flush()
     return raised
+
+
+def todo(db: Session, principal: Principal) -> list[TodoItem]:
+    """The home page's lines (``Domain.todo``): a grid worker's open items (red ones first), and for a centre
+    the items done or marked unable in its area that wait for review (销号)."""
+    out = []
+    if principal.paths_with(WORK):
+        items, now = items_for_worker(db, principal), utcnow()
+        red = sum(1 for i in items if i.due_at <= now)
+        if red:
+            out.append(TodoItem("已超期的任务", "overdue tasks", red, "/field/tasks", urgent=True))
+        out.append(TodoItem("待办任务", "tasks to do", len(items) - red, "/field/tasks"))
+    if principal.paths_with(REVIEW):
+        waiting = db.scalar(select(func.count(WorkItem.id)).where(
+            WorkItem.state.in_([ItemState.DONE.value, ItemState.UNABLE.value])))
+        out.append(TodoItem("待审核的任务", "tasks to review", int(waiting or 0), "/tasks"))
+    return out

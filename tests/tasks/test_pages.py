@@ -90,6 +90,10 @@ def test_an_overdue_item_is_marked_red_on_the_field_tab(client, system_session):
     text = client.get("/field/tasks").text
     assert text.index("网格走访") < text.index("明日走访")  # soonest due first
     assert 'deadline-red' in text and 'deadline-yellow' in text
+    home = client.get("/").text  # the home page's to-do list counts them, the overdue one first and marked
+    assert home.index("已超期的任务") < home.index("待办任务")
+    assert '<li class="urgent"><a href="/field/tasks"><span>已超期的任务</span><b class="count">1</b>' in home
+    assert '<a href="/field/tasks"><span>待办任务</span><b class="count">1</b>' in home
 
 
 def test_another_communitys_campaign_is_not_found(client, system_session):
