@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     duplicate_window_days: int = Field(default=7, ge=1, le=90)
     repeat_merge_hours: int = Field(default=24, ge=1, le=24 * 14)
     repeat_complaint_weeks: int = Field(default=8, ge=1, le=104)
+    # Key persons (shiyu.keypersons.plans): a missed visit is yellow at once, red after this many days, and a
+    # case after that many; a released, transferred or deceased record's form answers, guardian and visit
+    # findings are erased this many days after it closed (the record's bare facts stay for the statistics).
+    keyperson_red_after_days: int = Field(default=3, ge=0, le=90)
+    keyperson_case_after_days: int = Field(default=7, ge=1, le=365)
+    keyperson_retention_days: int = Field(default=3 * 365, ge=30, le=30 * 365)
 
     @field_validator("tile_url")
     @classmethod
