@@ -84,7 +84,7 @@ def send(session: Session, principal: Principal, sending: Sending) -> Handover:
         if record.state != State.ENROLLED.value:
             raise KeyPersonError("keyperson_not_enrolled", "只有在管人员可以移交", "Only an enrolled record can move",
                                  detail={"state": record.state})
-        if grid.area_path.startswith(record.area_path) or record.grid_id == grid.id:
+        if principal.can(MANAGE, grid.area_path):  # within the sender's own area: a change of team, not a move
             raise invalid("to_grid_id", "接收网格须在本辖区之外", "The receiving grid must be outside your area")
         if session.scalar(select(Handover.id).where(Handover.record_id == record.id,
                                                     Handover.state == HandoverState.SENT.value)) is not None:
@@ -157,7 +157,7 @@ def receive(session: Session, principal: Principal, handover_id: int, receipt: R
     if receipt.note:
         handover.note = (handover.note + "\n" + receipt.note)[:500]
     session.flush()
-    service.log(session, record, "handover_received", principal, handover_id=handover.id, kind=handover.kind,
+    service.log(session, record, "handover_received", principal, handover_id=handover.id, handover_kind=handover.kind,
                 items=len(received))
     return record
 

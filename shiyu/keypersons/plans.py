@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, func, select, update
+from sqlalchemy import Date, Integer, and_, case, func, literal_column, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -130,15 +130,17 @@ def indicators(session: Session, today: date, prefix_len: int, area_path: str | 
     动态掌控率 = records in hand (enrolled, no visit missed past the red limit) / active records;
     管控率 = enrolled / active (active: enrolled or lost contact); on-time visit rate = visits on time / visits
     since ``since``. Two grouped queries."""
-    area = func.substr(R.area_path, 1, prefix_len)
+    # The lengths as SQL literals, not bound parameters: PostgreSQL must see the grouped expression and the
+    # selected one as the same expression.
+    one, length = literal_column("1"), literal_column(str(int(prefix_len)))
+    area = func.substr(R.area_path, one, length)
+    varea = func.substr(Visit.area_path, one, length)
     in_hand = and_(R.state == State.ENROLLED.value, R.warning != Warning.RED.value)
     stmt = (select(area, R.group_code, func.count(), func.count().filter(in_hand),
                    func.count().filter(R.state == State.ENROLLED.value))
             .where(R.state.in_(VISITED_STATES)).group_by(area, R.group_code))
-    vstmt = (select(func.substr(Visit.area_path, 1, prefix_len), R.group_code, func.count(),
-                    func.sum(case((Visit.on_time, 1), else_=0).cast(Integer)))
-             .join(R, R.id == Visit.record_id).where(Visit.visited_on >= since)
-             .group_by(func.substr(Visit.area_path, 1, prefix_len), R.group_code))
+    vstmt = (select(varea, R.group_code, func.count(), func.sum(case((Visit.on_time, 1), else_=0).cast(Integer)))
+             .join(R, R.id == Visit.record_id).where(Visit.visited_on >= since).group_by(varea, R.group_code))
     if area_path:
         stmt = stmt.where(R.area_path.startswith(area_path, autoescape=True))
         vstmt = vstmt.where(Visit.area_path.startswith(area_path, autoescape=True))

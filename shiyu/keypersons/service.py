@@ -343,6 +343,7 @@ def request_grade(session: Session, principal: Principal, record_id: int, to_gra
                                                    GradeChange.status == GradeRequest.PENDING.value)) is not None:
         raise KeyPersonError("keyperson_grade_pending", "已有待审批的等级调整", "A grade change is already waiting")
     change = GradeChange(record_id=record.id, from_grade=record.grade, to_grade=to_grade, reason=reason[:500],
+                         status=GradeRequest.PENDING.value,
                          requested_by=principal.user_id, requested_at=utcnow(), area_path=record.area_path)
     session.add(change)
     session.flush()

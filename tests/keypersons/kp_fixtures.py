@@ -3,17 +3,20 @@ leader of A (the approver), a police officer and a citizen; records opened throu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.core.scoping import Principal
-from shiyu.keypersons import groups, service
+from shiyu.keypersons import groups, handover, service
+from shiyu.keypersons.models import VisitPlan
 from tests.factories import World, add_user, populated
 from tests.registry.registry_fixtures import POINT_B1, member, principal, registered_family
 
-TODAY = date(2026, 12, 7)
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the API's today (the settings' zone)
 RELEASED = {"offence": "盗窃罪", "released_on": "2026-11-30"}
 
 
@@ -50,3 +53,24 @@ def opened(s: Session, w: World, person: int, group: str = "released", grade: st
     s.info["principal"] = Principal.system("test")
     s.commit()
     return record.id
+
+
+def scope_matrix_extra(s: Session, w: World, person_b: int) -> dict[str, Any]:
+    """In community B: an enrolled record of ``person_b`` (team worker_b1), a pending grade change on it and
+    a hand-over announced to grid b1; what tests/test_scope_matrix.py looks for."""
+    groups.seed(s)
+    p = principal(s, w, "leader_b")
+    s.info["principal"] = p
+    record = service.open_record(s, p, service.Opening(
+        person_id=person_b, group_code="released", grade="yellow", source="judicial", attributes=RELEASED,
+        team=service.Team(grid_worker_id=w.users["worker_b1"].id)))
+    for action in ("verify", "enrol"):
+        service.act(s, p, record.id, action, today=TODAY)
+    change = service.request_grade(s, p, record.id, "red", "乙社区升级")
+    incoming = handover.send(s, p, handover.Sending(group_code="released", to_grid_id=w.grids["b1"].id,
+                                                    person_id=person_b, from_org="乙监狱", document_no="乙-001",
+                                                    items=("释放证明书",)))
+    s.flush()
+    s.info["principal"] = Principal.system("test")
+    plan_id = s.scalar(select(VisitPlan.id).where(VisitPlan.group_code == "released", VisitPlan.grade == "red"))
+    return {"kp_record_b": record.id, "kp_grade_b": change.id, "kp_handover_b": incoming.id, "kp_plan": plan_id}
