@@ -2,7 +2,7 @@
 hand-overs, visits
 
 Revision ID: 85fdbbf17686
-Revises: 47d1865db7ff
+Revises: c1eb22679232
 Create Date: 2026-12-06 00:41:55.721191
 """
 from alembic import op
@@ -12,7 +12,7 @@ import shiyu.core.pii
 
 
 revision = '85fdbbf17686'
-down_revision = '47d1865db7ff'
+down_revision = 'c1eb22679232'
 branch_labels = None
 depends_on = None
 
