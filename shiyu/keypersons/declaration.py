@@ -6,7 +6,7 @@ No other role — operators, analysts, administrators, citizens — holds any ke
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.keypersons import api, models, tasks
+from shiyu.keypersons import api, items, models, tasks
 from shiyu.keypersons.demo import demo
 
 _LEADER = frozenset({models.VIEW, models.MANAGE, models.APPROVE, models.REVEAL, models.VISIT})
@@ -30,6 +30,7 @@ DOMAIN = Domain(
     },
     role_permissions={"centre_leader": _LEADER, "grid_worker": _TEAM, "grid_leader": _TEAM, "police": _TEAM},
     translations=Path(__file__).parent / "i18n",
+    configure=items.configure,
     demo=demo,
 )
 

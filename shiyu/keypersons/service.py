@@ -24,7 +24,7 @@ from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import mask, reveal_reason
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.keypersons import groups, plans, workflow
+from shiyu.keypersons import groups, items, plans, workflow
 from shiyu.keypersons.errors import KeyPersonError, invalid
 from shiyu.keypersons.models import (
     APPROVE,
@@ -310,6 +310,9 @@ def _apply(session: Session, principal: Principal, record: KeyPersonRecord, to: 
         plans.schedule(session, record, today)
     session.flush()
     log(session, record, "state", principal, action=action, before=before, after=record.state, note=note[:500])
+    if to is State.LOST_CONTACT:
+        search = items.open_search(session, record, today, items.TZ)
+        log(session, record, "search_opened", principal, item_id=search.id)
 
 
 def set_team(session: Session, principal: Principal, record_id: int, team: Team,
@@ -387,6 +390,7 @@ class VisitReport:
     photos: tuple[int, ...] = ()
     client_uuid: str | None = None
     task_item_id: int | None = None
+    by_id: int | None = None  # from a work item: who did it (the event's ``by``), else the caller
 
 
 def record_visit(session: Session, principal: Principal, record_id: int, report: VisitReport,
@@ -411,12 +415,14 @@ def record_visit(session: Session, principal: Principal, record_id: int, report:
     if report.assessed_grade is not None:
         groups.check_grade(group, report.assessed_grade)
     visit = Visit(record_id=record.id, due_on=record.next_due_on, visited_on=report.visited_on, at=utcnow(),
-                  by_id=principal.user_id, lon=report.lon, lat=report.lat,
+                  by_id=report.by_id if report.task_item_id else principal.user_id, lon=report.lon, lat=report.lat,
                   findings=json.dumps(report.findings, ensure_ascii=False) if report.findings else None,
                   assessed_grade=report.assessed_grade, photos=list(report.photos),
                   on_time=record.next_due_on is None or report.visited_on <= record.next_due_on,
                   client_uuid=report.client_uuid, task_item_id=report.task_item_id, area_path=record.area_path)
     session.add(visit)
+    if report.task_item_id is None:
+        items.close_open_visit(session, record, record.next_due_on)
     if record.last_visit_on is None or report.visited_on >= record.last_visit_on:
         record.last_visit_on = report.visited_on
     record.warning = Warning.NONE.value
