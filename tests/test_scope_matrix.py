@@ -247,8 +247,8 @@ ROUTES: list[Case] = [
     # routes answer 403; community B's record, grade request and hand-over are never seen.
     Case("GET", "/api/v1/keypersons/groups", "deny", lambda w: "/api/v1/keypersons/groups"),
     Case("GET", "/api/v1/keypersons/plans", "deny", lambda w: "/api/v1/keypersons/plans"),
-    Case("PUT", "/api/v1/keypersons/plans/{plan_id}", "deny", lambda w: f"/api/v1/keypersons/plans/{w.extra['kp_plan']}",
-         lambda w: {"interval_days": 1}),
+    Case("PUT", "/api/v1/keypersons/plans/{plan_id}", "deny",
+         lambda w: f"/api/v1/keypersons/plans/{w.extra['kp_plan']}", lambda w: {"interval_days": 1}),
     Case("GET", "/api/v1/keypersons/records", "list", lambda w: "/api/v1/keypersons/records?limit=500"),
     Case("POST", "/api/v1/keypersons/records", "deny", lambda w: "/api/v1/keypersons/records",
          lambda w: {"person_id": w.extra["person_b2"], "group_code": "released", "grade": "red", "source": "police",

@@ -167,7 +167,7 @@ def my_visits(db: Db, principal: CurrentPrincipal, day: date = Today) -> list[di
 
 
 @router.get("/dashboard", response_model=DashboardOut,
-            summary="在管, 脱管, 失联, visits due and overdue; 动态掌控率, 管控率, on-time rate by child area and group")
+            summary="在管, 脱管, 失联, visits due and overdue; 动态掌控率, 管控率, on-time rate by area and group")
 def get_dashboard(db: Db, principal: CurrentPrincipal, area_id: int | None = Query(None, ge=1, le=2**62),
                   day: date = Today) -> dict[str, Any]:
     return dashboard.dashboard(db, principal, area_id, day)

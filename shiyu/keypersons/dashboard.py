@@ -45,13 +45,9 @@ def dashboard(session: Session, principal: Principal, area_id: int | None, today
     for row in rows:
         row["area_name"] = names.get(row["area_path"], row["area_path"])
         row["group_name"], row["group_name_en"] = groups.get(row["group_code"], (row["group_code"],) * 2)
-    total = plans.indicators(session, today, 1, area.area_path, today - timedelta(days=INDICATOR_DAYS))
-    active = sum(r["active"] for r in total)
-    in_hand = sum(r["active"] * (r["dynamic_rate"] or 0) / 100 for r in total)
-    visits = sum(r.get("visits", 0) for r in total)
-    on_time = sum(r.get("visits", 0) * (r["on_time_rate"] or 0) / 100 for r in total)
+    active, in_hand = sum(r["active"] for r in rows), sum(r["in_hand"] for r in rows)
+    visits, on_time = sum(r["visits"] for r in rows), sum(r["on_time"] for r in rows)
     return {"area_id": area.id, "area_name": area.name, "today": today,
             "figures": plans.summary(session, today, area.area_path),
-            "dynamic_rate": round(100 * in_hand / active, 1) if active else None,
-            "on_time_rate": round(100 * on_time / visits, 1) if visits else None,
+            "dynamic_rate": plans.rate(in_hand, active), "on_time_rate": plans.rate(on_time, visits),
             "since": today - timedelta(days=INDICATOR_DAYS), "rows": rows}

@@ -25,7 +25,7 @@ from shiyu.registry import changes
 from shiyu.registry.changes import Submission
 
 # name, born, group, grade, state, days since the last visit (None: never), attributes
-PEOPLE: list[tuple[str, str, str, str, str, int | None, dict[str, Any]]] = [
+PEOPLE: list[tuple[str, str, str, str, State, int | None, dict[str, Any]]] = [
     ("陈建国", "19750312", "released", "yellow", State.ENROLLED, 41,
      {"offence": "盗窃罪", "sentence": "三年", "released_on": "2025-03-01", "placement": "已安置"}),
     ("林秀英", "19820706", "mental", "0", State.ENROLLED, 80, {"diagnosis": "精神分裂症", "medication": "规律服药"}),
@@ -47,7 +47,7 @@ def _family(s: Session, grid: Area) -> list[int]:
     spot = shape(grid.geometry).representative_point()
     members = [{"name": name, "id_number": _id_number(born, 900 + i), "phone": f"1390000{i:04d}",
                 "ethnicity": "汉", "residence_type": "户籍", "relation": "户主" if i == 0 else "其他"}
-               for i, (name, born, *_rest) in enumerate([*PEOPLE, (*ARRIVING,)])]
+               for i, (name, born) in enumerate([*((p[0], p[1]) for p in PEOPLE), ARRIVING])]
     system = Principal.system("demo")
     record, _ = changes.submit(s, system, Submission("household", "create", {
         "address": {"road": "重点关爱小区", "building_no": "1", "unit_no": "1", "room_no": "101",

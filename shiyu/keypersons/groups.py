@@ -46,7 +46,8 @@ GROUPS: list[tuple[str, str, str, str, list[dict[str, Any]]]] = [
         _f("assistance", "帮教措施", "Assistance"),
     ]),
     ("correction", "社区矫正对象", "Community correction", COLOUR, [
-        _f("category", "矫正类别", "Category", "choice", required=True, options=["管制", "缓刑", "假释", "暂予监外执行"]),
+        _f("category", "矫正类别", "Category", "choice", required=True,
+           options=["管制", "缓刑", "假释", "暂予监外执行"]),
         _f("from_on", "矫正起始日期", "From", "date"),
         _f("to_on", "矫正终止日期", "To", "date"),
         _f("office", "负责司法所", "Justice office", required=True),

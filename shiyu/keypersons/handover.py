@@ -88,7 +88,8 @@ def send(session: Session, principal: Principal, sending: Sending) -> Handover:
             raise invalid("to_grid_id", "接收网格须在本辖区之外", "The receiving grid must be outside your area")
         if session.scalar(select(Handover.id).where(Handover.record_id == record.id,
                                                     Handover.state == HandoverState.SENT.value)) is not None:
-            raise KeyPersonError("keyperson_handover_open", "该人员已有进行中的移交", "A hand-over is already under way")
+            raise KeyPersonError("keyperson_handover_open", "该人员已有进行中的移交",
+                                 "A hand-over is already under way")
         handover = Handover(kind=HandoverKind.TRANSFER.value, record_id=record.id, person_id=record.person_id,
                             group_code=record.group_code, from_path=record.area_path, from_org="")
     else:

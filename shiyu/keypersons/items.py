@@ -86,13 +86,13 @@ def open_due_items(session: Session, today: date, tz: ZoneInfo, horizon_days: in
                           .where(KeyPersonRecord.state == State.ENROLLED.value,
                                  KeyPersonRecord.next_due_on <= soon), execution_options=UNSCOPED).all()
     visit_type = session.scalar(select(TaskType.id).where(TaskType.code == VISIT))
-    refs = {visit_ref(rid, d) for rid, d, _g, _w in due}
+    refs = {visit_ref(rid, d) for rid, d, _g, _w in due if d is not None}
     have = set(session.scalars(select(WorkItem.source_ref).where(WorkItem.type_id == visit_type,
                                                                  WorkItem.source_ref.in_(refs)),
                                execution_options=UNSCOPED)) if refs else set()
     opened = 0
     for record_id, due_on, grid_id, worker_id in due:
-        if visit_ref(record_id, due_on) in have:
+        if due_on is None or visit_ref(record_id, due_on) in have:
             continue
         tasks.open_item(session, type_code=VISIT, target=tasks.TargetRef("keyperson", record_id, grid_id,
                                                                          f"重点人员走访 KP-{record_id}"),

@@ -180,8 +180,8 @@ class KeyPersonEvent(ScopedMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-KeyPersonEvent.__extra_scope__ = _via_record(KeyPersonEvent)  # type: ignore[attr-defined]
-KeyPersonEvent.__extra_write__ = staticmethod(  # type: ignore[attr-defined]
+KeyPersonEvent.__extra_scope__ = _via_record(KeyPersonEvent)
+KeyPersonEvent.__extra_write__ = staticmethod(
     lambda principal, row: principal.has_permission(VISIT))
 
 
@@ -212,8 +212,8 @@ class GradeChange(ScopedMixin, Base):
     note: Mapped[str] = mapped_column(String(500), default="")
 
 
-GradeChange.__extra_scope__ = _via_record(GradeChange)  # type: ignore[attr-defined]
-GradeChange.__extra_write__ = staticmethod(  # type: ignore[attr-defined]
+GradeChange.__extra_scope__ = _via_record(GradeChange)
+GradeChange.__extra_write__ = staticmethod(
     lambda principal, row: row.status == GradeRequest.PENDING.value and principal.has_permission(VISIT))
 
 
@@ -244,7 +244,7 @@ class Visit(ScopedMixin, Base):
     task_item_id: Mapped[int | None]
 
 
-Visit.__extra_scope__ = _via_record(Visit)  # type: ignore[attr-defined]
+Visit.__extra_scope__ = _via_record(Visit)
 
 
 class HandoverKind(StrEnum):

@@ -19,7 +19,8 @@ from shiyu.keypersons.models import GRADES, MANAGE, KeyPersonGroup, VisitPlan
 def groups(session: Session) -> list[dict[str, Any]]:
     return [{"code": g.code, "name_zh": g.name_zh, "name_en": g.name_en, "grade_scheme": g.grade_scheme,
              "grades": list(GRADES[g.grade_scheme]), "form": g.form}
-            for g in session.scalars(select(KeyPersonGroup).where(KeyPersonGroup.active).order_by(KeyPersonGroup.order))]
+            for g in session.scalars(select(KeyPersonGroup).where(KeyPersonGroup.active)
+                                     .order_by(KeyPersonGroup.order))]
 
 
 def plans_list(session: Session) -> list[VisitPlan]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Date, Integer, and_, case, func, literal_column, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import FunctionElement
 
 from shiyu.keypersons.models import KeyPersonRecord, State, Visit, VisitPlan, Warning
 
@@ -120,7 +120,7 @@ def summary(session: Session, today: date, area_path: str | None = None) -> dict
     return dict(zip(keys, (int(v or 0) for v in row), strict=True))
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
@@ -132,7 +132,8 @@ def indicators(session: Session, today: date, prefix_len: int, area_path: str | 
     since ``since``. Two grouped queries."""
     # The lengths as SQL literals, not bound parameters: PostgreSQL must see the grouped expression and the
     # selected one as the same expression.
-    one, length = literal_column("1"), literal_column(str(int(prefix_len)))
+    one: Any = literal_column("1")
+    length: Any = literal_column(str(int(prefix_len)))
     area = func.substr(R.area_path, one, length)
     varea = func.substr(Visit.area_path, one, length)
     in_hand = and_(R.state == State.ENROLLED.value, R.warning != Warning.RED.value)
@@ -146,14 +147,14 @@ def indicators(session: Session, today: date, prefix_len: int, area_path: str | 
         vstmt = vstmt.where(Visit.area_path.startswith(area_path, autoescape=True))
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path, group, active, hand, enrolled in session.execute(stmt):
-        out[(path, group)] = {"area_path": path, "group_code": group, "active": active,
-                              "control_rate": _rate(enrolled, active), "dynamic_rate": _rate(hand, active),
-                              "visits": 0, "on_time_rate": None}
+        out[(path, group)] = {"area_path": path, "group_code": group, "active": active, "in_hand": hand,
+                              "enrolled": enrolled, "control_rate": rate(enrolled, active),
+                              "dynamic_rate": rate(hand, active), "visits": 0, "on_time": 0, "on_time_rate": None}
     for path, group, done, on_time in session.execute(vstmt):
-        row = out.setdefault((path, group), {"area_path": path, "group_code": group, "active": 0,
-                                             "control_rate": None, "dynamic_rate": None})
-        row["visits"] = done
-        row["on_time_rate"] = _rate(int(on_time or 0), done)
+        row = out.setdefault((path, group), {"area_path": path, "group_code": group, "active": 0, "in_hand": 0,
+                                             "enrolled": 0, "control_rate": None, "dynamic_rate": None})
+        row["visits"], row["on_time"] = done, int(on_time or 0)
+        row["on_time_rate"] = rate(row["on_time"], done)
     return sorted(out.values(), key=lambda r: (r["area_path"], r["group_code"]))
 
 

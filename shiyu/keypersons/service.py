@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -136,7 +136,7 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.username, User.full_name).where(User.id.in_(wanted)),
                            execution_options=UNSCOPED)
-    return {uid: mask("name", full) if full else username for uid, username, full in rows}
+    return {uid: (mask("name", full) if full else None) or username for uid, username, full in rows}
 
 
 def groups_by_code(session: Session) -> dict[str, KeyPersonGroup]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,7 +75,8 @@ def item_done(session: Session, event: outbox.OutboxEvent) -> None:
         group = session.scalar(select(KeyPersonGroup).where(KeyPersonGroup.code == record.group_code))
         if group is None or grade not in GRADES[group.grade_scheme]:
             grade = None
-        point = data.get("position") if isinstance(data.get("position"), dict) else {}
+        raw = data.get("position")
+        point: dict[str, Any] = raw if isinstance(raw, dict) else {}
         service.record_visit(session, system, record.id, service.VisitReport(
             visited_on=done_on, findings={k: data[k] for k in ("met", "findings") if k in data},
             assessed_grade=grade, lon=point.get("lon"), lat=point.get("lat"), photos=tuple(data.get("photos") or ()),
