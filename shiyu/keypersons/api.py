@@ -32,12 +32,11 @@ from shiyu.keypersons.schemas import (
     RecordDetail,
     RecordIn,
     RecordRow,
-    RevealIn,
-    RevealOut,
     TeamIn,
     VisitIn,
     VisitOut,
 )
+from shiyu.registry.schemas import RevealIn, RevealOut  # the register's reveal shapes
 
 router = APIRouter(prefix="/keypersons", tags=["keypersons"])
 

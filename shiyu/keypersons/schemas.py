@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-DbId = Field(ge=1, le=2**62)
-
 
 class TeamIn(BaseModel):
     grid_worker_id: int | None = Field(None, ge=1, le=2**62)
@@ -113,16 +111,6 @@ class VisitOut(BaseModel):
     on_time: bool
     lon: float | None
     lat: float | None
-
-
-class RevealIn(BaseModel):
-    field: str = Field(max_length=40)
-    reason: str = Field(max_length=500)
-
-
-class RevealOut(BaseModel):
-    field: str
-    value: str | None
 
 
 class EventOut(BaseModel):
