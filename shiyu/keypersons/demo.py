@@ -26,7 +26,7 @@ from shiyu.registry.changes import Submission
 
 # name, born, group, grade, state, days since the last visit (None: never), attributes
 PEOPLE: list[tuple[str, str, str, str, State, int | None, dict[str, Any]]] = [
-    ("陈建国", "19750312", "released", "yellow", State.ENROLLED, 41,
+    ("陈建国", "19750312", "released", "yellow", State.ENROLLED, 32,
      {"offence": "盗窃罪", "sentence": "三年", "released_on": "2025-03-01", "placement": "已安置"}),
     ("林秀英", "19820706", "mental", "0", State.ENROLLED, 80, {"diagnosis": "精神分裂症", "medication": "规律服药"}),
     ("黄志强", "19900115", "mental", "3", State.ENROLLED, 19, {"diagnosis": "双相（情感）障碍",
@@ -62,8 +62,8 @@ def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[s
     today = end.astimezone(tz).date()
     with transaction(factory, principal=Principal.system("demo"), audit_off=True) as s:
         groups.seed(s)
-        users = dict(s.execute(select(User.username, User.id).where(
-            User.username.in_(("demo_grid_worker", "demo_police")))).tuples())
+        users = {name: uid for name, uid in s.execute(select(User.username, User.id).where(
+            User.username.in_(("demo_grid_worker", "demo_police"))))}
         worker = s.scalar(select(User).where(User.username == "demo_grid_worker"))
         if worker is None or not worker.grants:
             return None
@@ -102,6 +102,6 @@ def _record(s: Session, person_id: int, grid: Area, group: str, grade: str, stat
                          data={"state": "referred", "source": record.source, "grade": grade},
                          area_path=record.area_path))
     if last is not None:
-        s.add(Visit(record_id=record.id, visited_on=today - timedelta(days=last), at=utcnow(),
+        s.add(Visit(record_id=record.id, group_code=group, visited_on=today - timedelta(days=last), at=utcnow(),
                     by_id=users.get("demo_grid_worker"), on_time=True, area_path=record.area_path,
                     due_on=today - timedelta(days=last)))

@@ -60,19 +60,16 @@ def schedule(session: Session, record: KeyPersonRecord, today: date) -> None:
     record.next_due_on = base + timedelta(days=days) if days is not None else today
 
 
-def _interval() -> Any:
-    return (select(VisitPlan.interval_days)
-            .where(VisitPlan.group_code == R.group_code, VisitPlan.grade == R.grade)
-            .scalar_subquery())
-
-
 def recompute_due(session: Session) -> int:
-    """Every active record's next due date from the plan table, in one statement; answers the rows set."""
+    """Every active record's next due date from the plan table, in one statement (``UPDATE … FROM`` the plan
+    table), writing only the rows whose date changes — a nightly run after a quiet day writes almost nothing.
+    Answers the rows changed."""
     base = func.coalesce(R.last_visit_on, R.enrolled_on)
+    due = date_plus_days(base, VisitPlan.interval_days)
     result = session.execute(
-        update(R).where(R.state.in_(VISITED_STATES), base.is_not(None))
-        .values(next_due_on=func.coalesce(date_plus_days(base, func.coalesce(_interval(), 0)), base))
-        .execution_options(synchronize_session=False))
+        update(R).where(VisitPlan.group_code == R.group_code, VisitPlan.grade == R.grade,
+                        R.state.in_(VISITED_STATES), base.is_not(None), R.next_due_on.is_distinct_from(due))
+        .values(next_due_on=due).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -140,8 +137,8 @@ def indicators(session: Session, today: date, prefix_len: int, area_path: str | 
     stmt = (select(area, R.group_code, func.count(), func.count().filter(in_hand),
                    func.count().filter(R.state == State.ENROLLED.value))
             .where(R.state.in_(VISITED_STATES)).group_by(area, R.group_code))
-    vstmt = (select(varea, R.group_code, func.count(), func.sum(case((Visit.on_time, 1), else_=0).cast(Integer)))
-             .join(R, R.id == Visit.record_id).where(Visit.visited_on >= since).group_by(varea, R.group_code))
+    vstmt = (select(varea, Visit.group_code, func.count(), func.sum(case((Visit.on_time, 1), else_=0).cast(Integer)))
+             .where(Visit.visited_on >= since).group_by(varea, Visit.group_code))
     if area_path:
         stmt = stmt.where(R.area_path.startswith(area_path, autoescape=True))
         vstmt = vstmt.where(Visit.area_path.startswith(area_path, autoescape=True))

@@ -414,7 +414,8 @@ def record_visit(session: Session, principal: Principal, record_id: int, report:
     group = groups.get_group(session, record.group_code)
     if report.assessed_grade is not None:
         groups.check_grade(group, report.assessed_grade)
-    visit = Visit(record_id=record.id, due_on=record.next_due_on, visited_on=report.visited_on, at=utcnow(),
+    visit = Visit(record_id=record.id, group_code=record.group_code, due_on=record.next_due_on,
+                  visited_on=report.visited_on, at=utcnow(),
                   by_id=report.by_id if report.task_item_id else principal.user_id, lon=report.lon, lat=report.lat,
                   findings=json.dumps(report.findings, ensure_ascii=False) if report.findings else None,
                   assessed_grade=report.assessed_grade, photos=list(report.photos),
