@@ -14,6 +14,8 @@ than the record is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,6 +62,18 @@ def ensure_types(session: Session) -> None:
     tasks.ensure_system_type(session, SEARCH, "失联重点人员查找", SEARCH_FORM, legal_basis=BASIS)
 
 
+@contextmanager
+def as_system(session: Session) -> Iterator[None]:
+    """The domain's own items are written by the system, whoever took the step that opened or closed one: a
+    police officer on the team may report lost contact without holding any task right in the grid."""
+    caller = session.info.get("principal")
+    session.info["principal"] = Principal.system("keypersons")
+    try:
+        yield
+    finally:
+        session.info["principal"] = caller
+
+
 def visit_ref(record_id: int, due: date) -> str:
     return f"kp:{record_id}:{due.isoformat()}"
 
@@ -104,11 +118,12 @@ def open_due_items(session: Session, today: date, tz: ZoneInfo, horizon_days: in
 
 def open_search(session: Session, record: KeyPersonRecord, today: date, tz: ZoneInfo) -> WorkItem:
     """A search item for a record that lost contact, due in three days, for the record's grid worker."""
-    ensure_types(session)
-    return tasks.open_item(session, type_code=SEARCH, target=tasks.TargetRef(
-        "keyperson", record.id, record.grid_id, f"失联人员查找 KP-{record.id}"),
-        due_at=_end_of(today + timedelta(days=3), tz), source_ref=f"kp:{record.id}:{today.isoformat()}:search",
-        assignee_id=record.grid_worker_id, title=f"失联人员查找 KP-{record.id}")
+    with as_system(session):
+        ensure_types(session)
+        return tasks.open_item(session, type_code=SEARCH, target=tasks.TargetRef(
+            "keyperson", record.id, record.grid_id, f"失联人员查找 KP-{record.id}"),
+            due_at=_end_of(today + timedelta(days=3), tz), source_ref=f"kp:{record.id}:{today.isoformat()}:search",
+            assignee_id=record.grid_worker_id, title=f"失联人员查找 KP-{record.id}")
 
 
 def close_open_visit(session: Session, record: KeyPersonRecord, due: date | None) -> None:
@@ -120,8 +135,9 @@ def close_open_visit(session: Session, record: KeyPersonRecord, due: date | None
                           .where(TaskType.code == VISIT, WorkItem.source_ref == visit_ref(record.id, due),
                                  WorkItem.state.in_(OPEN_STATES)), execution_options=UNSCOPED)
     if item is not None:
-        tasks.act(session, Principal.system("keypersons"), item.id, "submit",
-                  data={"met": True, "findings": "已在重点人员档案中登记本次走访"})
+        with as_system(session):
+            tasks.act(session, Principal.system("keypersons"), item.id, "submit",
+                      data={"met": True, "findings": "已在重点人员档案中登记本次走访"})
 
 
 def search_ref_record(source_ref: str | None) -> int | None:

@@ -94,3 +94,17 @@ def test_lost_contact_opens_a_search_and_found_restores_contact(system_session, 
     s.info["principal"] = Principal.system("test")
     s.expire_all()
     assert service.get_record(s, record_id).state == "enrolled"
+
+
+def test_the_police_officer_on_the_team_may_report_lost_contact(system_session):
+    """The search item is the domain's: written by the system, not by the officer (who holds no task right)."""
+    s = system_session
+    w = world(s)
+    record_id = opened(s, w, w.extra["a"]["persons"][0])
+    police = principal(s, w, "police_a")
+    s.info["principal"] = police
+    assert service.act(s, police, record_id, "lose_contact", today=TODAY).state == "lost_contact"
+    assert s.info["principal"] is police
+    service.act(s, police, record_id, "regain", today=TODAY)
+    service.record_visit(s, police, record_id, service.VisitReport(visited_on=TODAY), TODAY)
+    s.commit()
