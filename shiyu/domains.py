@@ -16,6 +16,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import Base
 from shiyu.core.declaration import DOMAIN as PLATFORM
 from shiyu.core.domains import Domain
+from shiyu.keypersons.declaration import DOMAIN as KEYPERSONS
 from shiyu.org.declaration import DOMAIN as ORG
 from shiyu.org.identity import roles
 from shiyu.patrol.declaration import DOMAIN as PATROL
@@ -26,7 +27,7 @@ from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav, todo
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, REPORTS, PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, KEYPERSONS, REPORTS, PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:

@@ -25,6 +25,7 @@ from shiyu.org.units.models import Centre
 from tests.cases.case_fixtures import scope_matrix_extra
 from tests.cases.conftest import LIMITS
 from tests.factories import PASSWORD, World, add_user, box, login, populated
+from tests.keypersons.kp_fixtures import scope_matrix_extra as keypersons_extra
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
 from tests.registry.registry_fixtures import family
@@ -263,6 +264,53 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/tasks/items/{item_id}", "deny", lambda w: f"/api/v1/tasks/items/{w.extra['item_b']}"),
     Case("POST", "/api/v1/tasks/items/{item_id}/actions", "deny",
          lambda w: f"/api/v1/tasks/items/{w.extra['item_b']}/actions", lambda w: {"action": "review"}),
+    # Key persons: admin_a holds no key-person right at all (the strictest access), so even the reference
+    # routes answer 403; community B's record, grade request and hand-over are never seen.
+    Case("GET", "/api/v1/keypersons/groups", "deny", lambda w: "/api/v1/keypersons/groups"),
+    Case("GET", "/api/v1/keypersons/plans", "deny", lambda w: "/api/v1/keypersons/plans"),
+    Case("PUT", "/api/v1/keypersons/plans/{plan_id}", "deny",
+         lambda w: f"/api/v1/keypersons/plans/{w.extra['kp_plan']}", lambda w: {"interval_days": 1}),
+    Case("GET", "/api/v1/keypersons/records", "list", lambda w: "/api/v1/keypersons/records?limit=500"),
+    Case("POST", "/api/v1/keypersons/records", "deny", lambda w: "/api/v1/keypersons/records",
+         lambda w: {"person_id": w.extra["person_b2"], "group_code": "released", "grade": "red", "source": "police",
+                    "attributes": {"offence": "盗窃罪", "released_on": "2026-01-01"}}),
+    Case("GET", "/api/v1/keypersons/records/{record_id}", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}"),
+    Case("GET", "/api/v1/keypersons/records/{record_id}/timeline", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/timeline"),
+    Case("POST", "/api/v1/keypersons/records/{record_id}/reveal", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/reveal",
+         lambda w: {"field": "name", "reason": "越权查看"}),
+    Case("POST", "/api/v1/keypersons/records/{record_id}/act", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/act", lambda w: {"action": "release"}),
+    Case("PUT", "/api/v1/keypersons/records/{record_id}/team", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/team",
+         lambda w: {"grid_worker_id": w.users["worker_a1"].id}),
+    Case("POST", "/api/v1/keypersons/records/{record_id}/grade", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/grade",
+         lambda w: {"to_grade": "green", "reason": "越权调整"}),
+    Case("GET", "/api/v1/keypersons/grade-requests", "list", lambda w: "/api/v1/keypersons/grade-requests"),
+    Case("POST", "/api/v1/keypersons/grade-requests/{change_id}/decide", "deny",
+         lambda w: f"/api/v1/keypersons/grade-requests/{w.extra['kp_grade_b']}/decide",
+         lambda w: {"approve": True}),
+    Case("GET", "/api/v1/keypersons/records/{record_id}/visits", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/visits"),
+    Case("POST", "/api/v1/keypersons/records/{record_id}/visits", "deny",
+         lambda w: f"/api/v1/keypersons/records/{w.extra['kp_record_b']}/visits",
+         lambda w: {"visited_on": "2026-12-01"}),
+    Case("GET", "/api/v1/keypersons/my-visits", "list", lambda w: "/api/v1/keypersons/my-visits"),
+    Case("GET", "/api/v1/keypersons/dashboard", "deny",
+         lambda w: f"/api/v1/keypersons/dashboard?area_id={w.community_b.id}"),
+    Case("GET", "/api/v1/keypersons/handovers", "list", lambda w: "/api/v1/keypersons/handovers"),
+    Case("POST", "/api/v1/keypersons/handovers", "deny", lambda w: "/api/v1/keypersons/handovers",
+         lambda w: {"group_code": "released", "to_grid_id": w.grids["b1"].id, "person_id": w.extra["person_b2"],
+                    "from_org": "越权监狱", "document_no": "X-1"}),
+    Case("POST", "/api/v1/keypersons/handovers/{handover_id}/receive", "deny",
+         lambda w: f"/api/v1/keypersons/handovers/{w.extra['kp_handover_b']}/receive",
+         lambda w: {"received_items": ["释放证明书"], "grid_worker_id": w.users["worker_a1"].id, "grade": "red",
+                    "attributes": {"offence": "盗窃罪", "released_on": "2026-01-01"}}),
+    Case("POST", "/api/v1/keypersons/handovers/{handover_id}/cancel", "deny",
+         lambda w: f"/api/v1/keypersons/handovers/{w.extra['kp_handover_b']}/cancel", lambda w: {"note": "越权"}),
 ]
 
 
@@ -280,6 +328,7 @@ def world(system_session) -> World:
     case_extra.update(patrol_extra(system_session, w))
     case_extra.update(registry_extra(system_session, w))
     case_extra.update(tasks_extra(system_session, w))
+    case_extra.update(keypersons_extra(system_session, w, case_extra["person_b"]))
     case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     import_b = UserImport(created_by=w.users["leader_b"].id, file_name="b.xlsx", rows="[]")

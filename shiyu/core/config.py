@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     # Registers not confirmed on site for this many months become stale-record check items (shiyu.registry).
     registry_stale_months: int = Field(default=12, ge=1, le=120)
     repeat_complaint_weeks: int = Field(default=8, ge=1, le=104)
+    # Key persons (shiyu.keypersons.plans): a missed visit is yellow at once, red after this many days, and a
+    # case after that many; a released, transferred or deceased record's form answers, guardian and visit
+    # findings are erased this many days after it closed (the record's bare facts stay for the statistics).
+    keyperson_red_after_days: int = Field(default=3, ge=0, le=90)
+    keyperson_case_after_days: int = Field(default=7, ge=1, le=365)
+    keyperson_retention_days: int = Field(default=3 * 365, ge=30, le=30 * 365)
 
     @field_validator("tile_url")
     @classmethod

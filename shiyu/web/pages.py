@@ -29,6 +29,7 @@ from shiyu.web.command import router as command_router
 from shiyu.web.desk import router as desk_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
+from shiyu.web.keypersons import router as keypersons_router
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.portal import router as portal_router
 from shiyu.web.registry import router as registry_router
@@ -132,3 +133,4 @@ router.include_router(portal_router)
 router.include_router(field_router)
 router.include_router(registry_router)
 router.include_router(tasks_router)
+router.include_router(keypersons_router)

@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "common.py")
 TABLE_RULE = re.compile(r"^[|+ ]*-{3,}[-|+ ]*$", re.MULTILINE)  # the rule under a table's header
 # Their scratch databases are PostgreSQL ones (user_import.py: SQLite and PostgreSQL, 200 people at smoke size).
-NEEDS_POSTGRES = {"desk.py", "indicators.py", "intake.py", "pipeline.py", "registers.py", "user_import.py"}
+NEEDS_POSTGRES = {"desk.py", "indicators.py", "intake.py", "key_persons.py", "pipeline.py", "registers.py",
+                  "user_import.py"}
 
 
 def test_every_bench_is_listed() -> None:
     assert {"grid_lookup.py", "indicators.py", "intake.py", "duplicates.py", "pages.py", "command_view.py",
-            "triage.py", "report.py", "area_import.py", "user_import.py", "registers.py"} <= set(BENCHES)
+            "triage.py", "report.py", "area_import.py", "user_import.py", "registers.py",
+            "key_persons.py"} <= set(BENCHES)
 
 
 @pytest.mark.slow

@@ -1,0 +1,150 @@
+"""A released prisoner is handed over (必接必送): the prison's hand-over waits on the community's register; the
+centre leader confirms receipt of every paper, verifies and enrols him with the grid worker on the team. The
+grid worker finds him in 我的走访 on a 360 px phone and records the visit; weeks later the next visit is
+missed: the record turns red, and past the limit it becomes a case naming the record, not the man. A grid
+worker of another grid and a citizen see nothing of him through the pages or the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select, update
+
+from shiyu.cases.categories.seed import seed_categories
+from shiyu.core.scoping import Principal
+from shiyu.keypersons import escalation, handover, plans
+from shiyu.keypersons.models import KeyPersonRecord
+from tests.e2e.conftest import WAIT_MS, log_in, running_world
+from tests.factories import add_user
+from tests.registry.registry_fixtures import member, principal, registered_family
+
+TZ = ZoneInfo("Asia/Shanghai")
+NAME = "周永福"
+
+
+def _fill(s, w) -> dict:
+    add_user(s, "worker_a2", w.grids["a2"], [("grid_worker", w.grids["a2"])])
+    add_user(s, "citizen", w.city, [("citizen", w.city)])
+    seed_categories(s)
+    family = registered_family(s, w, "worker_a1", "leader_a", members=[member(NAME), member("周小红", "配偶")])
+    leader = principal(s, w, "leader_a")
+    s.info["principal"] = leader
+    sent = handover.send(s, leader, handover.Sending(
+        group_code="released", to_grid_id=w.grids["a1"].id, person_id=family["persons"][0], from_org="省第二监狱",
+        sender_name="刘管教", document_no="释字〔2026〕第0412号", items=("释放证明书", "回执单")))
+    s.info["principal"] = Principal.system("e2e")
+    return {"handover": sent.id, "worker_a1": w.users["worker_a1"].id}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with running_world(tmp_path_factory.mktemp("keypersons"), _fill) as running:
+        yield running
+
+
+def _page(browser: Browser, world: dict, width: int, height: int) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=world["url"],
+                                  locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    return context.new_page()
+
+
+def _receive_and_enrol(world: dict) -> int:
+    """The centre's receipt of the hand-over (every paper) and the enrolment, through the API as the leader's
+    page would post them."""
+    from fastapi.testclient import TestClient
+
+    from tests.factories import login
+
+    client = TestClient(world["app"])
+    h = login(client, "leader_a")
+    missing = client.post(f"/api/v1/keypersons/handovers/{world['ids']['handover']}/receive", headers=h, json={
+        "received_items": ["释放证明书"], "grid_worker_id": world["ids"]["worker_a1"], "grade": "yellow",
+        "attributes": {"offence": "盗窃罪", "released_on": "2026-11-30"}})
+    assert missing.status_code == 422 and missing.json()["code"] == "keyperson_items_missing"
+    record = client.post(f"/api/v1/keypersons/handovers/{world['ids']['handover']}/receive", headers=h, json={
+        "received_items": ["释放证明书", "回执单"], "grid_worker_id": world["ids"]["worker_a1"], "grade": "yellow",
+        "attributes": {"offence": "盗窃罪", "released_on": "2026-11-30"}}).json()
+    assert record["state"] == "referred" and record["source"] == "institution"
+    return int(record["id"])
+
+
+def test_handed_over_enrolled_visited_then_a_missed_visit_turns_red(browser: Browser, world: dict) -> None:
+    desk = _page(browser, world, 1366, 850)
+    log_in(desk, "leader_a")
+    desk.goto("/keypersons")
+    expect(desk.locator("#handovers")).to_contain_text("省第二监狱")
+    record_id = _receive_and_enrol(world)
+    desk.goto(f"/keypersons/records/{record_id}")
+    expect(desk.locator("h1")).to_contain_text("周*")
+    expect(desk.locator("h1")).not_to_contain_text(NAME)
+    for action in ("开始核实", "列管"):
+        desk.select_option("#kp-action", label=action)
+        desk.locator("#kp-act").get_by_role("button").click()
+        desk.wait_for_url(f"**/keypersons/records/{record_id}")
+    expect(desk.locator("#kp-state")).to_have_text("在管")
+    desk.locator("#pii-name summary").click()
+    desk.fill("#reason-name", "核对移交人员身份")
+    desk.locator("#pii-name").get_by_role("button").click()
+    expect(desk.locator("#reveal-name")).to_contain_text(NAME)
+
+    phone = _page(browser, world, 360, 740)
+    log_in(phone, "worker_a1")
+    phone.goto("/keypersons/visits")
+    card = phone.locator(f"#visit-{record_id}")
+    expect(card).to_contain_text("周*")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    card.locator("textarea").fill("本人在家，已找到工作，情绪稳定")
+    card.get_by_role("button", name="登记走访").click()
+    expect(phone.locator("#visit-saved")).to_be_visible()
+    phone.goto(f"/keypersons/records/{record_id}")
+    expect(phone.locator("#timeline")).to_contain_text("走访")
+    expect(phone.locator("#kp-warning")).to_contain_text("正常")
+
+    # five weeks later the next visit (yellow: every 30 days) has not been made
+    today = datetime.now(TZ).date()
+    with world["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        s.execute(update(KeyPersonRecord).where(KeyPersonRecord.id == record_id)
+                  .values(last_visit_on=today - timedelta(days=35)))
+        plans.recompute_due(s)
+        plans.raise_warnings(s, today, plans.Limits(red_after_days=3, case_after_days=7))
+        s.commit()
+    phone.goto(f"/keypersons/records/{record_id}")
+    expect(phone.locator("#kp-warning")).to_contain_text("红灯")
+    expect(phone.locator("#kp-due")).to_contain_text("逾期5天")
+    filed = escalation.file_cases(world["factory"], TZ, today, plans.Limits(red_after_days=3, case_after_days=5))
+    assert len(filed) == 1
+    desk.goto(f"/keypersons/records/{record_id}")
+    expect(desk.locator("main")).to_contain_text(f"#{filed[0]}")
+    desk.goto("/keypersons/dashboard")
+    expect(desk.locator("#kp-figures")).to_contain_text("脱管")
+    with world["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        assert s.scalar(select(KeyPersonRecord.case_id).where(KeyPersonRecord.id == record_id)) == filed[0]
+
+
+@pytest.mark.parametrize("who", ["worker_a2", "worker_b1", "citizen"])
+def test_another_grids_worker_and_a_citizen_see_nothing(browser: Browser, world: dict, who: str) -> None:
+    page = _page(browser, world, 360, 740)
+    log_in(page, who)
+    with world["factory"]() as s:
+        s.info["principal"] = Principal.system("e2e")
+        ids = list(s.scalars(select(KeyPersonRecord.id)))
+    for path in ["/keypersons", "/keypersons/visits", "/keypersons/dashboard",
+                 *[f"/keypersons/records/{i}" for i in ids]]:
+        response = page.goto(path)
+        assert response is not None and response.status in (200, 403, 404)
+        for marker in (NAME, "周*", "省第二监狱", "盗窃罪"):
+            expect(page.locator("body")).not_to_contain_text(marker)
+    for api in ["/api/v1/keypersons/records", "/api/v1/keypersons/my-visits", "/api/v1/keypersons/handovers",
+                *[f"/api/v1/keypersons/records/{i}" for i in ids]]:
+        answer = page.request.get(api)
+        assert answer.status in (200, 403, 404) and not any(m in answer.text() for m in (NAME, "周*", "省第二监狱"))
+        if answer.status == 200:
+            body = answer.json()
+            assert (body.get("items") if isinstance(body, dict) else body) == []

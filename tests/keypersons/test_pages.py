@@ -1,0 +1,61 @@
+"""The key-person pages: the leader's register, record, timeline and dashboard; the grid worker's 我的走访
+with a visit recorded from the phone; the other grid's worker and a citizen see nothing on any page."""
+
+from __future__ import annotations
+
+from tests.keypersons.kp_fixtures import opened, world
+from tests.web.test_pages import hx, log_in
+
+
+def test_a_leader_reads_the_register_and_the_dashboard(client, system_session):
+    w = world(system_session)
+    record_id = opened(system_session, w, w.extra["a"]["persons"][0])
+    csrf = log_in(client, "leader_a")
+    page = client.get("/keypersons")
+    assert page.status_code == 200 and "陈*" in page.text and "陈建国" not in page.text
+    record = client.get(f"/keypersons/records/{record_id}")
+    assert record.status_code == 200 and "盗窃罪" in record.text and "列管" in record.text
+    shown = client.post(f"/keypersons/records/{record_id}/reveal", data={"field": "name", "reason": "入户核实身份"},
+                        headers=hx(csrf))
+    assert shown.status_code == 200 and "陈建国" in shown.text
+    board = client.get("/keypersons/dashboard")
+    assert board.status_code == 200 and "动态掌控率" in board.text and "甲社区第一网格" in board.text
+    asked = client.post(f"/keypersons/records/{record_id}/grade", data={"to_grade": "red", "reason": "多次滋事"},
+                        headers=hx(csrf))
+    assert asked.status_code == 200 and asked.headers["HX-Redirect"] == f"/keypersons/records/{record_id}"
+    own = client.get(f"/keypersons/records/{record_id}")
+    assert "等级调整待审批" in own.text and 'value="approve"' not in own.text  # not their own request
+    csrf2 = log_in(client, "leader_a2")
+    assert 'value="approve"' in client.get(f"/keypersons/records/{record_id}").text
+    client.post(f"/keypersons/records/{record_id}/grade/1", data={"decision": "approve"}, headers=hx(csrf2))
+    assert "kp-red" in client.get(f"/keypersons/records/{record_id}").text
+
+
+def test_a_grid_worker_visits_from_the_phone(client, system_session):
+    w = world(system_session)
+    record_id = opened(system_session, w, w.extra["a"]["persons"][0])
+    csrf = log_in(client, "worker_a1")
+    visits = client.get("/keypersons/visits")
+    assert visits.status_code == 200 and f'id="visit-{record_id}"' in visits.text
+    done = client.post(f"/keypersons/records/{record_id}/visit",
+                       data={"findings": "在家，情绪稳定", "back": "field"}, headers=hx(csrf))
+    assert done.headers["HX-Redirect"] == f"/keypersons/visits?done={record_id}"
+    record = client.get(f"/keypersons/records/{record_id}")
+    assert record.status_code == 200 and "走访" in record.text
+    future = client.post(f"/keypersons/records/{record_id}/visit", data={"visited_on": "2099-01-01"},
+                         headers=hx(csrf))
+    assert future.status_code == 422 and "走访日期不能晚于今天" in future.text
+
+
+def test_outsiders_see_nothing_on_any_page(client, system_session):
+    w = world(system_session)
+    record_id = opened(system_session, w, w.extra["a"]["persons"][0])
+    for who, status in (("worker_a2", 200), ("worker_b1", 200), ("citizen", 403), ("operator_a", 403)):
+        log_in(client, who)
+        for path in ("/keypersons", "/keypersons/visits", "/keypersons/dashboard", f"/keypersons/records/{record_id}"):
+            r = client.get(path)
+            assert "陈" not in r.text, (who, path)
+            if path.endswith(str(record_id)):
+                assert r.status_code in (403, 404), (who, path, r.status_code)
+        listed = client.get("/keypersons")
+        assert listed.status_code in (status, 403)
