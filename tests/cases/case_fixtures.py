@@ -177,6 +177,7 @@ def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
     worker_b1 in grid b1), registered, and an upload linked to it."""
     if "category" not in w.extra:
         w.extra["category"] = make_category(s)
+    s.info["principal"] = Principal.system("test")  # whoever the caller was acting as may not see worker_b1
     p_b = principal_for(s.get(User, w.users["worker_b1"].id))
     s.info["principal"] = p_b
     attachment = Attachment(uploader_id=p_b.user_id, filename="b.jpg", mime="image/jpeg", kind="photo", size=10,
