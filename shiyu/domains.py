@@ -16,6 +16,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import Base
 from shiyu.core.declaration import DOMAIN as PLATFORM
 from shiyu.core.domains import Domain
+from shiyu.disputes.declaration import DOMAIN as DISPUTES
 from shiyu.org.declaration import DOMAIN as ORG
 from shiyu.org.identity import roles
 from shiyu.patrol.declaration import DOMAIN as PATROL
@@ -25,7 +26,7 @@ from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, REPORTS, PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, DISPUTES, REPORTS, PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:
