@@ -51,7 +51,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _tz(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.settings.timezone)
+    return request.app.state.settings.tz
 
 
 def to_input(body: DisputeIn) -> service.DisputeIn:

@@ -154,8 +154,10 @@ class _Scoped(ScopedMixin, TimestampMixin):
 
 def _own_application(principal: Principal, dispute: Any) -> bool:
     """A citizen's new application (当事人申请, through the portal): written by the applicant, who holds no
-    grant anywhere; only while it is being created."""
-    return (dispute is not None and inspect(dispute).pending and principal.user_id is not None
+    grant anywhere; only while it is being created (pending, or flagged ``applying_now`` in memory by
+    ``service.apply_as_citizen`` for its parties and first timeline entry, flushed after it)."""
+    being_created = inspect(dispute).pending or getattr(dispute, "applying_now", False) if dispute else False
+    return (dispute is not None and being_created and principal.user_id is not None
             and dispute.applicant_user_id == principal.user_id and dispute.source == Source.APPLICATION)
 
 

@@ -145,7 +145,7 @@ def _code(now: datetime) -> str:
 
 
 def _new(session: Session, principal: Principal, data: DisputeIn, grid_id: int, grid_path: str,
-         **extra: Any) -> Dispute:
+         applying: bool = False, **extra: Any) -> Dispute:
     _check_type(session, data.type_code)
     centre = centre_for(session, grid_path)
     if centre is None:
@@ -158,6 +158,7 @@ def _new(session: Session, principal: Principal, data: DisputeIn, grid_id: int, 
                       centre_path=centre.area_path, amount=data.amount, people_count=data.people_count,
                       is_group=data.is_group, risk_level=level, signals=sorted(set(data.signals)),
                       registered_by=principal.user_id, registered_at=now, **extra)
+    dispute.applying_now = applying  # type: ignore[attr-defined]
     session.add(dispute)
     session.flush()
     for party in data.parties:
@@ -225,7 +226,7 @@ def apply_as_citizen(session: Session, principal: Principal, data: DisputeIn) ->
     grid_id, path = _locate(session, data.lon, data.lat)
     applied = replace(data, source=Source.APPLICATION.value, risk_level=RiskLevel.LOW.value, signals=())
     return _new(session, principal, applied, grid_id, path, applicant_user_id=principal.user_id,
-                preferred_mediator_id=data.preferred_mediator_id)
+                preferred_mediator_id=data.preferred_mediator_id, applying=True)
 
 
 def applications_of(session: Session, principal: Principal) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from shiyu.web.admin.setup import checklist
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
 from shiyu.web.desk import router as desk_router
+from shiyu.web.disputes import router as disputes_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
@@ -129,3 +130,4 @@ router.include_router(reports_router)
 router.include_router(portal_router)
 router.include_router(field_router)
 router.include_router(registry_router)
+router.include_router(disputes_router)
