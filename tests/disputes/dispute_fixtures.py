@@ -84,3 +84,20 @@ def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
     return {"dispute_b": dispute.id, "dispute_b_version": dispute.version, "party_b": party.id,
             "question_b": question.id, "proof_b": proof.id, "referral_b": referral.id, "org_b": ids["org"],
             "mediator_b": ids["mediator"]}
+
+
+def hostile_dispute(s: Session, w: World, name: str, text: str) -> int:
+    """An agreed dispute of grid a1 whose every stored text (title, description, parties, mediator, session,
+    agreement) is ``name`` or ``text``, for the XSS test's pages; the mediator is mediator_a."""
+    ids = pool(s, w)
+    dispute = make_dispute(s, title=text[:100], description=text, address=text[:200],
+                           parties=(service.PartyIn(role="applicant", name=name, phone="13812345678"),
+                                    service.PartyIn(role="respondent", name=text[:100])))
+    for action, fields in (("assign", {"mediator_id": ids["mediator"]}), ("start", {})):
+        act(s, SYSTEM, dispute, action, **fields)
+    service.add_session(s, SYSTEM, dispute.id, starts_at=utcnow(), place=text[:200], video_link="",
+                        attendees=text, record=text)
+    act(s, SYSTEM, dispute, "agree", text, terms=text)
+    service.ask(s, SYSTEM, dispute.id, text)
+    s.info["principal"] = SYSTEM
+    return dispute.id
