@@ -51,7 +51,8 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _tz(request: Request) -> ZoneInfo:
-    return request.app.state.settings.tz
+    tz: ZoneInfo = request.app.state.settings.tz
+    return tz
 
 
 def to_input(body: DisputeIn) -> service.DisputeIn:

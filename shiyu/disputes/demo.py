@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import shape
@@ -35,7 +36,7 @@ _DISPUTES: tuple[tuple[str, str, tuple[tuple[str, str], ...], tuple[str, ...], t
      ("assign", "start", "fail", "refer"), None),
     ("夫妻离婚财产分割", "family", (("applicant", "罗晓燕"), ("respondent", "马俊杰")), (), (), None),
 )
-_FIELDS = {
+_FIELDS: dict[str, dict[str, Any]] = {
     "agree": {"terms": "一、被申请人于七日内赔偿申请人维修费用。\n二、双方今后互谅互让，不再因此事发生争执。"},
     "follow_up": {"performed": True, "satisfied": True, "residual_risk": False},
     "refer": {"channel": "court", "counterpart": "区人民法院诉讼服务中心", "external_ref": ""},
@@ -55,7 +56,7 @@ def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[s
         community = s.get(Area, grid.parent_id)
         assert community is not None and community.parent_id is not None
         committee = s.scalar(select(Department).where(Department.area_id == community.id,
-                                                      Department.code.startswith("tjwh")))
+                                                      Department.code.endswith("-tjwh")))
         system = Principal.system("demo")
         org = service.create_org(s, system, area_id=community.id, kind=OrgKind.VILLAGE,
                                  name=committee.name if committee else f"{community.name}人民调解委员会",
@@ -81,8 +82,11 @@ def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[s
                 amount=Decimal(amount) if amount else None, signals=signals,
                 parties=tuple(service.PartyIn(role=PartyRole(r), name=nm, kind=PartyKind.PERSON) for r, nm in parties)))
             dispute.registered_at = end - timedelta(days=30 - 4 * n)
+            s.flush()
             for action in walk:
-                fields = {"mediator_id": lead.id} if action == "assign" else dict(_FIELDS.get(action, {}))
+                fields: dict[str, Any] = dict(_FIELDS.get(action, {}))
+                if action == "assign":
+                    fields["mediator_id"] = lead.id
                 if action == "agree":
                     fields["perform_by"] = (end + timedelta(days=7)).astimezone(tz).date().isoformat()
                 if action == "start":

@@ -131,7 +131,8 @@ def visible(session: Session, model: type[_T], ident: int) -> _T | None:
     """The row with this id if the caller may see it. A query, not ``Session.get``: an object already in the
     session's identity map (loaded by an unscoped read, or written by the system in the same session) must
     still be checked against the caller's scope."""
-    return session.scalar(select(model).where(model.id == ident))  # type: ignore[attr-defined]
+    found: _T | None = session.scalars(select(model).where(model.id == ident)).first()  # type: ignore[attr-defined]
+    return found
 
 
 class DisputeType(Base):

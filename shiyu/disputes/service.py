@@ -556,7 +556,7 @@ class DisputeFilter:
 _RISK_ORDER = case((Dispute.risk_level == RiskLevel.HIGH, 0), (Dispute.risk_level == RiskLevel.MEDIUM, 1), else_=2)
 
 
-def filtered(f: DisputeFilter) -> Select[tuple[Dispute]]:
+def filtered(f: DisputeFilter) -> Select[Any]:
     stmt = select(Dispute).order_by(_RISK_ORDER, Dispute.registered_at.desc(), Dispute.id.desc())
     if f.state:
         stmt = stmt.where(Dispute.state == f.state)

@@ -101,7 +101,7 @@ def test_a_case_becomes_a_dispute_from_its_page(client, system_session):
 
 
 def test_adviser_queue_and_isolation(client, system_session):
-    w = _world(system_session)
+    _world(system_session)
     mine = make_dispute(system_session)
     theirs = make_dispute(system_session, (118.10, 24.6), title="乙社区的纠纷")
     system_session.commit()

@@ -111,7 +111,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                                    members=[member(RESIDENT, occupation=img("occupation"))])
         house = session.get(House, family["house"])
         dispute = hostile_dispute(session, w, RESIDENT, img("dispute-title"))
-        return {"dispute": dispute,"major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
+        return {"dispute": dispute, "major": major.id, "minor": minor.id, "street": w.street.id,
+                "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
                 "grid_a1": w.grids["a1"].id}
