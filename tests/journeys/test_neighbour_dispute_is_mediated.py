@@ -27,6 +27,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         ids = pool(session, w)
         failing = make_dispute(session, title="装修噪音扰民", mediator_id=ids["mediator"], state="assigned")
         act(session, SYSTEM, failing, "start")
+        make_dispute(session, title="宠物犬噪音扰民")  # stays open: the map's dispute layer shows it
         return {"grid_a1": w.grids["a1"].id, "failing": failing.id, **ids}
 
     with running_world(tmp_path_factory.mktemp("disputes"), fill) as running:
@@ -161,3 +162,9 @@ def test_a_failed_mediation_is_referred_and_tracked_until_feedback(browser: Brow
     expect(desk.locator("#referrals")).to_contain_text("法院已立案审理")
     desk.goto("/disputes")
     expect(desk.locator("#referrals")).to_contain_text("没有待反馈的移交")
+
+    # The one map: the dispute layer shows the open one (the first test's dispute is closed, this one referred).
+    desk.goto("/command")
+    expect(desk.locator("#command-map")).to_have_attribute("data-ready", "1")
+    desk.locator("#layers input[name=disputes]").check()
+    expect(desk.locator("#command-map")).to_have_attribute("data-disputes", "1")
