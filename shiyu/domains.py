@@ -22,11 +22,12 @@ from shiyu.org.identity import roles
 from shiyu.patrol.declaration import DOMAIN as PATROL
 from shiyu.registry.declaration import DOMAIN as REGISTRY
 from shiyu.reports.declaration import DOMAIN as REPORTS
+from shiyu.tasks.declaration import DOMAIN as TASKS
 from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, DISPUTES, REPORTS, PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, DISPUTES, REPORTS, PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # weeks back a similar complaint of the same place or person makes a repeat complaint (重复诉求).
     duplicate_window_days: int = Field(default=7, ge=1, le=90)
     repeat_merge_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Task engine (shiyu.tasks): a work item turns yellow this many hours before it is due (red once overdue).
+    task_warn_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Registers not confirmed on site for this many months become stale-record check items (shiyu.registry).
+    registry_stale_months: int = Field(default=12, ge=1, le=120)
     repeat_complaint_weeks: int = Field(default=8, ge=1, le=104)
 
     @field_validator("tile_url")

@@ -130,7 +130,9 @@ class ScopedSession(Session):
         if obj is None or not isinstance(obj, ScopedMixin) or principal is None or principal.is_system:
             return obj
         mapper = inspect(type(obj))
-        pk = mapper.primary_key[0]
+        # The mapped attribute, not the table's column: a select of a bare Column is a Core statement, which
+        # the loader criteria of the scope listener do not reach.
+        pk = getattr(type(obj), mapper.get_property_by_column(mapper.primary_key[0]).key)
         with self.no_autoflush:
             visible = self.execute(select(pk).where(pk == mapper.primary_key_from_instance(obj)[0])).first()
         return obj if visible is not None else None

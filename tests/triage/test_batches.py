@@ -92,6 +92,28 @@ def test_duplicate_finding_per_grid_equals_case_by_case(system_session, world, m
     assert cap == 2 or any(c[4] is not None for c in batch["cases"])  # merged into another
 
 
+def test_when_the_batch_merge_is_refused_each_repeat_is_merged_on_its_own(system_session, world, monkeypatch):
+    """The batch's exact repeats are merged together (``engine.apply_each``); if the engine refuses that, the
+    savepoint is undone and each merge is made alone — the same records as case-by-case finding."""
+    from shiyu.cases.workflow import engine
+    from shiyu.core.errors import ValidationFailed
+
+    s = system_session
+    ids = _backlog(s, world, monkeypatch)
+
+    def refuse(*_args, **_kwargs):
+        raise ValidationFailed("merge_target_invalid", "拒绝", "refused")
+
+    def batch_refused(s):
+        with monkeypatch.context() as m:
+            m.setattr(engine, "apply_each", refuse)
+            case_duplicates.on_reported_batch(s, ids)
+
+    batch, single = both_ways(s, ids, batch_refused, lambda s: _examine_one_by_one(s, ids))
+    assert batch == single
+    assert any(c[4] is not None for c in batch["cases"])
+
+
 def test_auto_dispatch_per_batch_equals_case_by_case(system_session, world, settings, monkeypatch):
     s = system_session
     ids = _backlog(s, world, monkeypatch)

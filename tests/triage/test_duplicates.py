@@ -24,3 +24,24 @@ def test_near_duplicates_of_marks_corpus_copies():
     corpus = [r["主题"] + r["详情"] for r in rows]
     queries = [corpus[3] + "谢谢", "完全不同的一段文字内容"]
     assert near_duplicates_of(queries, corpus).tolist() == [i == 3 for i in range(20)]
+
+
+def test_the_weighting_is_scikit_learns_tfidf_with_single_text_ngrams_dropped():
+    """char_ngram_matrix computes the transformer's weights itself (it was the cost of duplicate finding):
+    the same cosines as HashingVectorizer → TfidfTransformer(sublinear_tf=True) → the shared columns."""
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    from shiyu.triage.duplicates.similarity import char_ngram_matrix
+    from shiyu.triage.text import normalize
+
+    texts = [r["主题"] + r["详情"] for r in make_rows(60, seed=5)] + ["", "噪音噪音噪音", "路灯不亮"]
+    for n_features in (2**16, 2**22):
+        hashed = HashingVectorizer(analyzer="char", ngram_range=(3, 3), n_features=n_features,
+                                   alternate_sign=False, norm=None).transform([normalize(t) for t in texts])
+        reference = TfidfTransformer(sublinear_tf=True).fit_transform(hashed).tocsc()
+        reference = reference[:, np.flatnonzero(np.diff(reference.indptr) > 1)].tocsr()
+        mine = char_ngram_matrix(texts, n_features=n_features)
+        assert mine.shape == reference.shape
+        assert np.allclose(mine.toarray(), reference.toarray(), atol=1e-6)
+        assert np.allclose((mine @ mine.T).toarray(), (reference @ reference.T).toarray(), atol=1e-5)

@@ -37,7 +37,7 @@ only people who see the case see its findings.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
 from shiyu.cases.workflow import engine
 from shiyu.core.config import Settings
+from shiyu.core.errors import ShiyuError
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -174,27 +175,28 @@ def score(similarity: float, reasons: list[str]) -> float:
     return min(1.0, similarity + sum(BOOSTS.get(r, 0.0) for r in reasons))
 
 
-def _recent_open(session: Session, case: Case, since: datetime) -> list[Row[Any]]:
+def _recent_open(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
     """Open cases of the same community, or of the same street near the point. Bounding by the street's path
     first keeps the query on the (area path, reported at) index: an OR with the point's box alone would make
     the database read every recent open case of the city (a neighbour across a street boundary is missed)."""
     community = community_path(case.area_path)
     stmt = (select(*_COLUMNS)
             .where(Case.area_path.startswith(community_path(community), autoescape=True),
-                   Case.reported_at >= since, Case.id != case.id, Case.state.in_([s.value for s in OPEN_STATES]),
+                   Case.reported_at >= since, Case.id.not_in([case.id, *merged]),
+                   Case.state.in_([s.value for s in OPEN_STATES]),
                    or_(Case.area_path.startswith(community, autoescape=True), _near(case)))
             .order_by(Case.reported_at.desc()).limit(CAP))
     return list(session.execute(stmt))
 
 
-def _earlier(session: Session, case: Case, since: datetime) -> list[Row[Any]]:
+def _earlier(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
     same_place = [Case.grid_id == case.grid_id]
     if normalize(case.address):
         same_place.append(Case.address == case.address)
     if case.reporter_phone_hash and not case.anonymous:
         same_place.append(Case.reporter_phone_hash == case.reporter_phone_hash)
     stmt = (select(*_COLUMNS)
-            .where(Case.id != case.id, Case.state != CaseState.MERGED.value, Case.reported_at >= since,
+            .where(Case.id.not_in([case.id, *merged]), Case.state != CaseState.MERGED.value, Case.reported_at >= since,
                    Case.reported_at <= case.reported_at, or_(*same_place))
             .order_by(Case.reported_at.desc()).limit(CAP))
     return list(session.execute(stmt))
@@ -271,7 +273,37 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
     tz = ZoneInfo(windows().timezone)
     todo = [c for c in cases if c.id not in done]
     lookups = GridLookups(session, todo)
-    return {c.id: examine(session, c, tz, now=c.reported_at, lookups=lookups) for c in todo}
+    found = {c.id: examine(session, c, tz, now=c.reported_at, lookups=lookups) for c in todo}
+    _merge_repeats(session, lookups.merges, tz)
+    return found
+
+
+def _merge_repeats(session: Session, merges: dict[int, tuple[Case, int]], tz: ZoneInfo) -> None:
+    """Merge the batch's exact repeats (case → the case it repeats) with the engine's batch path, timed at
+    the latest of their reports, in one savepoint; if the engine refuses any, each is merged on its own, and
+    one that is still refused (its target was closed meanwhile, say) stays a case of its own, findings kept.
+    A merge through the engine one case at a time cost 40 ms, more than the rest of the finding."""
+    if not merges:
+        return
+    now = max(case.reported_at for case, _target in merges.values())
+    with _as_system(session) as system:
+        try:
+            with session.begin_nested():
+                engine.apply_each(session, system, "merge", {
+                    case_id: _merge_input(case, target) for case_id, (case, target) in merges.items()}, tz, now=now)
+            return
+        except ShiyuError:
+            pass
+        for case_id, (case, target) in merges.items():
+            try:
+                with session.begin_nested():
+                    engine.apply(session, system, case_id, "merge", _merge_input(case, target), tz, now=now)
+            except ShiyuError:
+                session.expire(case)
+
+
+def _merge_input(case: Case, target: int) -> engine.ActionInput:
+    return engine.ActionInput(expected_version=case.version, note=AUTO_MERGE_NOTE, fields={"into_case_id": target})
 
 
 class GridLookups:
@@ -281,8 +313,12 @@ class GridLookups:
     Why it gives each case the same rows: a grid's query reads the union of its cases' conditions, newest
     first, capped at ``CAP`` plus one row per case (each case's own row may take a place). The rows of one
     case among them are the newest of its own; when fewer than ``CAP`` are left for a case and the grid's
-    query was cut by its cap, older rows of that case may be missing, so that case asks its own query. After
-    an automatic merge (a case leaves the open cases) every later case asks its own queries, as before."""
+    query was cut by its cap, older rows of that case may be missing, so that case asks its own query.
+
+    An exact repeat found in the batch is merged after the whole batch was examined (``merges``, then
+    ``_merge_repeats``); until then the look-ups leave it out (``merged``), in memory and in the queries a
+    case asks alone, so every later case sees what it would see had the merge been made at once: a merged
+    case is neither open nor an earlier case (nothing else a merge changes is read here)."""
 
     def __init__(self, session: Session, cases: list[Case]) -> None:
         self.session = session
@@ -290,7 +326,12 @@ class GridLookups:
         for case in cases:
             self.grids.setdefault(case.grid_id, []).append(case)
         self.read: dict[tuple[str, int], tuple[datetime, list[Row[Any]], bool]] = {}
-        self.stale = False
+        self.merges: dict[int, tuple[Case, int]] = {}
+        self.merged: set[int] = set()
+
+    def merge_later(self, case: Case, target: int) -> None:
+        self.merges[case.id] = (case, target)
+        self.merged.add(case.id)
 
     def recent(self, case: Case, since: datetime) -> list[Row[Any]]:
         community, box = community_path(case.area_path), _box(case)
@@ -306,17 +347,18 @@ class GridLookups:
                 or (phone is not None and r.reporter_phone_hash == phone))))
 
     def _mine(self, kind: str, case: Case, since: datetime,
-              alone: Callable[[Session, Case, datetime], list[Row[Any]]],
+              alone: Callable[[Session, Case, datetime, Collection[int]], list[Row[Any]]],
               keep: Callable[[Row[Any]], bool]) -> list[Row[Any]]:
-        if self.stale or case.grid_id not in self.grids:
-            return alone(self.session, case, since)
+        if case.grid_id not in self.grids:
+            return alone(self.session, case, since, self.merged)
         key = (kind, case.grid_id)
         if key not in self.read:
             self.read[key] = self._read(kind, self.grids[case.grid_id])
         read_since, rows, cut = self.read[key]
-        mine = [r for r in rows if r.id != case.id and keep(r)][:CAP] if since >= read_since else []
+        mine = [r for r in rows if r.id != case.id and r.id not in self.merged and keep(r)][:CAP] \
+            if since >= read_since else []
         if since < read_since or (cut and len(mine) < CAP):
-            return alone(self.session, case, since)
+            return alone(self.session, case, since, self.merged)
         return mine
 
     def _read(self, kind: str, cases: list[Case]) -> tuple[datetime, list[Row[Any]], bool]:
@@ -350,7 +392,8 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
             lookups: GridLookups | None = None) -> Findings:
     """Find and store what ``case`` duplicates or repeats, and merge it when it is an exact repeat; the
     windows count back from ``now`` (the case's report time when run after intake). ``lookups``: the
-    batch's look-ups per grid, instead of two queries for this case."""
+    batch's look-ups per grid, instead of two queries for this case; an exact repeat is then merged with the
+    rest of the batch's (``_merge_repeats``) instead of at once."""
     now = now or utcnow()
     w = windows()
     findings = Findings()
@@ -375,11 +418,11 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
         target = _exact_repeat(case, found, now - timedelta(hours=w.merge_hours)) \
             if case.state == CaseState.REPORTED else None
         if target is not None:
-            engine.apply(session, system, case.id, "merge", engine.ActionInput(
-                expected_version=case.version, note=AUTO_MERGE_NOTE, fields={"into_case_id": target}), tz, now=now)
             findings.merged_into = target
-            if lookups is not None:
-                lookups.stale = True  # the merged case left the open cases the batch's look-ups read
+            if lookups is None:
+                engine.apply(session, system, case.id, "merge", _merge_input(case, target), tz, now=now)
+            else:
+                lookups.merge_later(case, target)
         elif repeats:
             findings.repeat = RepeatComplaint(case_id=case.id, earlier=repeats, earlier_count=len(repeats),
                                               flagged_at=now, area_path=case.area_path)
