@@ -250,6 +250,8 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/disputes/types", "list", lambda w: "/api/v1/disputes/types"),
     Case("GET", "/api/v1/disputes/indicators", "list", lambda w: "/api/v1/disputes/indicators"),
     Case("GET", "/api/v1/disputes/map", "list", lambda w: "/api/v1/disputes/map"),
+    Case("POST", "/api/v1/disputes/screening", "deny", lambda w: "/api/v1/disputes/screening",
+         lambda w: {"area_id": _b(w)["area"], "due_at": "2030-01-01T00:00:00+08:00", "title": "越权排查"}),
     Case("GET", "/api/v1/disputes/referrals", "list", lambda w: "/api/v1/disputes/referrals?all=true&limit=500"),
     Case("POST", "/api/v1/disputes/referrals/{referral_id}/feedback", "deny",
          lambda w: f"/api/v1/disputes/referrals/{w.extra['referral_b']}/feedback",

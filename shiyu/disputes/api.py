@@ -16,7 +16,7 @@ from shiyu.core.errors import ValidationFailed
 from shiyu.core.http import CurrentPrincipal, Db, Paging, language
 from shiyu.core.paging import Page
 from shiyu.core.pii import mask_text
-from shiyu.disputes import documents, indicators, proofs, service, workflow
+from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.schemas import (
     ActionIn,
     AnswerIn,
@@ -41,6 +41,8 @@ from shiyu.disputes.schemas import (
     ReferralOut,
     RevealIn,
     RevealOut,
+    ScreeningIn,
+    ScreeningOut,
     SessionIn,
     SessionOut,
     TypeOut,
@@ -90,6 +92,14 @@ def list_types(db: Db) -> list[Any]:
             summary="化解率, 调解成功率, share resolved per level, 民转刑, mediator workload (your scope)")
 def get_indicators(db: Db, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     return indicators.compute(db, since, until)
+
+
+@router.post("/screening", response_model=ScreeningOut, status_code=201,
+             summary="Send a 排查 round (task type dispute.screening, with 零报告) to every grid under an area")
+def start_screening(body: ScreeningIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    assignment = screening.start_round(db, principal, area_id=body.area_id, due_at=body.due_at, title=body.title,
+                                       instructions=body.instructions)
+    return {"assignment_id": assignment.id, "grids": len(assignment.targets)}
 
 
 @router.get("/map", response_model=list[MapPoint], summary="Open disputes as map points (no personal data)")

@@ -9,8 +9,8 @@
   of centre (1 city … 4 community), the 衢州 "96.5 % at township" figure;
 - 民转刑: disputes carrying the 民转刑 signal;
 - mediator workload: open (assigned or mediating) disputes per mediator, with their success rate;
-- 排查率: grids whose screening round was reported ÷ grids sent one. It needs the task engine's screening
-  rounds; until they exist it is None (``shiyu.disputes`` docs say so).
+- 排查率: grids whose screening round was reported ÷ grids sent one (``shiyu.disputes.screening``; None before
+  the first round).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shiyu.disputes import service
+from shiyu.disputes import screening, service
 from shiyu.disputes.models import Dispute, DisputeState, Mediator, Signal
 
 S = DisputeState
@@ -55,11 +55,12 @@ def compute(session: Session, since: datetime | None = None, until: datetime | N
                    if Signal.CRIMINAL.value in (signals or []))
     mediator_rows = list(session.execute(select(Mediator.id, Mediator.name).order_by(Mediator.id)))
     stats = service.mediator_stats(session, [m.id for m in mediator_rows])
+    screened = screening.rate(session, since, until)
     return {
         "total": total, "accepted": accepted, "resolved": resolved, "by_state": by_state,
         "resolution_rate": _rate(resolved, accepted),
         "success_rate": _rate(resolved, ended),
-        "screening_rate": None,
+        "screening_rate": screened["rate"], "screening": screened,
         "resolved_by_level": {str(level): _rate(n, resolved) for level, n in sorted(levels.items())},
         "criminal_count": criminal,
         "mediators": [{"id": m.id, "name": m.name, **stats[m.id]} for m in mediator_rows],

@@ -268,9 +268,22 @@ class IndicatorsOut(BaseModel):
     resolution_rate: float | None
     success_rate: float | None
     screening_rate: float | None
+    screening: dict[str, Any]
     resolved_by_level: dict[str, float | None]
     criminal_count: int
     mediators: list[dict[str, Any]]
+
+
+class ScreeningIn(BaseModel):
+    area_id: int = Field(ge=1, le=2**31 - 1, description="every grid under this area gets the round")
+    due_at: datetime
+    title: str = Field("", max_length=200)
+    instructions: str = Field("", max_length=2000)
+
+
+class ScreeningOut(BaseModel):
+    assignment_id: int
+    grids: int
 
 
 class MapPoint(BaseModel):

@@ -140,3 +140,18 @@ def test_a_citizen_applies_for_mediation_and_picks_a_mediator(client, system_ses
     dispute_id = re.search(r'href="/disputes/(\d+)">邻居占用楼道', desk.text).group(1)
     page = client.get(f"/disputes/{dispute_id}").text
     assert f'value="{w.extra["other_mediator"]}" selected' in page and "当事人申请" in page
+
+
+def test_the_desk_sends_a_screening_round(client, system_session):
+    w = _world(system_session)
+    csrf = log_in(client, "leader_a")
+    desk = client.get("/disputes")
+    assert "发起矛盾纠纷排查" in desk.text and "未开展排查任务" in desk.text
+    sent = client.post("/disputes/screening", data={"csrf_token": csrf, "area_id": str(w.community_a.id),
+                                                      "due_on": "2030-01-31"}, follow_redirects=True)
+    assert sent.status_code == 200 and "排查任务已派发到各网格" in sent.text
+    assert "0.0%" in sent.text and "0/2个网格已报" in sent.text
+    assert client.post("/disputes/screening", data={"csrf_token": csrf, "area_id": str(w.community_b.id),
+                                                      "due_on": "2030-01-31"}).status_code in (403, 404)
+    log_in(client, "worker_a1")
+    assert "发起矛盾纠纷排查" not in client.get("/disputes").text

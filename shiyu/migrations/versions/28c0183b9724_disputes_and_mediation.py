@@ -11,7 +11,7 @@ import shiyu.core.pii
 
 
 revision = '28c0183b9724'
-down_revision = '47d1865db7ff'
+down_revision = 'c1eb22679232'
 branch_labels = None
 depends_on = None
 

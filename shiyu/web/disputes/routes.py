@@ -18,7 +18,7 @@ from shapely.geometry import shape
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.storage import LocalStorage
-from shiyu.disputes import documents, indicators, proofs, service, workflow
+from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.models import (
     ADVISE,
     MEDIATE,
@@ -63,7 +63,30 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, state: str | No
                   counts=service.queue_counts(db), ind=indicators.compute(db),
                   referrals=[service.referral_out(r) for r in service.referrals(db, open_only=True)[0]],
                   can_report=principal.has_permission(REPORT) or principal.has_permission(REGISTER),
-                  **_labels(db, lang))
+                  screening_areas=_screening_areas(db, principal),
+                  screening_sent=request.query_params.get("screening") == "sent", **_labels(db, lang))
+
+
+def _screening_areas(db: PageDb, principal: PagePrincipal) -> list[Any]:
+    """The caller's own areas and those one level below, where a 排查 round may be sent."""
+    if not principal.has_permission(screening.ASSIGN):
+        return []
+    roots = areas.roots(db, principal)
+    return [a for root in roots for a in (root, *areas.children(db, root.id)) if a.level < int(AreaLevel.GRID)]
+
+
+@router.post("/screening")
+def start_screening(request: Request, db: PageDb, principal: PagePrincipal, area_id: int = Form(0, ge=0),
+                    due_on: str = Form("", max_length=10)) -> Response:
+    """发起排查 from the desk: a round to every grid under the area, due at the end of the day chosen."""
+    try:
+        due = datetime.combine(date.fromisoformat(due_on), datetime.max.time().replace(microsecond=0),
+                               tzinfo=request.app.state.settings.tz)
+    except ValueError:
+        raise ValidationFailed("invalid_date", "请填写截止日期", "Give the due date",
+                               detail={"field": "due_on"}) from None
+    screening.start_round(db, principal, area_id=area_id, due_at=due)
+    return redirect(request, "/disputes?screening=sent")
 
 
 def _grids(db: PageDb, principal: PagePrincipal) -> list[Any]:
