@@ -39,14 +39,13 @@ from shiyu.disputes.schemas import (
     QuestionIn,
     QuestionOut,
     ReferralOut,
-    RevealIn,
-    RevealOut,
     ScreeningIn,
     ScreeningOut,
     SessionIn,
     SessionOut,
     TypeOut,
 )
+from shiyu.registry.schemas import RevealIn, RevealOut  # the registers' reveal: the same shapes
 
 router = APIRouter(prefix="/disputes", tags=["disputes"])
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

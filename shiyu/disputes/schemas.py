@@ -200,16 +200,6 @@ class AnswerIn(BaseModel):
     answer: str = Field(min_length=2, max_length=4000)
 
 
-class RevealIn(BaseModel):
-    field: str = Field(max_length=40)
-    reason: str = Field(max_length=500)
-
-
-class RevealOut(BaseModel):
-    field: str
-    value: str | None
-
-
 class OrgIn(BaseModel):
     area_id: int = Field(ge=1, le=2**31 - 1)
     kind: str = Field(max_length=12, description="village | township | sector | brand | litigation")

@@ -13,22 +13,14 @@ from sqlalchemy import select
 
 from shiyu.core.audit import AuditEntry
 from tests.cases.case_fixtures import scope_matrix_extra as case_extra
-from tests.disputes.dispute_fixtures import APPLICANT, RESPONDENT, pool
-from tests.factories import login, populated
+from tests.disputes.dispute_fixtures import APPLICANT, RESPONDENT
+from tests.factories import login
 
 BODY = {"title": "楼上漏水", "type_code": "neighbour", "lon": 117.95, "lat": 24.6, "address": "幸福小区3栋",
         "description": "楼上漏水，申请人电话13812345678",
         "parties": [{"role": "applicant", "name": APPLICANT, "id_number": "350203198001010011",
                      "phone": "13812345678"},
                     {"role": "respondent", "name": RESPONDENT, "phone": "13900001111"}]}
-
-
-@pytest.fixture
-def world(system_session):
-    w = populated(system_session)
-    w.extra = pool(system_session, w)
-    system_session.commit()
-    return w
 
 
 def _act(client, h, d, action, note="", **fields):

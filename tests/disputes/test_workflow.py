@@ -14,8 +14,7 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.disputes import service, workflow
 from shiyu.disputes.models import Dispute, DisputeEvent, DisputeState, FollowUp, Referral
 from shiyu.disputes.workflow import ACTIONS, TABLE, Scope
-from tests.disputes.dispute_fixtures import SYSTEM, act, make_dispute, pool
-from tests.factories import populated
+from tests.disputes.dispute_fixtures import SYSTEM, act, make_dispute
 from tests.registry.registry_fixtures import principal
 
 NOTES = {"reject": "已向法院起诉", "fail": "双方分歧大", "refer": "引导诉讼", "escalate": "需街道协调",
@@ -30,14 +29,6 @@ def fields_for(action: str, ids: dict[str, int]) -> dict[str, Any]:
         "follow_up": {"performed": True, "satisfied": True},
         "review_risk": {"risk_level": "medium"},
     }.get(action, {})
-
-
-@pytest.fixture
-def world(system_session):
-    w = populated(system_session)
-    w.extra = pool(system_session, w)
-    system_session.commit()
-    return w
 
 
 def test_the_table_covers_every_state_and_action_once():

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from shapely.geometry import shape
+from sqlalchemy import select
 
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.http import language
@@ -34,7 +35,7 @@ from shiyu.disputes.models import (
     Signal,
 )
 from shiyu.org.areas import service as areas
-from shiyu.org.areas.models import AreaLevel
+from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.web.admin.common import paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
@@ -90,18 +91,9 @@ def start_screening(request: Request, db: PageDb, principal: PagePrincipal, area
 
 
 def _grids(db: PageDb, principal: PagePrincipal) -> list[Any]:
-    """The grids where the caller may register a dispute."""
-    out = []
-    for root in areas.roots(db, principal):
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node.level == int(AreaLevel.GRID):
-                if principal.can(REPORT, node.area_path) or principal.can(REGISTER, node.area_path):
-                    out.append(node)
-            else:
-                stack.extend(areas.children(db, node.id))
-    return sorted(out, key=lambda a: a.code)
+    """The grids where the caller may register a dispute (of those the caller sees)."""
+    grids = db.scalars(select(Area).where(Area.level == int(AreaLevel.GRID)).order_by(Area.code))
+    return [g for g in grids if principal.can(REPORT, g.area_path) or principal.can(REGISTER, g.area_path)]
 
 
 def _new_form(request: Request, db: PageDb, principal: PagePrincipal, status: int = 200, **extra: Any) -> Response:
@@ -256,16 +248,21 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: in
                   papers=list(documents.TEMPLATES), **_labels(db, lang))
 
 
+def _refused(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: int, exc: ShiyuError) -> Response:
+    """The dispute's page again with why the form was refused (nothing of it kept); a 404 stays one."""
+    db.rollback()
+    if exc.status == 404:
+        raise exc
+    return _page(request, db, principal, dispute_id, exc.status, exc.message(language(request)))
+
+
 def _then(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: int, work: Callable[[], Any],
           anchor: str = "") -> Response:
     """Do one change and go back to the dispute's page, or show the page again with why not."""
     try:
         work()
     except ShiyuError as exc:
-        db.rollback()
-        if exc.status == 404:
-            raise
-        return _page(request, db, principal, dispute_id, exc.status, exc.message(language(request)))
+        return _refused(request, db, principal, dispute_id, exc)
     return redirect(request, f"/disputes/{dispute_id}{anchor}")
 
 
@@ -366,10 +363,7 @@ def document(request: Request, dispute_id: int, kind: str, db: PageDb, principal
     try:
         name, data = documents.generate(db, principal, dispute_id, kind[:20], reason, request.app.state.settings.tz)
     except ShiyuError as exc:
-        db.rollback()
-        if exc.status == 404:
-            raise
-        return _page(request, db, principal, dispute_id, exc.status, exc.message(language(request)))
+        return _refused(request, db, principal, dispute_id, exc)
     return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -384,8 +378,5 @@ async def upload_proof(request: Request, dispute_id: int, db: PageDb, principal:
         proofs.store(db, principal, LocalStorage(request.app.state.settings.storage_dir), dispute_id, file.filename,
                      data)
     except ShiyuError as exc:
-        db.rollback()
-        if exc.status == 404:
-            raise
-        return _page(request, db, principal, dispute_id, exc.status, exc.message(language(request)))
+        return _refused(request, db, principal, dispute_id, exc)
     return redirect(request, f"/disputes/{dispute_id}#proofs")
