@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shiyu.core.errors import NotFound
 from shiyu.core.scoping import Principal
+from shiyu.disputes.models import visible
+from shiyu.org.areas.models import Area
 from shiyu.tasks import service as tasks
 from shiyu.tasks.models import Assignment, ItemState, TaskType, WorkItem
 
@@ -37,7 +40,12 @@ def ensure_type(db: Session) -> TaskType:
 
 def start_round(db: Session, principal: Principal, *, area_id: int, due_at: datetime, title: str = "",
                 instructions: str = "") -> Assignment:
-    """One round to every grid under ``area_id`` (the caller's centre area or one below it)."""
+    """One round to every grid under ``area_id`` (the caller's centre area or one below it). The area and the
+    caller's right to assign there are checked before the type is declared, so a refused round writes nothing."""
+    area = visible(db, Area, area_id)
+    if area is None:
+        raise NotFound(detail={"object": "area", "id": area_id})
+    principal.require(ASSIGN, area.area_path)
     ensure_type(db)
     return tasks.assign(db, principal, type_code=TYPE_CODE, title=title or NAME, due_at=due_at,
                         grid_ids=[area_id], instructions=instructions)
