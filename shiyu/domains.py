@@ -24,7 +24,7 @@ from shiyu.registry.declaration import DOMAIN as REGISTRY
 from shiyu.reports.declaration import DOMAIN as REPORTS
 from shiyu.tasks.declaration import DOMAIN as TASKS
 from shiyu.triage.declaration import DOMAIN as TRIAGE
-from shiyu.web import i18n, nav
+from shiyu.web import i18n, nav, todo
 from shiyu.web.declaration import DOMAIN as PAGES
 
 DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, DISPUTES, REPORTS, PAGES)
@@ -32,10 +32,12 @@ DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, T
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:
     """Register what the domains declare with the registries that serve them: navigation, catalogues, role
-    permissions and each domain's own hooks. Idempotent; the app, the worker and the commands call it."""
+    permissions, to-do sources and each domain's own hooks. Idempotent; the app, the worker and the commands call it."""
     for domain in domains:
         for entry in domain.nav:
             nav.register(entry)
+        for source in domain.todo:
+            todo.register(source)
         if domain.translations is not None:
             i18n.add_directory(domain.translations)
         for role, permissions in domain.role_permissions.items():

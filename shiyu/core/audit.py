@@ -187,11 +187,12 @@ def record(
     actor: Principal | None = None,
     reason: str | None = None,
     after: dict[str, Any] | None = None,
-) -> None:
-    """An explicit entry (login, failed login, reveal of personal data, export …)."""
+) -> int:
+    """An explicit entry (login, failed login, reveal of personal data, export …); its id, for a page that
+    shows the recorded outcome again (the desk's batch result)."""
     principal = actor or session.info.get("principal")
-    session.connection().execute(
-        insert(AuditEntry),
+    return int(session.connection().execute(
+        insert(AuditEntry).returning(AuditEntry.id),
         [
             {
                 "at": utcnow(),
@@ -207,7 +208,7 @@ def record(
                 "area_path": area_path,
             }
         ],
-    )
+    ).scalar_one())
 
 
 @dataclass(frozen=True)

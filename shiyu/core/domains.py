@@ -51,6 +51,22 @@ class NavEntry:
         return any(g.role in self.roles for g in principal.grants)
 
 
+@dataclass(frozen=True)
+class TodoItem:
+    """One line of a person's to-do list on the home page (待办): what waits for them, how many, where to do
+    it. ``urgent`` lines (overdue, 特急) come first and are marked."""
+
+    label_zh: str
+    label_en: str
+    count: int
+    href: str
+    urgent: bool = False
+
+
+# What waits for the caller in one domain: lines with a count above zero, in the caller's scope.
+TodoSource = Callable[[Session, Principal], list[TodoItem]]
+
+
 # A step of the demo city run after the shared base (areas, units, people, case history) is committed: it
 # adds the domain's own demo records and answers the line to print, or None.
 DemoStep = Callable[[sessionmaker[Session], ZoneInfo, datetime], tuple[str, str] | None]
@@ -72,6 +88,7 @@ class Domain:
       holds the role table to exactly the declared permissions. ``role_permissions`` gives roles more
       permissions (a new domain adds its own without editing the role table).
     - ``translations``: a directory of ``zh.*.json`` / ``en.*.json`` page catalogues.
+    - ``todo``: what waits for the caller in this domain, for the home page's to-do list (``TodoSource``).
     """
 
     name: str
@@ -87,3 +104,4 @@ class Domain:
     install: Callable[[], None] | None = None
     configure: Callable[[Settings], None] | None = None
     demo: DemoStep | None = None
+    todo: Sequence[TodoSource] = ()

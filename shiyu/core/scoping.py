@@ -122,12 +122,14 @@ class ScopedSession(Session):
     ``Session.get`` answers from the identity map without a query when the object is already loaded —
     for instance by an unscoped read elsewhere in the same request — and so would skip the scope listener.
     For scoped classes this ``get`` confirms visibility with a one-column scoped query (which leaves the
-    loaded object, and any unflushed change to it, untouched)."""
+    loaded object, and any unflushed change to it, untouched) — unless the caller asked for an unscoped read
+    (``execution_options={"unscoped": True}``), which the scope listener would honour too."""
 
     def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
         obj = super().get(entity, ident, **kw)
         principal: Principal | None = self.info.get("principal")
-        if obj is None or not isinstance(obj, ScopedMixin) or principal is None or principal.is_system:
+        unscoped = bool((kw.get("execution_options") or {}).get("unscoped", False))
+        if obj is None or not isinstance(obj, ScopedMixin) or principal is None or principal.is_system or unscoped:
             return obj
         mapper = inspect(type(obj))
         # The mapped attribute, not the table's column: a select of a bare Column is a Core statement, which

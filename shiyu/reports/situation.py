@@ -96,23 +96,50 @@ def area_in_grants(session: Session, principal: Principal, area_id: int) -> Area
     return area
 
 
-def _where(area: Area, department_id: int | None) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class Slice:
+    """Which of an area's cases the figures count, as the command view's filter bar chose: a category with
+    its subcategories (``category_ids``) and a channel; None is all of them."""
+
+    category_ids: tuple[int, ...] | None = None
+    channel: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        """The slice as the parameters of a drill-down link (the chosen category is the first id)."""
+        out: dict[str, Any] = {}
+        if self.category_ids:
+            out["category_id"] = self.category_ids[0]
+        if self.channel:
+            out["channel"] = self.channel
+        return out
+
+
+ALL = Slice()
+
+
+def _where(area: Area, department_id: int | None, part: Slice = ALL) -> list[ColumnElement[bool]]:
     where = [Case.area_path.startswith(area.area_path, autoescape=True)]
     if department_id is not None:
         where.append(Case.main_department_id == department_id)
+    if part.category_ids is not None:
+        where.append(Case.category_id.in_(part.category_ids))
+    if part.channel:
+        where.append(Case.channel == part.channel)
     return where
 
 
-def counts(session: Session, area: Area, moment: Moment, department_id: int | None = None) -> dict[str, int]:
-    """Every figure of ``area`` (and one main department) in one round trip."""
+def counts(session: Session, area: Area, moment: Moment, department_id: int | None = None,
+           part: Slice = ALL) -> dict[str, int]:
+    """Every figure of ``area`` (and one main department, and the slice) in one round trip."""
     columns = [func.count(Case.id).filter(predicate(n, moment)).label(n) for n in FIGURES]
-    row = session.execute(select(*columns).select_from(Case).where(*_where(area, department_id))).one()
+    row = session.execute(select(*columns).select_from(Case).where(*_where(area, department_id, part))).one()
     return {n: int(row._mapping[n] or 0) for n in FIGURES}
 
 
-def statement(name: str, area: Area, moment: Moment, department_id: int | None = None) -> Select[Any]:
+def statement(name: str, area: Area, moment: Moment, department_id: int | None = None,
+              part: Slice = ALL) -> Select[Any]:
     """The cases behind figure ``name``: the most urgent first, then the least time left, then the newest."""
-    return (select(Case).where(predicate(name, moment), *_where(area, department_id))
+    return (select(Case).where(predicate(name, moment), *_where(area, department_id, part))
             .order_by(queues.URGENCY_RANK, Case.step_due_at.asc().nulls_last(), Case.reported_at.desc(),
                       Case.id.desc()))
 
@@ -152,9 +179,10 @@ def _sorted(rows: list[RankRow]) -> list[RankRow]:
 
 
 def area_ranking(session: Session, principal: Principal, area: Area, moment: Moment,
-                 q: indicators.Query | None) -> tuple[AreaLevel | None, list[RankRow]]:
+                 q: indicators.Query | None, part: Slice = ALL) -> tuple[AreaLevel | None, list[RankRow]]:
     """The areas of the ranked level under ``area`` (streets for a city or district); ``q`` (the period's
-    indicator query, None without indicator rights) adds their rates."""
+    indicator query of the same category, None without indicator rights or for a channel, which the
+    indicator facts do not hold) adds their rates."""
     level = RANK_LEVEL.get(AreaLevel(area.level))
     if level is None:
         return None, []
@@ -162,7 +190,7 @@ def area_ranking(session: Session, principal: Principal, area: Area, moment: Mom
         select(Area).where(Area.level == level, Area.area_path.startswith(area.area_path, autoescape=True))
         .order_by(Area.code), execution_options=UNSCOPED) if principal.can(VIEW, a.area_path)]
     live: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for path, numbers in _open_groups(session, Case.area_path, _where(area, None)).items():
+    for path, numbers in _open_groups(session, Case.area_path, _where(area, None, part)).items():
         parent = _ancestor(path, level + 1)
         if parent is not None:
             live[parent] = [a + b for a, b in zip(live[parent], numbers, strict=True)]
@@ -178,9 +206,10 @@ def area_ranking(session: Session, principal: Principal, area: Area, moment: Mom
 
 
 def department_ranking(session: Session, principal: Principal, area: Area, moment: Moment,
-                       q: indicators.Query | None) -> list[RankRow]:
+                       q: indicators.Query | None, part: Slice = ALL) -> list[RankRow]:
     """The main departments of the area's cases: those with open cases now, or figures in the period."""
-    live = _open_groups(session, Case.main_department_id, [*_where(area, None), Case.main_department_id.is_not(None)])
+    live = _open_groups(session, Case.main_department_id,
+                        [*_where(area, None, part), Case.main_department_id.is_not(None)])
     ranked = indicators.ranking(session, principal, q, indicators.RankLevel.DEPARTMENT) if q else []
     rates = {r["id"]: r["values"] for r in ranked}
     ids = set(live) | set(rates)

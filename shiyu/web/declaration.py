@@ -5,7 +5,7 @@ from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
 from shiyu.triage.hot.hot_cases import MANAGE as HOT_ISSUE_MANAGE
-from shiyu.web import pages
+from shiyu.web import pages, todo
 from shiyu.web.command.routes import VIEW as COMMAND_VIEW
 from shiyu.web.desk.routes import DESK_PERMISSIONS
 from shiyu.web.field.routes import FIELD_ROLES
@@ -19,6 +19,7 @@ def _p(*names: str) -> frozenset[str]:
 DOMAIN = Domain(
     name="pages",
     page_routers=(pages.router,),
+    todo=(todo.desk, todo.evaluations),
     translations=Path(__file__).parent / "i18n",
     nav=(
         NavEntry("home", "/", "work", "home", order=0),

@@ -19,6 +19,7 @@ from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, sessions
 from shiyu.org.identity.deps import SESSION_COOKIE, csrf_ok, session_claims, start_session
 from shiyu.org.units.service import department_names
+from shiyu.web import todo
 from shiyu.web.account import router as account_router
 from shiyu.web.activation import router as activation_router
 from shiyu.web.admin import router as admin_router
@@ -116,7 +117,7 @@ def _stats(db: PageDb, principal: PagePrincipal) -> list[dict[str, object]]:
 def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     setup = checklist(db, principal, request.app.state.settings.tz, utcnow())
     return render(request, "home.html", grants=_grant_places(db, principal), stats=_stats(db, principal),
-                  setup=setup)
+                  setup=setup, todo=todo.items_for(db, principal))
 
 
 router.include_router(shell)

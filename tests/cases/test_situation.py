@@ -85,6 +85,33 @@ def test_each_figure_counts_exactly_the_cases_it_lists(system_session, world, wh
         assert rows(s, situation.statement(name, area, MOMENT, dept)) == expected[name], name
 
 
+def test_the_filter_bars_category_and_channel_slice_every_figure_and_ranking(system_session, world):
+    """当前态势 follows the command view's category and channel: n2 (overdue-soon, a2) is about noise, o2
+    (overdue, supervised, b1) came from a citizen; the figures, their lists and the rankings all narrow."""
+    s = as_system(system_session)
+    cases = world.extra["cases"]
+    cases["n2"].category_id = world.extra["noise"].id
+    cases["o2"].channel = "citizen"
+    s.flush()
+    noise = situation.Slice((world.extra["noise"].id,))
+    citizen = situation.Slice(channel="citizen")
+    major = situation.Slice((world.extra["major"].id, world.extra["rubbish"].id, world.extra["noise"].id))
+    assert situation.counts(s, world.city, MOMENT, None, noise) == {
+        "new_today": 1, "closed_today": 0, "in_progress": 1, "overdue": 0, "warning": 1, "supervised": 0}
+    assert situation.counts(s, world.city, MOMENT, None, citizen) == {
+        "new_today": 0, "closed_today": 0, "in_progress": 1, "overdue": 1, "warning": 0, "supervised": 1}
+    assert situation.counts(s, world.city, MOMENT, None, major) == CITY_NOW  # a major category holds its minors
+    for part in (noise, citizen):
+        counted = situation.counts(s, world.city, MOMENT, None, part)
+        for name in situation.FIGURES:
+            assert rows(s, situation.statement(name, world.city, MOMENT, None, part)) == counted[name], name
+    _level, ranked = situation.area_ranking(s, Principal.system("test"), world.street, MOMENT, None, citizen)
+    assert [(r.name, r.overdue, r.in_progress) for r in ranked] == [("乙社区", 1, 1), ("甲社区", 0, 0)]
+    departments = situation.department_ranking(s, Principal.system("test"), world.city, MOMENT, None, noise)
+    assert [(r.code, r.overdue, r.in_progress, r.warning) for r in departments] == [("D-a", 0, 1, 1)]
+    assert noise.query() == {"category_id": world.extra["noise"].id} and citizen.query() == {"channel": "citizen"}
+
+
 def test_today_is_the_local_day_up_to_now(system_session, world):
     s = as_system(system_session)
     listed = {c.tracking_code for c in s.scalars(situation.statement("new_today", world.city, MOMENT))}

@@ -82,20 +82,24 @@ class Server:
 
 
 @contextmanager
-def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]:
-    """Serve a fresh app on a migrated SQLite database in ``tmp`` filled with the small test world.
+def running_world(tmp: Path, fill: Callable[[Any, Any], dict], *, backend: str | None = None) -> Iterator[dict]:
+    """Serve a fresh app on a migrated database filled with the small test world: PostgreSQL when the suite
+    has one (``SHIYU_TEST_POSTGRES_URL``, as in CI: the journeys prove the users' tasks on the production
+    database), else a SQLite file in ``tmp``; ``backend="sqlite"`` keeps a test on SQLite (the e2e and
+    security browser tests, so that both databases are driven through the browser in every CI run).
 
     ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
-    {"url", "ids", "factory", "settings", "app"}.
+    {"url", "ids", "factory", "settings", "app", "backend"}.
     """
     from shiyu.app import create_app
     from shiyu.core import migrate
     from shiyu.core.config import Settings
     from shiyu.core.scoping import Principal
-    from tests.conftest import _create_unmigrated_tables
+    from tests.conftest import PG_URL, _create_unmigrated_tables, drop_database, pg_database_url
     from tests.factories import populated
 
-    url = f"sqlite:///{tmp}/e2e.db"
+    backend = backend or ("postgresql" if PG_URL else "sqlite")
+    url = pg_database_url(f"e2e_{tmp.name}") if backend == "postgresql" else f"sqlite:///{tmp}/e2e.db"
     migrate.upgrade(url)
     _create_unmigrated_tables(url)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -110,9 +114,10 @@ def running_world(tmp: Path, fill: Callable[[Any, Any], dict]) -> Iterator[dict]
     try:
         with Server(app, free_port()) as server:
             yield {"url": server.url, "ids": ids, "factory": app.state.session_factory, "settings": settings,
-                   "app": app}
+                   "app": app, "backend": backend}
     finally:
         app.state.engine.dispose()
+        drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +130,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         return {"street": w.street.id, "community_a": w.community_a.id, "a1": w.grids["a1"].id,
                 "leader_a": w.users["leader_a"].id, "worker_a1": w.users["worker_a1"].id}
 
-    with running_world(tmp_path_factory.mktemp("e2e"), fill) as world:
+    with running_world(tmp_path_factory.mktemp("e2e"), fill, backend="sqlite") as world:
         yield world
 
 

@@ -31,7 +31,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         session.flush()
         return {"category": category.id, "department_a": w.departments["a"].id}
 
-    with running_world(tmp_path_factory.mktemp("loop"), fill) as world:
+    with running_world(tmp_path_factory.mktemp("loop"), fill, backend="sqlite") as world:
         yield world
 
 

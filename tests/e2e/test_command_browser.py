@@ -26,7 +26,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         session.flush()
         return {"category": category.id}
 
-    with running_world(tmp_path_factory.mktemp("command"), fill) as running:
+    with running_world(tmp_path_factory.mktemp("command"), fill, backend="sqlite") as running:
         yield running
 
 

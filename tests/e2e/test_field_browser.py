@@ -34,7 +34,7 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         session.commit()
         return {"category": w.extra["category"].id, "a1": w.grids["a1"].id, "to_verify": to_verify(session, w)}
 
-    with running_world(tmp_path_factory.mktemp("field"), fill) as world:
+    with running_world(tmp_path_factory.mktemp("field"), fill, backend="sqlite") as world:
         yield world
 
 

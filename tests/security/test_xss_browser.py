@@ -117,7 +117,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
                 "grid_a1": w.grids["a1"].id}
 
-    with running_world(tmp_path_factory.mktemp("xss"), fill) as world:
+    with running_world(tmp_path_factory.mktemp("xss"), fill, backend="sqlite") as world:
         world["ids"].update(_file_cases(world["url"], world["ids"]["minor"]))
         yield world
 

@@ -135,18 +135,34 @@ def test_batch_urge_and_supervise_report_each_row(client, world, factory):
     other = world.extra["b"]  # community B: outside leader_a2's scope
     csrf = log_in(client, "leader_a2")
     rows = [f"{first}:{_version(factory, first)}", f"{second}:0", f"{other}:1"]
-    r = client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge", "queue": "to_register", "case": rows})
-    assert r.status_code == 200, r.text[:500]
+    r = client.post("/desk/batch", data={"csrf_token": csrf, "action": "urge", "queue": "to_register", "case": rows},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/desk?queue=to_register&batch="), r.text[:500]
+    r = client.get(r.headers["location"])
+    assert r.status_code == 200
     results = r.text[r.text.index('id="batch-results"'):]
     assert "批量催办：成功 1 件，未办理 2 件" in results
     assert re.search(rf'data-case="{first}">.*已办理', results)
     assert re.search(rf'data-case="{second}">.*未办理：', results), "a stale version is refused for that row"
     assert re.search(rf'data-case="{other}">.*未办理：', results), "a case outside the caller's scope is refused"
+    assert re.search(rf'data-case="{other}"><span class="mono">#{other}<', results), "and its code is not shown"
     with factory() as s:
         s.info["principal"] = Principal.system("test")
         urged = s.scalars(select(CaseEvent.case_id).where(CaseEvent.action == "urge")).all()
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.batch_urge")).one()
-    assert urged == [first] and entry.after == {"done": [first], "refused": [second, other]}
+    assert urged == [first] and entry.after["done"] == [first] and entry.after["refused"] == [second, other]
+    assert entry.after["order"] == [first, second, other] and set(entry.after["reasons"]) == {str(second), str(other)}
+    # The page after the batch is a GET: reloading it shows the outcome again and urges nobody twice.
+    again = client.get(f"/desk?queue=to_register&batch={entry.id}")
+    assert "批量催办：成功 1 件，未办理 2 件" in again.text
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        assert s.scalars(select(CaseEvent.case_id).where(CaseEvent.action == "urge")).all() == [first]
+    # Someone else's batch (or any other entry) shows nothing.
+    log_in(client, "operator_a")
+    assert 'id="batch-results"' not in client.get(f"/desk?batch={entry.id}").text
+    assert client.get("/desk?batch=x").status_code == 200
+    csrf = log_in(client, "leader_a2")
     # 督办 needs its instruction; nothing is written without it.
     r = client.post("/desk/batch", data={"csrf_token": csrf, "action": "supervise", "case": [f"{first}:2"]})
     assert r.status_code == 422 and "请填写督办意见" in r.text

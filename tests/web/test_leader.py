@@ -83,6 +83,35 @@ def test_every_situation_number_opens_exactly_its_cases(client, world):
             assert total_of(client, url) == int(n)
 
 
+def test_the_filter_bar_narrows_the_situation_and_every_link_keeps_it(client, world, system_session):
+    """当前态势 follows the category and channel of the command view's filter bar (it once ignored them):
+    with 施工扰民 chosen every figure counts only noise cases and opens exactly those, in 辖区案件 too; the
+    panel polls with the same filters and the big screen opens with them."""
+    noise = world.extra["noise"].id
+    now = utcnow()
+    make_case(system_session, world, "a1", now, category="noise")
+    system_session.commit()
+    log_in(client, "leader_a")
+    page = client.get(f"/command?days=7&category={noise}&channel=")
+    assert page.status_code == 200
+    figures = {name: (url, int(n)) for name, url, n in FIGURE.findall(page.text)}
+    assert figures["new_today"][1] == 1 and figures["overdue"][1] == 0 and figures["in_progress"][1] == 1
+    for name, (url, n) in figures.items():
+        assert f"category_id={noise}" in url
+        assert total_of(client, url) == n, name
+    drill = client.get(html.unescape(figures["new_today"][0])).text
+    assert "施工扰民" in drill
+    desk = re.search(r'id="open-desk" href="([^"]+)"|href="([^"]+)" id="open-desk"', drill)
+    assert desk and f"category={noise}" in html.unescape(desk.group(1) or desk.group(2))
+    assert "共 1 条" in client.get(html.unescape(desk.group(1) or desk.group(2))).text
+    assert f"/command/situation?area={world.community_a.id}&days=7&category={noise}" in html.unescape(page.text)
+    assert f"/command/screen?area={world.community_a.id}&days=7&category={noise}" in html.unescape(page.text)
+    by_channel = client.get("/command/situation?days=7&channel=citizen")
+    assert {name: int(n) for name, _u, n in FIGURE.findall(by_channel.text)}["in_progress"] == 0
+    assert "channel=citizen" in by_channel.text
+    assert client.get("/command/situation?category=99999").status_code == 404
+
+
 def test_the_panel_polls_itself_and_the_big_screen(client, world):
     log_in(client, "leader_a")
     panel = client.get("/command/situation?days=7")

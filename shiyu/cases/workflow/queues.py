@@ -58,6 +58,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("to_handle", "待处置", "to handle", ("report_result", "assist_report")),
     Queue("to_verify", "待核查", "to verify", ("verify_pass",)),
     Queue("to_close", "待结案", "to close", ("close",)),
+    # 回访: a closed case the citizen has not evaluated; the centre calls them back and records the rating.
+    Queue("to_follow_up", "待回访", "to follow up", ("evaluate",)),
     Queue("to_approve", "待审批", "to approve", ("approve_extension", "approve_suspension")),
     Queue("overdue", "超期", "overdue", watch=lambda p: and_(_open(), Case.step_alert >= Alert.OVERDUE)),
     Queue("supervised", "督办", "supervised", watch=lambda p: and_(_open(), Case.supervised.is_(True))),

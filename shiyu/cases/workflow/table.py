@@ -262,6 +262,11 @@ def not_evaluated(case: Case, _p: Principal) -> ShiyuError | None:
     return None
 
 
+@not_evaluated.sql
+def _not_evaluated_sql(_p: Principal) -> Any:
+    return Case.rating.is_(None)
+
+
 @guard
 def unsatisfied(case: Case, _p: Principal) -> ShiyuError | None:
     if case.rating != Rating.UNSATISFIED:
@@ -378,7 +383,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                choose=after_failed_verification),
     Transition("close", (S.TO_CLOSE,), (S.CLOSED,), (_r("case.close", CENTRE),), "结案", "close"),
     Transition("evaluate", (S.CLOSED,), STAYS, (_r(None, Scope.REPORTER), _r("case.evaluate", Scope.AREA)),
-               "评价", "evaluate", fields=(RATING,), guards=(not_evaluated,)),
+               "回访评价", "follow-up evaluation", fields=(RATING,), guards=(not_evaluated,)),
     Transition("reopen", (S.CLOSED,), (S.TO_DISPATCH,), (_r("case.close", CENTRE),), "重新办理", "reopen",
                note_required=True, guards=(unsatisfied,)),
     Transition("supervise", OPEN_STATES, STAYS, (_r("case.supervise", Scope.ABOVE),), "督办", "supervise",

@@ -287,6 +287,9 @@ def _merge_repeats(session: Session, merges: dict[int, tuple[Case, int]], tz: Zo
         return
     now = max(case.reported_at for case, _target in merges.values())
     with _as_system(session) as system:
+        # The targets in one read, held here: the merge effect then finds each in the identity map instead of
+        # loading it on its own (a flush and a query per merge).
+        _held = list(session.scalars(select(Case).where(Case.id.in_({t for _c, t in merges.values()}))))
         try:
             with session.begin_nested():
                 engine.apply_each(session, system, "merge", {

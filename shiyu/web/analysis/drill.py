@@ -60,7 +60,8 @@ def may_use_desk(principal: Principal) -> bool:
     return any(principal.has_permission(p) for p in DESK_PERMISSIONS)
 
 
-def desk_query(figure: str, area_id: int, department_id: int | None, moment: situation.Moment) -> str | None:
+def desk_query(figure: str, area_id: int, department_id: int | None, moment: situation.Moment,
+               part: situation.Slice = situation.ALL) -> str | None:
     """The 辖区案件 filters (``shiyu.cases.listing``) that select exactly the cases of ``figure``, for those
     the desk's filters can express (the others have no such link)."""
     today = moment.local.date().isoformat()
@@ -74,24 +75,31 @@ def desk_query(figure: str, area_id: int, department_id: int | None, moment: sit
     chosen = [("area", str(area_id)), *filters[figure]]
     if department_id is not None:
         chosen.append(("department", str(department_id)))
+    chosen += [("category" if k == "category_id" else k, str(v)) for k, v in part.query().items()]
     return "/desk/area?" + urlencode(chosen)
 
 
 def _live(request: Request, db: PageDb, principal: Principal, figure: str, area_id: int | None,
-          department_id: int | None) -> Drill:
+          department_id: int | None, category_id: int | None, channel: str | None) -> Drill:
     require_any(principal, situation.VIEW)
     lang, tz = language(request), request.app.state.settings.tz
     area = (situation.area_in_grants(db, principal, area_id) if area_id is not None
             else command.focus_area(db, principal, None))
     moment = situation.Moment(utcnow(), tz)
-    stmt = situation.statement(figure, area, moment, department_id)
+    f = command.filters(command.DEFAULT_DAYS, category_id, channel)
+    part = situation.Slice(command.category_ids(db, f.category_id), f.channel)
+    stmt = situation.statement(figure, area, moment, department_id, part)
     label = situation.LABELS[figure][1 if lang == "en" else 0]
     parts = [label, area.name]
     if department_id is not None:
         parts.append(department_names(db, [department_id]).get(department_id, ""))
+    if f.category_id is not None:
+        parts.append(table.category_names(db, lang).get(f.category_id, ""))
+    if f.channel:
+        parts.append(translate(lang, "desk.channel." + f.channel))
     parts.append(translate(lang, "leader.as_of", time=moment.local.strftime("%H:%M")))
-    params = {"figure": figure, "area_id": area.id, "department_id": department_id}
-    desk = desk_query(figure, area.id, department_id, moment) if may_use_desk(principal) else None
+    params = {"figure": figure, "area_id": area.id, "department_id": department_id, **part.query()}
+    desk = desk_query(figure, area.id, department_id, moment, part) if may_use_desk(principal) else None
     return Drill(" · ".join(p for p in parts if p), stmt, params, desk)
 
 
@@ -132,7 +140,8 @@ def _drill(request: Request, db: PageDb, principal: Principal) -> Drill:
             return None
 
     if p.get("figure"):
-        return _live(request, db, principal, p["figure"], number("area_id"), number("department_id"))
+        return _live(request, db, principal, p["figure"], number("area_id"), number("department_id"),
+                     number("category_id"), p.get("channel") or None)
     return _indicator(request, db, principal, p.get("indicator", "reported"), p.get("part", "numerator"),
                       number("area_id"), number("department_id"), number("category_id"), day("start"), day("end"))
 

@@ -57,7 +57,7 @@ def command_page(request: Request, db: PageDb, principal: PagePrincipal, area: i
               "states": [s.value for s in CaseState], "kpis": kpis, "tiles": request.app.state.settings.tile_url}
     return render(request, "command/command.html", focus=focus, tops=service.top_areas(db, principal), f=f,
                   periods=service.PERIODS, channels=list(Channel), legend=legend, kpis=kpis,
-                  config=config, s=panel(request, db, principal, focus.id, f.days), screen=False,
+                  config=config, s=panel(request, db, principal, focus.id, f), screen=False,
                   disputes_layer=principal.has_permission(DISPUTE_VIEW))
 
 

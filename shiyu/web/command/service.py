@@ -133,7 +133,8 @@ def jurisdictions(session: Session, area: Area) -> dict[str, Any]:
 # -- cases as points -------------------------------------------------------------------------------------
 
 
-def _category_ids(session: Session, category_id: int | None) -> tuple[int, ...] | None:
+def category_ids(session: Session, category_id: int | None) -> tuple[int, ...] | None:
+    """The chosen category and its subcategories (None: every category); an unknown id is a 404."""
     if category_id is None:
         return None
     category = session.get(Category, category_id)
@@ -151,9 +152,9 @@ def case_points(session: Session, f: Filters, tz: ZoneInfo, area: Area, ids: lis
                   Case.step_due_at, Case.step_escalate_at).where(
         Case.reported_at >= start, Case.reported_at < end,
         Case.area_path.startswith(area.area_path, autoescape=True))
-    category_ids = _category_ids(session, f.category_id)
-    if category_ids is not None:
-        stmt = stmt.where(Case.category_id.in_(category_ids))
+    chosen = category_ids(session, f.category_id)
+    if chosen is not None:
+        stmt = stmt.where(Case.category_id.in_(chosen))
     if f.channel:
         stmt = stmt.where(Case.channel == f.channel)
     if ids is not None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -26,6 +27,7 @@ from shiyu.cases.categories import service as categories
 from shiyu.cases.models import Case, has_case_role
 from shiyu.cases.workflow import effects, engine, queues
 from shiyu.cases.workflow.table import ACTIONS, FieldType
+from shiyu.core.audit import AuditEntry
 from shiyu.core.errors import Conflict, ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
@@ -57,7 +59,9 @@ CHOICE_LIMIT = 500
 QUEUE_PERMISSION = {
     "to_register": "case.register", "to_dispatch": "case.dispatch", "to_accept": "case.handle",
     "to_handle": "case.handle", "to_verify": "case.verify", "to_close": "case.close", "to_approve": "case.approve",
+    "to_follow_up": "case.evaluate",
 }
+BATCH_ACTIONS = ("urge", "supervise")  # 催办, 督办 on checked rows (shiyu.web.desk.work)
 DESK_PERMISSIONS = tuple(sorted(set(QUEUE_PERMISSION.values()) | {"case.supervise"}))
 
 
@@ -78,11 +82,35 @@ def critical_cases(session: Session, principal: Principal, mine: list[tuple[queu
 
 @router.get("")
 def desk(request: Request, db: PageDb, principal: PagePrincipal, queue: str = Query(""),
-         offset: int = Query(0, ge=0), q: str | None = Query(None)) -> Response:
+         offset: int = Query(0, ge=0), q: str | None = Query(None), batch: str = Query("")) -> Response:
     require_any(principal, *DESK_PERMISSIONS)
     if q is not None:  # the search box (shiyu.web.desk.find)
         return find.search_page(request, db, q, offset)
-    return desk_page(request, db, principal, queue, offset)
+    outcome = batch_results(db, principal, batch) if batch else None
+    if outcome is None:
+        return desk_page(request, db, principal, queue, offset)
+    return desk_page(request, db, principal, queue, offset, batch_action=outcome[0], batch=outcome[1])
+
+
+def batch_results(db: Session, principal: Principal, entry_id: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """The outcome of the caller's own batch, from its audit entry: the page after the batch is a GET of
+    ``/desk?batch=<entry>``, so reloading it shows the outcome again instead of sending the batch twice.
+    Someone else's batch, or any other entry, shows nothing."""
+    if not entry_id.isdigit():
+        return None
+    entry = db.scalar(select(AuditEntry).where(
+        AuditEntry.id == int(entry_id), AuditEntry.actor_id == principal.user_id,
+        AuditEntry.action.in_([f"case.batch_{a}" for a in BATCH_ACTIONS])), execution_options={"unscoped": True})
+    if entry is None or not entry.after:
+        return None
+    outcome = entry.after
+    # Read in the caller's scope: a row refused as out of scope shows its number, not its tracking code.
+    codes = {case_id: code for case_id, code in db.execute(
+        select(Case.id, Case.tracking_code).where(Case.id.in_(outcome["order"])))}
+    done = set(outcome["done"])
+    return entry.action.removeprefix("case.batch_"), [
+        {"id": c, "code": codes.get(c, f"#{c}"), "ok": c in done, "message": outcome["reasons"].get(str(c), "")}
+        for c in outcome["order"]]
 
 
 def desk_page(request: Request, db: Session, principal: Principal, queue: str, offset: int, status: int = 200,

@@ -9,7 +9,8 @@
   (``/desk/counts``) through its scoped session; a count that grows rings the new-case sound.
 - Batch 督办/催办 on checked rows: each row is applied by the workflow engine on its own savepoint, with the
   version the operator saw, so one refused row (out of scope, changed meanwhile, closed) leaves the others
-  done; the page lists what happened to each row, and the batch itself is in the audit log.
+  done; the batch is in the audit log with what happened to each row, and the page after it (a redirect, so a
+  reload sends nothing again) lists that outcome.
 """
 
 from __future__ import annotations
@@ -17,22 +18,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from shiyu.cases.models import Case
 from shiyu.cases.workflow import engine, queues
 from shiyu.core import audit
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.http import language
 from shiyu.core.scoping import Principal
-from shiyu.web.desk.routes import DESK_PERMISSIONS, desk_page, desk_queues
+from shiyu.web.desk.routes import BATCH_ACTIONS, DESK_PERMISSIONS, desk_queues
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, page_form, render, require_any
 
 # Included in the desk router (``shiyu.web.desk``), which adds the /desk prefix.
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-BATCH_ACTIONS = ("urge", "supervise")
 BATCH_LIMIT = 100
 
 
@@ -56,25 +55,24 @@ def _parse_rows(values: list[str]) -> list[tuple[int, int]]:
 
 
 def apply_batch(db: Session, principal: Principal, action: str, rows: list[tuple[int, int]], note: str,
-                fields: dict[str, Any], request: Request) -> list[dict[str, Any]]:
-    """Apply ``action`` to every row on its own savepoint; what happened to each, in the order given."""
+                fields: dict[str, Any], request: Request) -> int:
+    """Apply ``action`` to every row on its own savepoint; the batch's audit entry, which records what
+    happened to each row in the order given (a refusal with its reason in the caller's language)."""
     lang, tz = language(request), request.app.state.settings.tz
-    out = []
+    done, refused, reasons = [], [], {}
     for case_id, version in rows:
         savepoint = db.begin_nested()
         try:
-            case = engine.apply(db, principal, case_id, action,
-                                engine.ActionInput(expected_version=version, note=note, fields=fields), tz)
+            engine.apply(db, principal, case_id, action,
+                         engine.ActionInput(expected_version=version, note=note, fields=fields), tz)
             savepoint.commit()
-            out.append({"id": case_id, "code": case.tracking_code, "ok": True, "message": ""})
+            done.append(case_id)
         except ShiyuError as exc:
             savepoint.rollback()
-            code = db.get(Case, case_id)
-            out.append({"id": case_id, "code": code.tracking_code if code else f"#{case_id}", "ok": False,
-                        "message": exc.message(lang)})
-    audit.record(db, f"case.batch_{action}", "case", None, after={
-        "done": [r["id"] for r in out if r["ok"]], "refused": [r["id"] for r in out if not r["ok"]]})
-    return out
+            refused.append(case_id)
+            reasons[str(case_id)] = exc.message(lang)
+    return audit.record(db, f"case.batch_{action}", "case", None,
+                        after={"done": done, "refused": refused, "order": [c for c, _v in rows], "reasons": reasons})
 
 
 @router.post("/batch")
@@ -95,8 +93,7 @@ async def batch(request: Request, db: PageDb, principal: PagePrincipal) -> Respo
         raise ValidationFailed("note_required", "请填写督办意见", "Write the supervision instruction",
                                detail={"field": "note"})
     fields = {"listed": True} if action == "supervise" and form.get("listed") else {}
-    results = apply_batch(db, principal, action, rows, note, fields, request)
-    db.flush()
+    entry_id = apply_batch(db, principal, action, rows, note, fields, request)
     queue = str(form.get("queue") or "")
-    return desk_page(request, db, principal, queue if queue in queues.BY_NAME else "", 0, batch=results,
-                     batch_action=action)
+    queue = queue if queue in queues.BY_NAME else ""
+    return RedirectResponse(f"/desk?queue={queue}&batch={entry_id}#batch-results", status_code=303)
