@@ -16,6 +16,7 @@ from shiyu.core.config import Settings
 from shiyu.core.db import Base
 from shiyu.core.declaration import DOMAIN as PLATFORM
 from shiyu.core.domains import Domain
+from shiyu.disputes.declaration import DOMAIN as DISPUTES
 from shiyu.keypersons.declaration import DOMAIN as KEYPERSONS
 from shiyu.org.declaration import DOMAIN as ORG
 from shiyu.org.identity import roles
@@ -27,7 +28,8 @@ from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav, todo
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, KEYPERSONS, REPORTS, PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, KEYPERSONS, DISPUTES, REPORTS,
+                               PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:

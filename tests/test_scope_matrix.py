@@ -24,6 +24,7 @@ from shiyu.org.identity.bulk.models import UserImport
 from shiyu.org.units.models import Centre
 from tests.cases.case_fixtures import scope_matrix_extra
 from tests.cases.conftest import LIMITS
+from tests.disputes.dispute_fixtures import scope_matrix_extra as dispute_extra
 from tests.factories import PASSWORD, World, add_user, box, login, populated
 from tests.keypersons.kp_fixtures import scope_matrix_extra as keypersons_extra
 from tests.patrol.patrol_fixtures import body as patrol_body
@@ -311,6 +312,57 @@ ROUTES: list[Case] = [
                     "attributes": {"offence": "盗窃罪", "released_on": "2026-01-01"}}),
     Case("POST", "/api/v1/keypersons/handovers/{handover_id}/cancel", "deny",
          lambda w: f"/api/v1/keypersons/handovers/{w.extra['kp_handover_b']}/cancel", lambda w: {"note": "越权"}),
+    # Disputes (shiyu.disputes): B's dispute, its party, referral, question and proof answer like strangers.
+    Case("GET", "/api/v1/disputes", "list", lambda w: "/api/v1/disputes?limit=500"),
+    Case("POST", "/api/v1/disputes", "deny", lambda w: "/api/v1/disputes",
+         lambda w: {"title": "乙社区纠纷", "type_code": "neighbour", "lon": 118.10, "lat": 24.6}),
+    Case("GET", "/api/v1/disputes/types", "list", lambda w: "/api/v1/disputes/types"),
+    Case("GET", "/api/v1/disputes/indicators", "list", lambda w: "/api/v1/disputes/indicators"),
+    Case("GET", "/api/v1/disputes/map", "list", lambda w: "/api/v1/disputes/map"),
+    Case("POST", "/api/v1/disputes/screening", "deny", lambda w: "/api/v1/disputes/screening",
+         lambda w: {"area_id": _b(w)["area"], "due_at": "2030-01-01T00:00:00+08:00", "title": "越权排查"}),
+    Case("GET", "/api/v1/disputes/referrals", "list", lambda w: "/api/v1/disputes/referrals?all=true&limit=500"),
+    Case("POST", "/api/v1/disputes/referrals/{referral_id}/feedback", "deny",
+         lambda w: f"/api/v1/disputes/referrals/{w.extra['referral_b']}/feedback",
+         lambda w: {"status": "done", "feedback": "越权反馈"}),
+    Case("GET", "/api/v1/disputes/questions", "list", lambda w: "/api/v1/disputes/questions?unanswered=false"),
+    Case("POST", "/api/v1/disputes/questions/{question_id}/answer", "deny",
+         lambda w: f"/api/v1/disputes/questions/{w.extra['question_b']}/answer", lambda w: {"answer": "越权答复"}),
+    Case("GET", "/api/v1/disputes/orgs", "list", lambda w: "/api/v1/disputes/orgs"),
+    Case("POST", "/api/v1/disputes/orgs", "deny", lambda w: "/api/v1/disputes/orgs",
+         lambda w: {"area_id": _b(w)["area"], "kind": "village", "name": "越权调委会"}),
+    Case("GET", "/api/v1/disputes/mediators", "list", lambda w: "/api/v1/disputes/mediators"),
+    Case("POST", "/api/v1/disputes/mediators", "deny", lambda w: "/api/v1/disputes/mediators",
+         lambda w: {"org_id": w.extra["org_b"], "name": "越权"}),
+    Case("POST", "/api/v1/disputes/from-case/{case_id}", "deny",
+         lambda w: f"/api/v1/disputes/from-case/{w.extra['case_b']}", lambda w: {"type_code": "neighbour"}),
+    Case("POST", "/api/v1/disputes/parties/{party_id}/reveal", "deny",
+         lambda w: f"/api/v1/disputes/parties/{w.extra['party_b']}/reveal",
+         lambda w: {"field": "name", "reason": "越权查看当事人"}),
+    Case("GET", "/api/v1/disputes/{dispute_id}", "deny", lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}"),
+    Case("POST", "/api/v1/disputes/{dispute_id}/actions/{action}", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/actions/escalate",
+         lambda w: {"version": w.extra["dispute_b_version"], "note": "越权上报"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/parties", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/parties", lambda w: {"role": "third", "name": "越权"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/sessions", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/sessions",
+         lambda w: {"starts_at": "2026-12-01T09:00:00+08:00", "place": "越权调解室"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/confirmation", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/confirmation",
+         lambda w: {"court": "越权法院", "applied_on": "2026-12-01"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/confirmation/result", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/confirmation/result",
+         lambda w: {"result": "confirmed", "decided_on": "2026-12-01"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/questions", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/questions", lambda w: {"question": "越权提问"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/documents/{kind}", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/documents/acceptance",
+         lambda w: {"field": "document", "reason": "越权生成文书"}),
+    Case("POST", "/api/v1/disputes/{dispute_id}/proofs", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/proofs"),
+    Case("GET", "/api/v1/disputes/{dispute_id}/proofs/{proof_id}", "deny",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/proofs/{w.extra['proof_b']}"),
 ]
 
 
@@ -329,6 +381,7 @@ def world(system_session) -> World:
     case_extra.update(registry_extra(system_session, w))
     case_extra.update(tasks_extra(system_session, w))
     case_extra.update(keypersons_extra(system_session, w, case_extra["person_b"]))
+    case_extra.update(dispute_extra(system_session, w))
     case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     import_b = UserImport(created_by=w.users["leader_b"].id, file_name="b.xlsx", rows="[]")

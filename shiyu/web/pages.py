@@ -27,6 +27,7 @@ from shiyu.web.admin.setup import checklist
 from shiyu.web.analysis import router as analysis_router
 from shiyu.web.command import router as command_router
 from shiyu.web.desk import router as desk_router
+from shiyu.web.disputes import router as disputes_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.keypersons import router as keypersons_router
@@ -134,3 +135,4 @@ router.include_router(field_router)
 router.include_router(registry_router)
 router.include_router(tasks_router)
 router.include_router(keypersons_router)
+router.include_router(disputes_router)

@@ -81,6 +81,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.registry.models import House
     from shiyu.tasks import service as tasks
     from tests.cases.case_fixtures import LIMITS
+    from tests.disputes.dispute_fixtures import hostile_dispute
     from tests.registry.registry_fixtures import member, registered_family
 
     def fill(session, w) -> dict:
@@ -116,7 +117,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         campaign = tasks.assign(session, session.info["principal"], type_code="xss.check",
                                 title="任务" + img("campaign"), due_at=utcnow() + timedelta(days=3),
                                 grid_ids=[w.grids["a1"].id], instructions=script("instructions"))
-        return {"campaign": campaign.id,
+        dispute = hostile_dispute(session, w, RESIDENT, img("dispute-title"))
+        return {"campaign": campaign.id, "dispute": dispute,
                 "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
@@ -193,13 +195,14 @@ def _urls(world: dict) -> list[str]:
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
-              "assignment_id": ids["campaign"]}
+              "assignment_id": ids["campaign"], "dispute_id": ids["dispute"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",
         "/admin/categories?inactive=true", f"/desk/cases/{ids['citizen_case']}", f"/portal/track?code={ids['code']}",
         f"/registry?area={ids['grid_a1']}", "/registry/changes?status=accepted",
         f"/tasks/assignments/{ids['campaign']}?area={ids['grid_a1']}",
+        "/disputes?state=agreed", "/portal/mediation",
     ]
 
 

@@ -23,6 +23,7 @@ from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
 from shiyu.core.live import Change, LocalBroker
 from shiyu.core.scoping import Principal
+from shiyu.disputes.models import VIEW as DISPUTE_VIEW
 from shiyu.org.identity.sessions import load_principal
 from shiyu.web.command import service
 from shiyu.web.command.situation import panel
@@ -56,7 +57,8 @@ def command_page(request: Request, db: PageDb, principal: PagePrincipal, area: i
               "states": [s.value for s in CaseState], "kpis": kpis, "tiles": request.app.state.settings.tile_url}
     return render(request, "command/command.html", focus=focus, tops=service.top_areas(db, principal), f=f,
                   periods=service.PERIODS, channels=list(Channel), legend=legend, kpis=kpis,
-                  config=config, s=panel(request, db, principal, focus.id, f), screen=False)
+                  config=config, s=panel(request, db, principal, focus.id, f), screen=False,
+                  disputes_layer=principal.has_permission(DISPUTE_VIEW))
 
 
 @router.get("/areas.json")

@@ -33,6 +33,8 @@ from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.disputes import service as disputes
+from shiyu.disputes.models import REGISTER as DISPUTE_REGISTER
 from shiyu.org.units import service as units
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
@@ -178,6 +180,9 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
                   combined=register_dispatch.offer(db, principal, case, detail["allowed_actions"]),
                   triage=triage_suggest.choices(db, case),
                   dups=case_duplicates.candidates_for(db, case.id), repeat=case_duplicates.repeat_of(db, case.id),
+                  dispute=disputes.for_case(db, case.id), can_convert=principal.can(DISPUTE_REGISTER, case.area_path),
+                  dispute_types=disputes.type_names(db, lang)
+                  if principal.can(DISPUTE_REGISTER, case.area_path) else {},
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,
                      "done": done_label(request)} | extra)
 
