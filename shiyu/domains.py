@@ -19,13 +19,14 @@ from shiyu.core.domains import Domain
 from shiyu.org.declaration import DOMAIN as ORG
 from shiyu.org.identity import roles
 from shiyu.patrol.declaration import DOMAIN as PATROL
+from shiyu.petitions.declaration import DOMAIN as PETITIONS
 from shiyu.registry.declaration import DOMAIN as REGISTRY
 from shiyu.reports.declaration import DOMAIN as REPORTS
 from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, REPORTS, PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, PETITIONS, REPORTS, PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:
