@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-        op.create_table('petition_time_limit',
+    op.create_table('petition_time_limit',
     sa.Column('key', sa.String(length=24), nullable=False),
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('unit', sa.String(length=16), nullable=False),
