@@ -45,11 +45,6 @@ def not_repeat() -> Conflict:
                     "Only a repeat petitioner can be enrolled as a key person")
 
 
-def area_not_allowed() -> ValidationFailed:
-    return ValidationFailed("area_not_allowed", "该区域不在您的信访工作范围内", "You do not handle petitions there",
-                            detail={"field": "area_id"})
-
-
 def unknown_petitions() -> ValidationFailed:
     return ValidationFailed("unknown_petitions", "所选信访事项不存在", "Some of the petitions do not exist",
                             detail={"field": "petition_ids"})

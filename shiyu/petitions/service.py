@@ -101,9 +101,10 @@ class Filters:
 
 
 def _area(session: Session, principal: Principal, area_id: int) -> Area:
+    """The area to register for: one the caller handles petitions in, else not found (as if it did not exist)."""
     area = session.get(Area, area_id)
     if area is None or not principal.can(HANDLE, area.area_path):
-        raise errors.area_not_allowed()
+        raise NotFound(detail={"object": "area", "id": area_id})
     return area
 
 
@@ -300,7 +301,7 @@ def _common_path(paths: list[str]) -> str:
     return common or "/"
 
 
-def _petitioners(session: Session, petition_ids: Sequence[int]) -> dict[int, list[Petitioner]]:
+def petitioners_of(session: Session, petition_ids: Sequence[int]) -> dict[int, list[Petitioner]]:
     out: dict[int, list[Petitioner]] = {i: [] for i in petition_ids}
     if petition_ids:
         for p in session.scalars(select(Petitioner).where(Petitioner.petition_id.in_(petition_ids))
@@ -330,7 +331,7 @@ def petition_out(p: Petition, petitioners: list[Petitioner], now: datetime) -> d
 
 
 def outs(session: Session, rows: list[Petition]) -> list[dict[str, Any]]:
-    people = _petitioners(session, [r.id for r in rows])
+    people = petitioners_of(session, [r.id for r in rows])
     now = utcnow()
     return [petition_out(r, people[r.id], now) for r in rows]
 
@@ -346,7 +347,7 @@ def detail(session: Session, petition_id: int) -> dict[str, Any]:
     if petition.leader_id is not None:
         leader = session.scalar(select(User.username).where(User.id == petition.leader_id)
                                 .execution_options(unscoped=True))
-    return {**petition_out(petition, _petitioners(session, [petition.id])[petition.id], utcnow()),
+    return {**petition_out(petition, petitioners_of(session, [petition.id])[petition.id], utcnow()),
             "leader": leader, "actions": [a.value for a in actions_from(petition.state)],
             "timeline": [{"at": e.at, "actor": e.actor_name, "action": e.action, "from_state": e.from_state,
                           "to_state": e.to_state, "note": mask_text(e.note), "late": e.late} for e in events]}
@@ -382,7 +383,7 @@ def link(session: Session, principal: Principal, petition_id: int, kind: str, re
     principal.require(HANDLE, petition.area_path)
     if kind == "enrol_key_person" and not petition.is_repeat:
         raise errors.not_repeat()
-    people = _petitioners(session, [petition.id])[petition.id]
+    people = petitioners_of(session, [petition.id])[petition.id]
     outbox.emit(session, LINKS[kind], "petition", petition.id, petition.area_path, {
         "petition_id": petition.id, "number": petition.number, "area_id": petition.area_id,
         "reason": reason.strip(), "petitioner_ids": [p.id for p in people],
@@ -426,6 +427,7 @@ class ReceptionIn:
 
 def add_reception(session: Session, principal: Principal, data: ReceptionIn) -> Reception:
     """接访日: who receives, when and where, and which petitions were received (all visible to the caller)."""
+    principal.require(HANDLE)
     area = _area(session, principal, data.area_id)
     if not data.place.strip():
         raise errors.required("place")
