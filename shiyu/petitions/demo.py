@@ -15,7 +15,7 @@ from shiyu.core.db import transaction
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.petitions import service
-from shiyu.petitions.service import PetitionerIn, Registration, ReceptionIn, Step
+from shiyu.petitions.service import PetitionerIn, ReceptionIn, Registration, Step
 
 # (channel, days ago, demands, unit complained about, petitioners as (name, ID number, phone), group size,
 #  the actions taken with their notes)
@@ -24,7 +24,8 @@ PETITIONS: tuple[tuple[str, int, str, str, tuple[tuple[str, str, str], ...], int
     ("visit", 20, "小区电梯停运三个月，物业以维修基金未批为由拒绝维修，请求督促尽快修复。", "某物业服务公司",
      (("陈建国", "350203196505120016", "13805920011"),), 1, ()),
     ("letter", 12, "对法院已生效判决的执行结果不服，要求重新审理。", "区人民法院",
-     (("林美华", "350203197208150022", "13905920022"),), 1, (("refuse", "属于诉讼途径解决的事项，已书面告知向人民法院提出。"),)),
+     (("林美华", "350203197208150022", "13905920022"),), 1,
+     (("refuse", "属于诉讼途径解决的事项，已书面告知向人民法院提出。"),)),
     ("online", 30, "工地夜间施工噪声扰民，多次投诉未果。", "某建筑工程有限公司",
      (("黄志强", "350203198003030035", "13605920033"),), 1,
      (("accept", ""), ("assign", "区住房和建设局"), ("start", ""))),

@@ -41,8 +41,8 @@ from shiyu.petitions.models import (
     VIEW,
     Channel,
     Petition,
-    PetitionEvent,
     Petitioner,
+    PetitionEvent,
     Reception,
     State,
 )
@@ -202,7 +202,7 @@ def act(session: Session, principal: Principal, tz: ZoneInfo, petition_id: int, 
         opened = petition.step_started_at or now
         if now > limits.due(session, tz, opened, move.window, figures):
             raise errors.window_passed(move.window.value)
-    late = petition.due_at is not None and now > petition.due_at and move.action != Action.EXTEND
+    late = move.meets and petition.due_at is not None and now > petition.due_at
     source = petition.state
     _apply(session, petition, move.action, step, note, tz, now, figures)
     petition.state = move.target.value
@@ -213,8 +213,7 @@ def act(session: Session, principal: Principal, tz: ZoneInfo, petition_id: int, 
             petition.handle_due_at = petition.due_at
     if move.target in CLOSED_STATES:
         petition.closed_at, petition.due_at = now, None
-    _event(session, principal, petition, move.action.value, source, move.target.value, note, now=now,
-           late=late and source != move.target.value)
+    _event(session, principal, petition, move.action.value, source, move.target.value, note, now=now, late=late)
     session.flush()
     return petition
 
@@ -445,8 +444,9 @@ def add_reception(session: Session, principal: Principal, data: ReceptionIn) -> 
 
 def receptions(session: Session, params: PageParams) -> tuple[list[dict[str, Any]], int]:
     rows, total = paginate(session, select(Reception).order_by(Reception.day.desc(), Reception.id.desc()), params)
-    leaders = dict(session.execute(select(User.id, User.username).where(User.id.in_({r.leader_id for r in rows}))
-                                   .execution_options(unscoped=True)).tuples().all()) if rows else {}
+    leaders: dict[int, str] = {uid: name for uid, name in session.execute(
+        select(User.id, User.username).where(User.id.in_({r.leader_id for r in rows}))
+        .execution_options(unscoped=True))} if rows else {}
     return [{"id": r.id, "area_id": r.area_id, "leader_id": r.leader_id, "leader": leaders.get(r.leader_id, ""),
              "day": r.day, "place": r.place, "note": r.note, "petition_ids": r.petition_ids} for r in rows], total
 

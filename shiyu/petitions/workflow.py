@@ -53,25 +53,28 @@ class Transition:
     starts: Limit | None = None
     # A request the petitioner may make only within this limit from the previous step's end
     window: Limit | None = None
+    # This transition is what the running deadline asks for (a decision, an answer, an opinion): done after
+    # the deadline, the timeline marks it late
+    meets: bool = False
     permission: str = HANDLE
 
 
 _NOTE = frozenset({Need.NOTE})
 
 TABLE: tuple[Transition, ...] = (
-    Transition(S.REGISTERED, Action.ACCEPT, S.ACCEPTED, starts=Limit.HANDLE),
-    Transition(S.REGISTERED, Action.REFUSE, S.NOT_ACCEPTED, _NOTE),
+    Transition(S.REGISTERED, Action.ACCEPT, S.ACCEPTED, starts=Limit.HANDLE, meets=True),
+    Transition(S.REGISTERED, Action.REFUSE, S.NOT_ACCEPTED, _NOTE, meets=True),
     Transition(S.ACCEPTED, Action.ASSIGN, S.ASSIGNED, frozenset({Need.UNIT_AND_LEADER})),
     Transition(S.ASSIGNED, Action.START, S.HANDLING),
     Transition(S.HANDLING, Action.EXTEND, S.HANDLING, _NOTE),
-    Transition(S.HANDLING, Action.ANSWER, S.ANSWERED, _NOTE),
+    Transition(S.HANDLING, Action.ANSWER, S.ANSWERED, _NOTE, meets=True),
     Transition(S.ANSWERED, Action.EVALUATE, S.EVALUATED, frozenset({Need.SATISFIED})),
     Transition(S.EVALUATED, Action.REQUEST_REVIEW, S.REVIEW, _NOTE, starts=Limit.REVIEW,
                window=Limit.REVIEW_REQUEST),
-    Transition(S.REVIEW, Action.ANSWER_REVIEW, S.REVIEWED, _NOTE),
+    Transition(S.REVIEW, Action.ANSWER_REVIEW, S.REVIEWED, _NOTE, meets=True),
     Transition(S.REVIEWED, Action.REQUEST_RE_REVIEW, S.RE_REVIEW, _NOTE, starts=Limit.RE_REVIEW,
                window=Limit.RE_REVIEW_REQUEST),
-    Transition(S.RE_REVIEW, Action.ANSWER_RE_REVIEW, S.RE_REVIEWED, _NOTE),
+    Transition(S.RE_REVIEW, Action.ANSWER_RE_REVIEW, S.RE_REVIEWED, _NOTE, meets=True),
     Transition(S.EVALUATED, Action.CONCLUDE, S.CONCLUDED),
     Transition(S.REVIEWED, Action.CONCLUDE, S.CONCLUDED),
     Transition(S.RE_REVIEWED, Action.CONCLUDE, S.CONCLUDED),

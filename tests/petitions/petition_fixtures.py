@@ -26,8 +26,9 @@ def officers(s: Session, w: World) -> None:
     s.flush()
 
 
-def registration(area_id: int, *, name: str = "陈建国", id_no: str | None = None, demands: str = "小区电梯停运，请求修复",
-                 received_at: datetime | None = None, **kw: Any) -> Registration:
+def registration(area_id: int, *, name: str = "陈建国", id_no: str | None = None,
+                 demands: str = "小区电梯停运，请求修复", received_at: datetime | None = None,
+                 **kw: Any) -> Registration:
     return Registration(area_id=area_id, channel=kw.pop("channel", "visit"), demands=demands,
                         petitioners=[PetitionerIn(name, id_no or id_number(), "13805920011")],
                         received_at=received_at, **kw)
