@@ -137,6 +137,7 @@ class ReceptionOut(BaseModel):
     place: str
     note: str
     petition_ids: list[int]
+    numbers: list[str] = Field(default_factory=list, description="the petitions' numbers, in the same order")
 
 
 class Indicators(BaseModel):

@@ -442,13 +442,28 @@ def add_reception(session: Session, principal: Principal, data: ReceptionIn) -> 
     return row
 
 
+def ids_for(session: Session, tokens: Sequence[str]) -> list[int]:
+    """Petitions named by their number (XF…) or id, as typed into the reception form; unknown ones stay out
+    and are refused by ``add_reception`` through the count."""
+    numbers = [t for t in tokens if t.upper().startswith("XF")]
+    found = list(session.scalars(select(Petition.id).where(Petition.number.in_([n.upper() for n in numbers])))
+                 ) if numbers else []
+    missing = len(numbers) - len(found)
+    ids = [int(t) for t in tokens if t.isdigit() and len(t) < 10]
+    return found + ids + ([0] * missing)
+
+
 def receptions(session: Session, params: PageParams) -> tuple[list[dict[str, Any]], int]:
     rows, total = paginate(session, select(Reception).order_by(Reception.day.desc(), Reception.id.desc()), params)
     leaders: dict[int, str] = {uid: name for uid, name in session.execute(
         select(User.id, User.username).where(User.id.in_({r.leader_id for r in rows}))
         .execution_options(unscoped=True))} if rows else {}
+    wanted = {i for r in rows for i in r.petition_ids}
+    numbers: dict[int, str] = {i: n for i, n in session.execute(
+        select(Petition.id, Petition.number).where(Petition.id.in_(wanted)))} if wanted else {}
     return [{"id": r.id, "area_id": r.area_id, "leader_id": r.leader_id, "leader": leaders.get(r.leader_id, ""),
-             "day": r.day, "place": r.place, "note": r.note, "petition_ids": r.petition_ids} for r in rows], total
+             "day": r.day, "place": r.place, "note": r.note, "petition_ids": r.petition_ids,
+             "numbers": [numbers.get(i, "") for i in r.petition_ids]} for r in rows], total
 
 
 def leaders(session: Session, area_path: str) -> list[tuple[int, str]]:

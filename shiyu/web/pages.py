@@ -30,6 +30,7 @@ from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.portal import router as portal_router
+from shiyu.web.petitions import router as petitions_router
 from shiyu.web.registry import router as registry_router
 from shiyu.web.reports import router as reports_router
 
@@ -129,3 +130,4 @@ router.include_router(reports_router)
 router.include_router(portal_router)
 router.include_router(field_router)
 router.include_router(registry_router)
+router.include_router(petitions_router)
