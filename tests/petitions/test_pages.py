@@ -46,7 +46,8 @@ def test_register_and_walk_a_petition_through_the_pages(client, system_session):
     page = client.get(url)
     assert "剩余" in page.text and 'data-action="assign"' in page.text and "leader_a" in page.text
     petitioner = re.search(r'name="field" value="(\d+)-name"', page.text).group(1)
-    shown = client.post(f"{url}/reveal", data={"field": f"{petitioner}-name", "reason": "电话回访核实"}, headers=hx(csrf))
+    shown = client.post(f"{url}/reveal", data={"field": f"{petitioner}-name", "reason": "电话回访核实"},
+                        headers=hx(csrf))
     assert shown.status_code == 200 and "王强" in shown.text
     desk = client.get("/petitions?state=accepted")
     assert desk.status_code == 200 and "电梯停运三个月" in desk.text and "乙社区的诉求" not in desk.text

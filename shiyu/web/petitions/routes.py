@@ -17,7 +17,7 @@ from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
 from shiyu.petitions import service
 from shiyu.petitions.models import HANDLE, OPEN_STATES, REVEAL, VIEW, Channel, State
-from shiyu.petitions.workflow import TABLE, Need
+from shiyu.petitions.workflow import TABLE
 from shiyu.web.admin.common import paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
@@ -60,8 +60,9 @@ def _areas(db: PageDb, principal: PagePrincipal) -> list[Any]:
     return sorted(out, key=lambda a: a.code)
 
 
-def _form(request: Request, db: PageDb, principal: PagePrincipal, status: int = 200, values: dict[str, str] | None = None,
-          errors: dict[str, str] | None = None, message: str | None = None) -> Response:
+def _form(request: Request, db: PageDb, principal: PagePrincipal, status: int = 200,
+          values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+          message: str | None = None) -> Response:
     return render(request, "petitions/new.html", status, areas=_areas(db, principal), channels=list(Channel),
                   rows=PETITIONER_ROWS, values=values or {}, errors=errors or {}, message=message)
 
@@ -76,7 +77,8 @@ def new(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
 async def register(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     require_any(principal, HANDLE)
     form = {k: str(v) for k, v in (await request.form()).items()}
-    people = [service.PetitionerIn(form.get(f"p{i}_name", "").strip()[:50], form.get(f"p{i}_id_number", "")[:30] or None,
+    people = [service.PetitionerIn(form.get(f"p{i}_name", "").strip()[:50],
+                                   form.get(f"p{i}_id_number", "")[:30] or None,
                                    form.get(f"p{i}_phone", "")[:30] or None) for i in range(PETITIONER_ROWS)]
     area, size = form.get("area_id", ""), form.get("group_size", "1")
     try:
