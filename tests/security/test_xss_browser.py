@@ -184,7 +184,8 @@ def _urls(world: dict) -> list[str]:
     ids = world["ids"]
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
-              "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"]}
+              "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
+              "petition_id": 999_999}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",
