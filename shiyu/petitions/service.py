@@ -287,17 +287,9 @@ def list_petitions(session: Session, filters: Filters, params: PageParams) -> tu
     stmt = _filtered(filters, now).order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id.desc())
     rows, total = paginate(session, stmt, params)
     if rows:
-        audit.record(session, "read", "petition", None, area_path=_common_path([r.area_path for r in rows]),
+        audit.record(session, "read", "petition", None, area_path=audit.common_path([r.area_path for r in rows]),
                      after={"ids": [r.id for r in rows]})
     return rows, total
-
-
-def _common_path(paths: list[str]) -> str:
-    common = paths[0]
-    for p in paths[1:]:
-        while not p.startswith(common):
-            common = common[: common.rstrip("/").rfind("/") + 1]
-    return common or "/"
 
 
 def petitioners_of(session: Session, petition_ids: Sequence[int]) -> dict[int, list[Petitioner]]:

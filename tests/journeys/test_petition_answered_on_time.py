@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import WAIT_MS, log_in, running_world
+from tests.e2e.conftest import log_in, running_world, sized_page
 from tests.petitions.petition_fixtures import officers
 from tests.registry.registry_fixtures import id_number
 
@@ -29,13 +29,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield running
 
 
-def _page(browser: Browser, world: dict, width: int, height: int) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=world["url"],
-                                  locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    return context.new_page()
-
-
 def _do(page: Page, action: str, button: str, **fields: str) -> None:
     """Fill one action form of the petition's page and send it; the page comes back at the timeline."""
     form = page.locator(f'form[data-action="{action}"]')
@@ -50,7 +43,7 @@ def _do(page: Page, action: str, button: str, **fields: str) -> None:
 
 
 def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: dict) -> None:
-    phone = _page(browser, world, 360, 740)
+    phone = sized_page(browser, world["url"], 360, 740)
     log_in(phone, "officer_a")
     phone.goto("/petitions")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
@@ -98,7 +91,7 @@ def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: di
     expect(phone.locator('[data-figure="on_time_closure_rate"] b')).to_have_text("100%")
     expect(phone.locator("#petitions")).to_contain_text(number)
 
-    other = _page(browser, world, 1366, 850)
+    other = sized_page(browser, world["url"], 1366, 850)
     log_in(other, "officer_b")
     other.goto("/petitions")
     expect(other.locator("main")).not_to_contain_text(number)

@@ -4,6 +4,7 @@ petitioners are masked, every read of them is audited. A refused action shows th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -156,35 +157,37 @@ def petition_page(request: Request, petition_id: int, db: PageDb, principal: Pag
     return _page(request, db, principal, petition_id)
 
 
+def _attempt(request: Request, db: PageDb, principal: PagePrincipal, petition_id: int,
+             change: Callable[[], object]) -> Response:
+    """Do one change of the petition and go back to its timeline; refused, the page again with why (a 404
+    stays one)."""
+    try:
+        change()
+    except ShiyuError as exc:
+        if exc.status == 404:
+            raise
+        db.rollback()
+        return _page(request, db, principal, petition_id, exc.status, exc.message(language(request)))
+    return redirect(request, f"/petitions/{petition_id}#timeline")
+
+
 @router.post("/{petition_id}/actions/{action}")
 def act(request: Request, petition_id: int, action: str, db: PageDb, principal: PagePrincipal,
         note: str = Form("", max_length=4000), assigned_unit: str = Form("", max_length=200),
         leader_id: str = Form("", max_length=10), satisfied: str = Form("", max_length=3),
         version: str = Form("", max_length=10)) -> Response:
-    try:
-        service.act(db, principal, request.app.state.settings.tz, petition_id, action[:24], service.Step(
-            note=note, assigned_unit=assigned_unit, leader_id=int(leader_id) if leader_id.isdigit() else None,
-            satisfied={"yes": True, "no": False}.get(satisfied),
-            expected_version=int(version) if version.isdigit() else None))
-    except ShiyuError as exc:
-        if exc.status == 404:
-            raise
-        db.rollback()
-        return _page(request, db, principal, petition_id, exc.status, exc.message(language(request)))
-    return redirect(request, f"/petitions/{petition_id}#timeline")
+    step = service.Step(note=note, assigned_unit=assigned_unit,
+                        leader_id=int(leader_id) if leader_id.isdigit() else None,
+                        satisfied={"yes": True, "no": False}.get(satisfied),
+                        expected_version=int(version) if version.isdigit() else None)
+    return _attempt(request, db, principal, petition_id, lambda: service.act(
+        db, principal, request.app.state.settings.tz, petition_id, action[:24], step))
 
 
 @router.post("/{petition_id}/links")
 def add_link(request: Request, petition_id: int, db: PageDb, principal: PagePrincipal,
              kind: str = Form("", max_length=24), reason: str = Form("", max_length=1000)) -> Response:
-    try:
-        service.link(db, principal, petition_id, kind, reason)
-    except ShiyuError as exc:
-        if exc.status == 404:
-            raise
-        db.rollback()
-        return _page(request, db, principal, petition_id, exc.status, exc.message(language(request)))
-    return redirect(request, f"/petitions/{petition_id}#timeline")
+    return _attempt(request, db, principal, petition_id, lambda: service.link(db, principal, petition_id, kind, reason))
 
 
 @router.post("/{petition_id}/reveal")
