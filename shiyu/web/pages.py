@@ -29,8 +29,8 @@ from shiyu.web.desk import router as desk_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
-from shiyu.web.portal import router as portal_router
 from shiyu.web.petitions import router as petitions_router
+from shiyu.web.portal import router as portal_router
 from shiyu.web.registry import router as registry_router
 from shiyu.web.reports import router as reports_router
 
