@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from shiyu.core.bounds import INT32_MAX
 from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
 from shiyu.petitions import limits, service
@@ -42,10 +43,12 @@ def list_petitions(db: Db, paging: Paging, state: str | None = Query(None, max_l
                    first_time: bool | None = None, collective: bool | None = None,
                    skip_level: bool | None = None, overdue: bool | None = None,
                    q: str | None = Query(None, max_length=100),
-                   id_number: str | None = Query(None, max_length=30)) -> dict[str, Any]:
+                   id_number: str | None = Query(None, max_length=30),
+                   leader_id: int | None = Query(None, ge=1, le=INT32_MAX, description="包案 leader")
+                   ) -> dict[str, Any]:
     rows, total = service.list_petitions(db, service.Filters(
         state=state, channel=channel, repeat=repeat, first_time=first_time, collective=collective,
-        skip_level=skip_level, overdue=overdue, text=q, id_number=id_number), paging)
+        skip_level=skip_level, overdue=overdue, text=q, id_number=id_number, leader_id=leader_id), paging)
     return _page(service.outs(db, rows), total, paging)
 
 

@@ -95,6 +95,7 @@ class Filters:
     overdue: bool | None = None
     text: str | None = None
     id_number: str | None = None
+    leader_id: int | None = None
 
 
 # -- registering --------------------------------------------------------------------------------------------
@@ -271,6 +272,8 @@ def _filtered(filters: Filters, now: datetime) -> Any:
         stmt = stmt.where(Petition.earlier_count > 0 if filters.repeat else Petition.earlier_count == 0)
     if filters.overdue:
         stmt = stmt.where(Petition.due_at < now)
+    if filters.leader_id is not None:
+        stmt = stmt.where(Petition.leader_id == filters.leader_id)
     if filters.text:
         stmt = stmt.where(or_(Petition.demands.contains(filters.text, autoescape=True),
                               Petition.complained_unit.contains(filters.text, autoescape=True),
@@ -286,10 +289,15 @@ def list_petitions(session: Session, filters: Filters, params: PageParams) -> tu
     now = utcnow()
     stmt = _filtered(filters, now).order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id.desc())
     rows, total = paginate(session, stmt, params)
+    _audit_read(session, rows)
+    return rows, total
+
+
+def _audit_read(session: Session, rows: list[Petition]) -> None:
+    """A list showing petitioners (masked) is a read of their details: who saw which petitions."""
     if rows:
         audit.record(session, "read", "petition", None, area_path=audit.common_path([r.area_path for r in rows]),
                      after={"ids": [r.id for r in rows]})
-    return rows, total
 
 
 def petitioners_of(session: Session, petition_ids: Sequence[int]) -> dict[int, list[Petitioner]]:
@@ -394,6 +402,7 @@ def backlog(session: Session) -> list[dict[str, Any]]:
     rows = list(session.scalars(select(Petition).where(
         Petition.state.notin_([s.value for s in CLOSED_STATES]),
         or_(Petition.due_at < now, Petition.earlier_count > 0)).order_by(Petition.due_at, Petition.id)))
+    _audit_read(session, rows)
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in outs(session, rows):
         unit = item["assigned_unit"] or item["complained_unit"] or ""

@@ -74,5 +74,6 @@ def test_nobody_else_sees_petitions(client, system_session):
         assert client.get(f"/petitions/{b.id}").status_code in (403, 404), user
         assert 'href="/petitions"' not in client.get("/").text, user
     log_in(client, "leader_b")
+    assert "乙社区的诉求" not in client.get("/petitions?flag=mine").text  # not (yet) leader_b's 包案
     page = client.get(f"/petitions/{b.id}")
     assert page.status_code == 200 and "乙社区的诉求" in page.text and 'data-action="accept"' not in page.text

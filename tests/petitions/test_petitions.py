@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from shiyu.core.audit import AuditEntry
 from shiyu.core.errors import ShiyuError
@@ -116,7 +116,10 @@ def test_late_answers_are_marked_and_counted(system_session):
     assert figures["first_time_evaluated"] == 2 and figures["first_time_resolved_rate"] == 0.5
     timeline = service.detail(s, late.id)["timeline"]
     assert [e["action"] for e in timeline if e["late"]] == ["accept", "answer"]
+    s.info["principal"] = Principal.system("test")
+    reads = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "read"))
     board = service.backlog(s)
+    assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "read")) == reads + 1
     assert {i["id"] for g in board for i in g["items"]} == {repeat.id + 1}
     assert repeat.id + 1 in {i["id"] for g in board for i in g["items"] if i["repeat"]}
 
@@ -191,6 +194,10 @@ def test_the_api_for_the_officer_and_nobody_else(client, system_session):
     assert r.status_code == 200 and r.json()["state"] == "accepted"
     assert client.get("/api/v1/petitions", headers=officer).json()["total"] == 1
     leader = login(client, "leader_a")
+    client.post(f"/api/v1/petitions/{created['id']}/actions/assign", headers=officer,
+                json={"assigned_unit": "区市政园林局", "leader_id": w.users["leader_a"].id})
+    mine = client.get(f"/api/v1/petitions?leader_id={w.users['leader_a'].id}", headers=leader).json()
+    assert [p["id"] for p in mine["items"]] == [created["id"]]
     assert client.get(f"/api/v1/petitions/{created['id']}", headers=leader).status_code == 200
     for user in ("worker_a1", "operator_a", "officer_b", "admin"):
         h = login(client, user)
@@ -198,4 +205,4 @@ def test_the_api_for_the_officer_and_nobody_else(client, system_session):
         assert client.get(f"/api/v1/petitions/{created['id']}", headers=h).status_code == 404, user
     assert client.get("/api/v1/petitions/limits", headers=officer).json()[0] == {
         "key": "accept", "amount": 15, "unit": "natural_days"}
-    assert system_session.scalar(select(Petition.state).where(Petition.id == created["id"])) == "accepted"
+    assert system_session.scalar(select(Petition.state).where(Petition.id == created["id"])) == "assigned"

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 DESKTOP = {"width": 1366, "height": 850}
 # The test world's people, and a street centre leader, who sees both communities on the command view.
 ROLES = [None, "admin", "leader_street", "leader_a", "leader_b", "operator_a", "worker_a1", "worker_b1", "handler_a",
-         "auditor"]
+         "auditor", "officer_a"]
 
 
 def img(tag: str) -> str:
@@ -71,6 +71,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         pytest.skip(SKIP_REASON)
     from shiyu.cases.categories.models import Category
     from shiyu.cases.routing.models import RoutingRule
+    from shiyu.core.scoping import Principal
     from shiyu.core.timeutil import utcnow
     from shiyu.org.areas.models import AreaBoundary
     from shiyu.org.calendar.models import DayKind
@@ -79,6 +80,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.org.units.models import Centre
     from shiyu.registry.models import House
     from tests.cases.case_fixtures import LIMITS
+    from tests.petitions.petition_fixtures import officers, register
     from tests.registry.registry_fixtures import member, registered_family
 
     def fill(session, w) -> dict:
@@ -109,7 +111,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         family = registered_family(session, w, "worker_a1", "operator_a", road=ROAD,
                                    members=[member(RESIDENT, occupation=img("occupation"))])
         house = session.get(House, family["house"])
-        return {"major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
+        officers(session, w)
+        petition = register(session, w, "officer_a", w.community_a.id, name=RESIDENT, demands=DESCRIPTION,
+                            complained_unit=DEPT_A)
+        session.info["principal"] = Principal.system("test")
+        return {"petition": petition.id, "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
                 "grid_a1": w.grids["a1"].id}
@@ -185,7 +191,7 @@ def _urls(world: dict) -> list[str]:
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
-              "petition_id": 999_999}
+              "petition_id": ids["petition"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",

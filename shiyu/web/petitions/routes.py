@@ -38,12 +38,15 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, state: str = Qu
     """Queues by state (open ones first), nearest deadline first, with filters and the indicators."""
     require_any(principal, VIEW)
     chosen: dict[str, Any] = {f: True for f in FLAGS if f == flag}
+    if flag == "mine":  # 我包案的: the petitions the caller answers for as 包案 leader
+        chosen["leader_id"] = principal.user_id
     filters = service.Filters(state=state or None, channel=channel or None, text=q or None, **chosen)
     page = paging(offset)
     rows, total = service.list_petitions(db, filters, page)
     return render(request, "petitions/desk.html", items=service.outs(db, rows), total=total, limit=page.limit,
                   offset=offset, state=state, channel=channel, flag=flag, q=q, states=OPEN_STATES,
-                  closed=(State.NOT_ACCEPTED, State.CONCLUDED), channels=list(Channel), flags=FLAGS, now=utcnow(),
+                  closed=(State.NOT_ACCEPTED, State.CONCLUDED), channels=list(Channel), flags=(*FLAGS, "mine"),
+                  now=utcnow(),
                   figures=service.indicators(db, request.app.state.settings.tz),
                   can_handle=principal.has_permission(HANDLE))
 
