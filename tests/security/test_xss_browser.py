@@ -115,7 +115,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         petition = register(session, w, "officer_a", w.community_a.id, name=RESIDENT, demands=DESCRIPTION,
                             complained_unit=DEPT_A)
         session.info["principal"] = Principal.system("test")
-        return {"petition": petition.id, "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
+        return {"petition": petition.id, "major": major.id, "minor": minor.id, "street": w.street.id,
+                "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
                 "grid_a1": w.grids["a1"].id}
