@@ -8,6 +8,7 @@ petition officer sees none of it, through the pages or the API."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -42,7 +43,7 @@ def _do(page: Page, action: str, button: str, **fields: str) -> None:
     page.wait_for_url("**/petitions/*#timeline")
 
 
-def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: dict) -> None:
+def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: dict, shots: Path) -> None:
     phone = sized_page(browser, world["url"], 360, 740)
     log_in(phone, "officer_a")
     phone.goto("/petitions")
@@ -63,6 +64,7 @@ def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: di
     expect(people).not_to_contain_text(PETITIONER)
     expect(phone.locator("h1")).to_contain_text("剩余14天")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot(path=str(shots / "petition-registered-phone.png"), full_page=True)
 
     _do(phone, "accept", "受理")
     expect(phone.locator("#state")).to_have_text("已受理")
@@ -85,11 +87,13 @@ def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: di
     phone.locator("#petitioners form button").first.click()
     expect(phone.locator("#petitioners [data-revealed]").first).to_have_text("陈建国")
     number = phone.locator("h1").inner_text().split()[0]
+    phone.screenshot(path=str(shots / "petition-reviewed-phone.png"), full_page=True)
 
     phone.goto("/petitions")
     expect(phone.locator('[data-figure="on_time_acceptance_rate"] b')).to_have_text("100%")
     expect(phone.locator('[data-figure="on_time_closure_rate"] b')).to_have_text("100%")
     expect(phone.locator("#petitions")).to_contain_text(number)
+    phone.screenshot(path=str(shots / "petition-desk-phone.png"), full_page=True)
 
     other = sized_page(browser, world["url"], 1366, 850)
     log_in(other, "officer_b")
