@@ -87,6 +87,11 @@ def due(session: Session, tz: ZoneInfo, start: datetime, key: Limit, figures: di
     return load_calendar(session, tz).add(start, figure.amount, figure.unit)
 
 
+def warn_at(started: datetime, due_at: datetime) -> datetime:
+    """The instant a clock from ``started`` to ``due_at`` turns yellow."""
+    return started + (due_at - started) * WARN_AT
+
+
 def colour(started: datetime | None, due_at: datetime | None, now: datetime) -> str:
     """green, yellow (past ``WARN_AT`` of the limit) or red (past the limit); "" when no clock runs."""
     if started is None or due_at is None:

@@ -50,6 +50,8 @@ class State(StrEnum):
     CONCLUDED = "concluded"  # 办结
 
 
+YELLOW, RED = 1, 2
+
 CLOSED_STATES = frozenset({State.NOT_ACCEPTED, State.CONCLUDED})
 OPEN_STATES = tuple(s for s in State if s not in CLOSED_STATES)
 
@@ -90,6 +92,8 @@ class Petition(ScopedMixin, TimestampMixin, Base):
     extended: Mapped[bool] = mapped_column(default=False)
     step_started_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
+    warn_at: Mapped[datetime | None]  # yellow from here (``limits.WARN_AT`` of the running limit)
+    alert: Mapped[int] = mapped_column(default=0)  # what the deadline scan has announced: 1 yellow, 2 red
     accept_due_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]  # accepted or not accepted
     handle_due_at: Mapped[datetime | None]

@@ -149,8 +149,9 @@ def register(session: Session, principal: Principal, tz: ZoneInfo, data: Registr
         number=uuid.uuid4().hex[:24], area_id=area.id, area_path=area.area_path, channel=data.channel,
         received_at=received, group_size=group, collective=group >= COLLECTIVE_SIZE, demands=data.demands.strip(),
         complained_unit=data.complained_unit.strip(), first_time=earlier == 0, earlier_count=earlier,
-        skip_level=data.skip_level, state=State.REGISTERED.value, step_started_at=received, due_at=accept_due,
-        accept_due_at=accept_due, registered_by=principal.user_id)
+        skip_level=data.skip_level, state=State.REGISTERED.value, accept_due_at=accept_due,
+        registered_by=principal.user_id)
+    _clock(petition, received, accept_due)
     session.add(petition)
     session.flush()
     petition.number = f"XF{received.astimezone(tz):%Y%m%d}{petition.id:05d}"
@@ -162,6 +163,13 @@ def register(session: Session, principal: Principal, tz: ZoneInfo, data: Registr
     _event(session, principal, petition, "register", "", State.REGISTERED.value, "", now=now)
     session.flush()
     return petition
+
+
+def _clock(p: Petition, started: datetime | None, due_at: datetime | None) -> None:
+    """Start (or stop, with no deadline) the running clock: its deadline, its yellow instant, nothing
+    announced yet. A step that ended opens the petitioner's request window from ``started``."""
+    p.step_started_at, p.due_at, p.alert = started, due_at, 0
+    p.warn_at = limits.warn_at(started, due_at) if started is not None and due_at is not None else None
 
 
 def _event(session: Session, principal: Principal, petition: Petition, action: str, source: str, target: str,
@@ -208,12 +216,12 @@ def act(session: Session, principal: Principal, tz: ZoneInfo, petition_id: int, 
     _apply(session, petition, move.action, step, note, tz, now, figures)
     petition.state = move.target.value
     if move.starts is not None:
-        petition.step_started_at = now
-        petition.due_at = limits.due(session, tz, now, move.starts, figures)
+        _clock(petition, now, limits.due(session, tz, now, move.starts, figures))
         if move.starts is Limit.HANDLE:
             petition.handle_due_at = petition.due_at
     if move.target in CLOSED_STATES:
-        petition.closed_at, petition.due_at = now, None
+        petition.closed_at = now
+        _clock(petition, petition.step_started_at, None)
     _event(session, principal, petition, move.action.value, source, move.target.value, note, now=now, late=late)
     session.flush()
     return petition
@@ -236,9 +244,11 @@ def _apply(session: Session, p: Petition, action: Action, step: Step, note: str,
             raise errors.extended_once()
         assert p.handle_due_at is not None
         p.extended = True
-        p.handle_due_at = p.due_at = limits.due(session, tz, p.handle_due_at, Limit.EXTEND, figures)
+        p.handle_due_at = limits.due(session, tz, p.handle_due_at, Limit.EXTEND, figures)
+        _clock(p, p.step_started_at, p.handle_due_at)
     elif action == Action.ANSWER:
-        p.answer, p.answered_at, p.step_started_at, p.due_at = note, now, now, None
+        p.answer, p.answered_at = note, now
+        _clock(p, now, None)
     elif action == Action.EVALUATE:
         if step.satisfied is None:
             raise errors.required("satisfied")
@@ -246,9 +256,11 @@ def _apply(session: Session, p: Petition, action: Action, step: Step, note: str,
     elif action == Action.REQUEST_REVIEW and p.satisfied:
         raise errors.satisfied_no_review()
     elif action == Action.ANSWER_REVIEW:
-        p.review_answer, p.step_started_at, p.due_at = note, now, None
+        p.review_answer = note
+        _clock(p, now, None)
     elif action == Action.ANSWER_RE_REVIEW:
-        p.re_review_answer, p.step_started_at, p.due_at = note, now, None
+        p.re_review_answer = note
+        _clock(p, now, None)
 
 
 # -- reading ------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.core.paging import PageParams
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.petitions import limits, service
+from shiyu.petitions import limits, service, tasks
 from shiyu.petitions.limits import Limit
 from shiyu.petitions.models import Petition
 from shiyu.petitions.service import ReceptionIn, Step
@@ -206,3 +206,27 @@ def test_the_api_for_the_officer_and_nobody_else(client, system_session):
     assert client.get("/api/v1/petitions/limits", headers=officer).json()[0] == {
         "key": "accept", "amount": 15, "unit": "natural_days"}
     assert system_session.scalar(select(Petition.state).where(Petition.id == created["id"])) == "assigned"
+
+
+def test_the_deadline_scan_announces_yellow_and_red_once(system_session, factory):
+    s = system_session
+    w = _world(s)
+    yellow = register(s, w, "officer_a", w.community_a.id, received_at=utcnow() - timedelta(days=13))
+    red = register(s, w, "officer_a", w.community_a.id, received_at=utcnow() - timedelta(days=16))
+    green = register(s, w, "officer_a", w.community_a.id)
+    refused = register(s, w, "officer_a", w.community_a.id, received_at=utcnow() - timedelta(days=16))
+    walk(s, w, "officer_a", refused.id, ("refuse", Step(note="不属于信访事项")))
+    ids = (yellow.id, red.id, green.id)
+    s.info["principal"] = Principal.system("test")
+    s.commit()
+    assert tasks.scan(factory) == {"yellow": 1, "red": 1}
+    assert tasks.scan(factory) == {"yellow": 0, "red": 0}
+    assert tasks.scan(factory, utcnow() + timedelta(days=3)) == {"yellow": 0, "red": 1}  # yellow turned red
+    s.expire_all()
+    topics = [(e.topic, e.aggregate_id) for e in s.scalars(select(OutboxEvent).where(
+        OutboxEvent.topic.startswith("petition.")).order_by(OutboxEvent.id))]
+    assert topics == [("petition.deadline_warning", ids[0]), ("petition.overdue", ids[1]),
+                      ("petition.overdue", ids[0])]
+    assert "overdue" in [e["action"] for e in service.detail(s, ids[1])["timeline"]]
+    walk(s, w, "officer_a", ids[1], ("accept", Step()))  # a new clock: nothing announced for it yet
+    assert s.get(Petition, ids[1]).alert == 0

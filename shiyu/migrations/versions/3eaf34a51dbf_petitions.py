@@ -50,6 +50,8 @@ def upgrade() -> None:
     sa.Column('extended', sa.Boolean(), nullable=False),
     sa.Column('step_started_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('due_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('warn_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('alert', sa.Integer(), nullable=False),
     sa.Column('accept_due_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('handle_due_at', shiyu.core.db.UTCDateTime(timezone=True), nullable=True),
