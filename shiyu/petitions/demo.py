@@ -49,7 +49,7 @@ def _place(session: Session) -> Area | None:
 def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[str, str] | None:
     """Register the demo petitions through the service, so they carry real flags, clocks and timelines."""
     principal = Principal.system("demo")
-    with transaction(factory, principal=principal) as s:
+    with transaction(factory, principal=principal, audit_off=True) as s:
         community = _place(s)
         if community is None:
             return None
