@@ -21,6 +21,7 @@ from shiyu.keypersons.declaration import DOMAIN as KEYPERSONS
 from shiyu.org.declaration import DOMAIN as ORG
 from shiyu.org.identity import roles
 from shiyu.patrol.declaration import DOMAIN as PATROL
+from shiyu.petitions.declaration import DOMAIN as PETITIONS
 from shiyu.registry.declaration import DOMAIN as REGISTRY
 from shiyu.reports.declaration import DOMAIN as REPORTS
 from shiyu.tasks.declaration import DOMAIN as TASKS
@@ -28,8 +29,8 @@ from shiyu.triage.declaration import DOMAIN as TRIAGE
 from shiyu.web import i18n, nav, todo
 from shiyu.web.declaration import DOMAIN as PAGES
 
-DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, KEYPERSONS, DISPUTES, REPORTS,
-                               PAGES)
+DOMAINS: tuple[Domain, ...] = (CASES, ORG, PLATFORM, TRIAGE, PATROL, REGISTRY, TASKS, KEYPERSONS, DISPUTES, PETITIONS,
+                               REPORTS, PAGES)
 
 
 def install(domains: Sequence[Domain] = DOMAINS) -> None:

@@ -29,6 +29,7 @@ from tests.factories import PASSWORD, World, add_user, box, login, populated
 from tests.keypersons.kp_fixtures import scope_matrix_extra as keypersons_extra
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
+from tests.petitions.petition_fixtures import scope_matrix_extra as petition_extra
 from tests.registry.registry_fixtures import family
 from tests.registry.registry_fixtures import scope_matrix_extra as registry_extra
 from tests.tasks.task_fixtures import scope_matrix_extra as tasks_extra
@@ -363,13 +364,39 @@ ROUTES: list[Case] = [
          lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/proofs"),
     Case("GET", "/api/v1/disputes/{dispute_id}/proofs/{proof_id}", "deny",
          lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/proofs/{w.extra['proof_b']}"),
+    # Petitions: admin_a is also community A's petition officer; B's petitions, petitioners and reception
+    # days answer like ones that do not exist, and B's area cannot be registered for.
+    Case("GET", "/api/v1/petitions", "list", lambda w: "/api/v1/petitions?limit=500"),
+    Case("POST", "/api/v1/petitions", "deny", lambda w: "/api/v1/petitions",
+         lambda w: {"area_id": _b(w)["area"], "channel": "visit", "demands": "越权登记",
+                    "petitioners": [{"name": "越权"}]}),
+    Case("GET", "/api/v1/petitions/backlog", "list", lambda w: "/api/v1/petitions/backlog"),
+    Case("GET", "/api/v1/petitions/indicators", "list", lambda w: "/api/v1/petitions/indicators"),
+    Case("GET", "/api/v1/petitions/receptions", "list", lambda w: "/api/v1/petitions/receptions?limit=500"),
+    Case("POST", "/api/v1/petitions/receptions", "deny", lambda w: "/api/v1/petitions/receptions",
+         lambda w: {"area_id": _b(w)["area"], "leader_id": _b(w)["user"], "day": "2026-12-01", "place": "越权",
+                    "petition_ids": [w.extra["petition_b"]]}),
+    Case("GET", "/api/v1/petitions/limits", "list", lambda w: "/api/v1/petitions/limits"),
+    # A city's time limits: a grant over one community is not enough.
+    Case("PUT", "/api/v1/petitions/limits/{key}", "deny", lambda w: "/api/v1/petitions/limits/accept",
+         lambda w: {"amount": 10, "unit": "natural_days"}),
+    Case("GET", "/api/v1/petitions/{petition_id}", "deny", lambda w: f"/api/v1/petitions/{w.extra['petition_b']}"),
+    Case("POST", "/api/v1/petitions/{petition_id}/actions/{action}", "deny",
+         lambda w: f"/api/v1/petitions/{w.extra['petition_b']}/actions/accept", lambda w: {}),
+    Case("POST", "/api/v1/petitions/{petition_id}/reveal", "deny",
+         lambda w: f"/api/v1/petitions/{w.extra['petition_b']}/reveal",
+         lambda w: {"petitioner_id": w.extra["petitioner_b"], "field": "name", "reason": "越权查看信访人"}),
+    Case("POST", "/api/v1/petitions/{petition_id}/links", "deny",
+         lambda w: f"/api/v1/petitions/{w.extra['petition_b']}/links",
+         lambda w: {"kind": "raise_warning", "reason": "越权预警"}),
 ]
 
 
 @pytest.fixture
 def world(system_session) -> World:
     w = populated(system_session)
-    add_user(system_session, "admin_a", w.community_a, [("admin", w.community_a), ("auditor", w.community_a)])
+    add_user(system_session, "admin_a", w.community_a, [("admin", w.community_a), ("auditor", w.community_a),
+                                                        ("petition_officer", w.community_a)])
     major = Category(kind="incident", code="I01", name_zh="市容环境")
     minor = Category(kind="incident", code="I0101", name_zh="暴露垃圾", parent=major, time_limits=LIMITS, fields=[])
     proposal_b = AreaBoundary(area_id=w.grids["b1"].id, version=2, geometry=box(118.05, 24.55, 118.2, 24.69),
@@ -382,6 +409,7 @@ def world(system_session) -> World:
     case_extra.update(tasks_extra(system_session, w))
     case_extra.update(keypersons_extra(system_session, w, case_extra["person_b"]))
     case_extra.update(dispute_extra(system_session, w))
+    case_extra.update(petition_extra(system_session, w))
     case_extra.update(hot_extra(system_session, w, case_extra["case_b"]))
     case_category = w.extra.pop("category")
     import_b = UserImport(created_by=w.users["leader_b"].id, file_name="b.xlsx", rows="[]")

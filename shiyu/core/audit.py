@@ -211,6 +211,16 @@ def record(
     ).scalar_one())
 
 
+def common_path(paths: list[str]) -> str:
+    """The deepest area path every one of ``paths`` lies under: the path of an entry recording a read of
+    several rows, so that it is seen by those who see them all."""
+    common = paths[0]
+    for p in paths[1:]:
+        while not p.startswith(common):
+            common = common[: common.rstrip("/").rfind("/") + 1]
+    return common or "/"
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """What to search the audit log by; a field left empty does not filter. ``since`` is inclusive and

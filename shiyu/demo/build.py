@@ -88,6 +88,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("demo_auditor", Role.AUDITOR, "全市", "the whole city"),
     DemoLogin("demo_citizen", Role.CITIZEN, "全市", "the whole city"),
     DemoLogin("demo_police", Role.POLICE, "第一个社区（社区民警）", "the first community (community police)"),
+    DemoLogin("demo_petition", Role.PETITION_OFFICER, "第一个街道（信访专干）", "the first street (petition officer)"),
 )
 
 
@@ -360,6 +361,8 @@ def _staff(people: _People, city: Node, departments: list[Department]) -> None:
             people.add("demo_grid_instructor" if node is street else f"gi_{node.code}", node.path,
                        [(Role.GRID_INSTRUCTOR, node)])
             people.add("demo_mediator" if node is street else f"med_{node.code}", node.path, [(Role.MEDIATOR, node)])
+            if node is street:  # the petitions (shiyu.petitions) are seen by petition roles only
+                people.add("demo_petition", node.path, [(Role.PETITION_OFFICER, node)])
         if node.level == AreaLevel.COMMUNITY:
             people.add("demo_grid_leader" if node is community else f"gl_{node.code}", node.path,
                        [(Role.GRID_LEADER, node)])

@@ -32,6 +32,7 @@ from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.keypersons import router as keypersons_router
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
+from shiyu.web.petitions import router as petitions_router
 from shiyu.web.portal import router as portal_router
 from shiyu.web.registry import router as registry_router
 from shiyu.web.reports import router as reports_router
@@ -136,3 +137,4 @@ router.include_router(registry_router)
 router.include_router(tasks_router)
 router.include_router(keypersons_router)
 router.include_router(disputes_router)
+router.include_router(petitions_router)

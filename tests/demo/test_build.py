@@ -182,6 +182,7 @@ def test_one_demo_login_per_role_with_the_right_grant(built: Any) -> None:
             Role.GRID_WORKER: AreaLevel.GRID, Role.GRID_LEADER: AreaLevel.COMMUNITY,
             Role.GRID_INSTRUCTOR: AreaLevel.STREET, Role.CENTRE_OPERATOR: AreaLevel.STREET,
             Role.MEDIATOR: AreaLevel.STREET, Role.POLICE: AreaLevel.COMMUNITY,
+            Role.PETITION_OFFICER: AreaLevel.STREET,
         }
         operator = sorted(users["demo_operator"].grants, key=lambda g: g.area_path)
         assert [s.get(Area, g.area_id).level for g in operator] == [AreaLevel.STREET, AreaLevel.COMMUNITY]

@@ -176,6 +176,13 @@ def page(browser: Browser, live: dict) -> Iterator[Page]:
     context.close()
 
 
+def sized_page(browser: Browser, url: str, width: int, height: int) -> Page:
+    """A page in a fresh context of its own (its own cookies) at a viewport size: a phone, a desktop."""
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=url, locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    return context.new_page()
+
+
 def log_in(page: Page, username: str, password: str | None = None) -> None:
     from tests.factories import PASSWORD
 

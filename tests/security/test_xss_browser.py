@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
 DESKTOP = {"width": 1366, "height": 850}
 # The test world's people, and a street centre leader, who sees both communities on the command view.
 ROLES = [None, "admin", "leader_street", "leader_a", "leader_b", "operator_a", "worker_a1", "worker_b1", "handler_a",
-         "auditor"]
+         "auditor", "officer_a"]
 
 
 def img(tag: str) -> str:
@@ -72,6 +72,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         pytest.skip(SKIP_REASON)
     from shiyu.cases.categories.models import Category
     from shiyu.cases.routing.models import RoutingRule
+    from shiyu.core.scoping import Principal
     from shiyu.core.timeutil import utcnow
     from shiyu.org.areas.models import AreaBoundary
     from shiyu.org.calendar.models import DayKind
@@ -82,6 +83,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.tasks import service as tasks
     from tests.cases.case_fixtures import LIMITS
     from tests.disputes.dispute_fixtures import hostile_dispute
+    from tests.petitions.petition_fixtures import officers, register
     from tests.registry.registry_fixtures import member, registered_family
 
     def fill(session, w) -> dict:
@@ -118,7 +120,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                                 title="任务" + img("campaign"), due_at=utcnow() + timedelta(days=3),
                                 grid_ids=[w.grids["a1"].id], instructions=script("instructions"))
         dispute = hostile_dispute(session, w, RESIDENT, img("dispute-title"))
-        return {"campaign": campaign.id, "dispute": dispute,
+        officers(session, w)
+        petition = register(session, w, "officer_a", w.community_a.id, name=RESIDENT, demands=DESCRIPTION,
+                            complained_unit=DEPT_A)
+        session.info["principal"] = Principal.system("test")
+        return {"campaign": campaign.id, "dispute": dispute, "petition": petition.id,
                 "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
@@ -195,7 +201,8 @@ def _urls(world: dict) -> list[str]:
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
-              "assignment_id": ids["campaign"], "dispute_id": ids["dispute"]}
+              "assignment_id": ids["campaign"], "dispute_id": ids["dispute"],
+              "petition_id": ids["petition"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",

@@ -26,6 +26,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # 系统管理员
     CITIZEN = "citizen"  # 群众
     POLICE = "police"  # 社区民警: the registers' police-only fields (shiyu.registry)
+    PETITION_OFFICER = "petition_officer"  # 信访专干: registers and follows petitions (shiyu.petitions)
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -43,6 +44,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.ADMIN: ("系统管理员", "Administrator"),
     Role.CITIZEN: ("群众", "Citizen"),
     Role.POLICE: ("社区民警", "Community police officer"),
+    Role.PETITION_OFFICER: ("信访专干", "Petition officer"),
 }
 
 # Roles granted over a department rather than an area subtree.
@@ -104,6 +106,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     },
     Role.CITIZEN: frozenset(),
     Role.POLICE: _VIEW_BASE,
+    Role.PETITION_OFFICER: _VIEW_BASE,  # the petitions' own permissions: shiyu.petitions.declaration
 }
 
 # Who may grant a role (besides holding ``user.manage`` there): an admin (``grant.any``) any role in its
