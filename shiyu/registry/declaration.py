@@ -7,6 +7,7 @@ from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
 from shiyu.registry import api, cli, models
+from shiyu.registry.demo import demo
 
 _VIEW = frozenset({"registry.view"})
 _COLLECT = _VIEW | {"registry.collect", "registry.reveal"}
@@ -41,4 +42,5 @@ DOMAIN = Domain(
         "police": _COLLECT | {"registry.police_view"},
     },
     translations=Path(__file__).parent / "i18n",
+    demo=demo,
 )
