@@ -27,6 +27,7 @@ from tests.cases.conftest import LIMITS
 from tests.factories import PASSWORD, World, add_user, box, login, populated
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
+from tests.registry.registry_fixtures import credit_code as registry_credit_code
 from tests.registry.registry_fixtures import family
 from tests.registry.registry_fixtures import scope_matrix_extra as registry_extra
 from tests.triage.case_helpers import scope_matrix_extra as hot_extra
@@ -242,6 +243,9 @@ ROUTES: list[Case] = [
     *(Case("POST", f"/api/v1/registry/changes/{{change_id}}/{verb}", "deny",
            lambda w, verb=verb: f"/api/v1/registry/changes/{w.extra['change_b']}/{verb}",
            lambda w: {"note": "越权处理"}) for verb in ("review", "accept", "return")),
+    Case("POST", "/api/v1/registry/imports", "import", lambda w: "/api/v1/registry/imports?kind=units&mode=all",
+         lambda w: {"rows": [{"统一社会信用代码": registry_credit_code(), "名称": "越权单位",
+                              "网格编码": w.grids["b1"].code}]}, markers=("乙社区",), refusal="unknown_grid"),
 ]
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.datastructures import UploadFile
 
+from shiyu.core.errors import Forbidden
 from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
+from shiyu.core.scoping import Principal
 from shiyu.registry import changes, dedupe, service
+from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.schemas import (
     BuildingOut,
@@ -19,6 +23,7 @@ from shiyu.registry.schemas import (
     DecisionIn,
     HouseDetail,
     HouseOut,
+    ImportReportOut,
     MergeIn,
     PersonOut,
     PersonProfile,
@@ -142,3 +147,38 @@ for _verb, _summary in (("review", "Mark a submitted change as reviewed"),
                         ("return", "Return a change to its collector with a reason")):
     router.add_api_route(f"/changes/{{change_id}}/{_verb}", _decide(_verb), methods=["POST"],
                          response_model=ChangeOut, summary=_summary, name=f"change_{_verb}")
+
+
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {
+        "type": "string", "format": "binary", "description": "XLSX or CSV, columns as `shiyu import` takes"}}}},
+    "application/json": {"schema": {"type": "object", "properties": {"rows": {
+        "type": "array", "items": {"type": "object"},
+        "description": "one object per row, keyed by the file's Chinese column names or the field names"}}}}}}}
+
+
+def _may_import(principal: CurrentPrincipal) -> Principal:
+    """Checked before the body is read: a caller who may not import is refused before sending a 50 MB file."""
+    if not principal.has_permission(bulk.IMPORT):
+        raise Forbidden(detail={"permission": bulk.IMPORT})
+    return principal
+
+
+async def _upload(request: Request, _principal: Principal = Depends(_may_import)) -> bulk.Upload:
+    """The uploaded file, or the rows of a JSON body (read here so that the handler stays synchronous)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return bulk.Upload("api", records=bulk.json_records(await request.body()))
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        return bulk.Upload("", raw=b"")
+    return bulk.Upload((file.filename or "")[:200], raw=await file.read(bulk.MAX_BYTES + 1))
+
+
+@router.post("/imports", response_model=ImportReportOut, openapi_extra=IMPORT_BODY,
+             summary="Import persons, houses or units from XLSX/CSV (or JSON rows): check (a report per row, nothing "
+                     "written), import (the good rows; the bad ones reported) or all (every row or none: 422)")
+def import_file(db: Db, principal: CurrentPrincipal, upload: bulk.Upload = Depends(_upload),
+                kind: str = Query(max_length=8, description="persons, houses or units"),
+                mode: str = Query("check", max_length=8, description="check, import or all")) -> dict[str, Any]:
+    return bulk.summary(bulk.import_upload(db, principal, kind, upload, mode), mode)

@@ -158,3 +158,23 @@ class RevealOut(BaseModel):
 
 class MergeIn(BaseModel):
     duplicate_id: int = Field(ge=1, le=2**62)
+
+
+class ImportProblem(BaseModel):
+    row: int = Field(description="the row as the spreadsheet numbers it (the header is row 1)")
+    field: str
+    column: str = Field(description="the column of the file (身份证号 …)")
+    code: str
+    message: str
+    message_en: str
+
+
+class ImportReportOut(BaseModel):
+    kind: str
+    mode: str
+    total: int
+    valid: int
+    invalid: int
+    written: int
+    problems: list[ImportProblem]
+    more_problems: int = Field(description="problems beyond the first 1,000 listed")

@@ -10,6 +10,7 @@ the rows' id range.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -19,11 +20,21 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
-from shiyu.core.errors import ShiyuError
+from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.pii import with_blind_index
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.registry.bulk.rows import CHUNK, UNSCOPED, Row, check, chunks
+from shiyu.core.tabular import parse_table
+from shiyu.registry.bulk.rows import (
+    CHUNK,
+    UNSCOPED,
+    Row,
+    check,
+    chunks,
+    column_label,
+    rows_from_records,
+    rows_from_table,
+)
 from shiyu.registry.models import EDIT, Address, Building, House, Household, Person, Residence, Unit
 
 IMPORT = "registry.import"
@@ -87,6 +98,71 @@ def run(session: Session, principal: Principal, kind: str, rows: list[Row], *, d
                  after={"file": file_name[:200], "count": len(ids), "skipped": total - len(good),
                         "first_id": min(ids, default=None), "last_id": max(ids, default=None)})
     return report
+
+
+MODES = ("check", "import", "all")
+MAX_BYTES = 50 * 1024 * 1024
+MAX_PROBLEMS = 1000
+MAX_ROWS = 100_000  # rows of one JSON body
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an operator sends: a file's name and bytes, or (over the API) the rows themselves."""
+
+    name: str
+    raw: bytes | None = None
+    records: list[dict[str, Any]] | None = None
+
+
+def json_records(body: bytes) -> list[dict[str, Any]]:
+    """The ``rows`` of a JSON body: a list of objects of plain values (at most ``MAX_ROWS``)."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        data = None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or len(rows) > MAX_ROWS or not all(
+            isinstance(r, dict) and all(isinstance(v, str | int | float | None) for v in r.values()) for r in rows):
+        raise ValidationFailed("invalid_body", f"请求体应为 {{\"rows\": [每行一个对象]}}，至多 {MAX_ROWS} 行",
+                               f'The body is {{"rows": [one object per row]}}, at most {MAX_ROWS} rows',
+                               detail={"field": "rows"})
+    return rows
+
+
+def import_upload(session: Session, principal: Principal, kind: str, upload: Upload, mode: str,
+                  today: date | None = None) -> Report:
+    """An upload (the page and ``POST /api/v1/registry/imports``): ``check`` reports every row and writes
+    nothing; ``import`` writes the good rows and reports the bad; ``all`` writes every row or none."""
+    principal.require(IMPORT)
+    if mode not in MODES:
+        raise ValidationFailed("invalid_mode", "导入方式应为 check、import 或 all", "The mode is check, import or all",
+                               detail={"field": "mode"})
+    if upload.records is not None:
+        rows = rows_from_records(kind, upload.records)
+    else:
+        raw = upload.raw or b""
+        if not raw:
+            raise ValidationFailed("empty_file", "请选择要导入的文件", "Choose a file to import",
+                                   detail={"field": "file"})
+        if len(raw) > MAX_BYTES:
+            raise ValidationFailed("file_too_large", f"文件超过 {MAX_BYTES // 2**20} MB",
+                                   f"The file is larger than {MAX_BYTES // 2**20} MB", detail={"field": "file"})
+        rows = rows_from_table(kind, parse_table(raw, upload.name or "upload.csv"))
+    return run(session, principal, kind, rows, dry_run=mode == "check", file_name=upload.name, today=today,
+               good_only=mode == "import")
+
+
+def summary(report: Report, mode: str) -> dict[str, Any]:
+    """The report as the page and the API show it: counts, and each problem with its row, the column as the
+    file names it, and the reason in Chinese and English (the first ``MAX_PROBLEMS``)."""
+    problems = report.problems()
+    return {"kind": report.kind, "mode": mode, "total": len(report.rows), "valid": len(report.rows) -
+            len(report.invalid), "invalid": len(report.invalid), "written": report.written,
+            "problems": [{"row": p["row"], "field": p["field"], "column": column_label(report.kind, p["field"]),
+                          "code": p["code"], "message": p["zh"], "message_en": p["en"]}
+                         for p in problems[:MAX_PROBLEMS]],
+            "more_problems": max(0, len(problems) - MAX_PROBLEMS)}
 
 
 def _insert_ids(session: Session, table: Any, values: list[dict[str, Any]]) -> list[int]:

@@ -8,16 +8,29 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from shiyu.core.errors import NotFound, ShiyuError
 from shiyu.core.http import language
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
 from shiyu.registry import changes, service
+from shiyu.registry.bulk import rows as bulk_rows
+from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.fields import LABELS, RELATIONS
 from shiyu.web.admin.common import paging, redirect
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
+from shiyu.web.page_deps import (
+    PageDb,
+    PagePrincipal,
+    PageRoute,
+    field_errors,
+    page_form,
+    render,
+    require_any,
+    reveal_answer,
+)
 
 router = APIRouter(prefix="/registry", route_class=PageRoute, include_in_schema=False)
 VIEW = "registry.view"
@@ -39,7 +52,8 @@ def browser(request: Request, db: PageDb, principal: PagePrincipal, area: int | 
         context["houses"], _ = service.list_houses(db, paging(0, 200), grid_id=current.id)
         units, _ = service.list_units(db, paging(0, 200), current.id)
         context["units"] = [service.unit_out(u) for u in units]
-    return render(request, "registry/browser.html", labels=LABELS, **context)
+    return render(request, "registry/browser.html", labels=LABELS, can_import=principal.has_permission(bulk.IMPORT),
+                  **context)
 
 
 @router.get("/buildings/{building_id}")
@@ -140,3 +154,38 @@ async def submit_family(request: Request, db: PageDb, principal: PagePrincipal) 
         return render(request, "registry/new_family.html", exc.status, grids=_grids(db, principal), rows=MEMBER_ROWS,
                       relations=RELATIONS, labels=LABELS, values=form, errors=errors, message=message)
     return redirect(request, f"/registry/changes?status=submitted#change-{record.id}")
+
+
+@router.get("/import")
+def import_page(request: Request, principal: PagePrincipal) -> Response:
+    require_any(principal, bulk.IMPORT)
+    return render(request, "registry/import.html", kinds=bulk_rows.KINDS, columns=bulk_rows.COLUMNS,
+                  max_mb=bulk.MAX_BYTES // 2**20)
+
+
+@router.post("/import")
+async def import_run(request: Request, principal: PagePrincipal) -> Response:
+    """The permission is checked before the (up to 50 MB) multipart body is parsed (security review S7)."""
+    require_any(principal, bulk.IMPORT)
+    form = await page_form(request)
+    file = form.get("file")
+    upload = bulk.Upload((file.filename or "")[:200], raw=await file.read(bulk.MAX_BYTES + 1)) \
+        if isinstance(file, UploadFile) else bulk.Upload("", raw=b"")
+    kind, mode = str(form.get("kind", ""))[:8], str(form.get("mode", "check"))[:8]
+    return await run_in_threadpool(_import, request, principal, kind, mode, upload)
+
+
+def _import(request: Request, principal: PagePrincipal, kind: str, mode: str, upload: bulk.Upload) -> Response:
+    """The database work of the import, in its own scoped transaction (committed only when it succeeded)."""
+    session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=request.client.host if request.client else None)
+    report, general, status = None, None, 200
+    try:
+        report = bulk.summary(bulk.import_upload(session, principal, kind, upload, mode), mode)
+        session.commit()
+    except ShiyuError as exc:
+        session.rollback()
+        general, status = exc.message(language(request)), exc.status
+    finally:
+        session.close()
+    return render(request, "registry/import_report.html", status, report=report, general=general)
