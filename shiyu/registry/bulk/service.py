@@ -124,8 +124,8 @@ def json_records(body: bytes) -> list[dict[str, Any]]:
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or len(rows) > MAX_ROWS or not all(
             isinstance(r, dict) and all(isinstance(v, str | int | float | None) for v in r.values()) for r in rows):
-        raise ValidationFailed("invalid_body", f"请求体应为 {{\"rows\": [每行一个对象]}}，至多 {MAX_ROWS} 行",
-                               f'The body is {{"rows": [one object per row]}}, at most {MAX_ROWS} rows',
+        raise ValidationFailed("invalid_body", f"请求体应含 rows：每行一个对象，至多 {MAX_ROWS} 行",
+                               f"The body needs rows: one object per row, at most {MAX_ROWS}",
                                detail={"field": "rows"})
     return rows
 
