@@ -243,6 +243,8 @@ ROUTES: list[Case] = [
     *(Case("POST", f"/api/v1/registry/changes/{{change_id}}/{verb}", "deny",
            lambda w, verb=verb: f"/api/v1/registry/changes/{w.extra['change_b']}/{verb}",
            lambda w: {"note": "越权处理"}) for verb in ("review", "accept", "return")),
+    Case("POST", "/api/v1/registry/persons/export", "deny", lambda w: "/api/v1/registry/persons/export",
+         lambda w: {"grid_id": w.grids["b1"].id, "reason": "越权导出名单"}),
     Case("POST", "/api/v1/registry/imports", "import", lambda w: "/api/v1/registry/imports?kind=units&mode=all",
          lambda w: {"rows": [{"统一社会信用代码": registry_credit_code(), "名称": "越权单位",
                               "网格编码": w.grids["b1"].code}]}, markers=("乙社区",), refusal="unknown_grid"),

@@ -12,7 +12,8 @@ from shiyu.core.errors import Forbidden
 from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
 from shiyu.core.scoping import Principal
-from shiyu.registry import changes, dedupe, service
+from shiyu.core.tabular import xlsx_bytes
+from shiyu.registry import changes, dedupe, export, service
 from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.schemas import (
@@ -21,6 +22,7 @@ from shiyu.registry.schemas import (
     ChangeOut,
     ComponentOut,
     DecisionIn,
+    ExportIn,
     HouseDetail,
     HouseOut,
     ImportReportOut,
@@ -48,6 +50,16 @@ def list_persons(db: Db, principal: CurrentPrincipal, paging: Paging, grid_id: i
     rows, total = service.list_persons(db, service.PersonFilter(grid_id=grid_id, id_number=id_number, name=name,
                                                                 status=status), paging)
     return _page([service.person_out(p, principal) for p in rows], total, paging)
+
+
+@router.post("/persons/export", response_class=Response,
+             summary="Persons of a grid (or all yours) as XLSX: masked unless you may reveal and give a reason; "
+                     "audited")
+def export_persons(body: ExportIn, db: Db, principal: CurrentPrincipal) -> Response:
+    table = export.export_persons(db, principal, body.grid_id, body.reason)
+    return Response(xlsx_bytes(table), media_type=export.XLSX, headers={
+        "Content-Disposition": f'attachment; filename="registry-persons-{body.grid_id or "all"}.xlsx"',
+        "Cache-Control": "no-store"})
 
 
 @router.get("/persons/{person_id}", response_model=PersonProfile,

@@ -178,3 +178,9 @@ class ImportReportOut(BaseModel):
     written: int
     problems: list[ImportProblem]
     more_problems: int = Field(description="problems beyond the first 1,000 listed")
+
+
+class ExportIn(BaseModel):
+    grid_id: int | None = Field(None, ge=1, le=2**62, description="one grid; all you see if omitted")
+    reason: str = Field("", max_length=500, description="why personal data must be in the clear (registry.reveal); "
+                                                        "empty: masked")

@@ -82,12 +82,12 @@ def list_persons(session: Session, filters: PersonFilter, params: PageParams) ->
         stmt = stmt.where(Person.status == filters.status)
     rows, total = paginate(session, stmt, params)
     if rows:
-        audit.record(session, "read", "registry_person", None, area_path=_common_path(rows),
+        audit.record(session, "read", "registry_person", None, area_path=common_path(rows),
                      after={"ids": [p.id for p in rows]})
     return rows, total
 
 
-def _common_path(rows: list[Person]) -> str:
+def common_path(rows: list[Person]) -> str:
     """The deepest area path every listed person lies under, so the entry is seen by those who see them all."""
     paths = [r.area_path for r in rows]
     common = paths[0]

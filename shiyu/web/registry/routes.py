@@ -15,7 +15,8 @@ from shiyu.core.errors import NotFound, ShiyuError
 from shiyu.core.http import language
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
-from shiyu.registry import changes, service
+from shiyu.core.tabular import xlsx_bytes
+from shiyu.registry import changes, export, service
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
@@ -53,7 +54,17 @@ def browser(request: Request, db: PageDb, principal: PagePrincipal, area: int | 
         units, _ = service.list_units(db, paging(0, 200), current.id)
         context["units"] = [service.unit_out(u) for u in units]
     return render(request, "registry/browser.html", labels=LABELS, can_import=principal.has_permission(bulk.IMPORT),
-                  **context)
+                  can_reveal=current is not None and principal.can(service.REVEAL, current.area_path), **context)
+
+
+@router.post("/export")
+def export_page(request: Request, db: PageDb, principal: PagePrincipal, grid_id: int = Form(ge=1, le=2**62),
+                reason: str = Form("", max_length=500)) -> Response:
+    """The grid's residents as XLSX (masked unless a reason is given by someone who may reveal them)."""
+    require_any(principal, VIEW)
+    table = export.export_persons(db, principal, grid_id, reason)
+    return Response(xlsx_bytes(table), media_type=export.XLSX, headers={
+        "Content-Disposition": f'attachment; filename="registry-persons-{grid_id}.xlsx"', "Cache-Control": "no-store"})
 
 
 @router.get("/buildings/{building_id}")
