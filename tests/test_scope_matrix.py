@@ -243,6 +243,7 @@ ROUTES: list[Case] = [
     *(Case("POST", f"/api/v1/registry/changes/{{change_id}}/{verb}", "deny",
            lambda w, verb=verb: f"/api/v1/registry/changes/{w.extra['change_b']}/{verb}",
            lambda w: {"note": "越权处理"}) for verb in ("review", "accept", "return")),
+    Case("GET", "/api/v1/registry/quality", "list", lambda w: "/api/v1/registry/quality"),
     Case("POST", "/api/v1/registry/persons/export", "deny", lambda w: "/api/v1/registry/persons/export",
          lambda w: {"grid_id": w.grids["b1"].id, "reason": "越权导出名单"}),
     Case("POST", "/api/v1/registry/imports", "import", lambda w: "/api/v1/registry/imports?kind=units&mode=all",

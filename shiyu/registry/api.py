@@ -13,7 +13,7 @@ from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
 from shiyu.core.scoping import Principal
 from shiyu.core.tabular import xlsx_bytes
-from shiyu.registry import changes, dedupe, export, service
+from shiyu.registry import changes, dedupe, export, quality, service
 from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.schemas import (
@@ -85,6 +85,12 @@ def merge(person_id: int, body: MergeIn, db: Db, principal: CurrentPrincipal) ->
             summary="Groups of active persons in your scope sharing an ID number")
 def duplicates(db: Db, principal: CurrentPrincipal) -> list[list[dict[str, Any]]]:
     return [[service.person_out(p, principal) for p in group] for group in dedupe.groups(db)]
+
+
+@router.get("/quality", summary="Data quality per grid and per grid worker: missing fields, records not confirmed "
+                                 "for 12 months, possible duplicates (counts only)")
+def data_quality(db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    return quality.report(db, principal)
 
 
 @router.get("/buildings", response_model=Page[BuildingOut], summary="Buildings in your grids")

@@ -21,7 +21,8 @@ DOMAIN = Domain(
     commands=(cli,),
     nav=(NavEntry("registry", "/registry", "work", "building", _VIEW, order=7),
          NavEntry("registry_changes", "/registry/changes", "work", "check",
-                  frozenset({"registry.collect", "registry.review"}), order=8)),
+                  frozenset({"registry.collect", "registry.review"}), order=8),
+         NavEntry("registry_quality", "/registry/quality", "work", "eye", _VIEW, order=9)),
     permissions={
         "registry.view": "查看人地物事组织基础信息（个人信息脱敏）",
         "registry.collect": "采集并提交基础信息变更",

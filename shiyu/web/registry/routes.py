@@ -16,7 +16,7 @@ from shiyu.core.http import language
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
 from shiyu.core.tabular import xlsx_bytes
-from shiyu.registry import changes, export, service
+from shiyu.registry import changes, export, quality, service
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
@@ -55,6 +55,13 @@ def browser(request: Request, db: PageDb, principal: PagePrincipal, area: int | 
         context["units"] = [service.unit_out(u) for u in units]
     return render(request, "registry/browser.html", labels=LABELS, can_import=principal.has_permission(bulk.IMPORT),
                   can_reveal=current is not None and principal.can(service.REVEAL, current.area_path), **context)
+
+
+@router.get("/quality")
+def quality_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """Completeness, staleness and possible duplicates per grid and per worker (counts, no personal data)."""
+    require_any(principal, VIEW)
+    return render(request, "registry/quality.html", q=quality.report(db, principal), counts=quality.COUNTS)
 
 
 @router.post("/export")
