@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shiyu.core.db import transaction
@@ -27,7 +27,8 @@ from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.org.identity.models import Grant, User
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service as bulk
-from shiyu.registry.models import Component
+from shiyu.registry.models import Address, Component, Unit
+from shiyu.registry.places import address_code
 
 SEED = 15
 ESTATES = ("幸福里", "金湾花园", "海景苑", "榕树里", "阳光小区", "紫荆园", "锦绣家园", "滨海新村", "翠湖居", "东方名苑")
@@ -56,8 +57,24 @@ def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[s
             counts[kind] = bulk.run(s, system, kind, rows, dry_run=False, file_name=f"demo-{kind}",
                                     today=plan.today).written
         s.add_all(Component(**c) for c in plan.components)
+        _place_units(s, plan.unit_addresses)
     return (f"基础信息：{counts['houses']}套房屋、{counts['persons']}名实有人口、{counts['units']}家单位",
             f"registers: {counts['houses']} houses, {counts['persons']} persons, {counts['units']} units")
+
+
+def _place_units(s: Session, unit_addresses: dict[str, dict[str, str]]) -> None:
+    """Each shop at its ground-floor premises (the 经营 house of the estate's first building), so the units
+    have a point on the one map."""
+    grids = {parts["grid_code"] for parts in unit_addresses.values()}
+    community_of = {code: community for code, community in s.execute(
+        select(Area.code, Area.parent_id).where(Area.code.in_(grids)), execution_options={"unscoped": True})}
+    community_code = {a.id: a.code for a in s.scalars(select(Area).where(Area.id.in_(set(community_of.values()))),
+                                                      execution_options={"unscoped": True})}
+    for credit, parts in unit_addresses.items():
+        code = address_code(community_code[community_of[parts["grid_code"]]], parts)
+        address_id = select(Address.id).where(Address.code == code).scalar_subquery()
+        s.execute(update(Unit).where(Unit.credit_code == credit).values(address_id=address_id),
+                  execution_options={"unscoped": True})
 
 
 def _community_grids(s: Session) -> list[Area]:
@@ -81,6 +98,7 @@ class _Plan:
         self.persons: list[dict[str, Any]] = []
         self.units: list[dict[str, Any]] = []
         self.components: list[dict[str, Any]] = []
+        self.unit_addresses: dict[str, dict[str, str]] = {}  # credit code → the address parts of its premises
         self.serial = 0
 
     def points(self, grid: Area, count: int) -> list[tuple[float, float]]:
@@ -162,7 +180,10 @@ class _Plan:
         self.serial += 1
         prefix = {"个体工商户": "92", "社会组织": "52", "物业": "91"}[kind]
         first17 = f"{prefix}{grid.code[:6]}MA{self.serial:07d}"
-        self.units.append({"统一社会信用代码": first17 + credit_code_check_char(first17),
+        credit = first17 + credit_code_check_char(first17)
+        self.unit_addresses[credit] = {"grid_code": grid.code, "road": estate, "building_no": "1", "unit_no": "1",
+                                       "room_no": "101"}
+        self.units.append({"统一社会信用代码": credit,
                            "名称": f"{estate}{kind_name}", "类型": kind, "网格编码": grid.code,
                            "地址": f"{estate}1栋101", "法定代表人": names.person_name(self.rng),
                            "法定代表人电话": names.mobile(self.rng), "从业人数": str(int(self.rng.integers(2, 30))),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -16,7 +16,7 @@ from shiyu.core.http import language
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
 from shiyu.core.tabular import xlsx_bytes
-from shiyu.registry import changes, export, quality, service
+from shiyu.registry import changes, export, layers, quality, service
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
@@ -55,6 +55,15 @@ def browser(request: Request, db: PageDb, principal: PagePrincipal, area: int | 
         context["units"] = [service.unit_out(u) for u in units]
     return render(request, "registry/browser.html", labels=LABELS, can_import=principal.has_permission(bulk.IMPORT),
                   can_reveal=current is not None and principal.can(service.REVEAL, current.area_path), **context)
+
+
+@router.get("/map.geojson")
+def map_points(db: PageDb, principal: PagePrincipal, area: int = Query(ge=1, le=2**62)) -> Response:
+    """Buildings, units and components under an area as points for the one map (no personal data)."""
+    require_any(principal, VIEW)
+    focus = areas.get_area(db, area)
+    return JSONResponse(layers.points(db, principal, focus.area_path), media_type="application/geo+json",
+                        headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/quality")
