@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shiyu.core.db import transaction
 from shiyu.core.scoping import Principal
 from shiyu.core.validators import credit_code_check_char, id_check_digit
-from shiyu.demo import names
 from shiyu.org.areas.models import Area, AreaLevel
 from shiyu.org.identity.models import Grant, User
 from shiyu.registry.bulk import rows as bulk_rows
@@ -31,6 +30,10 @@ from shiyu.registry.models import Address, Component, Unit
 from shiyu.registry.places import address_code
 
 SEED = 15
+# Names and numbers of the register's residents (the demo city's own lists live above this layer).
+SURNAMES = "陈林黄张李王吴刘蔡杨郑许谢洪郭邱曾廖赖周徐苏叶庄吕江何萧罗高"
+GIVEN = "志明淑芬建华美玲俊杰雅婷家豪怡君文彬秀英国强丽华振宇佳颖子轩思涵伟强惠敏"
+MOBILE_PREFIXES = ("138", "139", "135", "137", "150", "151", "158", "186", "187", "188", "177", "199")
 ESTATES = ("幸福里", "金湾花园", "海景苑", "榕树里", "阳光小区", "紫荆园", "锦绣家园", "滨海新村", "翠湖居", "东方名苑")
 FLOORS, ROOMS_PER_FLOOR = 4, 2
 # the use of each house of a building by (floor, room): mostly families, some rented, one 群租, one vacant
@@ -66,7 +69,7 @@ def _place_units(s: Session, unit_addresses: dict[str, dict[str, str]]) -> None:
     """Each shop at its ground-floor premises (the 经营 house of the estate's first building), so the units
     have a point on the one map."""
     grids = {parts["grid_code"] for parts in unit_addresses.values()}
-    community_of = {code: community for code, community in s.execute(
+    community_of = {code: community or 0 for code, community in s.execute(
         select(Area.code, Area.parent_id).where(Area.code.in_(grids)), execution_options={"unscoped": True})}
     community_code = {a.id: a.code for a in s.scalars(select(Area).where(Area.id.in_(set(community_of.values()))),
                                                       execution_options={"unscoped": True})}
@@ -87,6 +90,15 @@ def _community_grids(s: Session) -> list[Area]:
     siblings = s.scalars(select(Area).where(Area.parent_id == grid.parent_id, Area.level == int(AreaLevel.GRID))
                          .order_by(Area.code), execution_options={"unscoped": True}).all()
     return [grid] + [g for g in siblings if g.id != grid.id]
+
+
+def _name(rng: np.random.Generator) -> str:
+    given = "".join(GIVEN[i] for i in rng.integers(len(GIVEN), size=1 if rng.random() < 0.3 else 2))
+    return SURNAMES[rng.integers(len(SURNAMES))] + given
+
+
+def _mobile(rng: np.random.Generator) -> str:
+    return MOBILE_PREFIXES[rng.integers(len(MOBILE_PREFIXES))] + "".join(str(d) for d in rng.integers(10, size=8))
 
 
 class _Plan:
@@ -139,8 +151,8 @@ class _Plan:
         rented = use in ("出租", "群租")
         self.houses.append({**place, "用途": use, "面积": str(int(self.rng.integers(45, 140))),
                             "经度": str(lon), "纬度": str(lat),
-                            "出租人": names.person_name(self.rng) if rented else "",
-                            "出租人电话": names.mobile(self.rng) if rented else "",
+                            "出租人": _name(self.rng) if rented else "",
+                            "出租人电话": _mobile(self.rng) if rented else "",
                             "租住人数": {"出租": "2", "群租": "6"}.get(use, "0"),
                             "备案日期": str(self.today - timedelta(days=200)) if rented else "",
                             "最近检查日期": str(self.today - timedelta(days=40)) if rented else ""})
@@ -168,8 +180,8 @@ class _Plan:
         first17 = f"{region}{born:%Y%m%d}{self.serial % 1000:03d}"
         arrival = self.today - timedelta(days=int(self.rng.integers(30, 1500)))
         self.persons.append({
-            **place, "姓名": names.person_name(self.rng), "身份证号": first17 + id_check_digit(first17),
-            "手机": names.mobile(self.rng) if born.year < 2010 else "", "民族": "汉" if self.serial % 12 else "回",
+            **place, "姓名": _name(self.rng), "身份证号": first17 + id_check_digit(first17),
+            "手机": _mobile(self.rng) if born.year < 2010 else "", "民族": "汉" if self.serial % 12 else "回",
             "人员类型": "流动" if floating else "户籍", "与户主关系": relation,
             "来本地日期": str(arrival) if floating else "",
             "居住证号": f"JZZ{first17[:6]}{self.serial:06d}" if floating and self.serial % 3 else "",
@@ -185,6 +197,6 @@ class _Plan:
                                        "room_no": "101"}
         self.units.append({"统一社会信用代码": credit,
                            "名称": f"{estate}{kind_name}", "类型": kind, "网格编码": grid.code,
-                           "地址": f"{estate}1栋101", "法定代表人": names.person_name(self.rng),
-                           "法定代表人电话": names.mobile(self.rng), "从业人数": str(int(self.rng.integers(2, 30))),
+                           "地址": f"{estate}1栋101", "法定代表人": _name(self.rng),
+                           "法定代表人电话": _mobile(self.rng), "从业人数": str(int(self.rng.integers(2, 30))),
                            "场所类型": place, "风险标签": tags})

@@ -26,7 +26,8 @@ from shiyu.registry.service import PERSON_PII, REVEAL, common_path
 
 MAX_ROWS = 50_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-COLUMNS = ["姓名", "身份证号", "手机", "性别", "出生日期", "民族", "人员类型", "与户主关系", "户籍地址", "现住址", "网格编码"]
+COLUMNS = ["姓名", "身份证号", "手机", "性别", "出生日期", "民族", "人员类型", "与户主关系", "户籍地址", "现住址",
+           "网格编码"]
 SEX = {"M": "男", "F": "女"}
 RESIDENCE_TYPES = {str(k): v for k, v in LABELS["residence_type"].items()}
 

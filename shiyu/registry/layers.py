@@ -28,7 +28,8 @@ def points(session: Session, principal: Principal, area_path: str) -> dict[str, 
         .where(Building.area_path.startswith(under, autoescape=True), Building.lon.is_not(None))
         .order_by(Building.id).limit(MAX_POINTS))
     units = session.execute(
-        select(Unit.id, Unit.name, Unit.place_type, Address.lon, Address.lat).join(Address, Address.id == Unit.address_id)
+        select(Unit.id, Unit.name, Unit.place_type, Address.lon, Address.lat)
+        .join(Address, Address.id == Unit.address_id)
         .where(Unit.area_path.startswith(under, autoescape=True), Unit.status == "active", Address.lon.is_not(None))
         .order_by(Unit.id).limit(MAX_POINTS))
     components = session.execute(

@@ -70,18 +70,19 @@ def report(session: Session, principal: Principal, now: datetime | None = None) 
             rows.setdefault(grid_id, dict.fromkeys(COUNTS, 0)).update(zip(names, map(int, values), strict=True))
     grids = _grids(session, rows)
     workers = _workers(session, rows)
-    out = [{"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name, "workers": workers.get(g, []),
-            **counts, **_rates(counts)} for g, counts in rows.items() if g in grids]
-    out.sort(key=lambda r: r["grid_code"])
-    total = {k: sum(r[k] for r in out) for k in COUNTS}
+    out: list[dict[str, Any]] = [
+        {"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name, "workers": workers.get(g, []),
+         **counts, **_rates(counts)} for g, counts in rows.items() if g in grids]
+    out.sort(key=lambda r: str(r["grid_code"]))
+    total = {k: sum(int(r[k]) for r in out) for k in COUNTS}
     by_worker: dict[str, dict[str, int]] = {}
-    for r in out:
-        for name in r["workers"] or [""]:
+    for grid_id, counts in rows.items():
+        for name in workers.get(grid_id, []) if grid_id in grids else []:
             agg = by_worker.setdefault(name, dict.fromkeys(COUNTS, 0))
             for k in COUNTS:
-                agg[k] += r[k]
+                agg[k] += counts[k]
     return {"grids": out, "total": {**total, **_rates(total)},
-            "workers": [{"worker": k, **v, **_rates(v)} for k, v in sorted(by_worker.items()) if k],
+            "workers": [{"worker": k, **v, **_rates(v)} for k, v in sorted(by_worker.items())],
             "stale_before": before}
 
 
@@ -106,6 +107,7 @@ def _workers(session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
             .order_by(User.username))
     out: dict[int, list[str]] = {}
     for area_id, username in session.execute(stmt, execution_options=UNSCOPED):
-        out.setdefault(area_id, []).append(username)
+        if area_id is not None:
+            out.setdefault(area_id, []).append(username)
     return out
 

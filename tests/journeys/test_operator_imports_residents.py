@@ -18,7 +18,8 @@ from shiyu.core.validators import id_check_digit
 from tests.e2e.conftest import log_in, running_world
 
 PERSONS, HOUSES = 10_000, 2_500
-BAD = {1234: ("身份证号", "校验位"), 5678: ("手机", "电话号码"), 9012: ("户室", "房屋尚未登记")}  # index → (column, reason)
+# the bad rows by index: (the column the report names, words of its reason)
+BAD = {1234: ("身份证号", "校验位"), 5678: ("手机", "电话号码"), 9012: ("户室", "房屋尚未登记")}
 IMPORT_MS = 240_000  # a loaded CI machine: checking and writing 12,500 rows on SQLite
 
 
@@ -75,8 +76,8 @@ def test_ten_thousand_residents_with_three_bad_rows(browser: Browser, world: dic
     grid = world["ids"]["grid"]
     houses = _workbook(tmp_path / "房屋.xlsx", ["网格编码", "小区/道路", "楼栋", "单元", "户室", "用途", "面积"],
                        [[grid, *_room(h), "自住" if h % 4 else "出租", "80"] for h in range(HOUSES)])
-    persons = _workbook(tmp_path / "实有人口.xlsx", ["姓名", "身份证号", "手机", "民族", "人员类型", "与户主关系", "网格编码",
-                                                 "小区/道路", "楼栋", "单元", "户室"], _persons(grid))
+    persons = _workbook(tmp_path / "实有人口.xlsx", ["姓名", "身份证号", "手机", "民族", "人员类型", "与户主关系",
+                                                 "网格编码", "小区/道路", "楼栋", "单元", "户室"], _persons(grid))
     context = browser.new_context(viewport={"width": 1366, "height": 850}, base_url=world["url"], locale="zh-CN")
     context.set_default_timeout(IMPORT_MS)
     page = context.new_page()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from shiyu.core.audit import AuditEntry
 from shiyu.core.errors import Forbidden
 from shiyu.core.pii import blind_hash
 from shiyu.core.scoping import Principal
@@ -14,7 +15,6 @@ from shiyu.core.tabular import Table, write_table
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service
 from shiyu.registry.models import Building, House, Person, Residence, Unit
-from shiyu.core.audit import AuditEntry
 from tests.factories import login, populated
 from tests.registry.registry_fixtures import credit_code, id_number, principal
 from tests.security.test_first_admin import shiyu  # noqa: F401  (the `shiyu …` command runner)

@@ -22,8 +22,9 @@ def test_counts_per_grid_and_worker(client, system_session):
         member("陈明", residence_type="流动"), member("林红", "配偶", phone="", id_number=twin)])
     registered_family(system_session, w, "worker_b1", "leader_b", point=POINT_B1, road="乙社区花园",
                       members=[member("赵六", id_number=twin)])
+    long_ago = utcnow() - timedelta(days=400)
     system_session.execute(update(Person).where(Person.id == a["persons"][0])
-                           .values(confirmed_at=utcnow() - timedelta(days=400), created_at=utcnow() - timedelta(days=400)))
+                           .values(confirmed_at=long_ago, created_at=long_ago))
     system_session.execute(update(House).where(House.id == a["house"]).values(use="rented"))
     system_session.commit()
 

@@ -23,8 +23,8 @@ from shiyu.core import audit
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.pii import with_blind_index
 from shiyu.core.scoping import Principal
-from shiyu.core.timeutil import utcnow
 from shiyu.core.tabular import parse_table
+from shiyu.core.timeutil import utcnow
 from shiyu.registry.bulk.rows import (
     CHUNK,
     UNSCOPED,
@@ -206,6 +206,7 @@ def _insert(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
         return
     procs = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     raw = conn.connection.driver_connection
+    assert raw is not None  # an open connection of this session's transaction
     columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
         for v in values:
@@ -229,7 +230,7 @@ def _persons(session: Session, rows: list[Row]) -> list[int]:
                                         "status": "active"}) for r in rows]
     households = _households(session, rows, now)
     for v, r in zip(values, rows, strict=True):
-        v["household_id"] = households.get(r.values.get("house_id"))
+        v["household_id"] = households.get(r.values.get("house_id") or 0)
     ids = _insert_ids(session, Person.__table__, values)
     _insert(session, Residence.__table__, [
         {"person_id": pid, "house_id": r.values["house_id"], "moved_in_on": r.values.get("arrival_date"),

@@ -13,9 +13,9 @@ from starlette.datastructures import UploadFile
 
 from shiyu.core.errors import NotFound, ShiyuError
 from shiyu.core.http import language
+from shiyu.core.tabular import xlsx_bytes
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
-from shiyu.core.tabular import xlsx_bytes
 from shiyu.registry import changes, export, layers, quality, service
 from shiyu.registry.bulk import rows as bulk_rows
 from shiyu.registry.bulk import service as bulk
