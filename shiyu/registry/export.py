@@ -57,7 +57,7 @@ def export_persons(session: Session, principal: Principal, grid_id: int | None, 
     if missing:
         grids.update((a.id, a) for a in session.scalars(select(Area).where(Area.id.in_(missing)),
                                                         execution_options={"unscoped": True}))
-    homes = _current_addresses(session, [p.id for p in persons])
+    homes = current_addresses(session, [p.id for p in persons])
     rows, clear = [], 0
     for p in persons:
         shown = reveal and principal.can(REVEAL, p.area_path)
@@ -75,7 +75,7 @@ def export_persons(session: Session, principal: Principal, grid_id: int | None, 
     return Table(list(COLUMNS), rows)
 
 
-def _current_addresses(session: Session, person_ids: list[int]) -> dict[int, str]:
+def current_addresses(session: Session, person_ids: list[int]) -> dict[int, str]:
     """Where each person lives now (their open residence), as an address label."""
     out: dict[int, str] = {}
     for start in range(0, len(person_ids), 5000):
