@@ -142,8 +142,8 @@ def register_page(request: Request, db: PageDb, principal: PagePrincipal) -> Res
                                                PageParams(limit=PERSONS_SHOWN, offset=0))
     homes = registry_export.current_addresses(db, [p.id for p in persons])
     mine = {g.id for g in grids}
-    choices = [{"id": p.id, "label": " · ".join(x for x in (mask("name", p.name), p.relation, homes.get(p.id, "")) if x)}
-               for p in persons if p.grid_id in mine]
+    choices = [{"id": p.id, "label": " · ".join(x for x in (mask("name", p.name), p.relation, homes.get(p.id, ""))
+                                                if x)} for p in persons if p.grid_id in mine]
     roads = db.scalars(select(Address.road).where(Address.grid_id.in_([g.id for g in grids])).distinct()
                        .order_by(Address.road).limit(200)).all()
     return _page(request, principal, "register", "register", grids=grids, persons=choices, roads=roads,
