@@ -119,7 +119,7 @@ def json_records(body: bytes) -> list[dict[str, Any]]:
     """The ``rows`` of a JSON body: a list of objects of plain values (at most ``MAX_ROWS``)."""
     try:
         data = json.loads(body or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         data = None
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or len(rows) > MAX_ROWS or not all(
