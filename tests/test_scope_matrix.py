@@ -30,6 +30,7 @@ from tests.keypersons.kp_fixtures import scope_matrix_extra as keypersons_extra
 from tests.patrol.patrol_fixtures import body as patrol_body
 from tests.patrol.patrol_fixtures import scope_matrix_extra as patrol_extra
 from tests.petitions.petition_fixtures import scope_matrix_extra as petition_extra
+from tests.registry.registry_fixtures import credit_code as registry_credit_code
 from tests.registry.registry_fixtures import family
 from tests.registry.registry_fixtures import scope_matrix_extra as registry_extra
 from tests.tasks.task_fixtures import scope_matrix_extra as tasks_extra
@@ -389,6 +390,12 @@ ROUTES: list[Case] = [
     Case("POST", "/api/v1/petitions/{petition_id}/links", "deny",
          lambda w: f"/api/v1/petitions/{w.extra['petition_b']}/links",
          lambda w: {"kind": "raise_warning", "reason": "越权预警"}),
+    Case("GET", "/api/v1/registry/quality", "list", lambda w: "/api/v1/registry/quality"),
+    Case("POST", "/api/v1/registry/persons/export", "deny", lambda w: "/api/v1/registry/persons/export",
+         lambda w: {"grid_id": w.grids["b1"].id, "reason": "越权导出名单"}),
+    Case("POST", "/api/v1/registry/imports", "import", lambda w: "/api/v1/registry/imports?kind=units&mode=all",
+         lambda w: {"rows": [{"统一社会信用代码": registry_credit_code(), "名称": "越权单位",
+                              "网格编码": w.grids["b1"].code}]}, markers=("乙社区",), refusal="unknown_grid"),
 ]
 
 

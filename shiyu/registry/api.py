@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.datastructures import UploadFile
 
+from shiyu.core.errors import Forbidden
 from shiyu.core.http import CurrentPrincipal, Db, Paging
 from shiyu.core.paging import Page
-from shiyu.registry import changes, dedupe, service
+from shiyu.core.scoping import Principal
+from shiyu.core.tabular import xlsx_bytes
+from shiyu.registry import changes, dedupe, export, quality, service
+from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.schemas import (
     BuildingOut,
@@ -17,8 +22,10 @@ from shiyu.registry.schemas import (
     ChangeOut,
     ComponentOut,
     DecisionIn,
+    ExportIn,
     HouseDetail,
     HouseOut,
+    ImportReportOut,
     MergeIn,
     PersonOut,
     PersonProfile,
@@ -45,6 +52,16 @@ def list_persons(db: Db, principal: CurrentPrincipal, paging: Paging, grid_id: i
     return _page([service.person_out(p, principal) for p in rows], total, paging)
 
 
+@router.post("/persons/export", response_class=Response,
+             summary="Persons of a grid (or all yours) as XLSX: masked unless you may reveal and give a reason; "
+                     "audited")
+def export_persons(body: ExportIn, db: Db, principal: CurrentPrincipal) -> Response:
+    table = export.export_persons(db, principal, body.grid_id, body.reason)
+    return Response(xlsx_bytes(table), media_type=export.XLSX, headers={
+        "Content-Disposition": f'attachment; filename="registry-persons-{body.grid_id or "all"}.xlsx"',
+        "Cache-Control": "no-store"})
+
+
 @router.get("/persons/{person_id}", response_model=PersonProfile,
             summary="A person's profile with residences and household (masked; audited)")
 def get_person(person_id: int, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -68,6 +85,12 @@ def merge(person_id: int, body: MergeIn, db: Db, principal: CurrentPrincipal) ->
             summary="Groups of active persons in your scope sharing an ID number")
 def duplicates(db: Db, principal: CurrentPrincipal) -> list[list[dict[str, Any]]]:
     return [[service.person_out(p, principal) for p in group] for group in dedupe.groups(db)]
+
+
+@router.get("/quality", summary="Data quality per grid and per grid worker: missing fields, records not confirmed "
+                                 "for 12 months, possible duplicates (counts only)")
+def data_quality(db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    return quality.report(db, principal)
 
 
 @router.get("/buildings", response_model=Page[BuildingOut], summary="Buildings in your grids")
@@ -142,3 +165,38 @@ for _verb, _summary in (("review", "Mark a submitted change as reviewed"),
                         ("return", "Return a change to its collector with a reason")):
     router.add_api_route(f"/changes/{{change_id}}/{_verb}", _decide(_verb), methods=["POST"],
                          response_model=ChangeOut, summary=_summary, name=f"change_{_verb}")
+
+
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {
+        "type": "string", "format": "binary", "description": "XLSX or CSV, columns as `shiyu import` takes"}}}},
+    "application/json": {"schema": {"type": "object", "properties": {"rows": {
+        "type": "array", "items": {"type": "object"},
+        "description": "one object per row, keyed by the file's Chinese column names or the field names"}}}}}}}
+
+
+def _may_import(principal: CurrentPrincipal) -> Principal:
+    """Checked before the body is read: a caller who may not import is refused before sending a 50 MB file."""
+    if not principal.has_permission(bulk.IMPORT):
+        raise Forbidden(detail={"permission": bulk.IMPORT})
+    return principal
+
+
+async def _upload(request: Request, _principal: Principal = Depends(_may_import)) -> bulk.Upload:
+    """The uploaded file, or the rows of a JSON body (read here so that the handler stays synchronous)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return bulk.Upload("api", records=bulk.json_records(await request.body()))
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        return bulk.Upload("", raw=b"")
+    return bulk.Upload((file.filename or "")[:200], raw=await file.read(bulk.MAX_BYTES + 1))
+
+
+@router.post("/imports", response_model=ImportReportOut, openapi_extra=IMPORT_BODY,
+             summary="Import persons, houses or units from XLSX/CSV (or JSON rows): check (a report per row, nothing "
+                     "written), import (the good rows; the bad ones reported) or all (every row or none: 422)")
+def import_file(db: Db, principal: CurrentPrincipal, upload: bulk.Upload = Depends(_upload),
+                kind: str = Query(max_length=8, description="persons, houses or units"),
+                mode: str = Query("check", max_length=8, description="check, import or all")) -> dict[str, Any]:
+    return bulk.summary(bulk.import_upload(db, principal, kind, upload, mode), mode)

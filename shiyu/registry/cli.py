@@ -26,6 +26,12 @@ def register(sub: Any) -> None:
     table_imports(sub, HELP, _import)
 
 
+def _progress(phase: str, done: int, total: int) -> None:
+    """A city's file takes minutes: say how far the import is."""
+    label = {"check": ("已检查", "checked"), "write": ("已写入", "written")}[phase]
+    print(f"{label[0]} {done}/{total} 行 / {label[1]} {done}/{total} rows", file=sys.stderr, flush=True)
+
+
 def _import(args: argparse.Namespace) -> int:
     from shiyu.core import pii
     from shiyu.core.commands import load_settings
@@ -37,7 +43,8 @@ def _import(args: argparse.Namespace) -> int:
     try:
         rows = bulk_rows.rows_from_table(args.kind, read_table(args.file, args.encoding))
         with transaction(make_session_factory(engine), principal=system) as session:
-            report = service.run(session, system, args.kind, rows, dry_run=args.dry_run, file_name=str(args.file))
+            report = service.run(session, system, args.kind, rows, dry_run=args.dry_run, file_name=str(args.file),
+                                 progress=_progress)
     except service.ImportHasErrors as exc:
         for item in exc.detail:
             for p in item["problems"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
 from shiyu.registry import api, cli, models, stale
+from shiyu.registry.demo import demo
 
 _VIEW = frozenset({"registry.view"})
 _COLLECT = _VIEW | {"registry.collect", "registry.reveal"}
@@ -21,7 +22,8 @@ DOMAIN = Domain(
     commands=(cli,),
     nav=(NavEntry("registry", "/registry", "work", "building", _VIEW, order=7),
          NavEntry("registry_changes", "/registry/changes", "work", "check",
-                  frozenset({"registry.collect", "registry.review"}), order=8)),
+                  frozenset({"registry.collect", "registry.review"}), order=8),
+         NavEntry("registry_quality", "/registry/quality", "work", "eye", _VIEW, order=9)),
     permissions={
         "registry.view": "查看人地物事组织基础信息（个人信息脱敏）",
         "registry.collect": "采集并提交基础信息变更",
@@ -42,4 +44,5 @@ DOMAIN = Domain(
         "police": _COLLECT | {"registry.police_view"},
     },
     translations=Path(__file__).parent / "i18n",
+    demo=demo,
 )

@@ -158,3 +158,29 @@ class RevealOut(BaseModel):
 
 class MergeIn(BaseModel):
     duplicate_id: int = Field(ge=1, le=2**62)
+
+
+class ImportProblem(BaseModel):
+    row: int = Field(description="the row as the spreadsheet numbers it (the header is row 1)")
+    field: str
+    column: str = Field(description="the column of the file (身份证号 …)")
+    code: str
+    message: str
+    message_en: str
+
+
+class ImportReportOut(BaseModel):
+    kind: str
+    mode: str
+    total: int
+    valid: int
+    invalid: int
+    written: int
+    problems: list[ImportProblem]
+    more_problems: int = Field(description="problems beyond the first 1,000 listed")
+
+
+class ExportIn(BaseModel):
+    grid_id: int | None = Field(None, ge=1, le=2**62, description="one grid; all you see if omitted")
+    reason: str = Field("", max_length=500, description="why personal data must be in the clear (registry.reveal); "
+                                                        "empty: masked")

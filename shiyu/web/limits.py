@@ -78,6 +78,9 @@ ROUTE_LIMITS = (
     # People in bulk: a city's file of grid workers; the first log-in with a code counts as a log-in.
     RouteLimit("POST", re.compile(r"/api/v1/users/imports"), body_setting="max_import_bytes"),
     RouteLimit("POST", re.compile(r"/admin/users/import"), body_setting="max_import_bytes", credentials_required=True),
+    # A register extract (公安, 民政, 市场监管): up to a district's population in one file.
+    RouteLimit("POST", re.compile(r"/api/v1/registry/imports"), body_setting="max_import_bytes"),
+    RouteLimit("POST", re.compile(r"/registry/import"), body_setting="max_import_bytes", credentials_required=True),
     RouteLimit("POST", re.compile(r"/api/v1/auth/activate"), rate="login"),
     RouteLimit("POST", re.compile(r"/activate"), rate="login"),
 )

@@ -44,6 +44,11 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
+def column_label(kind: str, field_name: str) -> str:
+    """The column a field is read from, as the extracts name it (身份证号 for ``id_number``)."""
+    return next((k for k, v in COLUMNS.get(kind, {}).items() if v == field_name), field_name)
+
+
 @dataclass
 class Row:
     number: int

@@ -19,6 +19,7 @@ from shiyu.org.areas.crs import CRS_NAMES
 from shiyu.org.areas.geometry import DRAW_TOLERANCE, for_drawing
 from shiyu.org.areas.models import Area, AreaBoundary, AreaLevel
 from shiyu.org.identity.service import usernames
+from shiyu.registry import sizing
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, page_form, render, require_any
 
 router = APIRouter(prefix="/admin/areas", route_class=PageRoute, include_in_schema=False)
@@ -62,6 +63,7 @@ def areas_page(request: Request, db: PageDb, principal: PagePrincipal, area: int
             can_draw=principal.can("area.edit", selected.area_path) and selected.level < AreaLevel.GRID,
             suggested_code=service.suggest_child_code(db, selected),
         )
+        context["counted"] = sizing.counted(db, [selected, *context["kids"]])
     return render(request, "admin/areas.html", **context)
 
 

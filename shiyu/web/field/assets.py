@@ -21,7 +21,7 @@ BLUE = (11, 92, 173)
 WHITE = (255, 255, 255)
 RED = (216, 44, 32)
 ICON_SIZES = (192, 512)
-PAGES = ("/field", "/field/tasks", "/field/patrol", "/field/grid")
+PAGES = ("/field", "/field/tasks", "/field/patrol", "/field/grid", "/field/register")
 # The app shell: everything the pages load, so they open with no network at all.
 SHELL = (
     "/static/field.css", "/static/field.js", "/static/vendor/leaflet-1.9.4/leaflet.css",

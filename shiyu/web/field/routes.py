@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from shiyu.cases import service
 from shiyu.cases.categories import service as categories
@@ -23,14 +24,21 @@ from shiyu.cases.workflow import queues
 from shiyu.core.errors import NotFound
 from shiyu.core.http import language
 from shiyu.core.paging import PageParams, paginate
+from shiyu.core.pii import mask
 from shiyu.core.timeutil import utcnow
 from shiyu.patrol import service as patrol
+from shiyu.registry import export as registry_export
+from shiyu.registry import service as registry_service
+from shiyu.registry.fields import LABELS, RELATIONS
+from shiyu.registry.models import Address
 from shiyu.web.field import assets
 from shiyu.web.i18n import translate
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render, require_any, templates
 from shiyu.web.tasks.routes import field_items
 
 router = APIRouter(prefix="/field", route_class=PageRoute, include_in_schema=False)
+MEMBER_ROWS = 3  # 新增住户: members on the phone's form (more come as a second change)
+PERSONS_SHOWN = 500
 TASKS_SHOWN = 50
 FIELD_ROLES = frozenset({"grid_worker", "grid_leader"})
 # Texts the script shows (queue states, errors, location status), handed over once per page.
@@ -41,7 +49,8 @@ SCRIPT_TEXTS = (
     "field.js.confirm_logout", "field.js.photo_added", "field.js.voice_added", "field.js.kind.case",
     "field.js.kind.checkin", "field.js.kind.verify", "field.js.retry", "field.js.discard",
     "field.js.nothing_waiting", "field.js.checked_in", "field.js.need_photo", "field.js.distance",
-    "field.js.distance_km", "field.js.kind.task",
+    "field.js.distance_km", "field.js.kind.task", "field.js.kind.registry", "field.js.bad_id_number",
+    "field.js.need_member",
 )
 
 
@@ -124,3 +133,27 @@ def icon(size: int) -> Response:
     if size not in assets.ICON_SIZES:
         raise NotFound(detail={"icon_size": size})
     return Response(assets.icon_png(size), media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/register")
+def register_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """Collecting the registers (新增住户, a person's change, move-out or death, a house, a unit) as change
+    records through the offline queue; the grids offered are those the worker collects in."""
+    require_any(principal, "registry.collect")
+    grids = [g for g in patrol.patrol_grids(db, principal) if principal.can("registry.collect", g.area_path)]
+    persons, _ = registry_service.list_persons(db, registry_service.PersonFilter(status="active"),
+                                               PageParams(limit=PERSONS_SHOWN, offset=0))
+    homes = registry_export.current_addresses(db, [p.id for p in persons])
+    mine = {g.id for g in grids}
+    choices = [{"id": p.id, "label": " · ".join(x for x in (mask("name", p.name), p.relation, homes.get(p.id, ""))
+                                                if x)} for p in persons if p.grid_id in mine]
+    roads = db.scalars(select(Address.road).where(Address.grid_id.in_([g.id for g in grids])).distinct()
+                       .order_by(Address.road).limit(200)).all()
+    return _page(request, principal, "register", "register", grids=grids, persons=choices, roads=roads,
+                 members=MEMBER_ROWS, relations=RELATIONS, uses=_choices("use"),
+                 residence_types=_choices("residence_type"), unit_kinds=_choices("kind"),
+                 place_types=_choices("place_type"))
+
+
+def _choices(field: str) -> list[tuple[str, str]]:
+    return [(str(code), label) for code, label in LABELS[field].items()]

@@ -7,17 +7,31 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from shiyu.core.errors import NotFound, ShiyuError
 from shiyu.core.http import language
+from shiyu.core.tabular import xlsx_bytes
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
-from shiyu.registry import changes, service
+from shiyu.registry import changes, export, layers, quality, service
+from shiyu.registry.bulk import rows as bulk_rows
+from shiyu.registry.bulk import service as bulk
 from shiyu.registry.changes import Submission
 from shiyu.registry.fields import LABELS, RELATIONS
 from shiyu.web.admin.common import paging, redirect
-from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
+from shiyu.web.page_deps import (
+    PageDb,
+    PagePrincipal,
+    PageRoute,
+    field_errors,
+    page_form,
+    render,
+    require_any,
+    reveal_answer,
+)
 
 router = APIRouter(prefix="/registry", route_class=PageRoute, include_in_schema=False)
 VIEW = "registry.view"
@@ -39,7 +53,34 @@ def browser(request: Request, db: PageDb, principal: PagePrincipal, area: int | 
         context["houses"], _ = service.list_houses(db, paging(0, 200), grid_id=current.id)
         units, _ = service.list_units(db, paging(0, 200), current.id)
         context["units"] = [service.unit_out(u) for u in units]
-    return render(request, "registry/browser.html", labels=LABELS, **context)
+    return render(request, "registry/browser.html", labels=LABELS, can_import=principal.has_permission(bulk.IMPORT),
+                  can_reveal=current is not None and principal.can(service.REVEAL, current.area_path), **context)
+
+
+@router.get("/map.geojson")
+def map_points(db: PageDb, principal: PagePrincipal, area: int = Query(ge=1, le=2**62)) -> Response:
+    """Buildings, units and components under an area as points for the one map (no personal data)."""
+    require_any(principal, VIEW)
+    focus = areas.get_area(db, area)
+    return JSONResponse(layers.points(db, principal, focus.area_path), media_type="application/geo+json",
+                        headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/quality")
+def quality_page(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
+    """Completeness, staleness and possible duplicates per grid and per worker (counts, no personal data)."""
+    require_any(principal, VIEW)
+    return render(request, "registry/quality.html", q=quality.report(db, principal), counts=quality.COUNTS)
+
+
+@router.post("/export")
+def export_page(request: Request, db: PageDb, principal: PagePrincipal, grid_id: int = Form(ge=1, le=2**62),
+                reason: str = Form("", max_length=500)) -> Response:
+    """The grid's residents as XLSX (masked unless a reason is given by someone who may reveal them)."""
+    require_any(principal, VIEW)
+    table = export.export_persons(db, principal, grid_id, reason)
+    return Response(xlsx_bytes(table), media_type=export.XLSX, headers={
+        "Content-Disposition": f'attachment; filename="registry-persons-{grid_id}.xlsx"', "Cache-Control": "no-store"})
 
 
 @router.get("/buildings/{building_id}")
@@ -140,3 +181,38 @@ async def submit_family(request: Request, db: PageDb, principal: PagePrincipal) 
         return render(request, "registry/new_family.html", exc.status, grids=_grids(db, principal), rows=MEMBER_ROWS,
                       relations=RELATIONS, labels=LABELS, values=form, errors=errors, message=message)
     return redirect(request, f"/registry/changes?status=submitted#change-{record.id}")
+
+
+@router.get("/import")
+def import_page(request: Request, principal: PagePrincipal) -> Response:
+    require_any(principal, bulk.IMPORT)
+    return render(request, "registry/import.html", kinds=bulk_rows.KINDS, columns=bulk_rows.COLUMNS,
+                  max_mb=bulk.MAX_BYTES // 2**20)
+
+
+@router.post("/import")
+async def import_run(request: Request, principal: PagePrincipal) -> Response:
+    """The permission is checked before the (up to 50 MB) multipart body is parsed (security review S7)."""
+    require_any(principal, bulk.IMPORT)
+    form = await page_form(request)
+    file = form.get("file")
+    upload = bulk.Upload((file.filename or "")[:200], raw=await file.read(bulk.MAX_BYTES + 1)) \
+        if isinstance(file, UploadFile) else bulk.Upload("", raw=b"")
+    kind, mode = str(form.get("kind", ""))[:8], str(form.get("mode", "check"))[:8]
+    return await run_in_threadpool(_import, request, principal, kind, mode, upload)
+
+
+def _import(request: Request, principal: PagePrincipal, kind: str, mode: str, upload: bulk.Upload) -> Response:
+    """The database work of the import, in its own scoped transaction (committed only when it succeeded)."""
+    session = request.app.state.session_factory()
+    session.info.update(principal=principal, client_ip=request.client.host if request.client else None)
+    report, general, status = None, None, 200
+    try:
+        report = bulk.summary(bulk.import_upload(session, principal, kind, upload, mode), mode)
+        session.commit()
+    except ShiyuError as exc:
+        session.rollback()
+        general, status = exc.message(language(request)), exc.status
+    finally:
+        session.close()
+    return render(request, "registry/import_report.html", status, report=report, general=general)

@@ -181,6 +181,7 @@
     });
     this.clusters.addLayers(list);
     this.showJurisdictions(sw.jurisdictions);
+    this.showRegistry();
     this.drawLegend(sw);
     this.drawHeat(sw);
     this.drawList();
@@ -253,6 +254,39 @@
           }
         });
         if (self.switches().jurisdictions) { self.jurisdictions.addTo(self.map); }
+      });
+  };
+
+  // The registers' buildings, units and components (only offered to roles that see the registers): loaded once
+  // when a first one is switched on, each a layer of small circles with its label as the tooltip.
+  var REGISTRY_COLOURS = { building: "#475569", unit: "#7c3aed", component: "#0d9488" };
+  CommandView.prototype.showRegistry = function () {
+    var self = this, boxes = document.querySelectorAll("#layers input[data-registry-layer]");
+    var wanted = Array.prototype.filter.call(boxes, function (b) { return b.checked; })
+      .map(function (b) { return b.dataset.registryLayer; });
+    if (this.registry) {
+      Object.keys(this.registry).forEach(function (k) {
+        if (wanted.indexOf(k) >= 0) { self.registry[k].addTo(self.map); } else { self.map.removeLayer(self.registry[k]); }
+      });
+      return;
+    }
+    if (!wanted.length || this.registryLoading) { return; }
+    this.registryLoading = true;
+    fetch("/registry/map.geojson?" + new URLSearchParams({ area: this.cfg.area }))
+      .then(function (r) { return r.json(); })
+      .then(function (fc) {
+        self.registry = {};
+        Object.keys(REGISTRY_COLOURS).forEach(function (k) {
+          self.registry[k] = L.geoJSON({ type: "FeatureCollection",
+            features: fc.features.filter(function (f) { return f.properties.layer === k; }) }, {
+            pointToLayer: function (f, ll) {
+              return L.circleMarker(ll, { radius: 5, weight: 1, color: "#ffffff", fillColor: REGISTRY_COLOURS[k],
+                fillOpacity: 0.9, className: "registry-" + k });
+            },
+            onEachFeature: function (f, lyr) { lyr.bindTooltip(textBox(f.properties.label)); }
+          });
+        });
+        self.showRegistry();
       });
   };
 

@@ -73,7 +73,9 @@
   /* Queue an item: {kind, url, body, files: [{field, blob, name}], attach: how file ids go into the body}. */
   function enqueue(kind, url, body, files, attach) {
     var key = newKey(kind);
-    if (kind === "task") { body.client_uuid = uuid(); } else if (kind !== "verify") { body.idempotency_key = key; }
+    if (kind === "task") { body.client_uuid = uuid(); }
+    else if (kind === "registry") { body.client_key = key; }
+    else if (kind !== "verify") { body.idempotency_key = key; }
     var item = { key: key, kind: kind, url: url, body: body, files: files, attach: attach, uploaded: {},
                  state: "waiting", message: "", created: Date.now(), tries: 0 };
     return putItem(item).then(function () {
@@ -147,6 +149,7 @@
     if (item.attach === "form") {  // a work item's photo fields: each file went up under its field's name
       Object.keys(item.uploaded).forEach(function (k) { body.data[k] = [item.uploaded[k]]; });
     }
+    if (item.attach === "photos") { body.photos = ids; }
     return body;
   }
 
@@ -447,6 +450,72 @@
     });
   }
 
+  // -- the registers: change records (新增住户, a person's change, a house, a unit) -------------------------
+
+  // GB 11643: the 18th character of a resident ID number, from the first 17 (the server's rule too).
+  var ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  function idNumberOk(value) {
+    var v = value.trim().toUpperCase();
+    if (!/^\d{17}[\dX]$/.test(v)) { return false; }
+    var sum = 0;
+    for (var i = 0; i < 17; i += 1) { sum += Number(v[i]) * ID_WEIGHTS[i]; }
+    return "10X98765432"[sum % 11] === v[17];
+  }
+
+  /* The form's fields as the change's data: "address.road" nests, "members.0.name" makes a list; fields
+     named with "_" (grid, target, action) and files are not data. */
+  function registryData(form) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name[0] === "_" || el.type === "file" || el.type === "submit") { return; }
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) { return; }
+      var path = el.name.split("."), node = data;
+      for (var i = 0; i < path.length - 1; i += 1) {
+        if (!(path[i] in node)) { node[path[i]] = /^\d+$/.test(path[i + 1]) ? [] : {}; }
+        node = node[path[i]];
+      }
+      var value = el.value.trim();
+      if (value !== "") { node[path[path.length - 1]] = value; }
+    });
+    if (data.members) {
+      data.members = data.members.filter(function (m) { return m && (m.name || m.id_number); });
+    }
+    return data;
+  }
+
+  function idNumbersOk(form) {
+    var ok = true;
+    form.querySelectorAll("[data-id-number]").forEach(function (input) {
+      var bad = input.value.trim() !== "" && !idNumberOk(input.value);
+      var note = form.querySelector('[data-error-for="' + input.id + '"]');
+      if (note) { note.textContent = bad ? t("bad_id_number") : ""; note.hidden = !bad; }
+      input.setAttribute("aria-invalid", bad ? "true" : "false");
+      if (bad && ok) { input.focus(); }
+      ok = ok && !bad;
+    });
+    return ok;
+  }
+
+  function registerScreen() {
+    document.querySelectorAll("form[data-registry]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!idNumbersOk(form)) { flash(t("bad_id_number"), true); return; }
+        var data = registryData(form), el = form.elements;
+        var action = el._action ? form.querySelector("input[name=_action]:checked").value : form.dataset.action;
+        if (form.dataset.registry === "household" && !(data.members || []).length) { flash(t("need_member"), true); return; }
+        if (form.dataset.registry === "person") { delete data[action === "update" ? "on" : "phone"]; }
+        var body = { entity: form.dataset.registry, action: action, data: data };
+        if (el._grid) { body.grid_id = Number(el._grid.value); }
+        if (el._target) { body.target_id = Number(el._target.value); }
+        var photo = form.querySelector("input[type=file]");
+        enqueue("registry", "/api/v1/registry/changes", body, picked(photo, "photo"), "photos").then(function () {
+          form.reset();
+        });
+      });
+    });
+  }
+
   // Metres between two points (haversine): "距您约 35 米" on each verification card.
   function metres(a, b) {
     var rad = Math.PI / 180, dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
@@ -645,6 +714,7 @@
     tasksScreen();
     workScreen();
     gridScreen();
+    registerScreen();
     refresh().then(send);
     setInterval(send, RETRY_MS);
     heartbeat();
