@@ -22,7 +22,7 @@ from shiyu.org.areas.models import Area
 from shiyu.registry.fields import LABELS
 from shiyu.registry.models import VIEW, Address, House, Person, PersonStatus, Residence
 from shiyu.registry.places import address_label
-from shiyu.registry.service import PERSON_PII, REVEAL, common_path
+from shiyu.registry.service import PERSON_PII, REVEAL
 
 MAX_ROWS = 50_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -68,8 +68,9 @@ def export_persons(session: Session, principal: Principal, grid_id: int | None, 
                      RESIDENCE_TYPES.get(p.residence_type, p.residence_type),
                      p.relation, pii["hukou_address"] or "", homes.get(p.id, ""),
                      grids[p.grid_id].code if p.grid_id in grids else ""])
+    where = grids[grid_id].area_path if grid_id else "/"
     audit.record(session, "export", "registry_person", None,
-                 area_path=common_path(persons) if persons else (grids[grid_id].area_path if grid_id else "/"),
+                 area_path=audit.common_path([p.area_path for p in persons]) if persons else where,
                  reason=reason.strip() if reveal else None,
                  after={"grid_id": grid_id, "count": len(persons), "in_clear": clear, "ids": [p.id for p in persons]})
     return Table(list(COLUMNS), rows)
