@@ -6,7 +6,7 @@ No other role — operators, analysts, administrators, citizens — holds any ke
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.keypersons import api, items, models, tasks
+from shiyu.keypersons import api, items, models, tasks, todo
 from shiyu.keypersons.demo import demo
 
 _LEADER = frozenset({models.VIEW, models.MANAGE, models.APPROVE, models.REVEAL, models.VISIT})
@@ -32,5 +32,6 @@ DOMAIN = Domain(
     translations=Path(__file__).parent / "i18n",
     configure=items.configure,
     demo=demo,
+    todo=(todo.visits,),
 )
 

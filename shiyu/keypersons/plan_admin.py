@@ -42,7 +42,7 @@ def my_visits(session: Session, principal: Principal, today: date) -> list[dict[
         return []
     records = plans.worker_visits(session, principal.user_id, today)
     if records:
-        audit.record(session, "read", "kp_record", None, area_path=service.common_path([r.area_path for r in records]),
+        audit.record(session, "read", "kp_record", None, area_path=audit.common_path([r.area_path for r in records]),
                      after={"ids": [r.id for r in records]})
     persons = service.persons_of(session, {r.person_id for r in records})
     names = service.groups_by_code(session)

@@ -159,3 +159,4 @@ def worker_visits(session: Session, user_id: int, today: date, limit: int = 200)
     """The records a grid worker visits, soonest due first (index ``ix_kp_record_worker_due``)."""
     return list(session.scalars(select(R).where(R.grid_worker_id == user_id, R.state.in_(VISITED_STATES))
                                 .order_by(R.next_due_on.is_(None), R.next_due_on, R.id).limit(limit)))
+

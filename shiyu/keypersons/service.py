@@ -186,19 +186,11 @@ def list_records(session: Session, filters: RecordFilter, params: PageParams, to
         stmt = stmt.where(KeyPersonRecord.state.in_(plans.VISITED_STATES), KeyPersonRecord.next_due_on < today)
     rows, total = paginate(session, stmt, params)
     if rows:
-        audit.record(session, "read", "kp_record", None, area_path=common_path([r.area_path for r in rows]),
+        audit.record(session, "read", "kp_record", None, area_path=audit.common_path([r.area_path for r in rows]),
                      after={"ids": [r.id for r in rows]})
     persons = persons_of(session, {r.person_id for r in rows})
     names = groups_by_code(session)
     return [record_row(r, persons.get(r.person_id), names.get(r.group_code), today) for r in rows], total
-
-
-def common_path(paths: list[str]) -> str:
-    common = paths[0]
-    for p in paths[1:]:
-        while not p.startswith(common):
-            common = common[: common.rstrip("/").rfind("/") + 1]
-    return common or "/"
 
 
 def detail(session: Session, principal: Principal, record_id: int, today: date) -> dict[str, Any]:

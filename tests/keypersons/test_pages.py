@@ -47,6 +47,30 @@ def test_a_grid_worker_visits_from_the_phone(client, system_session):
     assert future.status_code == 422 and "走访日期不能晚于今天" in future.text
 
 
+def test_the_grid_workers_home_lists_visits_overdue_and_due_this_week(client, system_session):
+    """我的待办 for the team's grid worker: the overdue visit first, marked, then those due within the week;
+    another grid's worker has none of them."""
+    from datetime import date, timedelta
+
+    from shiyu.keypersons.models import KeyPersonRecord
+
+    w = world(system_session)
+    late = opened(system_session, w, w.extra["a"]["persons"][0])
+    soon = opened(system_session, w, w.extra["a"]["persons"][1], group="youth", grade="green",
+                  attributes={"kind": "闲散青少年"})
+    for record_id, due in ((late, date.today() - timedelta(days=2)), (soon, date.today() + timedelta(days=3))):
+        system_session.get(KeyPersonRecord, record_id).next_due_on = due
+    system_session.commit()
+    log_in(client, "worker_a1")
+    home = client.get("/").text
+    assert ('<li class="urgent"><a href="/keypersons/visits"><span>走访已超期的重点人员</span>'
+            '<b class="count">1</b>') in home
+    assert '<a href="/keypersons/visits"><span>本周要走访的重点人员</span><b class="count">1</b>' in home
+    assert home.index("走访已超期的重点人员") < home.index("本周要走访的重点人员")
+    log_in(client, "worker_a2")
+    assert "重点人员" not in client.get("/").text.split('id="todo"')[1].split("</section>")[0]
+
+
 def test_outsiders_see_nothing_on_any_page(client, system_session):
     w = world(system_session)
     record_id = opened(system_session, w, w.extra["a"]["persons"][0])
