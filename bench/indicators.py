@@ -32,8 +32,8 @@ from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import shiyu.domains  # noqa: E402,F401
 from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
+from shiyu import domains  # noqa: E402
 from shiyu.cases.categories.models import Category, Step  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402
 from shiyu.cases.indicators import facts, service  # noqa: E402
@@ -340,6 +340,7 @@ def prepare_city(url: str, size: Any) -> tuple[Any, Any, City]:
     factory = make_session_factory(engine)
     Base.metadata.create_all(engine)
     say(f"schema ready on {engine.dialect.name}; building the demo city")
+    domains.install()  # as `shiyu demo` does: the domains' roles and hooks before their demo steps
     build(factory, size=size, cases=0)
     with transaction(factory, principal=Principal.system("bench")) as s:
         seed_categories(s)

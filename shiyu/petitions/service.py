@@ -480,12 +480,13 @@ def receptions(session: Session, params: PageParams) -> tuple[list[dict[str, Any
 
 
 def leaders(session: Session, area_path: str) -> list[tuple[int, str]]:
-    """Who may be named 包案 leader or receiving leader over an area: users holding ``centre_leader`` there."""
+    """Who may be named 包案 leader or receiving leader over an area: users holding ``centre_leader`` there
+    whose role carries ``petition.view`` (the very rule ``_leader_eligible`` checks on assignment)."""
     rows = session.execute(select(User.id, User.username, Grant.role, Grant.area_path).join(Grant)
                            .where(User.is_active.is_(True), Grant.role == "centre_leader")
                            .order_by(User.username).execution_options(unscoped=True))
-    return sorted({(uid, name) for uid, name, _role, path in rows if path and area_path.startswith(path)},
-                  key=lambda x: x[1])
+    return sorted({(uid, name) for uid, name, role, path in rows
+                   if path and area_path.startswith(path) and VIEW in permissions_of(role)}, key=lambda x: x[1])
 
 
 # -- indicators ---------------------------------------------------------------------------------------------

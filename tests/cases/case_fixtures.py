@@ -131,10 +131,11 @@ def act(s: Session, w: World, who: str, case: Case, action: str, *, now: datetim
         fields: dict | None = None, attachment_ids: list[int] | None = None) -> Case:
     """Apply one action as ``who`` (``system`` for arranging) at the case's current version, and commit."""
     p = Principal.system("test") if who == "system" else principal(s, w, who)
-    s.info["principal"] = p
+    s.info["principal"] = Principal.system("test")  # the current version, whether or not ``who`` may see it
     current = s.get(Case, case.id)
     assert current is not None
     s.refresh(current)
+    s.info["principal"] = p
     result = engine.apply(s, p, case.id, action, engine.ActionInput(
         expected_version=current.version, note=note, fields=fields or {}, attachment_ids=attachment_ids or []),
         SH, now=now)

@@ -202,7 +202,7 @@ def _urls(world: dict) -> list[str]:
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
               "assignment_id": ids["campaign"], "dispute_id": ids["dispute"],
-              "petition_id": ids["petition"]}
+              "petition_id": ids["petition"], "record_id": 999_999}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",

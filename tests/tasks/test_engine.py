@@ -191,7 +191,11 @@ def test_each_action_needs_its_permission(system_session, world, action):
     item = _items(s, campaign(s, w, grids=("a1",)).id)[0]
     source = ACTIONS[action].sources[0]
     _put(s, item.id, source)
-    wrong = _as(s, w, "operator_a" if ACTIONS[action].permission == "task.work" else "worker_a1")
+    # A grid instructor sees the grid's items but works none of them; a grid worker reviews nothing.
+    if "instructor_a" not in w.users:
+        w.users["instructor_a"] = add_user(s, "instructor_a", w.community_a, [("grid_instructor", w.community_a)])
+        s.commit()
+    wrong = _as(s, w, "instructor_a" if ACTIONS[action].permission == "task.work" else "worker_a1")
     with pytest.raises(Forbidden) as e:
         service.act(s, wrong, item.id, action, **_inputs(action))
     assert e.value.code == "task_action_forbidden"

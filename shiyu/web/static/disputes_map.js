@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var RISK_COLOURS = { high: "#d92d20", medium: "#e8a500", low: "#0b5cad" };
+  var textBox = function (text) { return window.shiyu.textBox(text); };  // an element, never a string
 
   function start() {
     var view = window.shiyuCommand;
@@ -19,7 +20,7 @@
           layer = L.layerGroup(points.map(function (p) {
             return L.circleMarker([p.lat, p.lon], { radius: p.is_group ? 10 : 7, weight: 2,
               color: RISK_COLOURS[p.risk_level] || RISK_COLOURS.low, fillOpacity: 0.7, keyboard: false })
-              .bindTooltip(window.shiyu.textBox(p.code))
+              .bindTooltip(textBox(p.code))
               .on("click", function () { window.location.href = "/disputes/" + p.id; });
           }));
           document.getElementById("command-map").dataset.disputes = String(points.length);
