@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,7 +19,10 @@ def _waits(limiter: RateLimiter, address: str, now: float, times: int) -> list[i
     async def run() -> list[int]:
         return [await limiter.wait_seconds(RULE, address, now) for _ in range(times)]
 
-    return asyncio.run(run())
+    # On a thread of its own: a browser test earlier in the same worker leaves Playwright's event loop running
+    # in the main thread, where asyncio.run() refuses to start (it failed the whole-suite runs, never alone).
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
