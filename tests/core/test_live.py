@@ -3,7 +3,6 @@ another app instance through Redis, and the command view's event stream passes o
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import uuid
@@ -16,6 +15,7 @@ from shiyu.cases.models import Case
 from shiyu.cases.workflow import deadlines
 from shiyu.cases.workflow import engine as workflow
 from shiyu.core import live
+from tests import aio
 from tests.cases.case_fixtures import POINT_B1, SH, case_world, principal, report
 from tests.web.test_pages import log_in
 
@@ -37,8 +37,11 @@ def test_in_process_broker_announces_after_commit_only(factory, world):
             change = await sub.get(2)
             assert change is not None and (change.topic, change.id) == ("case", case_id)
             assert change.area_path == world.grids["a1"].area_path
-            assert change.facts == {"department_id": None, "reporter_user_id": world.users["worker_a1"].id,
-                            "urgency": "normal"}
+            assert change.facts == {
+                "department_id": None,
+                "reporter_user_id": world.users["worker_a1"].id,
+                "urgency": "normal",
+            }
 
             with factory() as s:  # a transition that is flushed, then rolled back: nothing is announced
                 s.info["principal"] = p = principal(s, world, "operator_a")
@@ -55,7 +58,7 @@ def test_in_process_broker_announces_after_commit_only(factory, world):
             again = await sub.get(2)
             assert again is not None and again.id == case_id
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_deadline_scan_marking_overdue_is_announced(factory, world):
@@ -73,7 +76,7 @@ def test_deadline_scan_marking_overdue_is_announced(factory, world):
             assert deadlines.scan(factory, SH, datetime(2026, 9, 14, 15, 0, tzinfo=SH)).overdue == 0
             assert await sub.get(0.3) is None  # nothing changed, nothing announced
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="set SHIYU_TEST_REDIS_URL to test the Redis broker")
@@ -92,7 +95,7 @@ def test_redis_broker_reaches_another_app_instance(settings, world):
                 change = await sub.get(5)  # … heard by app two
                 assert change is not None and change.id == case_id and change.topic == "case"
 
-        asyncio.run(scenario())
+        aio.run(scenario())
     finally:
         for app in (one, two):
             app.state.live.close()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from shiyu.core.ratelimit import RateLimiter, Rule
+from tests import aio
 
 REDIS_URL = os.environ.get("SHIYU_TEST_REDIS_URL")
 RULE = Rule("test", limit=2, window_seconds=60)
@@ -19,10 +18,7 @@ def _waits(limiter: RateLimiter, address: str, now: float, times: int) -> list[i
     async def run() -> list[int]:
         return [await limiter.wait_seconds(RULE, address, now) for _ in range(times)]
 
-    # On a thread of its own: a browser test earlier in the same worker leaves Playwright's event loop running
-    # in the main thread, where asyncio.run() refuses to start (it failed the whole-suite runs, never alone).
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+    return aio.run(run())
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])

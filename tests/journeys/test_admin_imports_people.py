@@ -108,7 +108,7 @@ def test_the_administrator_imports_200_grid_workers_and_one_activates_on_a_phone
     _shot(worker, "people-3-activate-phone")
     worker.get_by_role("button", name="激活并登录").click()
     worker.wait_for_url("**/")
-    expect(worker.locator("h1")).to_contain_text(username)
+    expect(worker.locator("h1")).to_have_text(f"欢迎，{name}")  # greeted by the name the sheet gave them
     expect(worker.locator("main")).to_contain_text(place)
     _shot(worker, "people-4-home-phone")
 
