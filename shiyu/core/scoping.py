@@ -40,12 +40,18 @@ class Principal:
     grants: tuple[GrantScope, ...] = ()
     is_system: bool = False
     permissions_of: Any = None
+    full_name: str | None = None  # the person's own name, for their own header and greeting only
     _paths_cache: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def system(cls, name: str = "system") -> Principal:
         """For migrations, the demo builder and periodic jobs: sees and writes everything."""
         return cls(user_id=None, username=name, is_system=True)
+
+    @property
+    def shown_name(self) -> str:
+        """What the pages call this person: their name, the account name when none is on file."""
+        return self.full_name or self.username
 
     def _perms(self, role: str) -> frozenset[str]:
         return self.permissions_of(role) if self.permissions_of else frozenset()

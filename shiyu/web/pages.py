@@ -18,7 +18,6 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import service as areas
 from shiyu.org.identity import service, sessions
 from shiyu.org.identity.deps import SESSION_COOKIE, csrf_ok, session_claims, start_session
-from shiyu.org.identity.models import User
 from shiyu.org.units.service import department_names
 from shiyu.web import todo
 from shiyu.web.account import router as account_router
@@ -121,16 +120,8 @@ def _stats(db: PageDb, principal: PagePrincipal) -> list[dict[str, object]]:
 def home(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     setup = checklist(db, principal, request.app.state.settings.tz, utcnow())
     return render(request, "home.html", grants=_grant_places(db, principal), stats=_stats(db, principal),
-                  setup=setup, todo=todo.items_for(db, principal), me=_own_name(db, principal))
+                  setup=setup, todo=todo.items_for(db, principal), me=principal.shown_name)
 
-
-def _own_name(db: PageDb, principal: PagePrincipal) -> str:
-    """The caller's own name for the greeting (their own personal data, shown to them only), else the
-    account name."""
-    if principal.user_id is None:
-        return principal.username
-    user = db.get(User, principal.user_id, execution_options={"unscoped": True})
-    return (user.full_name if user is not None and user.full_name else None) or principal.username
 
 
 router.include_router(shell)

@@ -95,7 +95,7 @@ def test_routing(client, system_session, cats):
     preview = {"category_id": cats.rubbish.id, "area_id": w.grids["a1"].id, "attributes": {}}
     d = client.post("/api/v1/routing/preview", json=preview, headers=worker).json()
     assert d["rule_id"] == rule["id"] and d["department_id"] == dept_a
-    assert d["explanation_zh"] == f"规则#{rule['id']}: 暴露垃圾@甲社区 → 甲社区物业办（属地）"
+    assert d["explanation_zh"] == f"甲社区的“暴露垃圾”问题由甲社区物业办负责（按属地管理，派遣规则第{rule['id']}号）"
     fallback = client.post("/api/v1/routing/preview", json={**preview, "category_id": cats.lamp.id},
                            headers=worker).json()
     assert fallback["rule_id"] is None and fallback["target_name"] == "甲社区综治中心"

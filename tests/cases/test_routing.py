@@ -68,11 +68,12 @@ def test_component_goes_to_its_owner_first(system_session, rw):
     owner = rule(s, category_id=rw.c.utilities.id, conditions={"owner": "供电公司"}, department_id=rw.power.id)
     d = svc.route(s, rw.c.power_cover, rw.grid("a1"), {"owner": "供电公司"})
     assert (d.rule_id, d.department_id, d.centre_id, d.basis) == (owner, rw.power.id, None, Basis.OWNER)
-    assert d.explanation_zh == f"规则#{owner}: 公用设施 → 供电公司（属主：供电公司）"
-    assert d.explanation_en == f"Rule #{owner}: 公用设施 → 供电公司 (owner: 供电公司)"
+    assert d.explanation_zh == f"“公用设施”问题由供电公司负责（按权属，设施属于供电公司，派遣规则第{owner}号）"
+    assert d.explanation_en == (f"“公用设施” problems go to 供电公司 (by ownership: the facility belongs to 供电公司, "
+                                f"routing rule no. {owner})")
     unknown_owner = svc.route(s, rw.c.power_cover, rw.grid("a1"), {})
     assert (unknown_owner.rule_id, unknown_owner.department_id) == (territorial, rw.muni.id)
-    assert unknown_owner.explanation_zh == f"规则#{territorial}: 电力井盖@东区 → 区市政园林局（属地）"
+    assert unknown_owner.explanation_zh == f"东区的“电力井盖”问题由区市政园林局负责（按属地管理，派遣规则第{territorial}号）"
     other_owner = svc.route(s, rw.c.power_cover, rw.grid("a1"), {"owner": "市政"})
     assert other_owner.rule_id == territorial
 
@@ -125,8 +126,8 @@ def test_fallback_is_the_nearest_centre(system_session, rw):
     d = svc.route(system_session, rw.c.lamp, rw.grid("b1"), {"owner": "供电公司"})
     assert (d.rule_id, d.department_id, d.basis, d.target_name) == (None, None, Basis.TERRITORY, "乙社区综治中心")
     assert d.centre_id is not None
-    assert d.explanation_zh == "无适用规则，按属地兜底 → 乙社区综治中心"
-    assert d.explanation_en == "No rule applies; the territory takes it → 乙社区综治中心"
+    assert d.explanation_zh == "没有适用的派遣规则，按属地由乙社区综治中心处理"
+    assert d.explanation_en == "No routing rule applies; 乙社区综治中心 takes it as the territory's centre"
 
 
 def test_ineligible_targets_are_skipped_and_named(system_session, rw):
@@ -135,11 +136,11 @@ def test_ineligible_targets_are_skipped_and_named(system_session, rw):
     wrong_kind = rule(s, department_id=rw.w.departments["a"].id)  # 甲社区物业办 handles incidents only
     d = svc.route(s, rw.c.rubbish, rw.grid("a1"), {})
     assert d.rule_id == wrong_kind and d.department_id == rw.w.departments["a"].id
-    assert d.explanation_zh.endswith(f"（跳过规则#{wrong_place}：部门不管辖该区域）")
+    assert d.explanation_zh.endswith(f"。未用第{wrong_place}号规则：部门不管辖该区域")
     lamp = svc.route(s, rw.c.lamp, rw.grid("a1"), {})
     assert lamp.rule_id is None and lamp.target_name == "甲社区综治中心"
-    assert f"跳过规则#{wrong_kind}：部门不处理该类别" in lamp.explanation_zh
-    assert f"skipped rule #{wrong_kind}: the department does not handle this kind" in lamp.explanation_en
+    assert f"未用第{wrong_kind}号规则：部门不处理该类别" in lamp.explanation_zh
+    assert f"Rule no. {wrong_kind} not used: the department does not handle this kind" in lamp.explanation_en
 
 
 def test_territory_level_rule(system_session, rw):
@@ -147,7 +148,7 @@ def test_territory_level_rule(system_session, rw):
     street = rule(s, category_id=rw.c.neighbours.id, territory_level=int(AreaLevel.STREET), name="纠纷归街道")
     d = svc.route(s, rw.c.neighbours, rw.grid("b2"), {"parties": 2})
     assert (d.rule_id, d.department_id, d.target_name) == (street, None, "东街道综治中心")
-    assert d.explanation_zh == f"规则#{street}: 邻里纠纷 → 东街道综治中心（属地）"
+    assert d.explanation_zh == f"“邻里纠纷”问题由东街道综治中心负责（按属地管理，派遣规则第{street}号）"
 
 
 def test_rule_validation(system_session, rw):

@@ -75,14 +75,14 @@ def test_the_operator_gets_the_case_to_the_district_bureau_in_one_action(browser
     forward = actions.get_by_role("button", name=f"转派至 {BUREAU}（经{DISTRICT_CENTRE}）")
     expect(forward).to_be_visible()
     expect(actions.get_by_label("转派原因（已按派遣规则填写）")).to_have_value(
-        f"按派遣规则（{_explanation(page)}）应由{BUREAU}办理，转至{DISTRICT_CENTRE}派遣。")
+        f"{_explanation(page)}；本中心不能直接派遣{BUREAU}，转至{DISTRICT_CENTRE}派遣。")
     box = forward.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= SIZES[size]["width"], box
     page.screenshot(path=str(shots / f"desk-forward-offer-{size}.png"), full_page=True)
     forward.click()
     expect(page.get_by_role("status").filter(has_text="已完成：转派上级部门")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text(f"转派至：{BUREAU}（经{DISTRICT_CENTRE}）")
-    expect(page.locator("#timeline")).to_contain_text("按派遣规则")
+    expect(page.locator("#timeline")).to_contain_text("本中心不能直接派遣")
     expect(page.get_by_text("您现在对这个案件没有可办理的操作")).to_be_visible()
     page.screenshot(path=str(shots / f"desk-forward-done-{size}.png"), full_page=True)
     page.context.close()

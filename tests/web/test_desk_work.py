@@ -93,7 +93,7 @@ def test_no_empty_dispatch_and_the_forward_path(client, world, system_session, f
     page = client.get(f"/desk/cases/{case_id}?queue=to_dispatch").text
     assert 'data-action="dispatch"' not in page, "nothing to choose: 派遣 is not offered empty"
     assert "转派至 东区城市管理局（经东区综治中心）" in page and 'data-key="f"' in page
-    assert "按派遣规则（规则「事件属地：城管局」）应由东区城市管理局办理，转至东区综治中心派遣。" in page
+    assert "规则「事件属地：城管局」；本中心不能直接派遣东区城市管理局，转至东区综治中心派遣。" in page
     # 上报上级 is one click: a form with a button and no note field.
     escalate = page[page.index('data-action="escalate"'):]
     escalate = escalate[:escalate.index("</form>")]

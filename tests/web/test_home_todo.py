@@ -84,13 +84,15 @@ def test_someone_with_nothing_waiting_is_told_so(client, world):
     assert "眼下没有等您办理的事项" in page and not TODO.findall(page)
 
 
-def test_the_greeting_names_the_person_not_the_account(client, world, system_session):
+def test_the_greeting_and_header_name_the_person_not_the_account(client, world, system_session):
     from shiyu.org.identity.models import User
 
     system_session.info["principal"] = Principal.system("test")
     system_session.get(User, world.users["operator_a"].id).full_name = "王晓燕"
     system_session.commit()
     log_in(client, "operator_a")
-    assert "欢迎，王晓燕" in client.get("/").text
+    page = client.get("/").text
+    assert "欢迎，王晓燕" in page
+    assert "王晓燕</a>" in client.get("/desk").text  # the header of every page names them too
     log_in(client, "auditor")  # no name on file: the account name
     assert "欢迎，auditor" in client.get("/").text

@@ -387,24 +387,26 @@ def _decision(
     centre_id: int | None, target: str, skipped: list[tuple[int, str]],
 ) -> RoutingDecision:
     if rule.category_id is not None:
-        scope_zh, scope_en = names[rule.category_id]
+        zh, en = names[rule.category_id]
+        scope_zh, scope_en = f"“{zh}”问题", f"“{en}” problems"
     elif rule.kind is not None:
         zh, en = CategoryKind(rule.kind).label
-        scope_zh, scope_en = f"全部{zh}", f"any {en}"
+        scope_zh, scope_en = f"{zh}类问题", f"{en} problems"
     else:
-        scope_zh, scope_en = "全部类别", "any category"
+        scope_zh, scope_en = "各类问题", "problems of any category"
     if rule.area_id is not None:
-        scope_zh, scope_en = f"{scope_zh}@{area_names[rule.area_id]}", f"{scope_en} @ {area_names[rule.area_id]}"
+        scope_zh, scope_en = f"{area_names[rule.area_id]}的{scope_zh}", f"{scope_en} in {area_names[rule.area_id]}"
     if rule.basis is Basis.OWNER:
         owner = rule.conditions[OWNER_KEY]
-        basis_zh, basis_en = f"属主：{owner}", f"owner: {owner}"
+        basis_zh, basis_en = f"按权属，设施属于{owner}", f"by ownership: the facility belongs to {owner}"
     else:
-        basis_zh, basis_en = "属地", "territory"
+        basis_zh, basis_en = "按属地管理", "by territory"
     skip_zh, skip_en = _skip_notes(skipped)
     return RoutingDecision(
         department_id=department_id, centre_id=centre_id, rule_id=rule.id, basis=rule.basis, target_name=target,
-        explanation_zh=f"规则#{rule.id}: {scope_zh} → {target}（{basis_zh}）{skip_zh}",
-        explanation_en=f"Rule #{rule.id}: {scope_en} → {target} ({basis_en}){skip_en}",
+        explanation_zh=f"{scope_zh}由{target}负责（{basis_zh}，派遣规则第{rule.id}号）{skip_zh}",
+        explanation_en=f"{scope_en[0].upper()}{scope_en[1:]} go to {target} ({basis_en}, routing rule no. {rule.id})"
+                       f"{skip_en}",
     )
 
 
@@ -415,14 +417,14 @@ def _fallback(centres: dict[int, Centre], skipped: list[tuple[int, str]]) -> Rou
     skip_zh, skip_en = _skip_notes(skipped)
     return RoutingDecision(
         department_id=None, centre_id=centre.id, rule_id=None, basis=Basis.TERRITORY, target_name=centre.name,
-        explanation_zh=f"无适用规则，按属地兜底 → {centre.name}{skip_zh}",
-        explanation_en=f"No rule applies; the territory takes it → {centre.name}{skip_en}",
+        explanation_zh=f"没有适用的派遣规则，按属地由{centre.name}处理{skip_zh}",
+        explanation_en=f"No routing rule applies; {centre.name} takes it as the territory's centre{skip_en}",
     )
 
 
 def _skip_notes(skipped: list[tuple[int, str]]) -> tuple[str, str]:
     if not skipped:
         return "", ""
-    zh = "；".join(f"跳过规则#{i}：{SKIP_REASONS[r][0]}" for i, r in skipped)
-    en = "; ".join(f"skipped rule #{i}: {SKIP_REASONS[r][1]}" for i, r in skipped)
-    return f"（{zh}）", f" ({en})"
+    zh = "；".join(f"未用第{i}号规则：{SKIP_REASONS[r][0]}" for i, r in skipped)
+    en = "; ".join(f"rule no. {i} not used: {SKIP_REASONS[r][1]}" for i, r in skipped)
+    return f"。{zh}", f". {en[0].upper()}{en[1:]}"

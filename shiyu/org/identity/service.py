@@ -39,6 +39,7 @@ def principal_for(user: User) -> Principal:
         username=user.username,
         grants=tuple(GrantScope(g.role, g.area_path, g.department_id) for g in user.grants),
         permissions_of=permissions_of,
+        full_name=user.full_name,
     )
 
 

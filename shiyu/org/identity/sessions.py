@@ -45,7 +45,7 @@ def load_principal(session: Session, claims: Claims) -> Principal:
     every request."""
     revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists()
     rows = session.execute(
-        select(User.username, User.is_active, User.token_version, revoked.label("revoked"), Grant.role,
+        select(User.username, User.full_name, User.is_active, User.token_version, revoked.label("revoked"), Grant.role,
                Grant.area_path, Grant.department_id)
         .outerjoin(Grant, Grant.user_id == User.id).where(User.id == claims.user_id).order_by(Grant.id),
         execution_options=UNSCOPED,
@@ -54,7 +54,7 @@ def load_principal(session: Session, claims: Claims) -> Principal:
         raise Unauthenticated(*REVOKED)
     grants = tuple(GrantScope(r.role, r.area_path, r.department_id) for r in rows if r.role is not None)
     return Principal(user_id=claims.user_id, username=rows[0].username, grants=grants,
-                     permissions_of=permissions_of)
+                     permissions_of=permissions_of, full_name=rows[0].full_name)
 
 
 @dataclass
