@@ -59,9 +59,30 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("field-tasks", "/field/tasks"),
         ("field-patrol", "/field/patrol"),
         ("field-grid", "/field/grid"),
+        ("field-register", "/field/register"),
     ]
     analyst = [
         ("hot-issues", "/analysis/hot"),
+    ]
+    # The registers, campaigns, key persons, disputes and petitions (issues 15–17), as the street's staff see
+    # them: the administrator's registers and campaigns, the police officer's key persons, the mediator's and
+    # the petition officer's desks.
+    registers = [
+        ("registry", "/registry"),
+        ("registry-quality", "/registry/quality"),
+        ("registry-import", "/registry/import"),
+        ("tasks", "/tasks"),
+    ]
+    police = [  # key persons are not the administrator's to see; the community police officer works them
+        ("keypersons", "/keypersons"),
+        ("keypersons-dashboard", "/keypersons/dashboard"),
+    ]
+    mediator = [
+        ("disputes", "/disputes"),
+        ("disputes-workbench", "/disputes/workbench"),
+    ]
+    petitions = [
+        ("petitions", "/petitions"),
     ]
     leader = [
         ("leader-command", "/command"),
@@ -78,6 +99,10 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
             + [(stem, url, "demo_operator") for stem, url in operator]
             + [(stem, url, "demo_grid_worker") for stem, url in field]
             + [(stem, url, "demo_analyst") for stem, url in analyst]
+            + [(stem, url, "demo_admin") for stem, url in registers]
+            + [(stem, url, "demo_police") for stem, url in police]
+            + [(stem, url, "demo_mediator") for stem, url in mediator]
+            + [(stem, url, "demo_petition") for stem, url in petitions]
             + [(stem, url, "demo_centre_leader") for stem, url in leader])
 
 
@@ -104,8 +129,12 @@ def demo_ids(app) -> dict[str, Any]:
         operator = s.scalar(select(User).where(User.username == "demo_operator"))
         mine = Case.area_path.startswith(operator.area_path) if operator else Case.id.is_(None)
         case = s.scalar(select(Case).where(Case.state == CaseState.HANDLING, mine).order_by(Case.id).limit(1))
-        waiting = s.scalar(select(Case.id).where(Case.state == CaseState.TO_DISPATCH, mine)
-                           .order_by(Case.centre_path.desc(), Case.id).limit(1))
+        # Waiting at the operator's own centre (a case waiting at another community's centre is theirs to
+        # urge, not to dispatch), else anywhere the operator sees.
+        own = Case.centre_path.in_([g.area_path for g in operator.grants]) if operator else Case.id.is_(None)
+        waiting = s.scalar(select(Case.id).where(Case.state == CaseState.TO_DISPATCH, own).order_by(Case.id)
+                           .limit(1)) or s.scalar(select(Case.id).where(Case.state == CaseState.TO_DISPATCH, mine)
+                                                  .order_by(Case.centre_path.desc(), Case.id).limit(1))
         first = {lvl: s.scalar(select(Area.id).where(Area.level == lvl).order_by(Area.code).limit(1)) for lvl in (1, 3)}
         return {
             "district": first[1], "community": first[3],

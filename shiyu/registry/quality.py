@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from shiyu.core.pii import mask
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
@@ -71,18 +72,18 @@ def report(session: Session, principal: Principal, now: datetime | None = None) 
     grids = _grids(session, rows)
     workers = _workers(session, rows)
     out: list[dict[str, Any]] = [
-        {"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name, "workers": workers.get(g, []),
+        {"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name, "workers": [label for _id, label in workers.get(g, [])],
          **counts, **_rates(counts)} for g, counts in rows.items() if g in grids]
     out.sort(key=lambda r: str(r["grid_code"]))
     total = {k: sum(int(r[k]) for r in out) for k in COUNTS}
-    by_worker: dict[str, dict[str, int]] = {}
+    by_worker: dict[tuple[str, int], dict[str, int]] = {}  # by label and id: two 王*明 stay two people
     for grid_id, counts in rows.items():
-        for name in workers.get(grid_id, []) if grid_id in grids else []:
-            agg = by_worker.setdefault(name, dict.fromkeys(COUNTS, 0))
+        for user_id, label in workers.get(grid_id, []) if grid_id in grids else []:
+            agg = by_worker.setdefault((label, user_id), dict.fromkeys(COUNTS, 0))
             for k in COUNTS:
                 agg[k] += counts[k]
     return {"grids": out, "total": {**total, **_rates(total)},
-            "workers": [{"worker": k, **v, **_rates(v)} for k, v in sorted(by_worker.items())],
+            "workers": [{"worker": label, **v, **_rates(v)} for (label, _id), v in sorted(by_worker.items())],
             "stale_before": before}
 
 
@@ -100,14 +101,15 @@ def _grids(session: Session, ids: Iterable[int]) -> dict[int, Area]:
     return {a.id: a for a in session.scalars(select(Area).where(Area.id.in_(wanted)), execution_options=UNSCOPED)}
 
 
-def _workers(session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
-    """The grid workers of each grid (by their grants), for the per-worker view."""
-    stmt = (select(Grant.area_id, User.username).join(User, User.id == Grant.user_id)
+def _workers(session: Session, ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+    """The grid workers of each grid (by their grants) as (user id, label), for the per-worker view: named as
+    colleagues name them, the masked name (the account name only when none is on file)."""
+    stmt = (select(Grant.area_id, User.id, User.full_name, User.username).join(User, User.id == Grant.user_id)
             .where(Grant.area_id.in_(list(ids)), Grant.role.in_(WORKER_ROLES), User.is_active.is_(True))
             .order_by(User.username))
-    out: dict[int, list[str]] = {}
-    for area_id, username in session.execute(stmt, execution_options=UNSCOPED):
+    out: dict[int, list[tuple[int, str]]] = {}
+    for area_id, user_id, full_name, username in session.execute(stmt, execution_options=UNSCOPED):
         if area_id is not None:
-            out.setdefault(area_id, []).append(username)
+            out.setdefault(area_id, []).append((user_id, mask("name", full_name) or username))
     return out
 

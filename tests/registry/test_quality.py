@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from shiyu.core.timeutil import utcnow
+from shiyu.org.identity.models import User
 from shiyu.registry.models import House, Person
 from tests.factories import login, populated
 from tests.registry.registry_fixtures import POINT_B1, id_number, member, registered_family
@@ -26,6 +27,7 @@ def test_counts_per_grid_and_worker(client, system_session):
     system_session.execute(update(Person).where(Person.id == a["persons"][0])
                            .values(confirmed_at=long_ago, created_at=long_ago))
     system_session.execute(update(House).where(House.id == a["house"]).values(use="rented"))
+    system_session.get(User, w.users["worker_b1"].id).full_name = "郑晓明"  # shown masked, as colleagues see it
     system_session.commit()
 
     admin = client.get("/api/v1/registry/quality", headers=login(client, "admin")).json()
@@ -34,13 +36,13 @@ def test_counts_per_grid_and_worker(client, system_session):
     assert (ga["persons"], ga["no_phone"], ga["floating_no_permit"], ga["persons_stale"]) == (2, 1, 1, 1)
     assert (ga["houses"], ga["rented_no_landlord"], ga["rented_not_filed"]) == (1, 1, 1)
     assert ga["duplicates"] == 1 and gb["duplicates"] == 1 and admin["total"]["duplicates"] == 2
-    assert ga["workers"] == ["worker_a1"] and ga["persons_complete"] == 80.0  # 2 of 10 checks fail
-    assert {r["worker"] for r in admin["workers"]} == {"worker_a1", "worker_b1"}
+    assert ga["workers"] == ["王*明"] and ga["persons_complete"] == 80.0  # 2 of 10 checks fail
+    assert {r["worker"] for r in admin["workers"]} == {"王*明", "郑*明"}
 
     mine = client.get("/api/v1/registry/quality", headers=login(client, "worker_a1")).json()
     assert [r["grid_id"] for r in mine["grids"]] == [w.grids["a1"].id]
     assert mine["grids"][0]["duplicates"] == 0  # the twin lies in a grid the worker cannot see
     log_in(client, "worker_a1")
     page = client.get("/registry/quality")
-    assert page.status_code == 200 and "数据质量" in page.text and "worker_a1" in page.text
+    assert page.status_code == 200 and "数据质量" in page.text and "王*明" in page.text
     assert "乙社区" not in page.text and "陈明" not in page.text
