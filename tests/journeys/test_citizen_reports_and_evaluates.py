@@ -106,7 +106,8 @@ def test_a_citizen_reports_with_a_tile_tracks_sees_the_reply_and_evaluates(brows
     expect(result).to_contain_text("已用沥青修补坑洼，路面恢复平整")
     image = result.get_by_role("img", name="处理后照片 1")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    image.scroll_into_view_if_needed()  # loaded, not just laid out: wait for the picture itself
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     expect(page.locator(".timeline")).to_contain_text("网格员现场核查通过")
     _shot(page, "track-closed")
 

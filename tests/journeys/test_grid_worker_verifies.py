@@ -98,8 +98,9 @@ def test_a_grid_worker_verifies_with_photos_side_by_side_on_a_phone(browser: Bro
     after = card.get_by_role("img", name="处置后的照片 1")
     expect(before).to_be_visible()
     expect(after).to_be_visible()
-    for img in (before, after):
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    for img in (before, after):  # loaded, not just laid out: wait for the picture itself (it loads lazily)
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
     left, right = before.bounding_box(), after.bounding_box()
     assert abs(left["y"] - right["y"]) < 2  # side by side, on one row
     assert left["x"] + left["width"] <= right["x"] and right["x"] + right["width"] <= 360
