@@ -85,8 +85,7 @@ class Server:
 def running_world(tmp: Path, fill: Callable[[Any, Any], dict], *, backend: str | None = None) -> Iterator[dict]:
     """Serve a fresh app on a migrated database filled with the small test world: a SQLite file in ``tmp``,
     or PostgreSQL with ``SHIYU_TEST_JOURNEYS_ON_POSTGRES=1`` (and ``SHIYU_TEST_POSTGRES_URL``), which proves
-    the users' tasks on the production database. Not yet the default in CI: the first such run failed journeys
-    that pass on SQLite (the queue's J/K neighbours among others) and they are being fixed one by one.
+    the users' tasks on the production database; ``.ci/run`` sets it, so CI runs the journeys on PostgreSQL.
     ``backend="sqlite"`` keeps a test on SQLite whatever the setting (the e2e and security browser tests).
 
     ``fill(session, world)`` adds what a test module needs and returns the ids it wants to know; yields
