@@ -26,7 +26,9 @@ from shiyu.disputes.models import (
     Signal,
     visible,
 )
+from shiyu.keypersons.errors import not_in_register
 from shiyu.org.units.responsible import centre_for
+from shiyu.registry import service as registry
 
 if TYPE_CHECKING:
     from shiyu.disputes.workflow import Transition
@@ -109,13 +111,7 @@ def _review_risk(s: Session, _p: Principal, d: Dispute, v: dict[str, Any], note:
     signals = v.get("signals", [])
     level = RiskLevel.HIGH if signals else RiskLevel(v["risk_level"])
     enrol = v.get("enrol_party_ids", [])
-    if enrol:
-        found = set(s.scalars(select(Party.id).where(Party.dispute_id == d.id, Party.id.in_(enrol),
-                                                     Party.kind == PartyKind.PERSON)))
-        missing = sorted(set(enrol) - found)
-        if missing:
-            raise ValidationFailed("unknown_party", "当事人不属于该纠纷或不是自然人",
-                                   "A party is not a person of this dispute", detail={"party_id": missing[0]})
+    persons = _registered_parties(s, d, enrol)
     d.risk_level, d.signals = level.value, signals
     if _RANK[level] == _RANK[RiskLevel.HIGH]:
         outbox.emit(s, "dispute.warning", "dispute", d.id, d.area_path,
@@ -123,8 +119,28 @@ def _review_risk(s: Session, _p: Principal, d: Dispute, v: dict[str, Any], note:
                      "criminal": Signal.CRIMINAL in signals})
     for party_id in enrol:
         outbox.emit(s, "dispute.enrol_key_person", "dispute", d.id, d.area_path,
-                    {"dispute_id": d.id, "party_id": party_id, "reason": note[:500]})
+                    {"dispute_id": d.id, "code": d.code, "party_id": party_id, "person_id": persons[party_id],
+                     "level": level.value, "reason": note[:500]})
     return {"risk_level": level.value, "signals": signals, "enrolled": enrol}
+
+
+def _registered_parties(s: Session, d: Dispute, party_ids: list[int]) -> dict[int, int]:
+    """Party id → the register's person for each party named for enrolment: the party's own link, else the
+    active person with the same ID number. A party of another dispute, an organisation, or a person not in
+    the register is refused here, before anything is written."""
+    if not party_ids:
+        return {}
+    rows = {r.id: r for r in s.execute(select(Party.id, Party.person_id, Party.id_number_hash).where(
+        Party.dispute_id == d.id, Party.id.in_(party_ids), Party.kind == PartyKind.PERSON))}
+    missing = sorted(set(party_ids) - set(rows))
+    if missing:
+        raise ValidationFailed("unknown_party", "当事人不属于该纠纷或不是自然人",
+                               "A party is not a person of this dispute", detail={"party_id": missing[0]})
+    persons = {i: r.person_id or registry.active_person_with(s, r.id_number_hash) for i, r in rows.items()}
+    unregistered = sorted(i for i, person in persons.items() if person is None)
+    if unregistered:
+        raise not_in_register("enrol_party_ids", unregistered[0])
+    return {i: int(person) for i, person in persons.items() if person is not None}
 
 
 def _nothing(*_args: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ No other role — operators, analysts, administrators, citizens — holds any ke
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.keypersons import api, items, models, tasks, todo
+from shiyu.keypersons import api, items, models, referrals, tasks, todo
 from shiyu.keypersons.demo import demo
 
 _LEADER = frozenset({models.VIEW, models.MANAGE, models.APPROVE, models.REVEAL, models.VISIT})
@@ -16,7 +16,7 @@ DOMAIN = Domain(
     name="keypersons",
     api_routers=(api.router,),
     models=(models,),
-    worker=(tasks,),
+    worker=(tasks, referrals),
     nav=(NavEntry("keypersons", "/keypersons", "work", "users", frozenset({models.VIEW, models.VISIT}), order=9),
          NavEntry("keypersons_dashboard", "/keypersons/dashboard", "work", "tree", frozenset({models.VIEW}),
                   order=10),

@@ -14,3 +14,12 @@ class KeyPersonError(ShiyuError):
 
 def invalid(field: str, zh: str, en: str) -> KeyPersonError:
     return KeyPersonError("keyperson_invalid", zh, en, status=422, detail={"field": field})
+
+
+def not_in_register(field: str, ref: int) -> KeyPersonError:
+    """A dispute party or petitioner named for enrolment who is not in the population register: a key-person
+    record is kept on a registered person, so the request is refused where it is made, not lost later."""
+    return KeyPersonError("keyperson_not_registered",
+                          "该人员尚未登记为实有人口，不能列为重点人员；请先在基础信息中登记",
+                          "This person is not in the population register and cannot be enrolled as a key person; "
+                          "register them first", status=422, detail={"field": field, "id": ref})

@@ -28,6 +28,7 @@ from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import blind_hash, mask, mask_text, reveal_reason
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.keypersons.errors import not_in_register
 from shiyu.org.areas.models import Area
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.roles import permissions_of
@@ -47,7 +48,7 @@ from shiyu.petitions.models import (
     State,
 )
 from shiyu.petitions.workflow import Action, Need, actions_from, transition
-from shiyu.registry.models import Person
+from shiyu.registry import service as registry
 
 PII = {"name": "name", "id_number": "id_number", "phone": "phone"}
 LINKS = {"spawn_dispute": "petition.spawn_dispute", "raise_warning": "petition.raise_warning",
@@ -118,14 +119,6 @@ def _earlier_petitions(session: Session, hashes: set[str]) -> int:
     return int(count or 0)
 
 
-def _person_for(session: Session, id_hash: str | None) -> int | None:
-    """The registers' active person with this ID number, to link (the petition never shows the person)."""
-    if id_hash is None:
-        return None
-    return session.scalar(select(Person.id).where(Person.id_number_hash == id_hash, Person.status == "active")
-                          .order_by(Person.id).limit(1).execution_options(unscoped=True))
-
-
 def register(session: Session, principal: Principal, tz: ZoneInfo, data: Registration) -> Petition:
     """登记: the petition, its petitioners (encrypted), the flags, and the acceptance clock from receipt."""
     principal.require(HANDLE)
@@ -159,7 +152,7 @@ def register(session: Session, principal: Principal, tz: ZoneInfo, data: Registr
         id_hash = blind_hash("id_number", p.id_number) if p.id_number else None
         session.add(Petitioner(petition_id=petition.id, area_path=area.area_path, name=p.name.strip(),
                                id_number=p.id_number or None, phone=p.phone or None,
-                               person_id=_person_for(session, id_hash)))
+                               person_id=registry.active_person_with(session, id_hash)))
     _event(session, principal, petition, "register", "", State.REGISTERED.value, "", now=now)
     session.flush()
     return petition
@@ -395,6 +388,8 @@ def link(session: Session, principal: Principal, petition_id: int, kind: str, re
     if kind == "enrol_key_person" and not petition.is_repeat:
         raise errors.not_repeat()
     people = petitioners_of(session, [petition.id])[petition.id]
+    if kind == "enrol_key_person" and not any(p.person_id for p in people):
+        raise not_in_register("petitioners", petition.id)
     outbox.emit(session, LINKS[kind], "petition", petition.id, petition.area_path, {
         "petition_id": petition.id, "number": petition.number, "area_id": petition.area_id,
         "reason": reason.strip(), "petitioner_ids": [p.id for p in people],

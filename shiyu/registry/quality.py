@@ -72,8 +72,9 @@ def report(session: Session, principal: Principal, now: datetime | None = None) 
     grids = _grids(session, rows)
     workers = _workers(session, rows)
     out: list[dict[str, Any]] = [
-        {"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name, "workers": [label for _id, label in workers.get(g, [])],
-         **counts, **_rates(counts)} for g, counts in rows.items() if g in grids]
+        {"grid_id": g, "grid_code": grids[g].code, "grid_name": grids[g].name,
+         "workers": [label for _id, label in workers.get(g, [])], **counts, **_rates(counts)}
+        for g, counts in rows.items() if g in grids]
     out.sort(key=lambda r: str(r["grid_code"]))
     total = {k: sum(int(r[k]) for r in out) for k in COUNTS}
     by_worker: dict[tuple[str, int], dict[str, int]] = {}  # by label and id: two 王*明 stay two people

@@ -92,6 +92,15 @@ def get_person(session: Session, person_id: int) -> Person:
     return get_or_not_found(session, Person, person_id, "person")
 
 
+def active_person_with(session: Session, id_hash: str | None) -> int | None:
+    """The register's active person with this ID-number blind index, to link a petitioner or a dispute party
+    to (read unscoped: the link is made without showing the person; the oldest record wins)."""
+    if id_hash is None:
+        return None
+    return session.scalar(select(Person.id).where(Person.id_number_hash == id_hash, Person.status == "active")
+                          .order_by(Person.id).limit(1).execution_options(unscoped=True))
+
+
 def profile(session: Session, principal: Principal, person_id: int) -> dict[str, Any]:
     """A person's profile with their residences (history included) and household; the read is audited."""
     person = get_person(session, person_id)

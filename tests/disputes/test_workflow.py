@@ -14,8 +14,9 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.disputes import service, workflow
 from shiyu.disputes.models import Dispute, DisputeEvent, DisputeState, FollowUp, Referral
 from shiyu.disputes.workflow import ACTIONS, TABLE, Scope
+from shiyu.keypersons.errors import KeyPersonError
 from tests.disputes.dispute_fixtures import SYSTEM, act, make_dispute
-from tests.registry.registry_fixtures import principal
+from tests.registry.registry_fixtures import principal, registered_family
 
 NOTES = {"reject": "已向法院起诉", "fail": "双方分歧大", "refer": "引导诉讼", "escalate": "需街道协调",
          "follow_up": "已履行", "review_risk": "扬言报复"}
@@ -151,12 +152,16 @@ def test_refer_escalate_follow_up_and_risk_review_do_their_work(system_session, 
 
     risky = make_dispute(s)
     respondent = service.parties(s, risky.id)[1]
+    with pytest.raises(KeyPersonError):  # not in the population register: nobody to enrol yet
+        act(s, SYSTEM, risky, "review_risk", "扬言报复", risk_level="low", enrol_party_ids=[respondent.id])
+    respondent.person_id = registered_family(s, world, "worker_a1", "operator_a")["persons"][0]
     act(s, SYSTEM, risky, "review_risk", "扬言报复", risk_level="low", signals=["threats", "criminal"],
         enrol_party_ids=[respondent.id])
     assert (risky.risk_level, risky.signals, risky.state) == ("high", ["criminal", "threats"], "registered")
     topics = {e.topic: e.payload for e in s.scalars(select(OutboxEvent).where(OutboxEvent.aggregate_id == risky.id,
                                                                              OutboxEvent.aggregate == "dispute"))}
-    assert topics["dispute.enrol_key_person"] == {"dispute_id": risky.id, "party_id": respondent.id,
+    assert topics["dispute.enrol_key_person"] == {"dispute_id": risky.id, "code": risky.code, "level": "high",
+                                                  "party_id": respondent.id, "person_id": respondent.person_id,
                                                   "reason": "扬言报复"}
     assert topics["dispute.warning"]["criminal"] is True
     other = make_dispute(s)

@@ -127,13 +127,14 @@ def test_late_answers_are_marked_and_counted(system_session):
 def test_links_are_outbox_events_and_reveals_are_audited(system_session):
     s = system_session
     w = _world(s)
-    petition = register(s, w, "officer_a", w.community_a.id, id_no=id_number(serial=88))
+    known = s.get(Person, registered_family(s, w, "worker_a1", "operator_a")["persons"][0])
+    petition = register(s, w, "officer_a", w.community_a.id, id_no=known.id_number)
     principal = as_user(s, w, "officer_a")
     service.link(s, principal, petition.id, "spawn_dispute", "邻里纠纷，转调解")
     with pytest.raises(ShiyuError) as refused:
         service.link(s, principal, petition.id, "enrol_key_person", "多次信访")
     assert refused.value.code == "petition_not_repeat"
-    again = register(s, w, "officer_a", w.community_a.id, id_no=id_number(serial=88))
+    again = register(s, w, "officer_a", w.community_a.id, id_no=known.id_number)
     service.link(s, as_user(s, w, "officer_a"), again.id, "enrol_key_person", "多次信访")
     s.info["principal"] = Principal.system("test")
     topics = [(e.topic, e.payload["petition_id"], e.payload["reason"]) for e in s.scalars(
