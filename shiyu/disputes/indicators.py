@@ -33,8 +33,12 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def compute(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+def compute(session: Session, since: datetime | None = None, until: datetime | None = None,
+            area_path: str | None = None) -> dict[str, Any]:
+    """The figures over the caller's disputes registered in [since, until), within ``area_path`` if given."""
     where = []
+    if area_path is not None:
+        where.append(Dispute.area_path.startswith(area_path, autoescape=True))
     if since is not None:
         where.append(Dispute.registered_at >= since)
     if until is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -491,10 +491,12 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def indicators(session: Session, tz: ZoneInfo, since: date | None = None) -> dict[str, Any]:
+def indicators(session: Session, tz: ZoneInfo, since: date | None = None, until: date | None = None,
+               area_path: str | None = None) -> dict[str, Any]:
     """初信初访 resolved at first instance (satisfied with the first answer, no 复查), on-time acceptance
     (decided within the acceptance limit), on-time closure (answered within the handling limit, extension
-    included) and the repeat-petition rate, over the caller's petitions received since ``since``."""
+    included) and the repeat-petition rate, over the caller's petitions received from ``since`` to ``until``
+    (both local dates, included), within ``area_path`` if given."""
     def n(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -510,6 +512,10 @@ def indicators(session: Session, tz: ZoneInfo, since: date | None = None) -> dic
     )
     if since is not None:
         stmt = stmt.where(Petition.received_at >= datetime.combine(since, datetime.min.time(), tz))
+    if until is not None:
+        stmt = stmt.where(Petition.received_at < datetime.combine(until + timedelta(days=1), datetime.min.time(), tz))
+    if area_path is not None:
+        stmt = stmt.where(Petition.area_path.startswith(area_path, autoescape=True))
     total, first_eval, first_ok, decided, decided_ok, answered, answered_ok, repeat = (
         int(x) for x in session.execute(stmt).one())
     return {

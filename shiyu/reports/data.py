@@ -32,6 +32,8 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import LEVEL_LABELS, Area, AreaLevel
 from shiyu.org.units.service import department_names
+from shiyu.reports import governance
+from shiyu.reports.governance import Section
 from shiyu.reports.periods import KIND_ZH, ReportPeriod
 from shiyu.triage.hot.models import HotIssue, HotIssueStatus
 
@@ -141,6 +143,7 @@ class Report:
     daily: list[tuple[date, int]]  # reports per day of the period
     previous_daily: list[tuple[date, int]]
     notes: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # 矛盾纠纷, 信访, 重点人员 for readers who may see them
 
     @property
     def title(self) -> str:
@@ -241,6 +244,7 @@ def build(session: Session, principal: Principal, tz: ZoneInfo, area_code: str, 
         departments=_ranking(session, principal, q, pq, indicators.RankLevel.DEPARTMENT),
         **_overdue(session, area, now, tz), hot=_hot(session, area, q),
         daily=_daily(session, q), previous_daily=_daily(session, pq),
+        sections=governance.sections(session, principal, tz, area, period, now),
     )
 
 

@@ -113,6 +113,12 @@ def write(report: Report) -> bytes:
     append_table(hot, ["热点", "社区", "类别", "案件数", "反映人数", "增长", "热度", "研判状态"],
            [[h.title, h.place, h.category, h.size, h.reporters, h.growth, h.heat, h.status] for h in report.hot],
            percent_columns=(5,))
+    for section in report.sections:
+        sheet = wb.create_sheet(section.title)
+        _title(sheet, section.title)
+        if section.note:
+            sheet.append([section.note])
+        append_table(sheet, section.header, section.rows)
     for ws in wb.worksheets:
         fit_widths(ws)
     buf = io.BytesIO()

@@ -146,6 +146,12 @@ def write(report: Report) -> bytes:
     _table(doc, ["热点", "社区", "类别", "案件数", "反映人数", "周增长", "研判"],
            [[h.title, h.place, h.category, str(h.size), str(h.reporters), f"{h.growth * 100:+.0f}%", h.status]
             for h in report.hot])
+
+    for index, section in enumerate(report.sections, start=6):
+        _heading(doc, index, section.title)
+        if section.note:
+            doc.add_paragraph(section.note)
+        _table(doc, section.header, [[str(v) for v in row] for row in section.rows])
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
