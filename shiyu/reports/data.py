@@ -244,7 +244,7 @@ def build(session: Session, principal: Principal, tz: ZoneInfo, area_code: str, 
         departments=_ranking(session, principal, q, pq, indicators.RankLevel.DEPARTMENT),
         **_overdue(session, area, now, tz), hot=_hot(session, area, q),
         daily=_daily(session, q), previous_daily=_daily(session, pq),
-        sections=governance.sections(session, principal, tz, area, period, now),
+        sections=governance.sections(session, principal, tz, area.area_path, period.start, period.end, now),
     )
 
 

@@ -10,7 +10,7 @@ counts and rates only — no name, no record — like the dashboard it mirrors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,10 +23,8 @@ from shiyu.disputes.models import VIEW as DISPUTE_VIEW
 from shiyu.keypersons import plans
 from shiyu.keypersons.models import VIEW as KEYPERSON_VIEW
 from shiyu.keypersons.models import KeyPersonGroup
-from shiyu.org.areas.models import Area
 from shiyu.petitions import service as petitions
 from shiyu.petitions.models import VIEW as PETITION_VIEW
-from shiyu.reports.periods import ReportPeriod
 
 
 @dataclass
@@ -44,45 +42,46 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def sections(session: Session, principal: Principal, tz: ZoneInfo, area: Area, period: ReportPeriod,
+def sections(session: Session, principal: Principal, tz: ZoneInfo, area_path: str, start: date, end: date,
              now: datetime) -> list[Section]:
+    """The sections for the area at ``area_path`` over the local dates ``start`` to ``end`` (both included)."""
     out = []
-    if principal.can(DISPUTE_VIEW, area.area_path):
-        out.append(_disputes(session, tz, area, period))
-    if principal.can(PETITION_VIEW, area.area_path):
-        out.append(_petitions(session, tz, area, period))
-    if principal.can(KEYPERSON_VIEW, area.area_path):
-        out.append(_key_persons(session, area, period, now.astimezone(tz)))
+    if principal.can(DISPUTE_VIEW, area_path):
+        out.append(_disputes(session, tz, area_path, start, end))
+    if principal.can(PETITION_VIEW, area_path):
+        out.append(_petitions(session, tz, area_path, start, end))
+    if principal.can(KEYPERSON_VIEW, area_path):
+        out.append(_key_persons(session, area_path, start, now.astimezone(tz)))
     return out
 
 
-def _disputes(session: Session, tz: ZoneInfo, area: Area, period: ReportPeriod) -> Section:
-    start = datetime.combine(period.start, datetime.min.time(), tz)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tz)
-    d = dispute_indicators.compute(session, start, end, area_path=area.area_path)
+def _disputes(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date) -> Section:
+    since = datetime.combine(start, datetime.min.time(), tz)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
+    d = dispute_indicators.compute(session, since, until, area_path=area_path)
     levels = "、".join(f"{_LEVELS.get(level, level)}{pct(share)}" for level, share in d["resolved_by_level"].items())
     return Section("矛盾纠纷化解", ["指标", "本期"], [
         ["登记纠纷（件）", d["total"]], ["受理（件）", d["accepted"]], ["化解（件）", d["resolved"]],
         ["化解率", pct(d["resolution_rate"])], ["调解成功率", pct(d["success_rate"])],
         ["排查率", pct(d["screening_rate"])], ["各级化解占比", levels or "—"], ["民转刑（件）", d["criminal_count"]]],
-        note="按本期登记的纠纷统计其当前状态；化解率＝达成协议÷受理，调解成功率＝达成协议÷调解已结束。")
+        note="按期间内登记的纠纷统计其当前状态；化解率＝达成协议÷受理，调解成功率＝达成协议÷调解已结束。")
 
 
 _LEVELS = {"1": "市级", "2": "区县级", "3": "街道级", "4": "社区级"}
 
 
-def _petitions(session: Session, tz: ZoneInfo, area: Area, period: ReportPeriod) -> Section:
-    p = petitions.indicators(session, tz, since=period.start, until=period.end, area_path=area.area_path)
+def _petitions(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date) -> Section:
+    p = petitions.indicators(session, tz, since=start, until=end, area_path=area_path)
     return Section("信访工作", ["指标", "本期"], [
         ["登记信访（件）", p["total"]], ["初信初访一次性化解率", pct(p["first_time_resolved_rate"])],
         ["按期受理率", pct(p["on_time_acceptance_rate"])], ["按期办结率", pct(p["on_time_closure_rate"])],
         ["重复信访率", pct(p["repeat_rate"])]],
-        note="按本期登记的信访事项统计其当前办理情况。")
+        note="按期间内登记的信访事项统计其当前办理情况。")
 
 
-def _key_persons(session: Session, area: Area, period: ReportPeriod, now: datetime) -> Section:
+def _key_persons(session: Session, area_path: str, start: date, now: datetime) -> Section:
     groups = {g.code: g.name_zh for g in session.scalars(select(KeyPersonGroup).order_by(KeyPersonGroup.order))}
-    rows = plans.indicators(session, now.date(), len(area.area_path), area.area_path, period.start)
+    rows = plans.indicators(session, now.date(), len(area_path), area_path, start)
     table = []
     for row in sorted(rows, key=lambda r: list(groups).index(r["group_code"]) if r["group_code"] in groups else 99):
         table.append([groups.get(row["group_code"], row["group_code"]), row["active"], row["enrolled"],
@@ -93,9 +92,9 @@ def _key_persons(session: Session, area: Area, period: ReportPeriod, now: dateti
     on_time = sum(r["on_time"] for r in rows)
     table.append(["合计", active, enrolled, _percent(plans.rate(in_hand, active)),
                   _percent(plans.rate(enrolled, active)), visits, _percent(plans.rate(on_time, visits))])
-    return Section("重点人员管控", ["类别", "在册", "在管", "动态掌控率", "管控率", "本期走访", "按期走访率"], table,
+    return Section("重点人员管控", ["类别", "在册", "在管", "动态掌控率", "管控率", "走访", "按期走访率"], table,
                    note=f"在册、在管为截至{now:%Y-%m-%d %H:%M}的现状；动态掌控率＝在管且未脱管÷在册（在管与失联），"
-                        "走访为本期开始以来的走访。只含人数和比率，不含个人信息。")
+                        "走访为期间开始以来的走访。只含人数和比率，不含个人信息。")
 
 
 def _percent(value: Any) -> str:

@@ -27,7 +27,9 @@ from shiyu.cases.indicators import service as indicators
 from shiyu.cases.indicators import weights as indicator_weights
 from shiyu.cases.indicators.definitions import BY_NAME, INDICATORS, Period, rate, score
 from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import AreaLevel
+from shiyu.reports import governance
 from shiyu.reports.excel import PERCENT, append_table, fit_widths
 
 # The columns of the area and department tables (the overview lists every indicator).
@@ -125,6 +127,7 @@ class Statistics:
     areas: Table
     departments: Table
     score: float | None
+    sections: list[governance.Section]  # 矛盾纠纷化解, 信访工作, 重点人员管控 where the caller may see them
 
     @property
     def tables(self) -> dict[str, Table]:
@@ -206,8 +209,11 @@ def build(session: Session, principal: Principal, tz: ZoneInfo, *, area_id: int 
                     ("按区域" if zh else "By area"), lang)
     departments = _ranked(session, principal, q, pq, yq, indicators.RankLevel.DEPARTMENT, "departments",
                           "部门" if zh else "department", "按部门" if zh else "By department", lang)
+    paths = principal.paths_with("indicator.view")
+    area_path = q.area_path or (paths[0] if len(paths) == 1 else None)
+    sections = governance.sections(session, principal, tz, area_path, start, end, utcnow()) if area_path else []
     return Statistics(ps, overview(session, q, pq, yq, lang), rank_level.value, areas, departments,
-                      score(indicators.totals(session, q), indicator_weights.current(session)))
+                      score(indicators.totals(session, q), indicator_weights.current(session)), sections)
 
 
 def level_below(area_path: str | None, wanted: str) -> str:

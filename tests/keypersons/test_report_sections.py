@@ -17,6 +17,7 @@ from tests.disputes.dispute_fixtures import make_dispute
 from tests.factories import add_user
 from tests.keypersons.kp_fixtures import TODAY, opened, world
 from tests.petitions.petition_fixtures import TZ, officers, register
+from tests.web.test_pages import log_in
 
 TITLES = ["矛盾纠纷化解", "信访工作", "重点人员管控"]
 
@@ -57,3 +58,20 @@ def test_the_sections_count_the_area_and_follow_the_readers_permissions(system_s
 
     city = _report(s, principal_for(analyst), w.city.code)  # analysts see disputes; petitions, key persons: no
     assert [section.title for section in city.sections] == ["矛盾纠纷化解"]
+
+
+def test_the_statistics_page_shows_the_sections_to_the_centre_leader(client, system_session):
+    s = system_session
+    w = world(s)
+    make_dispute(s)
+    opened(s, w, w.extra["a"]["persons"][0])
+    s.commit()
+    log_in(client, "leader_a")
+    page = client.get("/analysis/statistics")
+    assert page.status_code == 200
+    for title in TITLES:
+        assert f"<h2>{title}</h2>" in page.text
+    assert "刑满释放人员" in page.text
+    log_in(client, "worker_a1")  # a grid worker visits key persons but sees no key-person figures
+    page = client.get("/analysis/statistics")
+    assert page.status_code == 200 and "重点人员管控" not in page.text and "刑满释放人员" not in page.text
