@@ -66,16 +66,15 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
     ]
     # The registers, campaigns, key persons, disputes and petitions (issues 15–17), as the street's staff see
     # them: the administrator's registers and campaigns, the police officer's key persons, the mediator's and
-    # the petition officer's desks.
+    # the petition officer's desks (the leader's key-person dashboard is with the leader's pages).
     registers = [
         ("registry", "/registry"),
         ("registry-quality", "/registry/quality"),
         ("registry-import", "/registry/import"),
         ("tasks", "/tasks"),
     ]
-    police = [  # key persons are not the administrator's to see; the community police officer works them
+    police = [  # key persons are not the administrator's to see; the community police officer visits them
         ("keypersons", "/keypersons"),
-        ("keypersons-dashboard", "/keypersons/dashboard"),
     ]
     mediator = [
         ("disputes", "/disputes"),
@@ -89,6 +88,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str, str | None]]:
         ("statistics", "/analysis/statistics"),
         ("drill-overdue", "/analysis/cases?figure=overdue"),
         ("big-screen", "/command/screen"),
+        ("keypersons-dashboard", "/keypersons/dashboard"),  # the centre's leaders oversee key persons
     ]
     public = [
         ("login", "/login"),
