@@ -73,7 +73,8 @@ def test_component_goes_to_its_owner_first(system_session, rw):
                                 f"routing rule no. {owner})")
     unknown_owner = svc.route(s, rw.c.power_cover, rw.grid("a1"), {})
     assert (unknown_owner.rule_id, unknown_owner.department_id) == (territorial, rw.muni.id)
-    assert unknown_owner.explanation_zh == f"东区的“电力井盖”问题由区市政园林局负责（按属地管理，派遣规则第{territorial}号）"
+    assert unknown_owner.explanation_zh == (f"东区的“电力井盖”问题由区市政园林局负责"
+                                            f"（按属地管理，派遣规则第{territorial}号）")
     other_owner = svc.route(s, rw.c.power_cover, rw.grid("a1"), {"owner": "市政"})
     assert other_owner.rule_id == territorial
 
