@@ -30,6 +30,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.keypersons.errors import not_in_register
 from shiyu.org.areas.models import Area
+from shiyu.org.identity import people
 from shiyu.org.identity.models import Grant, User
 from shiyu.org.identity.roles import permissions_of
 from shiyu.petitions import errors, limits
@@ -347,14 +348,15 @@ def detail(session: Session, petition_id: int) -> dict[str, Any]:
     audit.record(session, "read", "petition", petition.id, area_path=petition.area_path)
     events = session.scalars(select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
                              .order_by(PetitionEvent.at, PetitionEvent.id))
-    leader = None
-    if petition.leader_id is not None:
-        leader = session.scalar(select(User.username).where(User.id == petition.leader_id)
-                                .execution_options(unscoped=True))
+    events = list(events)
+    # People as colleagues name them (masked name · unit), the system's jobs by their own name.
+    names = people.labels(session, [petition.leader_id, *(e.actor_id for e in events)])
     return {**petition_out(petition, petitioners_of(session, [petition.id])[petition.id], utcnow()),
-            "leader": leader, "actions": [a.value for a in actions_from(petition.state)],
-            "timeline": [{"at": e.at, "actor": e.actor_name, "action": e.action, "from_state": e.from_state,
-                          "to_state": e.to_state, "note": mask_text(e.note), "late": e.late} for e in events]}
+            "leader": names.get(petition.leader_id) if petition.leader_id is not None else None,
+            "actions": [a.value for a in actions_from(petition.state)],
+            "timeline": [{"at": e.at, "actor": names.get(e.actor_id or 0, e.actor_name), "action": e.action,
+                          "from_state": e.from_state, "to_state": e.to_state, "note": mask_text(e.note),
+                          "late": e.late} for e in events]}
 
 
 def reveal(session: Session, principal: Principal, petition_id: int, petitioner_id: int, field_name: str,
@@ -463,9 +465,7 @@ def ids_for(session: Session, tokens: Sequence[str]) -> list[int]:
 
 def receptions(session: Session, params: PageParams) -> tuple[list[dict[str, Any]], int]:
     rows, total = paginate(session, select(Reception).order_by(Reception.day.desc(), Reception.id.desc()), params)
-    leaders: dict[int, str] = {uid: name for uid, name in session.execute(
-        select(User.id, User.username).where(User.id.in_({r.leader_id for r in rows}))
-        .execution_options(unscoped=True))} if rows else {}
+    leaders = people.labels(session, [r.leader_id for r in rows])
     wanted = {i for r in rows for i in r.petition_ids}
     numbers: dict[int, str] = {i: n for i, n in session.execute(
         select(Petition.id, Petition.number).where(Petition.id.in_(wanted)))} if wanted else {}
@@ -477,11 +477,12 @@ def receptions(session: Session, params: PageParams) -> tuple[list[dict[str, Any
 def leaders(session: Session, area_path: str) -> list[tuple[int, str]]:
     """Who may be named 包案 leader or receiving leader over an area: users holding ``centre_leader`` there
     whose role carries ``petition.view`` (the very rule ``_leader_eligible`` checks on assignment)."""
-    rows = session.execute(select(User.id, User.username, Grant.role, Grant.area_path).join(Grant)
+    rows = session.execute(select(User.id, Grant.role, Grant.area_path).join(Grant)
                            .where(User.is_active.is_(True), Grant.role == "centre_leader")
-                           .order_by(User.username).execution_options(unscoped=True))
-    return sorted({(uid, name) for uid, name, role, path in rows
-                   if path and area_path.startswith(path) and VIEW in permissions_of(role)}, key=lambda x: x[1])
+                           .execution_options(unscoped=True))
+    eligible = {uid for uid, role, path in rows if path and area_path.startswith(path) and VIEW in permissions_of(role)}
+    names = people.labels(session, eligible)
+    return sorted(((uid, names[uid]) for uid in eligible if uid in names), key=lambda x: x[1])
 
 
 # -- indicators ---------------------------------------------------------------------------------------------

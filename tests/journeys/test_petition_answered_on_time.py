@@ -68,7 +68,7 @@ def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: di
 
     _do(phone, "accept", "受理")
     expect(phone.locator("#state")).to_have_text("已受理")
-    _do(phone, "assign", "交办", assigned_unit="区住房和建设局", leader_id="leader_a")
+    _do(phone, "assign", "交办", assigned_unit="区住房和建设局", leader_id="张*丰 · 甲社区")
     _do(phone, "start", "开始办理")
     _do(phone, "answer", "出具处理意见", note="已责令物业十日内修复电梯，街道跟踪落实")
     expect(phone.locator("#state")).to_have_text("已答复")

@@ -170,7 +170,7 @@ def test_reception_days(system_session):
             service.add_reception(s, principal, ReceptionIn(**data))
         assert refused.value.code == code
     items, total = service.receptions(s, PageParams())
-    assert total == 1 and items[0]["leader"] == "leader_a"
+    assert total == 1 and items[0]["leader"] == "张*丰 · 甲社区"
 
 
 def test_the_api_for_the_officer_and_nobody_else(client, system_session):
