@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shiyu.core import outbox
 from shiyu.core.errors import Conflict, ValidationFailed
 from shiyu.core.scoping import Principal
+from shiyu.disputes import limits
 from shiyu.disputes.models import (
     Dispute,
     FollowUp,
@@ -46,15 +47,24 @@ def _reject(_s: Session, _p: Principal, d: Dispute, _v: dict[str, Any], note: st
     return {}
 
 
-def _assign(s: Session, _p: Principal, d: Dispute, v: dict[str, Any], _note: str, _now: datetime) -> dict[str, Any]:
-    """The mediator must be active, of an active organisation, and one the assigning centre sees."""
+def _assign(s: Session, _p: Principal, d: Dispute, v: dict[str, Any], _note: str, now: datetime) -> dict[str, Any]:
+    """The mediator must be active, of an active organisation, and one the assigning centre sees; the
+    mediation's month starts (``limits.on_assign``)."""
     mediator = visible(s, Mediator, v["mediator_id"])
     org = visible(s, MediationOrg, mediator.org_id) if mediator is not None else None
     if mediator is None or org is None or not mediator.active or not org.active:
         raise ValidationFailed("unknown_mediator", "没有该调解员或其已停用", "No such active mediator",
                                detail={"field": "mediator_id"})
     d.mediator_id, d.org_id = mediator.id, org.id
-    return {"mediator_id": mediator.id, "org_id": org.id}
+    limits.on_assign(d, d.state, now)
+    return {"mediator_id": mediator.id, "org_id": org.id, "mediation_due_at": d.mediation_due_at.isoformat()
+            if d.mediation_due_at else None}
+
+
+def _extend(_s: Session, _p: Principal, d: Dispute, _v: dict[str, Any], _note: str, now: datetime
+            ) -> dict[str, Any]:
+    """Both parties agreed to go on: another month (the reason is the action's note)."""
+    return {"mediation_due_at": limits.extend(d, now).isoformat()}
 
 
 def _agree(_s: Session, _p: Principal, d: Dispute, v: dict[str, Any], _note: str, now: datetime) -> dict[str, Any]:
@@ -150,7 +160,7 @@ def _nothing(*_args: Any) -> dict[str, Any]:
 EFFECTS: dict[str, Effect] = {
     "reject": _reject, "assign": _assign, "start": _nothing, "agree": _agree, "fail": _fail, "refer": _refer,
     "escalate": _escalate, "perform": _nothing, "follow_up": _follow_up, "close": _close,
-    "review_risk": _review_risk,
+    "review_risk": _review_risk, "extend": _extend,
 }
 
 

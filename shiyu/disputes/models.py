@@ -248,6 +248,7 @@ class Dispute(_Scoped, Base):
                                                           index=True)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     registered_at: Mapped[datetime]
+    mediation_due_at: Mapped[datetime | None]  # 调解期限: set on assignment (see ``MEDIATION_LIMIT``)
     reason: Mapped[str] = mapped_column(String(500), default="")  # not accepted / failed: why
     agreement_terms: Mapped[str | None] = personal("text")
     perform_by: Mapped[date | None]  # 履行期限

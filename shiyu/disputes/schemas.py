@@ -60,6 +60,13 @@ class PartyOut(BaseModel):
     person_id: int | None
 
 
+class MediationStanding(BaseModel):
+    due_at: datetime
+    days: int = Field(description="whole days left, or days past the due instant when overdue")
+    overdue: bool
+    warn: bool = Field(description="in the last five days")
+
+
 class DisputeOut(BaseModel):
     id: int
     version: int
@@ -90,6 +97,9 @@ class DisputeOut(BaseModel):
     perform_by: date | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    mediation_due_at: datetime | None = Field(
+        None, description="调解期限: a month from the assignment (人民调解工作若干规定 第三十三条), extendable")
+    mediation: MediationStanding | None = Field(None, description="while assigned or mediating: where it stands")
 
 
 class SessionOut(BaseModel):

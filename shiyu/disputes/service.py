@@ -24,7 +24,7 @@ from shiyu.core.paging import PageParams, paginate
 from shiyu.core.pii import mask, mask_text, reveal_reason
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
-from shiyu.disputes import workflow
+from shiyu.disputes import limits, workflow
 from shiyu.disputes.models import (
     ADVISE,
     MANAGE,
@@ -599,7 +599,15 @@ def dispute_out(dispute: Dispute, lang: str = "zh") -> dict[str, Any]:
         "preferred_mediator_id": dispute.preferred_mediator_id, "registered_at": dispute.registered_at,
         "agreement_terms": mask_text(dispute.agreement_terms), "perform_by": dispute.perform_by,
         "resolved_at": dispute.resolved_at, "closed_at": dispute.closed_at,
+        "mediation_due_at": dispute.mediation_due_at, "mediation": _standing(dispute),
     }
+
+
+def _standing(dispute: Dispute) -> dict[str, Any] | None:
+    """The mediation limit while it runs: days left (or past), overdue, in its last days (``limits``)."""
+    now = limits.standing(dispute, utcnow())
+    return None if now is None else {"due_at": now.due_at, "days": now.days, "overdue": now.overdue,
+                                     "warn": now.warn}
 
 
 def detail(session: Session, principal: Principal, dispute_id: int, lang: str = "zh") -> dict[str, Any]:

@@ -102,6 +102,8 @@ TABLE: tuple[Transition, ...] = (
     Transition("assign", (S.REGISTERED, S.ESCALATED, S.ASSIGNED), S.ASSIGNED, (CENTRE,), "指派调解员",
                "Assign a mediator", fields=(ActionField("mediator_id", FieldType.INT, required=True),)),
     Transition("start", (S.ASSIGNED,), S.MEDIATING, (MEDIATOR, CENTRE), "开始调解", "Start mediation"),
+    Transition("extend", (S.ASSIGNED, S.MEDIATING), None, (MEDIATOR, CENTRE), "延长调解期限",
+               "Extend the mediation time", note_required=True),
     Transition("agree", (S.MEDIATING,), S.AGREED, (MEDIATOR, CENTRE), "达成协议", "Agreement reached",
                fields=(ActionField("terms", FieldType.TEXT, required=True),
                        ActionField("perform_by", FieldType.DATE))),

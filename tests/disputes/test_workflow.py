@@ -19,7 +19,7 @@ from tests.disputes.dispute_fixtures import SYSTEM, act, make_dispute
 from tests.registry.registry_fixtures import principal, registered_family
 
 NOTES = {"reject": "已向法院起诉", "fail": "双方分歧大", "refer": "引导诉讼", "escalate": "需街道协调",
-         "follow_up": "已履行", "review_risk": "扬言报复"}
+         "extend": "双方同意继续调解", "follow_up": "已履行", "review_risk": "扬言报复"}
 
 
 def fields_for(action: str, ids: dict[str, int]) -> dict[str, Any]:

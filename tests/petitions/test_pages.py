@@ -44,7 +44,7 @@ def test_register_and_walk_a_petition_through_the_pages(client, system_session):
     wrong = client.post(f"{url}/actions/conclude", data={"csrf_token": csrf})
     assert wrong.status_code == 409 and "不能执行该操作" in wrong.text
     page = client.get(url)
-    assert "剩余" in page.text and 'data-action="assign"' in page.text and "张*丰 · 甲社区" in page.text  # the leader by name and unit
+    assert "剩余" in page.text and 'data-action="assign"' in page.text and "张*丰 · 甲社区" in page.text
     petitioner = re.search(r'name="field" value="(\d+)-name"', page.text).group(1)
     shown = client.post(f"{url}/reveal", data={"field": f"{petitioner}-name", "reason": "电话回访核实"},
                         headers=hx(csrf))
