@@ -42,45 +42,79 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+# Every label in both languages (the reports are written in Chinese; the statistics page follows the reader).
+LABELS: dict[str, tuple[str, str]] = {
+    "indicator": ("指标", "Indicator"), "value": ("本期", "This period"),
+    "disputes": ("矛盾纠纷化解", "Disputes resolved"), "d_total": ("登记纠纷（件）", "Registered"),
+    "d_accepted": ("受理（件）", "Accepted"), "d_resolved": ("化解（件）", "Resolved"),
+    "d_resolution": ("化解率", "Resolution rate"), "d_success": ("调解成功率", "Mediation success rate"),
+    "d_screening": ("排查率", "Screening rate"), "d_levels": ("各级化解占比", "Resolved at each level"),
+    "d_criminal": ("民转刑（件）", "Turned criminal"),
+    "d_note": ("按期间内登记的纠纷统计其当前状态；化解率＝达成协议÷受理，调解成功率＝达成协议÷调解已结束。",
+               "Disputes registered in the period, as they stand now; resolution = agreements ÷ accepted, "
+               "success = agreements ÷ mediations ended."),
+    "petitions": ("信访工作", "Petitions"), "p_total": ("登记信访（件）", "Registered"),
+    "p_first": ("初信初访一次性化解率", "First petitions resolved at once"),
+    "p_accept": ("按期受理率", "Accepted on time"), "p_close": ("按期办结率", "Answered on time"),
+    "p_repeat": ("重复信访率", "Repeat petitions"),
+    "p_note": ("按期间内登记的信访事项统计其当前办理情况。", "Petitions registered in the period, as they stand now."),
+    "keypersons": ("重点人员管控", "Key persons"), "k_group": ("类别", "Group"), "k_active": ("在册", "On file"),
+    "k_enrolled": ("在管", "In care"), "k_dynamic": ("动态掌控率", "In hand"), "k_control": ("管控率", "Control rate"),
+    "k_visits": ("走访", "Visits"), "k_on_time": ("按期走访率", "Visits on time"), "k_total": ("合计", "Total"),
+    "k_note": ("在册、在管为截至{now}的现状；动态掌控率＝在管且未脱管÷在册（在管与失联），走访为期间开始以来的走访。"
+               "只含人数和比率，不含个人信息。",
+               "On file and in care as of {now}; in hand = in care and not out of hand ÷ on file (in care or lost "
+               "contact); visits since the period began. Counts and rates only, no personal data."),
+}
+_LEVELS = {"1": ("市级", "city "), "2": ("区县级", "district "), "3": ("街道级", "street "),
+           "4": ("社区级", "community ")}
+
+
+def _l(lang: str, key: str) -> str:
+    zh, en = LABELS[key]
+    return en if lang == "en" else zh
+
+
 def sections(session: Session, principal: Principal, tz: ZoneInfo, area_path: str, start: date, end: date,
-             now: datetime) -> list[Section]:
+             now: datetime, lang: str = "zh") -> list[Section]:
     """The sections for the area at ``area_path`` over the local dates ``start`` to ``end`` (both included)."""
     out = []
     if principal.can(DISPUTE_VIEW, area_path):
-        out.append(_disputes(session, tz, area_path, start, end))
+        out.append(_disputes(session, tz, area_path, start, end, lang))
     if principal.can(PETITION_VIEW, area_path):
-        out.append(_petitions(session, tz, area_path, start, end))
+        out.append(_petitions(session, tz, area_path, start, end, lang))
     if principal.can(KEYPERSON_VIEW, area_path):
-        out.append(_key_persons(session, area_path, start, now.astimezone(tz)))
+        out.append(_key_persons(session, area_path, start, now.astimezone(tz), lang))
     return out
 
 
-def _disputes(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date) -> Section:
+def _disputes(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date, lang: str) -> Section:
     since = datetime.combine(start, datetime.min.time(), tz)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
     d = dispute_indicators.compute(session, since, until, area_path=area_path)
-    levels = "、".join(f"{_LEVELS.get(level, level)}{pct(share)}" for level, share in d["resolved_by_level"].items())
-    return Section("矛盾纠纷化解", ["指标", "本期"], [
-        ["登记纠纷（件）", d["total"]], ["受理（件）", d["accepted"]], ["化解（件）", d["resolved"]],
-        ["化解率", pct(d["resolution_rate"])], ["调解成功率", pct(d["success_rate"])],
-        ["排查率", pct(d["screening_rate"])], ["各级化解占比", levels or "—"], ["民转刑（件）", d["criminal_count"]]],
-        note="按期间内登记的纠纷统计其当前状态；化解率＝达成协议÷受理，调解成功率＝达成协议÷调解已结束。")
+    level = 1 if lang == "en" else 0
+    levels = ("、" if level == 0 else ", ").join(
+        f"{_LEVELS[k][level] if k in _LEVELS else k}{pct(share)}" for k, share in d["resolved_by_level"].items())
+    rows = [("d_total", d["total"]), ("d_accepted", d["accepted"]), ("d_resolved", d["resolved"]),
+            ("d_resolution", pct(d["resolution_rate"])), ("d_success", pct(d["success_rate"])),
+            ("d_screening", pct(d["screening_rate"])), ("d_levels", levels or "—"),
+            ("d_criminal", d["criminal_count"])]
+    return Section(_l(lang, "disputes"), [_l(lang, "indicator"), _l(lang, "value")],
+                   [[_l(lang, key), value] for key, value in rows], note=_l(lang, "d_note"))
 
 
-_LEVELS = {"1": "市级", "2": "区县级", "3": "街道级", "4": "社区级"}
-
-
-def _petitions(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date) -> Section:
+def _petitions(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date, lang: str) -> Section:
     p = petitions.indicators(session, tz, since=start, until=end, area_path=area_path)
-    return Section("信访工作", ["指标", "本期"], [
-        ["登记信访（件）", p["total"]], ["初信初访一次性化解率", pct(p["first_time_resolved_rate"])],
-        ["按期受理率", pct(p["on_time_acceptance_rate"])], ["按期办结率", pct(p["on_time_closure_rate"])],
-        ["重复信访率", pct(p["repeat_rate"])]],
-        note="按期间内登记的信访事项统计其当前办理情况。")
+    rows = [("p_total", p["total"]), ("p_first", pct(p["first_time_resolved_rate"])),
+            ("p_accept", pct(p["on_time_acceptance_rate"])), ("p_close", pct(p["on_time_closure_rate"])),
+            ("p_repeat", pct(p["repeat_rate"]))]
+    return Section(_l(lang, "petitions"), [_l(lang, "indicator"), _l(lang, "value")],
+                   [[_l(lang, key), value] for key, value in rows], note=_l(lang, "p_note"))
 
 
-def _key_persons(session: Session, area_path: str, start: date, now: datetime) -> Section:
-    groups = {g.code: g.name_zh for g in session.scalars(select(KeyPersonGroup).order_by(KeyPersonGroup.order))}
+def _key_persons(session: Session, area_path: str, start: date, now: datetime, lang: str) -> Section:
+    groups = {g.code: (g.name_en if lang == "en" else g.name_zh)
+              for g in session.scalars(select(KeyPersonGroup).order_by(KeyPersonGroup.order))}
     rows = plans.indicators(session, now.date(), len(area_path), area_path, start)
     table = []
     for row in sorted(rows, key=lambda r: list(groups).index(r["group_code"]) if r["group_code"] in groups else 99):
@@ -90,11 +124,12 @@ def _key_persons(session: Session, area_path: str, start: date, now: datetime) -
     active, in_hand = sum(r["active"] for r in rows), sum(r["in_hand"] for r in rows)
     enrolled, visits = sum(r["enrolled"] for r in rows), sum(r["visits"] for r in rows)
     on_time = sum(r["on_time"] for r in rows)
-    table.append(["合计", active, enrolled, _percent(plans.rate(in_hand, active)),
+    table.append([_l(lang, "k_total"), active, enrolled, _percent(plans.rate(in_hand, active)),
                   _percent(plans.rate(enrolled, active)), visits, _percent(plans.rate(on_time, visits))])
-    return Section("重点人员管控", ["类别", "在册", "在管", "动态掌控率", "管控率", "走访", "按期走访率"], table,
-                   note=f"在册、在管为截至{now:%Y-%m-%d %H:%M}的现状；动态掌控率＝在管且未脱管÷在册（在管与失联），"
-                        "走访为期间开始以来的走访。只含人数和比率，不含个人信息。")
+    header = [_l(lang, k) for k in ("k_group", "k_active", "k_enrolled", "k_dynamic", "k_control", "k_visits",
+                                    "k_on_time")]
+    return Section(_l(lang, "keypersons"), header, table,
+                   note=_l(lang, "k_note").format(now=f"{now:%Y-%m-%d %H:%M}"))
 
 
 def _percent(value: Any) -> str:

@@ -211,7 +211,7 @@ def build(session: Session, principal: Principal, tz: ZoneInfo, *, area_id: int 
                           "部门" if zh else "department", "按部门" if zh else "By department", lang)
     paths = principal.paths_with("indicator.view")
     area_path = q.area_path or (paths[0] if len(paths) == 1 else None)
-    sections = governance.sections(session, principal, tz, area_path, start, end, utcnow()) if area_path else []
+    sections = governance.sections(session, principal, tz, area_path, start, end, utcnow(), lang) if area_path else []
     return Statistics(ps, overview(session, q, pq, yq, lang), rank_level.value, areas, departments,
                       score(indicators.totals(session, q), indicator_weights.current(session)), sections)
 

@@ -75,3 +75,13 @@ def test_the_statistics_page_shows_the_sections_to_the_centre_leader(client, sys
     log_in(client, "worker_a1")  # a grid worker visits key persons but sees no key-person figures
     page = client.get("/analysis/statistics")
     assert page.status_code == 200 and "重点人员管控" not in page.text and "刑满释放人员" not in page.text
+
+
+def test_the_statistics_page_speaks_the_readers_language(client, system_session):
+    s = system_session
+    w = world(s)
+    opened(s, w, w.extra["a"]["persons"][0])
+    s.commit()
+    log_in(client, "leader_a")
+    page = client.get("/analysis/statistics?lang=en").text
+    assert "<h2>Key persons</h2>" in page and "Released prisoner" in page and "重点人员管控" not in page
