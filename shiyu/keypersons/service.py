@@ -40,6 +40,7 @@ from shiyu.keypersons.models import (
     Visit,
     Warning,
 )
+from shiyu.org.identity import people
 from shiyu.org.identity.models import User
 from shiyu.registry import service as registry
 from shiyu.registry.models import Person
@@ -130,15 +131,6 @@ def persons_of(session: Session, ids: set[int]) -> dict[int, Person]:
     return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)), execution_options=UNSCOPED)}
 
 
-def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.username, User.full_name).where(User.id.in_(wanted)),
-                           execution_options=UNSCOPED)
-    return {uid: (mask("name", full) if full else None) or username for uid, username, full in rows}
-
-
 def groups_by_code(session: Session) -> dict[str, KeyPersonGroup]:
     return {g.code: g for g in session.scalars(select(KeyPersonGroup))}
 
@@ -200,7 +192,7 @@ def detail(session: Session, principal: Principal, record_id: int, today: date) 
     audit.record(session, "read", "kp_record", record.id, area_path=record.area_path)
     person = persons_of(session, {record.person_id}).get(record.person_id)
     group = groups_by_code(session).get(record.group_code)
-    users = _usernames(session, {record.grid_worker_id, record.police_id, record.cadre_id})
+    users = people.labels(session, [record.grid_worker_id, record.police_id, record.cadre_id])
     pending = session.scalar(select(GradeChange).where(GradeChange.record_id == record.id,
                                                        GradeChange.status == GradeRequest.PENDING.value))
     return {
@@ -230,7 +222,7 @@ def timeline(session: Session, record_id: int) -> list[dict[str, Any]]:
     record = get_record(session, record_id)
     events = list(session.scalars(select(KeyPersonEvent).where(KeyPersonEvent.record_id == record.id)
                                   .order_by(KeyPersonEvent.at, KeyPersonEvent.id)))
-    users = _usernames(session, {e.actor_id for e in events})
+    users = people.labels(session, [e.actor_id for e in events])
     return [{"id": e.id, "kind": e.kind, "at": e.at, "by": users.get(e.actor_id or 0), "data": e.data}
             for e in events]
 
