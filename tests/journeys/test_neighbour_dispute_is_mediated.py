@@ -79,10 +79,12 @@ def test_a_neighbour_dispute_is_mediated_confirmed_and_closed(browser: Browser, 
     _act(desk, "assign", "指派调解员")
     expect(desk.locator("#dispute-state")).to_have_text("待调解")
     expect(desk.locator("#dispute-mediator")).to_have_text("王建国")
+    expect(desk.locator("#dispute-mediation")).to_have_text("剩余30天")  # a month to settle it (第三十三条)
 
     mediator = _page(browser, world, 1280, 900)
     log_in(mediator, "mediator_a")
     mediator.goto("/disputes/workbench")
+    expect(mediator.locator("li").filter(has_text="楼上漏水致楼下天花板受损")).to_contain_text("剩余30天")
     mediator.get_by_role("link", name="楼上漏水致楼下天花板受损").click()
     _act(mediator, "start", "开始调解")
     expect(mediator.locator("#dispute-state")).to_have_text("调解中")
