@@ -63,12 +63,13 @@ def follow(session: Session, merged: Case, survivor: Case, now: datetime) -> lis
                        area_path=survivor.area_path)
     session.add(own)
     links = [own, *moved]
-    for link in links:
-        outbox.emit(session, "case.merged", "case", link.merged_case_id, survivor.area_path, {
-            "case_id": link.merged_case_id, "tracking_code": link.tracking_code,
-            "reporter_user_id": link.reporter_user_id, "into_case_id": survivor.id,
-            "into_state": survivor.state,
-        })
+    outbox.emit_rows(session, [outbox.event_row(session, "case.merged", "case", link.merged_case_id,
+                                                survivor.area_path, {
+                                                    "case_id": link.merged_case_id,
+                                                    "tracking_code": link.tracking_code,
+                                                    "reporter_user_id": link.reporter_user_id,
+                                                    "into_case_id": survivor.id, "into_state": survivor.state})
+                               for link in links])  # one INSERT for all the links, not one each
     return links
 
 
