@@ -346,9 +346,8 @@ def detail(session: Session, petition_id: int) -> dict[str, Any]:
     read of the petitioners is audited."""
     petition = get(session, petition_id)
     audit.record(session, "read", "petition", petition.id, area_path=petition.area_path)
-    events = session.scalars(select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
-                             .order_by(PetitionEvent.at, PetitionEvent.id))
-    events = list(events)
+    events = list(session.scalars(select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
+                                  .order_by(PetitionEvent.at, PetitionEvent.id)))
     # People as colleagues name them (masked name · unit), the system's jobs by their own name.
     names = people.labels(session, [petition.leader_id, *(e.actor_id for e in events)])
     return {**petition_out(petition, petitioners_of(session, [petition.id])[petition.id], utcnow()),
