@@ -84,13 +84,17 @@ def test_the_operator_works_through_the_queue_with_the_keyboard(browser: Browser
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{world['url']}/desk/cases/{ids['cases'][0]}?queue=to_register")
     expect(page.locator(".queue-nav")).to_contain_text("待立案：第 1 / 3 件")
-    # J on a case page opens the next case of the queue, K the previous one.
+    # J on a case page opens the next case of the queue, K the previous one — once the page's scripts listen
+    # (the queue bar is in the HTML before they run; a key pressed earlier went nowhere on a loaded machine).
+    page.wait_for_load_state("load")
     page.keyboard.press("j")
     expect(page).to_have_url(f"{world['url']}/desk/cases/{ids['cases'][1]}?queue=to_register")
+    page.wait_for_load_state("load")
     page.keyboard.press("k")
     expect(page).to_have_url(f"{world['url']}/desk/cases/{ids['cases'][0]}?queue=to_register")
     for n, code in enumerate(world["ids"]["codes"]):
         expect(page.locator(".breadcrumb")).to_contain_text(code)
+        page.wait_for_load_state("load")
         # R: 立案并派遣, the rule's department chosen; the focus lands on "…并打开下一件"; Enter does it.
         page.keyboard.press("r")
         form = page.locator("details[data-action='register_dispatch']")
