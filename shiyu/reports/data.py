@@ -218,8 +218,10 @@ def find_area(session: Session, principal: Principal, code: str) -> Area:
 
 
 def build(session: Session, principal: Principal, tz: ZoneInfo, area_code: str, period: ReportPeriod, *,
-          now: datetime | None = None) -> Report:
-    """The report of ``area_code`` for ``period``, as ``principal`` may see it (``session`` carries them)."""
+          now: datetime | None = None, with_sections: bool = True) -> Report:
+    """The report of ``area_code`` for ``period``, as ``principal`` may see it (``session`` carries them).
+    ``with_sections=False`` leaves out the disputes', petitions' and key persons' chapters: a filed report is
+    built by the system but read by anyone with the area's statistics, who may hold none of those rights."""
     area = find_area(session, principal, area_code)
     now = now or utcnow()
     previous = period.previous()
@@ -244,7 +246,8 @@ def build(session: Session, principal: Principal, tz: ZoneInfo, area_code: str, 
         departments=_ranking(session, principal, q, pq, indicators.RankLevel.DEPARTMENT),
         **_overdue(session, area, now, tz), hot=_hot(session, area, q),
         daily=_daily(session, q), previous_daily=_daily(session, pq),
-        sections=governance.sections(session, principal, tz, area.area_path, period.start, period.end, now),
+        sections=governance.sections(session, principal, tz, area.area_path, period.start, period.end, now)
+        if with_sections else [],
     )
 
 

@@ -100,7 +100,7 @@ def _file_one(factory: sessionmaker[Session], storage: Storage, tz: ZoneInfo, sy
               code: str, path: str, period: ReportPeriod, formats: Sequence[str], now: datetime) -> int:
     with factory() as s:
         s.info["principal"] = system
-        report = data.build(s, system, tz, code, period, now=now)
+        report = data.build(s, system, tz, code, period, now=now, with_sections=False)
         for name in formats:
             fmt = export.FORMATS[name]
             content = fmt.write(report)
