@@ -54,7 +54,7 @@ class CaseReporter(ScopedMixin, Base):
 def follow(session: Session, merged: Case, survivor: Case, now: datetime) -> list[CaseReporter]:
     """Make the reporters of ``merged`` (and everyone already following it) follow ``survivor``, and tell
     each of them through the outbox. Returns the links now pointing at ``survivor`` because of this merge."""
-    moved = list(session.scalars(select(CaseReporter).where(CaseReporter.case_id == merged.id)))
+    moved = _following(session, merged.id)
     for link in moved:
         link.case_id, link.area_path = survivor.id, survivor.area_path
     own = CaseReporter(case_id=survivor.id, merged_case_id=merged.id, tracking_code=merged.tracking_code,
@@ -71,6 +71,16 @@ def follow(session: Session, merged: Case, survivor: Case, now: datetime) -> lis
                                                     "into_case_id": survivor.id, "into_state": survivor.state})
                                for link in links])  # one INSERT for all the links, not one each
     return links
+
+
+def _following(session: Session, case_id: int) -> list[CaseReporter]:
+    """The links following ``case_id`` now, with the session's unwritten links and moves. Read without an
+    autoflush, which in a batch of merges (the engine's ``apply_each``) would write the whole batch before
+    every merge; the session's new and changed links are then taken as they stand in memory."""
+    with session.no_autoflush:
+        read = list(session.scalars(select(CaseReporter).where(CaseReporter.case_id == case_id)))
+    held = [o for o in (*session.new, *session.dirty) if isinstance(o, CaseReporter)]
+    return [link for link in dict.fromkeys([*read, *held]) if link.case_id == case_id]
 
 
 def survivor_of(session: Session, case: Case, *, max_hops: int = 20) -> Case | None:

@@ -55,7 +55,8 @@ class AuditEntry(ScopedMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
 
 
-NOT_AUDITED = {"audit_entry"}
+NOT_AUDITED_TABLE = "audit_entry"
+NOT_AUDITED = {NOT_AUDITED_TABLE}
 _INSERT = insert(AuditEntry.__table__)
 SKIP_COLUMNS = {"created_at", "updated_at"}
 
@@ -72,24 +73,37 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _snapshot(obj: Any, mode: str) -> dict[str, Any]:
-    """Column values of ``obj``: ``full`` (current), ``old``/``new`` (changed columns only), with personal
-    data and secrets blanked."""
+@cache
+def _audited_attrs(mapper: Any) -> tuple[tuple[str, Column[Any]], ...]:
+    return tuple((a.key, a.columns[0]) for a in mapper.column_attrs if a.key not in SKIP_COLUMNS)
+
+
+def _full(obj: Any) -> dict[str, Any]:
+    """Every column's current value of ``obj`` (personal data and secrets blanked). Read from the instance's
+    dict, not through each attribute's history: a value not loaded is None either way, and this runs for
+    every row a flush writes."""
     state = inspect(obj)
-    out: dict[str, Any] = {}
-    for attr in state.mapper.column_attrs:
-        key = attr.key
-        if key in SKIP_COLUMNS:
+    values = state.dict
+    return {key: _recorded(column, values.get(key)) for key, column in _audited_attrs(state.mapper)}
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The changed columns of ``obj``, before and after. Only attributes with a committed value kept aside
+    can have changed (that is where SQLAlchemy keeps an attribute's history), so the others are not asked:
+    a case has fifty columns and a transition changes a handful."""
+    state = inspect(obj)
+    changed = state.committed_state
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for key, column in _audited_attrs(state.mapper):
+        if key not in changed:
             continue
         hist = state.attrs[key].history
-        if mode != "full" and not hist.has_changes():
+        if not hist.has_changes():
             continue
-        if mode == "old":
-            value = hist.deleted[0] if hist.deleted else None
-        else:
-            value = (hist.added or hist.unchanged or hist.deleted or [None])[0]
-        out[key] = _recorded(attr.columns[0], value)
-    return out
+        old[key] = _recorded(column, hist.deleted[0] if hist.deleted else None)
+        new[key] = _recorded(column, (hist.added or hist.unchanged or hist.deleted or [None])[0])
+    return old, new
 
 
 def _recorded(column: Column[Any], value: Any) -> Any:
@@ -147,15 +161,16 @@ def _row(session: Session, action: str, obj: Any, before: Any, after: Any) -> di
 def _capture_before(session: Session, _ctx: Any, _inst: Any) -> None:
     """Updates and deletes lose their history after the flush, so their 'before' is taken now."""
     pending = session.info.setdefault("_audit_before", {})
-    for obj in list(session.dirty) + list(session.deleted):
-        if getattr(obj, "__tablename__", None) in NOT_AUDITED or not hasattr(obj, "__tablename__"):
+    for obj in session.deleted:
+        if getattr(obj, "__tablename__", NOT_AUDITED_TABLE) not in NOT_AUDITED:
+            pending[id(obj)] = (_full(obj), None)
+    for obj in session.dirty:
+        if getattr(obj, "__tablename__", NOT_AUDITED_TABLE) in NOT_AUDITED or id(obj) in pending:
             continue
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-            continue
-        if obj in session.deleted:
-            pending[id(obj)] = (_snapshot(obj, "full"), None)
-        else:
-            pending[id(obj)] = (_snapshot(obj, "old"), _snapshot(obj, "new"))
+        old, new = _changes(obj)
+        # No column changed: an entry only if something else did (a many-to-one set before its key column).
+        if old or session.is_modified(obj, include_collections=False):
+            pending[id(obj)] = (old, new)
 
 
 @event.listens_for(Session, "after_flush")
@@ -166,7 +181,7 @@ def _write_entries(session: Session, _ctx: Any) -> None:
     pending = session.info.pop("_audit_before", {})
     for obj in session.new:
         if getattr(obj, "__tablename__", None) not in NOT_AUDITED:
-            rows.append(_row(session, "create", obj, None, _snapshot(obj, "full")))
+            rows.append(_row(session, "create", obj, None, _full(obj)))
     for obj in session.dirty:
         if id(obj) in pending:
             before, after = pending[id(obj)]
