@@ -45,3 +45,19 @@ def test_the_weighting_is_scikit_learns_tfidf_with_single_text_ngrams_dropped():
         assert mine.shape == reference.shape
         assert np.allclose(mine.toarray(), reference.toarray(), atol=1e-6)
         assert np.allclose((mine @ mine.T).toarray(), (reference @ reference.T).toarray(), atol=1e-5)
+
+
+def test_texts_hashed_once_give_the_same_matrix_as_hashed_each_time():
+    """Duplicate finding keeps the hashed counts of recent texts (``HashedCounts``): a matrix built from the
+    memo, with texts repeated, seen before, new, and evicted since, equals one hashed from scratch."""
+    import numpy as np
+
+    from shiyu.triage.duplicates.similarity import HashedCounts, char_ngram_matrix
+
+    texts = [r["主题"] + r["详情"] for r in make_rows(40, seed=9)] + ["", "路灯不亮"]
+    memo = HashedCounts(size=25, n_features=2**16)
+    for batch in (texts[:10], texts[5:30] + texts[:3], texts[20:] + texts[20:25], texts):
+        fresh = char_ngram_matrix(batch, n_features=2**16)
+        remembered = char_ngram_matrix(batch, counts=memo)
+        assert np.allclose(remembered.toarray(), fresh.toarray(), atol=1e-7)
+        assert len(memo) <= 25

@@ -7,6 +7,8 @@ what re-posted citizen messages look like. Rows are compared in blocks, so memor
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,36 +29,83 @@ class DuplicatePair:
     exact: bool
 
 
-def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2**22) -> sp.csr_matrix:
+def _vectorizer(ngram: int, n_features: int) -> HashingVectorizer:
+    return HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=n_features,
+                             alternate_sign=False, norm=None, dtype=np.float64)
+
+
+class HashedCounts:
+    """The hashed n-gram counts of texts seen lately, kept so that a text is hashed once, not once per
+    comparison: duplicate finding compares every new report with the few hundred recent cases around it,
+    and the same recent cases come round for every new report of their community. Bounded (least recently
+    used out first) and safe to share between a worker's threads."""
+
+    def __init__(self, size: int, ngram: int = 3, n_features: int = 2**22) -> None:
+        self.size, self.ngram, self.n_features = size, ngram, n_features
+        self._rows: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The count rows of ``texts`` (normalised first), in order."""
+        with self._lock:
+            rows = {t: self._rows[t] for t in texts if t in self._rows}
+            for text in rows:
+                self._rows.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in rows))
+        if missing:
+            counts = _vectorizer(self.ngram, self.n_features).transform([normalize(t) for t in missing])
+            counts.sum_duplicates()
+            for i, text in enumerate(missing):
+                span = slice(counts.indptr[i], counts.indptr[i + 1])
+                rows[text] = (counts.indices[span].copy(), counts.data[span].copy())
+            with self._lock:
+                self._rows.update((t, rows[t]) for t in missing)
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        ordered = [rows[t] for t in texts]
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(r[0]) for r in ordered], out=indptr[1:])
+        return sp.csr_matrix((np.concatenate([r[1] for r in ordered]), np.concatenate([r[0] for r in ordered]),
+                              indptr), shape=(len(texts), self.n_features))
+
+
+def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2**22,
+                      counts: HashedCounts | None = None) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows (sublinear term frequency, smoothed IDF), so that a row product is the cosine
     similarity.
 
     Hashing avoids building a vocabulary of every n-gram (3× faster); n-grams seen in one text only are
     dropped after normalisation, since they cannot add to any product, which roughly halves the work.
     ``n_features`` is the hash space: a caller comparing a few hundred short texts (duplicate finding after
-    intake) takes a smaller one and accepts rare collisions.
+    intake) takes a smaller one and accepts rare collisions; ``counts``, that caller's memo of texts already
+    hashed (its ``ngram`` and ``n_features`` are then the memo's).
 
     The weighting is scikit-learn's ``TfidfTransformer(sublinear_tf=True)`` computed directly on the sparse
     entries (``tests/triage/test_duplicates.py`` holds them equal): the transformer's input checks and its
     IDF over the whole hash space cost 4 ms a call, four times the hashing, and duplicate finding calls this
     once per reported case."""
-    docs = [normalize(t) for t in texts]
-    if not docs:
+    if not texts:
         return sp.csr_matrix((0, 1), dtype=np.float32)
-    counts = HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=n_features,
-                               alternate_sign=False, norm=None, dtype=np.float64).transform(docs)
-    counts.sum_duplicates()
-    df = np.bincount(counts.indices, minlength=n_features)
-    idf = np.log((len(docs) + 1) / (df[counts.indices] + 1.0)) + 1.0
-    weights = (np.log(counts.data) + 1.0) * idf
-    row_of = np.repeat(np.arange(len(docs)), np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=len(docs)))
-    shared = df[counts.indices] > 1
+    if counts is not None:
+        n_features, matrix = counts.n_features, counts.matrix(texts)
+    else:
+        matrix = _vectorizer(ngram, n_features).transform([normalize(t) for t in texts])
+        matrix.sum_duplicates()
+    n_docs = len(texts)
+    df = np.bincount(matrix.indices, minlength=n_features)
+    idf = np.log((n_docs + 1) / (df[matrix.indices] + 1.0)) + 1.0
+    weights = (np.log(matrix.data) + 1.0) * idf
+    row_of = np.repeat(np.arange(n_docs), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=n_docs))
+    shared = df[matrix.indices] > 1
     columns = np.flatnonzero(df > 1)
     kept = sp.csr_matrix(
         ((weights / np.where(norms == 0.0, 1.0, norms)[row_of])[shared],
-         (row_of[shared], np.searchsorted(columns, counts.indices[shared]))),
-        shape=(len(docs), len(columns)), dtype=np.float64)
+         (row_of[shared], np.searchsorted(columns, matrix.indices[shared]))),
+        shape=(n_docs, len(columns)), dtype=np.float64)
     return kept.astype(np.float32)
 
 
