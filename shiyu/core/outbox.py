@@ -142,9 +142,12 @@ def event_row(
 def emit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Queue events in the caller's transaction (one statement for all); delivered only if it commits."""
     if rows:
-        session.execute(_INSERT, rows)
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(_NOTIFY)
+        # On the session's connection, not through ``session.execute``: that would flush the session first,
+        # and an event row needs nothing flushed (a batch of merges flushed once per merge for it).
+        connection = session.connection()
+        connection.execute(_INSERT, rows)
+        if connection.dialect.name == "postgresql":
+            connection.execute(_NOTIFY)
         else:
             session.info[outbox_wake.WROTE_EVENTS] = True
 

@@ -133,6 +133,9 @@ def apply_each(
         select(Case).options(selectinload(Case.assignments), selectinload(Case.requests))
         .where(Case.id.in_(list(inputs))))}
     receivers = effects.receivers_named(session, list(inputs.values()))
+    # The cases' categories, held for the loop: each check reads its case's category, and a read that misses
+    # the identity map would flush the cases changed so far (one flush per case instead of one per batch).
+    _held = list(session.scalars(select(Category).where(Category.id.in_({c.category_id for c in found.values()}))))
     steps = []
     for case_id, data in inputs.items():
         if case_id not in found:
