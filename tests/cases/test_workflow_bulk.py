@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from shiyu.cases.models import Case
 from shiyu.cases.workflow import engine
@@ -79,3 +79,33 @@ def test_a_refusal_in_the_batch_is_the_one_apply_gives(system_session, w):
     with pytest.raises(Conflict):
         engine.apply_each(s, operator, "register", stale, SH, now=MON)
     s.rollback()
+
+
+def test_a_batch_flushes_as_often_for_many_cases_as_for_one(system_session, w):
+    """The batch path's point: its flushes do not grow with the batch. A read that missed the identity map
+    (a case's category) or an event written through ``session.execute`` flushed the cases changed so far,
+    once per case — the outbox's batches of merges and auto-dispatches paid it for every case."""
+    s = system_session
+    operator = principal(s, w, "operator_a")
+    s.info["principal"] = operator
+    ids = [report(s, w, point=POINT_A1, now=MON).case.id for _ in range(7)]
+    flushes = [0]
+
+    def count(*_args) -> None:
+        flushes[0] += 1
+
+    def flushes_of(action: str, cases: list[int], fields: dict) -> int:
+        inputs = _inputs(s, cases, {i: fields for i in cases})
+        s.expunge_all()  # nothing of the cases or their categories held from before
+        s.info["principal"] = operator
+        flushes[0] = 0
+        event.listen(s, "before_flush", count)
+        try:
+            engine.apply_each(s, operator, action, inputs, SH, now=MON)
+        finally:
+            event.remove(s, "before_flush", count)
+        return flushes[0]
+
+    assert flushes_of("merge", ids[1:2], {"into_case_id": ids[0]}) == \
+        flushes_of("merge", ids[2:7], {"into_case_id": ids[0]})
+    assert s.scalar(select(func.count()).where(Case.merged_into_id == ids[0])) == 6

@@ -133,9 +133,7 @@ def apply_each(
         select(Case).options(selectinload(Case.assignments), selectinload(Case.requests))
         .where(Case.id.in_(list(inputs))))}
     receivers = effects.receivers_named(session, list(inputs.values()))
-    # The cases' categories, held for the loop: each check reads its case's category, and a read that misses
-    # the identity map would flush the cases changed so far (one flush per case instead of one per batch).
-    _held = list(session.scalars(select(Category).where(Category.id.in_({c.category_id for c in found.values()}))))
+    _held = _named(session, found, inputs)
     steps = []
     for case_id, data in inputs.items():
         if case_id not in found:
@@ -145,6 +143,20 @@ def apply_each(
     outbox.emit_rows(session, [_record(step) for step in steps])
     session.flush()
     return [step.ctx.case for step in steps]
+
+
+def _named(session: Session, found: dict[int, Case], inputs: dict[int, ActionInput]) -> list[Any]:
+    """What the batch's checks and effects will read, loaded at once and held by the caller for the loop:
+    the cases' categories and the cases they are merged into. A read that misses the identity map flushes
+    the cases changed so far — once per case instead of once per batch — and an object nobody holds leaves
+    the identity map again at once (it keeps weak references)."""
+    held: list[Any] = list(session.scalars(select(Category).where(
+        Category.id.in_({c.category_id for c in found.values()}))))
+    named = (d.fields.get("into_case_id") for d in inputs.values())
+    targets = {i for i in named if type(i) is int} - set(found)  # a bad value is refused by the checks later
+    if targets:
+        held += session.scalars(select(Case).where(Case.id.in_(targets))).all()
+    return held
 
 
 @dataclass
