@@ -106,8 +106,6 @@ class Findings:
     repeat: RepeatComplaint | None = None
 
 
-_COLUMNS = (Case.id, Case.description, Case.grid_id, Case.address, Case.reporter_phone_hash, Case.reporter_user_id,
-            Case.channel, Case.category_id, Case.state, Case.lon, Case.lat, Case.reported_at)
 
 
 @contextmanager
@@ -140,13 +138,8 @@ def _box(case: Case) -> tuple[float, float, float, float]:
     return case.lat - dlat, case.lat + dlat, case.lon - dlon, case.lon + dlon
 
 
-def _near(case: Case) -> Any:
-    lat0, lat1, lon0, lon1 = _box(case)
-    return and_(Case.lat.between(lat0, lat1), Case.lon.between(lon0, lon1))
-
-
 def _inside(box: tuple[float, float, float, float], row: Row[Any]) -> bool:
-    """``_near`` evaluated on a row already read (the same bounds, both ends included, as ``BETWEEN``)."""
+    """The look-up's box test on a row already read (the same bounds, both ends included, as ``BETWEEN``)."""
     return bool(box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3])
 
 
@@ -181,27 +174,36 @@ def _recent_open(session: Session, case: Case, since: datetime, merged: Collecti
     """Open cases of the same community, or of the same street near the point. Bounding by the street's path
     first keeps the query on the (area path, reported at) index: an OR with the point's box alone would make
     the database read every recent open case of the city (a neighbour across a street boundary is missed)."""
-    community = community_path(case.area_path)
-    stmt = (select(*_COLUMNS)
-            .where(Case.area_path.startswith(community_path(community), autoescape=True),
-                   Case.reported_at >= since, Case.id.not_in([case.id, *merged]),
-                   Case.state.in_([s.value for s in OPEN_STATES]),
-                   or_(Case.area_path.startswith(community, autoescape=True), _near(case)))
-            .order_by(Case.reported_at.desc()).limit(CAP))
-    return list(session.execute(stmt))
+    return _without(_look_up(session, "recent", [case], since, CAP + 1 + len(merged)), {case.id, *merged})
 
 
 def _earlier(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
-    same_place = [Case.grid_id == case.grid_id]
-    if normalize(case.address):
-        same_place.append(Case.address == case.address)
-    if case.reporter_phone_hash and not case.anonymous:
-        same_place.append(Case.reporter_phone_hash == case.reporter_phone_hash)
-    stmt = (select(*_COLUMNS)
-            .where(Case.id.not_in([case.id, *merged]), Case.state != CaseState.MERGED.value, Case.reported_at >= since,
-                   Case.reported_at <= case.reported_at, or_(*same_place))
-            .order_by(Case.reported_at.desc()).limit(CAP))
-    return list(session.execute(stmt))
+    """Earlier cases (merged ones aside) of the same grid, address or reporter's phone."""
+    return _without(_look_up(session, "earlier", [case], since, CAP + 1 + len(merged)), {case.id, *merged})
+
+
+def _without(rows: list[Row[Any]], ids: set[int]) -> list[Row[Any]]:
+    """The newest ``CAP`` of ``rows`` that are not ``ids`` (read with room for them, so none is missing)."""
+    return [r for r in rows if r.id not in ids][:CAP]
+
+
+def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, cap: int) -> list[Row[Any]]:
+    """The newest ``cap`` rows that any of ``cases`` (of one grid) may be compared with: ``recent``, open
+    cases of their community or within a box around all their points; ``earlier``, cases of their grid,
+    addresses or phones. Each case then keeps its own among them (``GridLookups``)."""
+    if kind == "recent":
+        community = community_path(cases[0].area_path)
+        boxes = [_box(c) for c in cases]
+        params: dict[str, Any] = {
+            "street": _prefix(community_path(community)), "community": _prefix(community),
+            "lat0": min(b[0] for b in boxes), "lat1": max(b[1] for b in boxes),
+            "lon0": min(b[2] for b in boxes), "lon1": max(b[3] for b in boxes)}
+    else:
+        params = {"until": max(c.reported_at for c in cases), "grid": cases[0].grid_id,
+                  "addresses": sorted({c.address for c in cases if normalize(c.address)}),
+                  "phones": sorted({c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous})}
+    statement = _RECENT_READ if kind == "recent" else _EARLIER_READ
+    return list(session.connection().execute(statement, {**params, "since": since, "cap": cap}))
 
 
 def _candidates(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[tuple[Row[Any], float, float, list[str]]]:
@@ -318,7 +320,7 @@ def _merge_input(case: Case, target: int) -> engine.ActionInput:
 
 class GridLookups:
     """The two look-ups of ``examine`` made once per grid for the cases of a batch, then filtered per case in
-    Python with the very conditions of ``_recent_open`` and ``_earlier``.
+    Python with the very conditions of the statements they read with (``_look_up``).
 
     Why it gives each case the same rows: a grid's query reads the union of its cases' conditions, newest
     first, capped at ``CAP`` plus one row per case (each case's own row may take a place). The rows of one
@@ -372,26 +374,9 @@ class GridLookups:
         return mine
 
     def _read(self, kind: str, cases: list[Case]) -> tuple[datetime, list[Row[Any]], bool]:
-        w = windows()
-        cap = CAP + len(cases)
-        oldest = min(c.reported_at for c in cases)
-        if kind == "recent":
-            since = oldest - timedelta(days=w.duplicate_days)
-            community = community_path(cases[0].area_path)
-            boxes = [_box(c) for c in cases]  # one box around them all: ``keep`` then asks each case's own
-            params: dict[str, Any] = {
-                "street": _prefix(community_path(community)), "community": _prefix(community),
-                "lat0": min(b[0] for b in boxes), "lat1": max(b[1] for b in boxes),
-                "lon0": min(b[2] for b in boxes), "lon1": max(b[3] for b in boxes)}
-        else:
-            since = oldest - timedelta(weeks=w.repeat_weeks)
-            params = {"until": max(c.reported_at for c in cases), "grid": cases[0].grid_id,
-                      "addresses": sorted({c.address for c in cases if normalize(c.address)}),
-                      "phones": sorted({c.reporter_phone_hash for c in cases
-                                        if c.reporter_phone_hash and not c.anonymous})}
-        statement = _RECENT_READ if kind == "recent" else _EARLIER_READ
-        rows: list[Row[Any]] = list(self.session.connection().execute(statement, {**params, "since": since,
-                                                                                   "cap": cap}))
+        w, oldest, cap = windows(), min(c.reported_at for c in cases), CAP + len(cases)
+        since = oldest - (timedelta(days=w.duplicate_days) if kind == "recent" else timedelta(weeks=w.repeat_weeks))
+        rows = _look_up(self.session, kind, cases, since, cap)
         return since, rows, len(rows) == cap
 
 
@@ -437,6 +422,7 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
             recent = lookups.recent(case, now - timedelta(days=w.duplicate_days))
             earlier = lookups.earlier(case, now - timedelta(weeks=w.repeat_weeks))
         else:
+            session.flush()  # the look-ups read on the connection: what the caller changed is written first
             recent = _recent_open(session, case, now - timedelta(days=w.duplicate_days))
             earlier = _earlier(session, case, now - timedelta(weeks=w.repeat_weeks))
         texts = {row.id: row.description for row in (*recent, *earlier)}
