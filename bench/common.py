@@ -57,6 +57,38 @@ def _count(engine, table: str) -> int:
         return conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
 
 
+def triage_storage(url: str) -> Path:
+    """Where a bench's server keeps the files of ``url``'s database: beside it, so a database given again
+    finds the triage model trained for it (a server that misses the file classifies nothing and is cheaper
+    than a real one)."""
+    return Path(tempfile.gettempdir()) / f"shiyu-bench-{make_url(url).database}" / "files"
+
+
+def ensure_triage_model(url: str, env: dict[str, str]) -> str:
+    """Train and activate a model from the demo's closed cases unless the database has an active one whose
+    file ``env["SHIYU_STORAGE_DIR"]`` holds. Returns what the bench reports ("triage model v2, 82 classes")."""
+    storage = Path(env["SHIYU_STORAGE_DIR"])
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            active = conn.execute(text("SELECT version, storage_key, labels FROM triage_model_version "
+                                       "WHERE status = 'active'")).first()
+        if active is None or not (storage / active.storage_key).is_file():
+            for step in (["triage", "import-history"], ["triage", "retrain"]):
+                subprocess.run([shiyu_command(), *step], env=env, cwd=ROOT, check=True, stdout=sys.stderr)
+            if active is not None:  # its file is elsewhere: the version just trained takes its place
+                with engine.connect() as conn:
+                    newest = conn.execute(text("SELECT max(version) FROM triage_model_version")).scalar_one()
+                subprocess.run([shiyu_command(), "triage", "activate", str(newest)], env=env, cwd=ROOT, check=True,
+                               stdout=sys.stderr)
+            with engine.connect() as conn:
+                active = conn.execute(text("SELECT version, storage_key, labels FROM triage_model_version "
+                                           "WHERE status = 'active'")).one()
+    finally:
+        engine.dispose()
+    return f"triage model v{active.version} active, {len(active.labels)} classes"
+
+
 @contextmanager
 def smoke_sqlite() -> Iterator[str]:
     """A small demo city in a SQLite file that is removed afterwards."""

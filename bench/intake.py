@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SMOKE_HELP, ensure_demo, scratch_postgres  # noqa: E402
+from bench.common import SMOKE_HELP, ensure_demo, ensure_triage_model, scratch_postgres, triage_storage  # noqa: E402
 from shiyu.cases.categories.models import Category  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory  # noqa: E402
@@ -109,7 +109,8 @@ def free_port() -> int:
 
 
 def start_server(url: str, workers: int, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1"}
+    env = {"SHIYU_STORAGE_DIR": str(triage_storage(url)), **os.environ, "SHIYU_DATABASE_URL": url,
+           "SHIYU_DEMO_MODE": "1"}
     command = [sys.executable, "-c", "import sys; from shiyu.cli import main; main(sys.argv[1:])",
                "serve", "--workers", str(workers), "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
@@ -465,6 +466,9 @@ def main() -> None:
 
 def measure(url: str, args: argparse.Namespace) -> None:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    storage = os.environ.get("SHIYU_STORAGE_DIR", str(triage_storage(url)))
+    model = ensure_triage_model(url, {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1",
+                                      "SHIYU_STORAGE_DIR": storage})
     load_before = os.getloadavg()
     categories, points = prepare(url)
     port = free_port()
@@ -515,6 +519,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     print(f"CPU per case in the sustained run: server {server_cpu * made_ms:.1f} ms, PostgreSQL {db_cpu * made_ms:.1f} "
           f"ms, load generator {sustained['cpu'] * made_ms:.1f} ms; {os.cpu_count()} CPUs, so at most "
           f"{os.cpu_count() * 1000 / per_case:.0f} cases/s on an otherwise idle machine")
+    print(f"{model}: every report is classified in its request (suggestions stored with the case)")
     print(f"load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; server log {log}")
 

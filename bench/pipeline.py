@@ -47,7 +47,15 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, SMOKE_HELP, ensure_demo, print_table, scratch_postgres, shiyu_command  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    SMOKE_HELP,
+    ensure_demo,
+    ensure_triage_model,
+    print_table,
+    scratch_postgres,
+    triage_storage,
+)
 from bench.intake import Plan, database_cpu, free_port, load, prepare, start_server, stop, tree_cpu  # noqa: E402
 from shiyu.core import audit, outbox  # noqa: E402
 
@@ -176,8 +184,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="shiyu-pipeline-"))
     flag = tmp / "fail"
-    # The model file lives beside the database it belongs to, so a database given again keeps its model.
-    storage = Path(tempfile.gettempdir()) / f"shiyu-pipeline-{make_url(url).database}" / "files"  # jobs.db beside
+    storage = triage_storage(url)  # the workers' jobs.db goes beside it
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
            "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
     if args.auto_threshold != "off":
@@ -185,9 +192,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     else:
         env.pop("SHIYU_TRIAGE_AUTO_THRESHOLD", None)
     os.environ["SHIYU_STORAGE_DIR"] = env["SHIYU_STORAGE_DIR"]
-    if not q(conninfo, "SELECT count(*) FROM triage_model_version WHERE status = 'active'")[0][0]:
-        for step in (["triage", "import-history"], ["triage", "retrain"]):
-            subprocess.run([shiyu_command(), *step], env=env, cwd=ROOT, check=True, stdout=sys.stderr)
+    model = ensure_triage_model(url, env)
     categories, points = prepare(url)
     port = free_port()
     server = start_server(url, 1 if args.smoke else 2, port, tmp / "server.log")
@@ -209,7 +214,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
         if not args.database_url:  # a scratch database: its model file goes with it
             shutil.rmtree(storage.parent, ignore_errors=True)
     print_table(rows)
-    print(f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{model}; {os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def sustained(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,

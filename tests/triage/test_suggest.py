@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, event, select
 
+from shiyu.cases.categories.models import Category
 from shiyu.cases.models import Case, CaseEvent
 from shiyu.cases.routing.models import RoutingRule
 from shiyu.core import outbox
@@ -76,6 +77,19 @@ def test_anonymous_citizen_reports_get_suggestions_too(system_session, world, ru
     publish(system_session, good_model)
     case = report(system_session, world, ROAD, who="public", channel="citizen")
     assert _load(factory, CaseSuggestion, case.id).suggestions[0]["code"] == "T0101"
+
+
+def test_a_deactivated_category_is_not_suggested(system_session, world, runtime, good_model, factory):
+    """Suggestions come from the in-memory tree intake uses; a class switched off is skipped from the next
+    report on, and the next best takes its place."""
+    publish(system_session, good_model)
+    first = _load(factory, CaseSuggestion, report(system_session, world, SMOKE).id).suggestions
+    off = system_session.get(Category, first[0]["category_id"])
+    off.active = False
+    system_session.commit()
+    after = _load(factory, CaseSuggestion, report(system_session, world, SMOKE).id).suggestions
+    assert off.code not in [s["code"] for s in after]
+    assert [s["code"] for s in after][:2] == [s["code"] for s in first][1:3]
 
 
 def test_no_active_model_no_suggestion(system_session, world, runtime, good_model, factory):

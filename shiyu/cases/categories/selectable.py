@@ -1,8 +1,10 @@
 """The categories a new case can be filed under, kept in memory for intake (``shiyu.core.refcache``).
 
-A snapshot carries what intake reads of a minor class — its time limits, its fields, its default urgency —
+A snapshot carries what intake reads of a minor class — its code, time limits, fields, default urgency —
 and nothing that could lazy-load: it is shared by every request thread. Any edit of the tree moves
-``updated_at`` or the row count, and intake sees it within a second.
+``updated_at`` or the row count, and intake sees it within a second. Triage reads it by code: the model's
+labels are minor-class codes, and reading those categories from the database for every report cost more
+than the prediction.
 """
 
 from __future__ import annotations
@@ -24,28 +26,39 @@ class SelectableCategory:
     """An active minor class of an active major class, as of the last change of the tree."""
 
     id: int
+    code: str
     time_limits: dict[str, Any]
     fields: tuple[dict[str, Any], ...]
     default_urgency: str
     self_resolve_closes: bool
 
 
-def _load(session: Session) -> dict[int, SelectableCategory]:
+@dataclass(frozen=True)
+class Selectable:
+    by_id: dict[int, SelectableCategory]
+    by_code: dict[str, SelectableCategory]
+
+
+def _load(session: Session) -> Selectable:
     major = aliased(Category)
     rows = session.execute(
-        select(Category.id, Category.time_limits, Category.fields, Category.default_urgency,
+        select(Category.id, Category.code, Category.time_limits, Category.fields, Category.default_urgency,
                Category.self_resolve_closes)
         .join(major, Category.parent_id == major.id)
         .where(Category.active.is_(True), major.active.is_(True)),
         execution_options=UNSCOPED,
     )
-    return {r.id: SelectableCategory(r.id, dict(r.time_limits or {}), tuple(r.fields or ()), r.default_urgency,
-                                     r.self_resolve_closes) for r in rows}
+    found = [SelectableCategory(r.id, r.code, dict(r.time_limits or {}), tuple(r.fields or ()), r.default_urgency,
+                                r.self_resolve_closes) for r in rows]
+    return Selectable({c.id: c for c in found}, {c.code: c for c in found})
 
 
-SELECTABLE: ReferenceCache[dict[int, SelectableCategory]] = ReferenceCache(
-    "categories", rows_generation(Category), _load)
+SELECTABLE: ReferenceCache[Selectable] = ReferenceCache("categories", rows_generation(Category), _load)
 
 
 def selectable(session: Session, category_id: int) -> SelectableCategory | None:
-    return SELECTABLE.get(session).get(category_id)
+    return SELECTABLE.get(session).by_id.get(category_id)
+
+
+def selectable_by_code(session: Session, code: str) -> SelectableCategory | None:
+    return SELECTABLE.get(session).by_code.get(code)

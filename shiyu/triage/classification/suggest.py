@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category
+from shiyu.cases.categories.selectable import selectable_by_code
 from shiyu.cases.models import Case, CaseState
 from shiyu.cases.routing.service import NoRoute, route
 from shiyu.core.errors import NotFound
@@ -34,13 +35,10 @@ def rank(session: Session, model: Any, text: str, top: int = TOP) -> list[dict[s
     whose category was since removed or deactivated is skipped rather than suggested."""
     proba = model.predict_proba([text])[0]
     labels = [str(c) for c in model.svm_.classes_]
-    order = sorted(range(len(labels)), key=lambda i: -proba[i])
-    codes = [labels[i] for i in order]
-    categories = {c.code: c for c in session.scalars(select(Category).where(Category.code.in_(codes)))}
     out = []
-    for i in order:
-        category = categories.get(labels[i])
-        if category is not None and category.selectable:
+    for i in sorted(range(len(labels)), key=lambda i: -proba[i]):
+        category = selectable_by_code(session, labels[i])
+        if category is not None:
             out.append({"category_id": category.id, "code": category.code, "confidence": round(float(proba[i]), 4)})
         if len(out) == top:
             break
