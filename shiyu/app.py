@@ -43,15 +43,19 @@ itself took.
 """
 
 
-def _warm_up(factory: sessionmaker[Session]) -> None:
+def _warm_up(factory: sessionmaker[Session], with_domains: Sequence[Domain]) -> None:
     """Before the first request: load the reference data intake reads (the grid index of a whole city takes
-    a second to build), then exempt everything loaded so far from garbage collection. A full collection of
-    a served process otherwise walks that whole long-lived heap, pausing every request for up to 100 ms
-    (seen in bench/intake.py); frozen, it walks only what requests create."""
+    a second to build) and what the domains load on first use (``Domain.warm_up``), then exempt everything
+    loaded so far from garbage collection. A full collection of a served process otherwise walks that whole
+    long-lived heap, pausing every request for up to 100 ms (seen in bench/intake.py); frozen, it walks only
+    what requests create."""
     try:
         with factory() as session:
             session.info["principal"] = Principal.system("warm-up")
             refcache.load_all(session)
+            for domain in with_domains:
+                if domain.warm_up is not None:
+                    domain.warm_up(session)
     except SQLAlchemyError as exc:  # no schema yet, database down: the caches load on first use instead
         log.warning("warm-up skipped: %s", exc)
     gc.collect()
@@ -76,7 +80,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if serving:
-            await asyncio.to_thread(_warm_up, factory)
+            await asyncio.to_thread(_warm_up, factory, with_domains)
         yield
         await asyncio.to_thread(writer.close)  # reports already queued are written before the process ends
 

@@ -83,7 +83,8 @@ class Domain:
       subscribers; ``commands`` the modules with a ``register(subparsers)`` for ``shiyu <command>``.
     - ``install`` registers what needs no settings (hooks into another domain's published interfaces);
       ``configure`` takes the process's settings. Both run in the app, the worker and the commands, and
-      must be safe to run more than once.
+      must be safe to run more than once. ``warm_up`` loads, before a server's first request, what a
+      request would otherwise load on first use (a model file, a tokenizer's dictionary).
     - ``permissions``: each permission the domain's code checks, with what it allows (zh); a generated test
       holds the role table to exactly the declared permissions. ``role_permissions`` gives roles more
       permissions (a new domain adds its own without editing the role table).
@@ -103,5 +104,6 @@ class Domain:
     translations: Path | None = None
     install: Callable[[], None] | None = None
     configure: Callable[[Settings], None] | None = None
+    warm_up: Callable[[Session], None] | None = None
     demo: DemoStep | None = None
     todo: Sequence[TodoSource] = ()

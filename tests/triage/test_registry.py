@@ -4,10 +4,14 @@ what (versions with triage.manage, a case's suggestions through the case's scope
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from shiyu.app import create_app
 from shiyu.core.audit import AuditEntry
 from shiyu.core.scoping import Principal
 from shiyu.triage.classification import registry
@@ -124,3 +128,21 @@ def test_case_suggestions_follow_the_case_scope(system_session, world, runtime, 
                       headers=login(client, "worker_b1")).status_code == 404
     mine = client.get(f"/api/v1/triage/cases/{case.id}/suggestions", headers=login(client, "worker_a1"))
     assert mine.status_code == 200 and mine.json()["suggestions"][0]["code"] == "T0301"
+
+
+def test_a_served_process_loads_the_active_model_before_the_first_report(settings, system_session, models,
+                                                                         monkeypatch) -> None:
+    """Loading the model file and the tokenizer's dictionary takes half a second: the server's warm-up
+    pays it, not the first caller."""
+    triage_world(system_session)
+    registry.configure(settings)
+    publish(system_session, models[0])
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    app = create_app(settings, serving=True)
+    try:
+        assert registry.RUNTIME.models == {}
+        with TestClient(app):
+            assert len(registry.RUNTIME.models) == 1
+    finally:
+        app.state.engine.dispose()
+        registry.configure(None)
