@@ -20,6 +20,17 @@ def test_fit_predict_and_probabilities(rows):
     assert ((confidence > 1 / 3) & (confidence <= 1)).all()
 
 
+@pytest.mark.parametrize("classes", [3, 2])
+def test_one_text_scores_as_a_batch_does(rows, classes):
+    """The single-text path intake uses gives the batch path's probabilities, for texts with unknown
+    words, repeated words, none at all, and for a two-class model (whose SVM keeps one score)."""
+    kept = [r for r in rows if r["标签"] in sorted({r["标签"] for r in rows})[:classes]]
+    model = TriageModel().fit(_texts(kept), [r["标签"] for r in kept])
+    texts = [*_texts(make_rows(30, seed=9)), "", "？？", "zzz 未知词语", "公交 公交 公交 公交线路"]
+    for text in texts:
+        assert np.allclose(model.proba_one(text), model.predict_proba([text])[0], rtol=0, atol=1e-12), text
+
+
 def test_self_training_and_taxonomy_are_used(rows):
     pool = _texts(make_rows(45, seed=3)) + _texts(rows[:5])
     tree = Taxonomy.from_rows([("交通运输", "公共交通", "公交线路"), ("交通运输", "其他", "其他"),

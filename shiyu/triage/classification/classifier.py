@@ -16,6 +16,7 @@ import io
 import json
 import pickle
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,32 @@ class TriageModel:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         proba: np.ndarray = softmax(self.decision_function(texts) / self.temperature_, axis=1)
+        return proba
+
+    def proba_one(self, text: str) -> np.ndarray:
+        """``predict_proba([text])[0]`` without scikit-learn's per-call checks, which cost most of the
+        millisecond one report's suggestion took: the same tokens, counts, sublinear TF-IDF weights and
+        l2 norm per vectoriser as ``features_.transform``, read straight off the fitted vocabularies, then
+        the SVM's scores on just the columns the text has."""
+        doc = normalize(text)
+        columns: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        offset = 0
+        for _name, vectorizer in self.features_.transformer_list:
+            vocabulary = vectorizer.vocabulary_
+            counts = Counter(vocabulary[t] for t in vectorizer.build_analyzer()(doc) if t in vocabulary)
+            index = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weight = (np.log(tf) + 1 if vectorizer.sublinear_tf else tf) * vectorizer.idf_[index]
+            norm = np.sqrt(weight @ weight)
+            columns.append(index + offset)
+            weights.append(weight / norm if norm else weight)
+            offset += len(vectorizer.idf_)
+        index = np.concatenate(columns)
+        scores = self.svm_.coef_[:, index] @ np.concatenate(weights) + self.svm_.intercept_
+        if len(scores) == 1:  # two classes: one score, for the second class (as ``_scores`` reads it)
+            scores = np.array([-scores[0], scores[0]])
+        proba: np.ndarray = softmax(scores / self.temperature_)
         return proba
 
     def predict(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -33,7 +33,7 @@ UNSCOPED = {"unscoped": True}
 def rank(session: Session, model: Any, text: str, top: int = TOP) -> list[dict[str, Any]]:
     """The ``top`` selectable categories for ``text``, best first. Labels are minor-class codes; a label
     whose category was since removed or deactivated is skipped rather than suggested."""
-    proba = model.predict_proba([text])[0]
+    proba = model.proba_one(text)
     labels = [str(c) for c in model.svm_.classes_]
     out = []
     for i in sorted(range(len(labels)), key=lambda i: -proba[i]):
