@@ -203,7 +203,7 @@ def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, ca
                   "addresses": sorted({c.address for c in cases if normalize(c.address)}),
                   "phones": sorted({c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous})}
     statement = _RECENT_READ if kind == "recent" else _EARLIER_READ
-    return list(session.connection().execute(statement, {**params, "since": since, "cap": cap}))
+    return list(session.connection().execute(statement, {**params, "since": since, "cap": cap}).all())
 
 
 def _candidates(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[tuple[Row[Any], float, float, list[str]]]:
