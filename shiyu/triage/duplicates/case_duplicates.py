@@ -45,7 +45,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Row, and_, bindparam, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
@@ -391,7 +391,7 @@ def _prefix(path: str) -> str:
 _C = Case.__table__.c
 _READ_COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phone_hash, _C.reporter_user_id,
                  _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
-_RECENT_READ = (
+_RECENT_READ: Select[Any] = (
     select(*_READ_COLUMNS)
     .where(_C.area_path.like(bindparam("street"), escape="/"), _C.reported_at >= bindparam("since"),
            _C.state.in_([s.value for s in OPEN_STATES]),
@@ -399,7 +399,7 @@ _RECENT_READ = (
                and_(_C.lat.between(bindparam("lat0"), bindparam("lat1")),
                     _C.lon.between(bindparam("lon0"), bindparam("lon1")))))
     .order_by(_C.reported_at.desc()).limit(bindparam("cap")))
-_EARLIER_READ = (
+_EARLIER_READ: Select[Any] = (
     select(*_READ_COLUMNS)
     .where(_C.reported_at >= bindparam("since"), _C.state != CaseState.MERGED.value,
            _C.reported_at <= bindparam("until"),
