@@ -66,6 +66,8 @@ from shiyu.org.areas.lookup import load_index  # noqa: E402
 USERNAME, PASSWORD = "demo_hotline", "Demo@2026"
 DESCRIPTIONS = ["人行道上有流动摊贩占道经营", "小区门口垃圾堆放多日无人清理", "路灯不亮已经三天", "楼下餐馆油烟扰民",
                 "井盖破损有安全隐患", "邻居装修噪音影响休息"]
+# Callers give an address, as on the hotline: repeat finding then looks earlier cases up by it too.
+ROADS = ["幸福路", "湖滨南路", "莲前西路", "嘉禾路", "厦禾路", "思明南路", "湖光路", "仙岳路", "吕岭路", "环岛路"]
 
 
 @dataclass
@@ -141,6 +143,7 @@ def body(plan: Plan, rng: random.Random) -> dict[str, Any]:
     lon, lat = rng.choice(plan.points)
     return {"idempotency_key": uuid.uuid4().hex, "channel": "hotline", "category_id": rng.choice(plan.categories),
             "description": rng.choice(DESCRIPTIONS), "location": {"lon": lon, "lat": lat},
+            "address": f"{rng.choice(ROADS)}{rng.randrange(1, 1000)}号",
             "reporter": {"name": "来电群众", "phone": f"139{rng.randrange(10**8):08d}"}}
 
 

@@ -168,6 +168,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
         Index("ix_case_category_reported", "category_id", "reported_at"),
         # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
+        # Earlier cases at an address (repeat finding, same module): its look-up ORs grid, address and
+        # phone, and one branch without an index turns the whole OR into a scan of every case in the window.
+        Index("ix_case_address_reported", "address", "reported_at"),
         # Free-text search (shiyu.cases.search, docs/adr/0007-case-search-index.md): GIN on PostgreSQL; on
         # SQLite the column is always empty and its plain index costs nothing.
         Index("ix_case_search_grams", "search_grams", postgresql_using="gin"),
