@@ -35,6 +35,9 @@ class SelectableCategory:
 
 @dataclass(frozen=True)
 class Selectable:
+    """The same snapshots twice: by id for intake (the category a report names), by code for triage (the
+    model's labels)."""
+
     by_id: dict[int, SelectableCategory]
     by_code: dict[str, SelectableCategory]
 
