@@ -168,6 +168,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
         Index("ix_case_category_reported", "category_id", "reported_at"),
         # Recent cases of one place (duplicate finding at intake, shiyu.triage.duplicates.case_duplicates).
         Index("ix_case_area_reported", "area_path", "reported_at"),
+        # Recent and earlier cases of given grids (the same module: the grids around a point, a grid's
+        # earlier cases); it also serves as the foreign key's index.
+        Index("ix_case_grid_reported", "grid_id", "reported_at"),
         # Earlier cases at an address (repeat finding, same module): its look-up ORs grid, address and
         # phone, and one branch without an index turns the whole OR into a scan of every case in the window.
         Index("ix_case_address_reported", "address", "reported_at"),
@@ -199,7 +202,7 @@ class Case(ScopedMixin, TimestampMixin, Base):
     lon: Mapped[float]
     lat: Mapped[float]
     address: Mapped[str] = mapped_column(String(200), default="")
-    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
     centre_area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
     centre_path: Mapped[str] = mapped_column(
         String(160).with_variant(String(160, collation="C"), "postgresql")

@@ -41,6 +41,20 @@ def test_near_duplicate_in_the_same_community_is_a_candidate(system_session, w):
     assert found[first.id].score >= found[far_same_community.id].score  # same community: a candidate, lower
 
 
+def test_a_near_case_across_the_community_boundary_is_a_candidate(system_session, w):
+    """Communities A and B meet at lon 118.05: a report 200 m east of the line, in B, finds the same matter
+    reported 100 m west of it, in A, as "nearby"; the same text a kilometre into B is not a candidate."""
+    s = system_session
+    west = report(s, w, description=TEXT, point={"lon": 118.049, "lat": 24.6}).case
+    far_in_b = report(s, w, "worker_b1", description=TEXT, point={"lon": 118.06, "lat": 24.6}).case
+    east = report(s, w, "worker_b1", description=TEXT, point={"lon": 118.051, "lat": 24.6}).case
+    assert west.grid_id == w.grids["a1"].id and east.grid_id == w.grids["b1"].id
+    found = {c.candidate_id: c for c in _candidates(s, east.id)}
+    assert "nearby" in found[west.id].reasons
+    assert far_in_b.id in found and "same_grid" in found[far_in_b.id].reasons  # its own community, as before
+    assert west.id not in {c.candidate_id for c in _candidates(s, far_in_b.id)}  # 1 km from A's case
+
+
 def test_distant_old_and_closed_cases_are_not_candidates(system_session, w):
     s = system_session
     now = utcnow()
@@ -222,3 +236,12 @@ def test_the_earlier_look_up_reads_indexes_even_with_an_address(system_session, 
     plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + expanded.statement,
                                                 tuple(expanded.positional_parameters))]
     assert any("MULTI-INDEX OR" in line for line in plan), plan
+
+
+def test_the_recent_look_up_has_an_index_range_for_each_branch(system_session):
+    """The duplicate finder's look-up ORs the community and the grids around the point, each within the
+    7-day window: PostgreSQL reads them as two index ranges, (area path, reported at) and (grid, reported
+    at), so a report reads the recent cases around it, not every open case of its street whatever their
+    age. Test-sized tables get other plans, so what is checked is that both indexes exist."""
+    columns = {tuple(ix["column_names"]) for ix in inspect(system_session.connection()).get_indexes("case")}
+    assert ("grid_id", "reported_at") in columns and ("area_path", "reported_at") in columns

@@ -68,6 +68,7 @@ class GridIndex:
         self.geoms = np.array([g.geometry for g in self.records], dtype=object)
         shapely.prepare(self.geoms)
         self._geom_list = list(self.geoms)
+        self._tree = shapely.STRtree(self.geoms)
         self._raster(cells_per_grid)
 
     def __len__(self) -> int:
@@ -122,6 +123,12 @@ class GridIndex:
         """Area ids of the grids containing the points, -1 where no grid does."""
         pos = self.positions(lons, lats)
         return np.where(pos >= 0, self.ids[np.maximum(pos, 0)], -1) if len(self.ids) else pos
+
+    def grid_ids_within(self, lon0: float, lat0: float, lon1: float, lat1: float) -> list[int]:
+        """Area ids of the grids that touch the box (edges included), in code order: the grids a search
+        around a point has to read, wherever their community or street is."""
+        hits = self._tree.query(shapely.box(lon0, lat0, lon1, lat1), predicate="intersects")
+        return [int(self.ids[p]) for p in sorted(hits.tolist())]
 
     # -- building ------------------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ look-up is bounded in SQL first and capped, and only then compared by text (char
 
 **Duplicate candidates** — OPEN cases (not closed, rejected or merged) reported in the last
 ``duplicate_window_days`` (default 7) in the same community as the new case's grid, or within
-``RADIUS_M`` (300 m) of its point in the same street (a bounding box in SQL, the exact distance in Python;
-this catches the other side of a community boundary without a geometry query). At most ``CAP`` rows, newest
-first. Score::
+``RADIUS_M`` (300 m) of its point: a bounding box in SQL over the grids that touch it (the in-memory grid
+index names them, whatever their community or street), the exact distance in Python. This catches the other
+side of a community or street boundary without a geometry query. At most ``CAP`` rows, newest first. Score::
 
     score = cosine + 0.2·same reporter + 0.1·same address + 0.05·same grid   (capped at 1)
 
@@ -55,6 +55,7 @@ from shiyu.core.errors import ShiyuError
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
+from shiyu.org.areas.lookup import INDEXES
 from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
 from shiyu.triage.duplicates.similarity import HashedCounts, char_ngram_matrix
 from shiyu.triage.text import normalize
@@ -170,10 +171,16 @@ def score(similarity: float, reasons: list[str]) -> float:
     return min(1.0, similarity + sum(BOOSTS.get(r, 0.0) for r in reasons))
 
 
+def _near_grids(session: Session, box: tuple[float, float, float, float]) -> list[int]:
+    """The grids that touch a look-up box (lat and lon from, to), from the process's grid index."""
+    return INDEXES.get(session).grid_ids_within(box[2], box[0], box[3], box[1])
+
+
 def _recent_open(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
-    """Open cases of the same community, or of the same street near the point. Bounding by the street's path
-    first keeps the query on the (area path, reported at) index: an OR with the point's box alone would make
-    the database read every recent open case of the city (a neighbour across a street boundary is missed)."""
+    """Open cases of the same community, or in the box around the point. Both branches of the OR are index
+    range scans: the community's paths with the window on (area path, reported at), and the box's grids with
+    the window on (grid, reported at). Bounding the box by the street instead read every open case of the
+    street, of any date, for every report (2–150 ms on a busy street; docs/adr/0006-outbox-delivery.md)."""
     return _without(_look_up(session, "recent", [case], since, CAP + 1 + len(merged)), {case.id, *merged})
 
 
@@ -192,12 +199,12 @@ def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, ca
     cases of their community or within a box around all their points; ``earlier``, cases of their grid,
     addresses or phones. Each case then keeps its own among them (``GridLookups``)."""
     if kind == "recent":
-        community = community_path(cases[0].area_path)
         boxes = [_box(c) for c in cases]
+        around = (min(b[0] for b in boxes), max(b[1] for b in boxes),
+                  min(b[2] for b in boxes), max(b[3] for b in boxes))
         params: dict[str, Any] = {
-            "street": _prefix(community_path(community)), "community": _prefix(community),
-            "lat0": min(b[0] for b in boxes), "lat1": max(b[1] for b in boxes),
-            "lon0": min(b[2] for b in boxes), "lon1": max(b[3] for b in boxes)}
+            "community": _prefix(community_path(cases[0].area_path)), "near": _near_grids(session, around),
+            "lat0": around[0], "lat1": around[1], "lon0": around[2], "lon1": around[3]}
     else:
         params = {"until": max(c.reported_at for c in cases), "grid": cases[0].grid_id,
                   "addresses": sorted({c.address for c in cases if normalize(c.address)}),
@@ -347,8 +354,9 @@ class GridLookups:
 
     def recent(self, case: Case, since: datetime) -> list[Row[Any]]:
         community, box = community_path(case.area_path), _box(case)
-        return self._mine("recent", case, since, _recent_open, lambda r: (
-            r.reported_at >= since and (r.area_path.startswith(community) or _inside(box, r))))
+        near = set(_near_grids(self.session, box))
+        return self._mine("recent", case, since, _recent_open, lambda r: r.reported_at >= since and (
+            r.area_path.startswith(community) or (r.grid_id in near and _inside(box, r))))
 
     def earlier(self, case: Case, since: datetime) -> list[Row[Any]]:
         address = case.address if normalize(case.address) else None
@@ -393,10 +401,10 @@ _READ_COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phon
                  _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
 _RECENT_READ: Select[Any] = (
     select(*_READ_COLUMNS)
-    .where(_C.area_path.like(bindparam("street"), escape="/"), _C.reported_at >= bindparam("since"),
-           _C.state.in_([s.value for s in OPEN_STATES]),
+    .where(_C.reported_at >= bindparam("since"), _C.state.in_([s.value for s in OPEN_STATES]),
            or_(_C.area_path.like(bindparam("community"), escape="/"),
-               and_(_C.lat.between(bindparam("lat0"), bindparam("lat1")),
+               and_(_C.grid_id.in_(bindparam("near", expanding=True)),
+                    _C.lat.between(bindparam("lat0"), bindparam("lat1")),
                     _C.lon.between(bindparam("lon0"), bindparam("lon1")))))
     .order_by(_C.reported_at.desc()).limit(bindparam("cap")))
 _EARLIER_READ: Select[Any] = (
