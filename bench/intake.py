@@ -226,7 +226,9 @@ class Pool:
 
 async def _client_run(plan: Plan, mode: str, seconds: float, in_flight: int, rate: float, slot: int,
                       clients: int, start_at: float) -> dict[str, Any]:
-    rng = random.Random(os.getpid())
+    # A pool's worker process serves every run of a bench: seeded by its pid alone, each run would send the
+    # reports of the one before (same caller, same text), and the duplicate finder would merge them all.
+    rng = random.Random(f"{os.getpid()} {start_at}")
     # The client imported SQLAlchemy, shapely and numpy with this module: a full garbage collection walking
     # all of that paused it for 100-300 ms, and every request in flight was counted that much slower.
     gc.collect()

@@ -41,7 +41,7 @@ from shiyu import domains
 from shiyu.cases.indicators import facts
 from shiyu.cases.indicators.definitions import local_day
 from shiyu.core import audit
-from shiyu.core.db import transaction
+from shiyu.core.db import analyze, transaction
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -255,6 +255,8 @@ def build(
         line = domain.demo(factory, tz, end) if domain.demo is not None else None
         if line is not None:
             say(*line)
+    analyze(factory)
+    say("已更新查询统计信息", "refreshed the query planner's statistics")
     seconds = time.perf_counter() - start
     say("完成", "done")
     return BuildReport(counts, seconds)

@@ -137,6 +137,18 @@ def test_build_writes_the_city(built: Any) -> None:
         assert _count(s, DepartmentJurisdiction) == len(depts)
 
 
+def test_the_planner_has_statistics_of_the_built_city(built: Any) -> None:
+    """A bulk load without ANALYZE leaves PostgreSQL planning on no statistics (and autovacuum may be off or
+    late): the duplicate look-ups read every case of their window. The build ends with one."""
+    with built() as s:
+        conn = s.connection()
+        if conn.dialect.name == "postgresql":
+            analysed = conn.exec_driver_sql("SELECT count(*) FROM pg_stats WHERE tablename = 'case'").scalar()
+        else:
+            analysed = conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'case'").scalar()
+        assert analysed
+
+
 def test_posts_are_filled(built: Any) -> None:
     with built() as s:
         s.info["principal"] = _system()

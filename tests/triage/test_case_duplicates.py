@@ -245,3 +245,33 @@ def test_the_recent_look_up_has_an_index_range_for_each_branch(system_session):
     age. Test-sized tables get other plans, so what is checked is that both indexes exist."""
     columns = {tuple(ix["column_names"]) for ix in inspect(system_session.connection()).get_indexes("case")}
     assert ("grid_id", "reported_at") in columns and ("area_path", "reported_at") in columns
+
+
+def test_the_look_ups_are_planned_for_their_own_window(system_session, w, monkeypatch):
+    """psycopg prepares a statement from its fifth run and PostgreSQL may then keep a generic plan, which
+    walks the time index backwards through the whole window (20 ms a look-up on the demo city instead of
+    0.2). A batch's look-ups are planned for their parameters, and the setting ends with them."""
+    s = system_session
+    first = report(s, w, description=TEXT).case
+    monkeypatch.setattr("tests.triage.case_helpers.outbox.deliver_pending", lambda *a, **k: 0)
+    cases = [report(s, w, description=TEXT + "！" * i, point=NEAR_A1).case for i in range(1, 7)]
+    statements: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(s.get_bind(), "before_cursor_execute", listen)
+    try:
+        found = case_duplicates.on_reported_batch(s, [c.id for c in cases])
+    finally:
+        event.remove(s.get_bind(), "before_cursor_execute", listen)
+    assert len(found) == 6 and first.id in {c.candidate_id for c in found[cases[0].id].candidates}
+    look_ups = [i for i, q in enumerate(statements) if q.lstrip().startswith('SELECT "case".id, "case".description')]
+    assert look_ups
+    if s.connection().dialect.name != "postgresql":
+        assert not any("plan_cache_mode" in q for q in statements)
+        return
+    force = statements.index("SET LOCAL plan_cache_mode = force_custom_plan")
+    reset = statements.index("SET LOCAL plan_cache_mode TO DEFAULT")
+    assert force < min(look_ups) and max(look_ups) < reset
+    assert s.connection().exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
 from shiyu.cases.workflow import engine
 from shiyu.core.config import Settings
+from shiyu.core.db import custom_plans
 from shiyu.core.errors import ShiyuError
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
@@ -286,7 +287,7 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
     lookups = GridLookups(session, todo)
     # The look-ups read cases only, and the batch changes no case until its merges: the findings wait in
     # the session and go in one flush, instead of one flush (and its audit pass) before every query.
-    with session.no_autoflush:
+    with session.no_autoflush, custom_plans(session):
         found = {c.id: examine(session, c, tz, now=c.reported_at, lookups=lookups) for c in todo}
     with _as_system(session):  # the findings are the system's writes
         session.flush()
@@ -431,8 +432,9 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
             earlier = lookups.earlier(case, now - timedelta(weeks=w.repeat_weeks))
         else:
             session.flush()  # the look-ups read on the connection: what the caller changed is written first
-            recent = _recent_open(session, case, now - timedelta(days=w.duplicate_days))
-            earlier = _earlier(session, case, now - timedelta(weeks=w.repeat_weeks))
+            with custom_plans(session):
+                recent = _recent_open(session, case, now - timedelta(days=w.duplicate_days))
+                earlier = _earlier(session, case, now - timedelta(weeks=w.repeat_weeks))
         texts = {row.id: row.description for row in (*recent, *earlier)}
         ids = list(texts)
         by_id = dict(zip(ids, _similarities(case.description, [texts[i] for i in ids]).tolist(), strict=True))
