@@ -376,8 +376,12 @@ class GridLookups:
         if key not in self.read:
             self.read[key] = self._read(kind, self.grids[case.grid_id])
         read_since, rows, cut = self.read[key]
-        mine = [r for r in rows if r.id != case.id and r.id not in self.merged and keep(r)][:CAP] \
-            if since >= read_since else []
+        if since < read_since:
+            mine = []
+        elif len(self.grids[case.grid_id]) == 1:  # the grid's read was this case's own: nothing to filter
+            mine = _without(rows, {case.id, *self.merged})
+        else:
+            mine = [r for r in rows if r.id != case.id and r.id not in self.merged and keep(r)][:CAP]
         if since < read_since or (cut and len(mine) < CAP):
             return alone(self.session, case, since, self.merged)
         return mine
