@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,8 +53,11 @@ def _fill(s, w) -> dict:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with running_world(tmp_path_factory.mktemp("journey"), _fill) as running:
         settings = running["settings"]
-        # The Monday job has run this week: last week's reports are filed for every centre.
-        filing.file_due(running["factory"], LocalStorage(settings.storage_dir), SH)
+        # The Monday job has run this week: last week's reports are filed for every centre. Early on a Monday
+        # (before FILE_AT, Shanghai time) it has not yet: the journey then files as the job will at FILE_AT.
+        local = utcnow().astimezone(SH)
+        due = datetime.combine(local.date(), filing.FILE_AT, SH) if local.weekday() == 0 else local
+        filing.file_due(running["factory"], LocalStorage(settings.storage_dir), SH, now=max(local, due))
         yield running
 
 

@@ -3,7 +3,7 @@ leader of A (the approver), a police officer and a citizen; records opened throu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,11 @@ from shiyu.keypersons.models import VisitPlan
 from tests.factories import World, add_user, populated
 from tests.registry.registry_fixtures import POINT_B1, member, principal, registered_family
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the API's today (the settings' zone)
+
+def today() -> date:
+    """The API's today (the settings' zone), asked when a test needs it: a date taken when the module was
+    imported went stale when the suite ran past midnight in Shanghai (16:00 UTC), and four tests failed."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 RELEASED = {"offence": "盗窃罪", "released_on": "2026-11-30"}
 
 
@@ -49,7 +53,7 @@ def opened(s: Session, w: World, person: int, group: str = "released", grade: st
     steps = {"referred": [], "verifying": ["verify"], "enrolled": ["verify", "enrol"],
              "lost_contact": ["verify", "enrol", "lose_contact"]}[state]
     for action in steps:
-        service.act(s, p, record.id, action, today=TODAY)
+        service.act(s, p, record.id, action, today=today())
     s.info["principal"] = Principal.system("test")
     s.commit()
     return record.id
@@ -65,7 +69,7 @@ def scope_matrix_extra(s: Session, w: World, person_b: int) -> dict[str, Any]:
         person_id=person_b, group_code="released", grade="yellow", source="judicial", attributes=RELEASED,
         team=service.Team(grid_worker_id=w.users["worker_b1"].id)))
     for action in ("verify", "enrol"):
-        service.act(s, p, record.id, action, today=TODAY)
+        service.act(s, p, record.id, action, today=today())
     change = service.request_grade(s, p, record.id, "red", "乙社区升级")
     incoming = handover.send(s, p, handover.Sending(group_code="released", to_grid_id=w.grids["b1"].id,
                                                     person_id=person_b, from_org="乙监狱", document_no="乙-001",

@@ -15,7 +15,7 @@ from shiyu.core.audit import AuditEntry
 from shiyu.core.scoping import Principal
 from shiyu.keypersons import handover, service
 from tests.factories import add_user, login
-from tests.keypersons.kp_fixtures import TODAY, opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.registry.registry_fixtures import principal
 
 OUTSIDERS = ("worker_a2", "worker_b1", "citizen", "operator_a", "admin_a")
@@ -51,7 +51,7 @@ def _body(path: str, ids: dict[str, Any]) -> dict[str, Any]:
         "/team": {"grid_worker_id": w.users["worker_a2"].id},
         "/grade": {"to_grade": "green", "reason": "想改"},
         "/decide": {"approve": True},
-        "/visits": {"visited_on": str(TODAY)},
+        "/visits": {"visited_on": str(today())},
         "/handovers": {"group_code": "released", "to_grid_id": w.grids["a1"].id, "person_id": ids["person"],
                        "from_org": "某监狱", "document_no": "X-1"},
         "/receive": {"received_items": ["释放证明书"], "grid_worker_id": w.users["worker_a2"].id, "grade": "red",

@@ -16,7 +16,7 @@ from shiyu.keypersons import items, plans, service
 from shiyu.keypersons.models import KeyPersonRecord, Visit
 from shiyu.tasks import service as tasks
 from shiyu.tasks.models import WorkItem
-from tests.keypersons.kp_fixtures import TODAY, opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.registry.registry_fixtures import principal
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -24,7 +24,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def _due_now(s, record_id: int, days_ago: int = 30) -> None:
     s.execute(update(KeyPersonRecord).where(KeyPersonRecord.id == record_id)
-              .values(last_visit_on=TODAY - timedelta(days=days_ago)))
+              .values(last_visit_on=today() - timedelta(days=days_ago)))
     plans.recompute_due(s)
 
 
@@ -34,10 +34,10 @@ def test_a_due_visit_is_one_item_and_done_records_the_visit(system_session, fact
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     s.info["principal"] = Principal.system("test")
     _due_now(s, record_id)
-    assert items.open_due_items(s, TODAY, TZ) == 1
-    assert items.open_due_items(s, TODAY, TZ) == 0
+    assert items.open_due_items(s, today(), TZ) == 1
+    assert items.open_due_items(s, today(), TZ) == 0
     s.commit()
-    item = s.scalar(select(WorkItem).where(WorkItem.source_ref == items.visit_ref(record_id, TODAY)))
+    item = s.scalar(select(WorkItem).where(WorkItem.source_ref == items.visit_ref(record_id, today())))
     assert item is not None and item.assignee_id == w.users["worker_a1"].id
     assert item.target_label == f"重点人员走访 KP-{record_id}" and "陈" not in item.title
     worker = principal(s, w, "worker_a1")
@@ -50,10 +50,10 @@ def test_a_due_visit_is_one_item_and_done_records_the_visit(system_session, fact
     s.info["principal"] = Principal.system("test")
     s.expire_all()
     record = service.get_record(s, record_id)
-    assert record.last_visit_on == TODAY and record.next_due_on == TODAY + timedelta(days=30)
+    assert record.last_visit_on == today() and record.next_due_on == today() + timedelta(days=30)
     visit = s.scalar(select(Visit).where(Visit.record_id == record_id, Visit.task_item_id == item.id))
     assert visit is not None and visit.by_id == w.users["worker_a1"].id and visit.lon == 117.95
-    assert service.detail(s, Principal.system("t"), record_id, TODAY)["pending_grade"]["to_grade"] == "green"
+    assert service.detail(s, Principal.system("t"), record_id, today())["pending_grade"]["to_grade"] == "green"
     # delivered again (at-least-once): still one visit
     assert len(service.visits(s, record_id)) == 1
 
@@ -64,16 +64,16 @@ def test_a_visit_on_the_record_closes_its_item_and_counts_once(system_session, f
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     s.info["principal"] = Principal.system("test")
     _due_now(s, record_id)
-    items.open_due_items(s, TODAY, TZ)
+    items.open_due_items(s, today(), TZ)
     s.commit()
     worker = principal(s, w, "worker_a1")
     s.info["principal"] = worker
-    service.record_visit(s, worker, record_id, service.VisitReport(visited_on=TODAY), TODAY)
+    service.record_visit(s, worker, record_id, service.VisitReport(visited_on=today()), today())
     s.commit()
     outbox.deliver_pending(factory)
     s.info["principal"] = Principal.system("test")
     s.expire_all()
-    item = s.scalar(select(WorkItem).where(WorkItem.source_ref == items.visit_ref(record_id, TODAY)))
+    item = s.scalar(select(WorkItem).where(WorkItem.source_ref == items.visit_ref(record_id, today())))
     assert item is not None and item.state == "done"
     assert len(service.visits(s, record_id)) == 1
 
@@ -84,9 +84,9 @@ def test_lost_contact_opens_a_search_and_found_restores_contact(system_session, 
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     worker = principal(s, w, "worker_a1")
     s.info["principal"] = worker
-    service.act(s, worker, record_id, "lose_contact", today=TODAY)
+    service.act(s, worker, record_id, "lose_contact", today=today())
     s.commit()
-    search = s.scalar(select(WorkItem).where(WorkItem.source_ref == f"kp:{record_id}:{TODAY}:search"))
+    search = s.scalar(select(WorkItem).where(WorkItem.source_ref == f"kp:{record_id}:{today()}:search"))
     assert search is not None and search.assignee_id == w.users["worker_a1"].id
     tasks.act(s, worker, search.id, "submit", data={"found": True, "whereabouts": "已回家"})
     s.commit()
@@ -103,8 +103,8 @@ def test_the_police_officer_on_the_team_may_report_lost_contact(system_session):
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     police = principal(s, w, "police_a")
     s.info["principal"] = police
-    assert service.act(s, police, record_id, "lose_contact", today=TODAY).state == "lost_contact"
+    assert service.act(s, police, record_id, "lose_contact", today=today()).state == "lost_contact"
     assert s.info["principal"] is police
-    service.act(s, police, record_id, "regain", today=TODAY)
-    service.record_visit(s, police, record_id, service.VisitReport(visited_on=TODAY), TODAY)
+    service.act(s, police, record_id, "regain", today=today())
+    service.record_visit(s, police, record_id, service.VisitReport(visited_on=today()), today())
     s.commit()

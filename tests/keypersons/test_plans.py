@@ -14,7 +14,7 @@ from shiyu.cases.models import Case
 from shiyu.core.scoping import Principal
 from shiyu.keypersons import dashboard, escalation, plans, retention, service
 from shiyu.keypersons.models import KeyPersonRecord, VisitPlan
-from tests.keypersons.kp_fixtures import TODAY, opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.registry.registry_fixtures import principal
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -23,7 +23,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 def _age(s, record_id: int, days: int) -> None:
     """As if the last visit was ``days`` ago."""
     s.execute(update(KeyPersonRecord).where(KeyPersonRecord.id == record_id)
-              .values(last_visit_on=TODAY - timedelta(days=days)))
+              .values(last_visit_on=today() - timedelta(days=days)))
 
 
 def test_the_plan_table_decides_and_the_city_is_recomputed_at_once(system_session):
@@ -32,15 +32,15 @@ def test_the_plan_table_decides_and_the_city_is_recomputed_at_once(system_sessio
     mental = opened(s, w, w.extra["a"]["persons"][1], "mental", "0", {"diagnosis": "精神分裂症"})
     released = opened(s, w, w.extra["a"]["persons"][0])
     s.info["principal"] = Principal.system("test")
-    assert service.get_record(s, mental).next_due_on == TODAY + timedelta(days=90)
-    assert service.get_record(s, released).next_due_on == TODAY + timedelta(days=30)
+    assert service.get_record(s, mental).next_due_on == today() + timedelta(days=90)
+    assert service.get_record(s, released).next_due_on == today() + timedelta(days=30)
     _age(s, mental, 10)
     s.execute(update(VisitPlan).where(VisitPlan.group_code == "mental", VisitPlan.grade == "0")
               .values(interval_days=60))
     assert plans.recompute_due(s) == 1  # only the row whose date changes is written
     s.expire_all()
-    assert service.get_record(s, mental).next_due_on == TODAY + timedelta(days=50)
-    assert service.get_record(s, released).next_due_on == TODAY + timedelta(days=30)
+    assert service.get_record(s, mental).next_due_on == today() + timedelta(days=50)
+    assert service.get_record(s, released).next_due_on == today() + timedelta(days=30)
 
 
 def test_a_missed_visit_turns_yellow_then_red_then_a_case(system_session, factory):
@@ -52,19 +52,19 @@ def test_a_missed_visit_turns_yellow_then_red_then_a_case(system_session, factor
     limits = plans.Limits(red_after_days=3, case_after_days=7)
     _age(s, record_id, 8)  # due yesterday
     plans.recompute_due(s)
-    assert plans.raise_warnings(s, TODAY, limits) == {"red": 0, "yellow": 1}
-    assert plans.raise_warnings(s, TODAY, limits) == {"red": 0, "yellow": 0}  # once per level
+    assert plans.raise_warnings(s, today(), limits) == {"red": 0, "yellow": 1}
+    assert plans.raise_warnings(s, today(), limits) == {"red": 0, "yellow": 0}  # once per level
     _age(s, record_id, 10)
     plans.recompute_due(s)
-    assert plans.raise_warnings(s, TODAY, limits)["red"] == 1
+    assert plans.raise_warnings(s, today(), limits)["red"] == 1
     s.commit()
-    assert escalation.file_cases(factory, TZ, TODAY, limits) == []  # 3 days late: not yet a case
+    assert escalation.file_cases(factory, TZ, today(), limits) == []  # 3 days late: not yet a case
     _age(s, record_id, 14)
     plans.recompute_due(s)
     s.commit()
-    filed = escalation.file_cases(factory, TZ, TODAY, limits)
+    filed = escalation.file_cases(factory, TZ, today(), limits)
     assert len(filed) == 1
-    assert escalation.file_cases(factory, TZ, TODAY, limits) == []  # the record names its case now
+    assert escalation.file_cases(factory, TZ, today(), limits) == []  # the record names its case now
     s.expire_all()
     case = s.get(Case, filed[0])
     assert case is not None and f"KP-{record_id}" in case.description and "陈" not in case.description
@@ -83,14 +83,14 @@ def test_the_dashboard_counts_and_rates(system_session):
     s.info["principal"] = Principal.system("test")
     _age(s, late, 30)
     plans.recompute_due(s)
-    plans.raise_warnings(s, TODAY, plans.Limits())
+    plans.raise_warnings(s, today(), plans.Limits())
     s.commit()
     worker = principal(s, w, "worker_a1")
     s.info["principal"] = worker
-    service.record_visit(s, worker, on_time, service.VisitReport(visited_on=TODAY), TODAY)
+    service.record_visit(s, worker, on_time, service.VisitReport(visited_on=today()), today())
     leader = principal(s, w, "leader_a")
     s.info["principal"] = leader
-    board = dashboard.dashboard(s, leader, w.community_a.id, TODAY)
+    board = dashboard.dashboard(s, leader, w.community_a.id, today())
     assert board["figures"] == {"enrolled": 2, "lost_contact": 1, "out_of_control": 1, "due_soon": 1, "overdue": 1,
                                 "pending": 0}
     # 3 active, 1 in hand with no red warning: the mental record is red, the drugs record lost
@@ -108,8 +108,8 @@ def test_a_worker_sees_their_visits_soonest_first(system_session):
     first = opened(s, w, w.extra["a"]["persons"][1], "mental", "3", {"diagnosis": "精神分裂症"})
     second = opened(s, w, w.extra["a"]["persons"][0])
     s.info["principal"] = Principal.system("test")
-    assert [r.id for r in plans.worker_visits(s, w.users["worker_a1"].id, TODAY)] == [first, second]
-    assert plans.worker_visits(s, w.users["worker_a2"].id, TODAY) == []
+    assert [r.id for r in plans.worker_visits(s, w.users["worker_a1"].id, today())] == [first, second]
+    assert plans.worker_visits(s, w.users["worker_a2"].id, today()) == []
 
 
 def test_closed_records_lose_their_personal_data_after_the_retention(system_session):
@@ -118,12 +118,12 @@ def test_closed_records_lose_their_personal_data_after_the_retention(system_sess
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     leader = principal(s, w, "leader_a")
     s.info["principal"] = leader
-    service.act(s, leader, record_id, "release", today=TODAY - timedelta(days=400))
+    service.act(s, leader, record_id, "release", today=today() - timedelta(days=400))
     s.info["principal"] = Principal.system("test")
-    assert retention.erase(s, TODAY, 500) == 0
-    assert retention.erase(s, TODAY, 365) == 1
+    assert retention.erase(s, today(), 500) == 0
+    assert retention.erase(s, today(), 365) == 1
     s.expire_all()
     record = s.scalar(select(KeyPersonRecord).where(KeyPersonRecord.id == record_id))
     assert record is not None and record.attributes is None and record.guardian_name is None
     assert record.group_code == "released" and record.state == "released"
-    assert retention.erase(s, TODAY, 365) == 0
+    assert retention.erase(s, today(), 365) == 0

@@ -15,7 +15,7 @@ from shiyu.keypersons import service, workflow
 from shiyu.keypersons.errors import KeyPersonError
 from shiyu.keypersons.models import KeyPersonRecord, State
 from tests.factories import login
-from tests.keypersons.kp_fixtures import TODAY, opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.registry.registry_fixtures import principal
 
 PATHS = {State.REFERRED: [], State.FOUND: None, State.VERIFYING: ["verify"], State.ENROLLED: ["verify", "enrol"],
@@ -33,7 +33,7 @@ def _at(s, w, state: State) -> int:
                                                        attributes={"offence": "盗窃罪", "released_on": "2026-01-01"},
                                                        team=service.Team(grid_worker_id=w.users["worker_a1"].id)))
     for action in PATHS[state] or []:
-        service.act(s, p, record.id, action, today=TODAY)
+        service.act(s, p, record.id, action, today=today())
     return record.id
 
 
@@ -48,10 +48,10 @@ def test_every_pair_of_the_state_table(system_session, state):
         step = workflow.TRANSITIONS.get((state, action))
         if step is None or action in workflow.INTERNAL:
             with pytest.raises(KeyPersonError) as err:
-                service.act(s, p, record_id, action, today=TODAY)
+                service.act(s, p, record_id, action, today=today())
             assert err.value.code == "keyperson_bad_transition"
         else:
-            record = service.act(s, p, record_id, action, today=TODAY)
+            record = service.act(s, p, record_id, action, today=today())
             assert record.state == step.to.value
         s.rollback()
 
@@ -63,13 +63,13 @@ def test_the_team_takes_only_its_team_steps(system_session):
     worker = principal(s, w, "worker_a1")
     s.info["principal"] = worker
     with pytest.raises(KeyPersonError) as err:
-        service.act(s, worker, record_id, "release", today=TODAY)
+        service.act(s, worker, record_id, "release", today=today())
     assert err.value.status == 403
-    assert service.act(s, worker, record_id, "lose_contact", today=TODAY).state == "lost_contact"
+    assert service.act(s, worker, record_id, "lose_contact", today=today()).state == "lost_contact"
     other = principal(s, w, "worker_a2")
     s.info["principal"] = other
     with pytest.raises(Exception) as hidden:
-        service.act(s, other, record_id, "regain", today=TODAY)
+        service.act(s, other, record_id, "regain", today=today())
     assert getattr(hidden.value, "status", None) in (403, 404)
 
 
@@ -81,21 +81,21 @@ def test_a_grade_change_waits_for_another_leader(system_session):
     s.info["principal"] = leader
     change = service.request_grade(s, leader, record_id, "red", "多次滋事")
     with pytest.raises(KeyPersonError) as own:
-        service.decide_grade(s, leader, change.id, True, "", TODAY)
+        service.decide_grade(s, leader, change.id, True, "", today())
     assert own.value.code == "keyperson_own_request"
     assert service.get_record(s, record_id).grade == "yellow"
     worker = principal(s, w, "worker_a1")
     s.info["principal"] = worker
     with pytest.raises(Exception) as not_leader:
-        service.decide_grade(s, worker, change.id, True, "", TODAY)
+        service.decide_grade(s, worker, change.id, True, "", today())
     assert getattr(not_leader.value, "status", None) in (403, 404)
     second = principal(s, w, "leader_a2")
     s.info["principal"] = second
-    service.decide_grade(s, second, change.id, True, "同意", TODAY)
+    service.decide_grade(s, second, change.id, True, "同意", today())
     record = service.get_record(s, record_id)
     assert record.grade == "red"
     # the red plan (7 days) applies from the last visit or the enrolment
-    assert record.next_due_on == TODAY + timedelta(days=7)
+    assert record.next_due_on == today() + timedelta(days=7)
 
 
 def test_grades_and_forms_are_the_groups(system_session):
@@ -127,14 +127,14 @@ def test_a_visit_schedules_the_next_and_is_stored_once(client, system_session, f
     w = world(s)
     record_id = opened(s, w, w.extra["a"]["persons"][0])
     h = login(client, "worker_a1")
-    body = {"visited_on": str(TODAY), "findings": {"note": "在家，情绪稳定"}, "client_uuid": "visit-0001",
+    body = {"visited_on": str(today()), "findings": {"note": "在家，情绪稳定"}, "client_uuid": "visit-0001",
             "lon": 117.95, "lat": 24.6, "assessed_grade": "green"}
     first = client.post(f"/api/v1/keypersons/records/{record_id}/visits", json=body, headers=h)
     assert first.status_code == 201, first.text
     again = client.post(f"/api/v1/keypersons/records/{record_id}/visits", json=body, headers=h)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     detail = client.get(f"/api/v1/keypersons/records/{record_id}", headers=h).json()
-    assert detail["last_visit_on"] == str(TODAY)
+    assert detail["last_visit_on"] == str(today())
     # the assessment became a grade request for the centre, not a grade change
     assert detail["grade"] == "yellow" and detail["pending_grade"]["to_grade"] == "green"
     kinds = [e["kind"] for e in client.get(f"/api/v1/keypersons/records/{record_id}/timeline", headers=h).json()]

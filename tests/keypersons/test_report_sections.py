@@ -15,7 +15,7 @@ from shiyu.reports import data, excel, periods, word
 from shiyu.reports.periods import Kind
 from tests.disputes.dispute_fixtures import make_dispute
 from tests.factories import add_user
-from tests.keypersons.kp_fixtures import TODAY, opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.petitions.petition_fixtures import TZ, officers, register
 from tests.web.test_pages import log_in
 
@@ -24,7 +24,7 @@ TITLES = ["矛盾纠纷化解", "信访工作", "重点人员管控"]
 
 def _report(s, principal: Principal, code: str) -> data.Report:
     s.info["principal"] = principal
-    return data.build(s, principal, TZ, code, periods.current(Kind.WEEKLY, TODAY))
+    return data.build(s, principal, TZ, code, periods.current(Kind.WEEKLY, today()))
 
 
 def test_the_sections_count_the_area_and_follow_the_readers_permissions(system_session):
