@@ -30,21 +30,6 @@ if os.environ.get("SHIYU_TEST_REQUIRE_POSTGRES") == "1" and not PG_URL:
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """How the two xdist workers share the suite (``--dist loadgroup``): a file's tests stay together on one
-    worker, in file order (journeys carry a module's world from test to test), except the cases of a test
-    marked ``spread``, each a unit of its own. Files with a slow test go first: their long units start
-    while the short ones are left to fill both workers at the end, instead of one worker finishing a
-    four-minute test alone (the suite's last ten minutes were that)."""
-    slow_files = {i.nodeid.split("::")[0] for i in items if i.get_closest_marker("slow")}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            file = item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(item.nodeid if item.get_closest_marker("spread") else file))
-    items.sort(key=lambda i: i.nodeid.split("::")[0] not in slow_files)
-
-
 def _worker() -> str:
     """Unique per test process, so concurrent runs (xdist workers, several developers) never collide."""
     return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
