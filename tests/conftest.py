@@ -144,6 +144,10 @@ def _empty_tables(url: str) -> None:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
+            # The planner's statistics go too: a test that ran ANALYZE (the demo build) would otherwise leave
+            # its figures to steer the next test's plans.
+            if conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+                conn.execute(text("DELETE FROM sqlite_stat1"))
             conn.execute(text("PRAGMA foreign_keys=ON"))
     engine.dispose()
 

@@ -161,7 +161,8 @@ def test_every_read_is_audited_and_reveal_needs_a_reason(client, system_session,
     with factory() as check:
         check.info["principal"] = Principal.system()
         entries = list(check.scalars(select(AuditEntry).where(AuditEntry.object_type == "kp_record",
-                                                              AuditEntry.actor_name == "leader_a")))
+                                                              AuditEntry.actor_name == "leader_a")
+                                         .order_by(AuditEntry.id)))
     assert [e.action for e in entries if e.action in ("read", "reveal")] == ["read", "read", "reveal"]
     assert entries[-1].reason == "核实身份"
 
