@@ -41,7 +41,8 @@ from shiyu.keypersons.models import (
     Warning,
 )
 from shiyu.org.identity import people
-from shiyu.org.identity.models import User
+from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.roles import Role
 from shiyu.registry import service as registry
 from shiyu.registry.models import Person
 
@@ -311,6 +312,29 @@ def set_team(session: Session, principal: Principal, record_id: int, team: Team,
     log(session, record, "team", principal, grid_worker_id=team.grid_worker_id, police_id=team.police_id,
         cadre_id=team.cadre_id)
     return record
+
+
+def grid_workers(session: Session, grid_id: int) -> list[tuple[int, str]]:
+    """The active grid workers granted over ``grid_id``, as colleagues name them (masked name · unit): who may
+    be named the record's responsible grid worker."""
+    ids = set(session.scalars(select(Grant.user_id).join(User, User.id == Grant.user_id).where(
+        Grant.area_id == grid_id, Grant.role == Role.GRID_WORKER.value, User.is_active.is_(True)),
+        execution_options=UNSCOPED))
+    return sorted(people.labels(session, ids).items(), key=lambda pair: (pair[1], pair[0]))
+
+
+def name_grid_worker(session: Session, principal: Principal, record_id: int, grid_worker_id: int,
+                     expected_version: int | None = None) -> KeyPersonRecord:
+    """The centre names the responsible grid worker (the record page's 责任网格员) — one of the person's grid's
+    workers; the rest of the team stays. A referral from a dispute or a petition arrives without one, and
+    enrolment needs one."""
+    record = get_record(session, record_id)
+    principal.require(MANAGE, record.area_path)
+    if grid_worker_id not in dict(grid_workers(session, record.grid_id)):
+        raise invalid("grid_worker_id", "请选择该人员所在网格的网格员", "Choose a grid worker of the person's grid")
+    return set_team(session, principal, record_id, Team(
+        grid_worker_id=grid_worker_id, police_id=record.police_id, cadre_id=record.cadre_id,
+        guardian_name=record.guardian_name, guardian_phone=record.guardian_phone), expected_version)
 
 
 def request_grade(session: Session, principal: Principal, record_id: int, to_grade: str, reason: str) -> GradeChange:

@@ -3,7 +3,7 @@ with a visit recorded from the phone; the other grid's worker and a citizen see 
 
 from __future__ import annotations
 
-from tests.keypersons.kp_fixtures import opened, world
+from tests.keypersons.kp_fixtures import opened, today, world
 from tests.web.test_pages import hx, log_in
 
 
@@ -83,3 +83,38 @@ def test_outsiders_see_nothing_on_any_page(client, system_session):
                 assert r.status_code in (403, 404), (who, path, r.status_code)
         listed = client.get("/keypersons")
         assert listed.status_code in (status, 403)
+
+
+def test_a_referral_without_a_grid_worker_gets_one_on_the_page_and_is_enrolled(client, system_session):
+    """A referral (from a dispute, a petition) arrives with no team: the leader names one of the person's
+    grid's workers on the record page — another grid's worker is refused — and only then enrols it."""
+    from shiyu.keypersons import service
+    from tests.registry.registry_fixtures import principal
+
+    w = world(system_session)
+    leader = principal(system_session, w, "leader_a")
+    system_session.info["principal"] = leader
+    record = service.open_record(system_session, leader, service.Opening(
+        person_id=w.extra["a"]["persons"][0], group_code="dispute", grade="red", source="dispute",
+        source_ref="MD-1", attributes={"dispute_ref": "MD-1", "risk": "扬言报复"}))
+    service.act(system_session, leader, record.id, "verify", today=today())
+    system_session.commit()
+    record_id = record.id
+    csrf = log_in(client, "leader_a")
+    page = client.get(f"/keypersons/records/{record_id}").text
+    assert 'id="kp-team"' in page and f'value="{w.users["worker_a1"].id}"' in page
+    assert f'value="{w.users["worker_b1"].id}"' not in page  # only the person's grid's workers are offered
+    refused = client.post(f"/keypersons/records/{record_id}/act", data={"action": "enrol"}, headers=hx(csrf))
+    assert refused.status_code == 422 and "列管前须指定责任网格员" in refused.text
+    other = client.post(f"/keypersons/records/{record_id}/team", data={"grid_worker_id": w.users["worker_b1"].id},
+                        headers=hx(csrf))
+    assert other.status_code == 422 and "请选择该人员所在网格的网格员" in other.text
+    named = client.post(f"/keypersons/records/{record_id}/team", data={"grid_worker_id": w.users["worker_a1"].id},
+                        headers=hx(csrf))
+    assert named.headers["HX-Redirect"] == f"/keypersons/records/{record_id}"
+    enrolled = client.post(f"/keypersons/records/{record_id}/act", data={"action": "enrol"}, headers=hx(csrf))
+    assert enrolled.headers["HX-Redirect"] == f"/keypersons/records/{record_id}"
+    shown = client.get(f"/keypersons/records/{record_id}").text
+    assert '<span class="badge" id="kp-state">在管</span>' in shown and "调整责任人" in shown
+    log_in(client, "worker_a1")
+    assert 'id="kp-team"' not in client.get(f"/keypersons/records/{record_id}").text  # the team does not name itself

@@ -48,10 +48,18 @@ def register(request: Request, db: PageDb, principal: PagePrincipal,
 def record_page(request: Request, record_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     """A person's record and timeline: enrolment, state changes, grade changes, visits, hand-overs."""
     require_any(principal, VIEW, VISIT)
+    return _record(request, db, record_id)
+
+
+CLOSED = (State.RELEASED.value, State.TRANSFERRED.value, State.DECEASED.value)
+
+
+def _record(request: Request, db: PageDb, record_id: int, status: int = 200, message: str | None = None) -> Response:
     today = _today(request)
-    r = service.detail(db, principal, record_id, today)
-    return render(request, "keypersons/record.html", r=r, events=service.timeline(db, record_id), today=today,
-                  grades=_grades(db, r["group_code"]))
+    r = service.detail(db, request.state.principal, record_id, today)
+    workers = service.grid_workers(db, r["grid_id"]) if r["may_manage"] and r["state"] not in CLOSED else []
+    return render(request, "keypersons/record.html", status, r=r, events=service.timeline(db, record_id),
+                  today=today, grades=_grades(db, r["group_code"]), workers=workers, message=message)
 
 
 def _grades(db: PageDb, group_code: str) -> list[str]:
@@ -75,10 +83,7 @@ def _back(request: Request, db: PageDb, record_id: int, call: Any, target: str =
         if exc.status == 404:
             raise
         message, _errors = field_errors(exc, language(request))
-        today = _today(request)
-        r = service.detail(db, request.state.principal, record_id, today)
-        return render(request, "keypersons/record.html", exc.status, r=r, events=service.timeline(db, record_id),
-                      today=today, grades=_grades(db, r["group_code"]), message=message)
+        return _record(request, db, record_id, exc.status, message)
     return redirect(request, target or f"/keypersons/records/{record_id}")
 
 
@@ -88,6 +93,15 @@ def act(request: Request, record_id: int, db: PageDb, principal: PagePrincipal,
         version: int | None = Form(None, ge=1, le=2**31)) -> Response:
     return _back(request, db, record_id, lambda: service.act(db, principal, record_id, action, note=note,
                                                              expected_version=version, today=_today(request)))
+
+
+@router.post("/records/{record_id}/team")
+def name_grid_worker(request: Request, record_id: int, db: PageDb, principal: PagePrincipal,
+                     grid_worker_id: int = Form(0, ge=0, le=2**62),
+                     version: int | None = Form(None, ge=1, le=2**31)) -> Response:
+    """The centre names the responsible grid worker (a referral arrives without one; enrolment needs one)."""
+    return _back(request, db, record_id, lambda: service.name_grid_worker(db, principal, record_id, grid_worker_id,
+                                                                          expected_version=version))
 
 
 @router.post("/records/{record_id}/grade")
