@@ -73,8 +73,11 @@ class Opening:
     period_end: date | None = None
 
 
-def log(session: Session, record: KeyPersonRecord, kind: str, principal: Principal, **data: Any) -> None:
-    session.add(KeyPersonEvent(record_id=record.id, kind=kind, at=utcnow(), actor_id=principal.user_id,
+def log(session: Session, record: KeyPersonRecord, kind: str, principal: Principal, *, actor_id: int | None = None,
+        **data: Any) -> None:
+    """One timeline entry; ``actor_id`` names who did it when the system writes it for them (a visit sent as a
+    work item is recorded by the system, made by the grid worker)."""
+    session.add(KeyPersonEvent(record_id=record.id, kind=kind, at=utcnow(), actor_id=actor_id or principal.user_id,
                                data=data, area_path=record.area_path))
 
 
@@ -437,8 +440,8 @@ def record_visit(session: Session, principal: Principal, record_id: int, report:
     record.warning = Warning.NONE.value
     plans.schedule(session, record, today)
     session.flush()
-    log(session, record, "visit", principal, visit_id=visit.id, visited_on=report.visited_on.isoformat(),
-        on_time=visit.on_time, assessed_grade=report.assessed_grade)
+    log(session, record, "visit", principal, actor_id=visit.by_id, visit_id=visit.id,
+        visited_on=report.visited_on.isoformat(), on_time=visit.on_time, assessed_grade=report.assessed_grade)
     if report.assessed_grade is not None and report.assessed_grade != record.grade:
         pending = session.scalar(select(GradeChange.id).where(GradeChange.record_id == record.id,
                                                               GradeChange.status == GradeRequest.PENDING.value))
