@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
-from shiyu.keypersons import dashboard, handover, plan_admin, service
+from shiyu.keypersons import dashboard, groups, handover, plan_admin, service
 from shiyu.keypersons.errors import invalid
 from shiyu.keypersons.models import GRADES, MANAGE, VIEW, VISIT, State, Warning
 from shiyu.web.admin.common import paging, redirect
@@ -59,7 +59,8 @@ def _record(request: Request, db: PageDb, record_id: int, status: int = 200, mes
     r = service.detail(db, request.state.principal, record_id, today)
     workers = service.grid_workers(db, r["grid_id"]) if r["may_manage"] and r["state"] not in CLOSED else []
     return render(request, "keypersons/record.html", status, r=r, events=service.timeline(db, record_id),
-                  today=today, grades=_grades(db, r["group_code"]), workers=workers, message=message)
+                  today=today, grades=_grades(db, r["group_code"]), workers=workers, message=message,
+                  sources=groups.SOURCE_LABELS)
 
 
 def _grades(db: PageDb, group_code: str) -> list[str]:
