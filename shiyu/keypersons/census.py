@@ -134,6 +134,8 @@ def record_finding(session: Session, payload: dict[str, Any], done_on: date) -> 
 
 
 def _apply(session: Session, record: KeyPersonRecord, met: bool, living: bool, done_on: date) -> str:
+    """What the finding does to the record, as the outcome the timeline shows. The steps are the system's: the
+    worker who answered may not hold the right to take them on the record, the census that asked does."""
     system = Principal.system("keypersons")
     if met or living:
         if record.last_verified_on is None or done_on > record.last_verified_on:
