@@ -304,6 +304,8 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/keypersons/my-visits", "list", lambda w: "/api/v1/keypersons/my-visits"),
     Case("GET", "/api/v1/keypersons/dashboard", "deny",
          lambda w: f"/api/v1/keypersons/dashboard?area_id={w.community_b.id}"),
+    Case("POST", "/api/v1/keypersons/census", "deny", lambda w: "/api/v1/keypersons/census",
+         lambda w: {"area_id": _b(w)["area"], "due_at": "2030-01-01T00:00:00+08:00", "title": "越权清查"}),
     Case("GET", "/api/v1/keypersons/handovers", "list", lambda w: "/api/v1/keypersons/handovers"),
     Case("POST", "/api/v1/keypersons/handovers", "deny", lambda w: "/api/v1/keypersons/handovers",
          lambda w: {"group_code": "released", "to_grid_id": w.grids["b1"].id, "person_id": w.extra["person_b2"],

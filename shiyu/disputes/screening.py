@@ -54,17 +54,9 @@ def start_round(db: Session, principal: Principal, *, area_id: int, due_at: date
 def rate(db: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """排查率 over the rounds sent in the period that the caller sees: grids reported ÷ grids sent a round, and
     how many of the reports were 零报告."""
-    type_id = db.scalar(select(TaskType.id).where(TaskType.code == TYPE_CODE))
-    if type_id is None:
+    where = tasks.sent_items(db, TYPE_CODE, since, until)
+    if where is None:
         return {"grids": 0, "reported": 0, "zero_reports": 0, "rate": None}
-    where = [WorkItem.type_id == type_id]
-    if since is not None or until is not None:
-        sent = select(Assignment.id)
-        if since is not None:
-            sent = sent.where(Assignment.created_at >= since)
-        if until is not None:
-            sent = sent.where(Assignment.created_at < until)
-        where.append(WorkItem.assignment_id.in_(sent))
     total = db.scalar(select(func.count()).select_from(WorkItem).where(*where)) or 0
     reported = list(db.scalars(select(WorkItem.data).where(*where, WorkItem.state.in_(REPORTED))))
     zero = sum(1 for data in reported if (data or {}).get("zero_report") is True)

@@ -1,6 +1,6 @@
 """``/api/v1/keypersons``: records (masked, every read audited), the audited reveal, state actions, the team,
-grade changes and their approval, visits, hand-overs, the visit plans, the dashboard. Thin: parse, authorise
-through the scoped session and the service, call one function."""
+grade changes and their approval, visits, hand-overs, the visit plans, the dashboard, census campaigns. Thin:
+parse, authorise through the scoped session and the service, call one function."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from shiyu.core.errors import Forbidden
 from shiyu.core.http import CurrentPrincipal, Db, Paging, get_settings
 from shiyu.core.paging import Page
 from shiyu.core.scoping import Principal
-from shiyu.keypersons import dashboard, handover, plan_admin, service
+from shiyu.keypersons import census, dashboard, handover, plan_admin, service
 from shiyu.keypersons.models import MANAGE, VIEW, VISIT
 from shiyu.keypersons.schemas import (
     ActIn,
     CancelIn,
+    CensusIn,
+    CensusOut,
     DashboardOut,
     DecideIn,
     EventOut,
@@ -170,6 +172,14 @@ def my_visits(db: Db, principal: CurrentPrincipal, day: date = Today) -> list[di
 def get_dashboard(db: Db, principal: CurrentPrincipal, area_id: int | None = Query(None, ge=1, le=2**62),
                   day: date = Today) -> dict[str, Any]:
     return dashboard.dashboard(db, principal, area_id, day)
+
+
+@router.post("/census", response_model=CensusOut, status_code=201,
+             summary="Send a census (集中清查): one work item per open record under an area, for its grid worker")
+def start_census(body: CensusIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    assignment = census.start_census(db, principal, body.area_id, body.due_at, body.title, body.group_codes)
+    return {"assignment_id": assignment.id, "items": len(assignment.targets), "title": assignment.title,
+            "due_at": assignment.due_at}
 
 
 @router.get("/handovers", response_model=list[HandoverOut], summary="Hand-overs to and from your area")

@@ -148,6 +148,9 @@ class KeyPersonRecord(ScopedMixin, TimestampMixin, Base):
     enrolled_on: Mapped[date | None]
     closed_on: Mapped[date | None]
     last_visit_on: Mapped[date | None]
+    # The day a census (集中清查, shiyu.keypersons.census) last confirmed the person is here: met, or still living
+    # in the area; a visit does not set it — a census is the centre's own check that the register is true.
+    last_verified_on: Mapped[date | None]
     next_due_on: Mapped[date | None]
     warning: Mapped[str] = mapped_column(String(8), default=Warning.NONE.value)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"))

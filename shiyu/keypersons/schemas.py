@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,7 @@ class RecordRow(BaseModel):
     id_number: str | None
     next_due_on: date | None
     last_visit_on: date | None
+    last_verified_on: date | None = Field(description="the day a census last confirmed the person is here")
     overdue_days: int
     warning: str
     version: int
@@ -186,6 +187,23 @@ class PlanIn(BaseModel):
     interval_days: int = Field(ge=1, le=366)
 
 
+class CensusAreaOut(BaseModel):
+    area_path: str
+    area_name: str
+    sent: int
+    checked: int
+    unable: int
+    rate: float | None = Field(description="checked ÷ sent, in percent")
+
+
+class CensusCompletionOut(BaseModel):
+    sent: int = Field(description="census items sent (one per record)")
+    checked: int = Field(description="items done, or reviewed after done")
+    unable: int = Field(description="items marked unable to check")
+    rate: float | None = Field(description="清查完成率: checked ÷ sent, in percent; none before any census")
+    areas: list[CensusAreaOut]
+
+
 class DashboardOut(BaseModel):
     area_id: int
     area_name: str
@@ -195,3 +213,19 @@ class DashboardOut(BaseModel):
     on_time_rate: float | None
     since: date
     rows: list[dict[str, Any]]
+    census: CensusCompletionOut = Field(description="census campaigns sent since ``since``, by child area")
+
+
+class CensusIn(BaseModel):
+    area_id: int = Field(ge=1, le=2**62, description="every open record in the grids under this area is checked")
+    due_at: datetime
+    title: str = Field("", max_length=200, description="default 重点人员集中清查")
+    group_codes: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=20, description="only these special groups (default: all)")
+
+
+class CensusOut(BaseModel):
+    assignment_id: int
+    items: int = Field(description="one work item per record")
+    title: str
+    due_at: datetime

@@ -150,6 +150,7 @@ def record_row(record: KeyPersonRecord, person: Person | None, group: KeyPersonG
         "name": mask("name", person.name) if person else None,
         "id_number": mask("id_number", person.id_number) if person else None,
         "next_due_on": record.next_due_on, "last_visit_on": record.last_visit_on,
+        "last_verified_on": record.last_verified_on,
         "overdue_days": plans.overdue_days(record.next_due_on, today) if record.state in (
             State.ENROLLED.value, State.LOST_CONTACT.value) else 0,
         "warning": record.warning, "version": record.version,

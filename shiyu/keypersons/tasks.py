@@ -1,7 +1,7 @@
 """The key persons' background work: every night the due dates are recomputed for the whole city, the
 warnings raised (set-based) and the visits due within a week opened as work items; every hour the missed
 visits past the limit become cases; closed records past the retention period lose their personal data. The
-task engine's "item done" event records a visit or a person found again."""
+task engine's "item done" event records a visit, a person found again or a census finding."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from shiyu.core import outbox
 from shiyu.core.db import transaction
 from shiyu.core.jobs import JobContext, periodic
 from shiyu.core.scoping import Principal
-from shiyu.keypersons import escalation, items, plans, retention, service
+from shiyu.keypersons import census, escalation, items, plans, retention, service
 from shiyu.keypersons.models import GRADES, KeyPersonGroup, KeyPersonRecord, State
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ def erase_closed(ctx: JobContext) -> int:
 @outbox.subscribe("task.item_done", name="keypersons.item_done")
 def item_done(session: Session, event: outbox.OutboxEvent) -> None:
     """A visit item done records the visit on the record (once: the visit's ``client_uuid`` is the item's); a
-    search item done with "found" restores contact. Items of other types, or for a due date the record has
-    moved past (the visit was recorded on the record directly), change nothing."""
+    search item done with "found" restores contact; a census item done writes its finding on the record (once:
+    the timeline entry names the item; ``census.record_finding``). Items of other types, or for a due date the
+    record has moved past (the visit was recorded on the record directly), change nothing."""
     payload = event.payload
     data = payload.get("data") or {}
     done_on = datetime.fromisoformat(payload["done_at"]).astimezone(items.TZ).date()
@@ -88,6 +89,8 @@ def item_done(session: Session, event: outbox.OutboxEvent) -> None:
         if record is not None and record.state == State.LOST_CONTACT.value and data.get("found") is True:
             service.act(session, system, record.id, "regain", note=str(data.get("whereabouts", ""))[:500],
                         today=done_on)
+    elif payload.get("type_code") == census.TYPE_CODE:
+        census.record_finding(session, payload, done_on)
 
 
 def _record(session: Session, record_id: int) -> KeyPersonRecord | None:

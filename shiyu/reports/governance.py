@@ -1,10 +1,11 @@
-"""The report's sections beyond the case loop: 矛盾纠纷化解, 信访工作 and 重点人员管控 (issues 16 and 17).
+"""The report's sections beyond the case loop: 矛盾纠纷化解, 信访工作, 重点人员管控 and 重点人员集中清查 (issues 16
+and 17).
 
 Each comes from the figures its own domain computes (``shiyu.disputes.indicators``,
 ``shiyu.petitions.service.indicators``, ``shiyu.keypersons.plans``), narrowed to the report's area, and only for
 a reader who holds that domain's view permission over the area: the session's scope already hides what the
-reader may not see, and a section of zeros would read as "nothing happened". The key persons' section holds
-counts and rates only — no name, no record — like the dashboard it mirrors.
+reader may not see, and a section of zeros would read as "nothing happened". The key persons' sections hold
+counts and rates only — no name, no record — like the dashboard they mirror.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shiyu.core.errors import NotFound
 from shiyu.core.scoping import Principal
 from shiyu.disputes import indicators as dispute_indicators
 from shiyu.disputes.models import VIEW as DISPUTE_VIEW
+from shiyu.keypersons import dashboard as kp_dashboard
 from shiyu.keypersons import plans
 from shiyu.keypersons.models import VIEW as KEYPERSON_VIEW
 from shiyu.keypersons.models import KeyPersonGroup
+from shiyu.org.areas.models import Area
 from shiyu.petitions import service as petitions
 from shiyu.petitions.models import VIEW as PETITION_VIEW
 
@@ -65,6 +69,13 @@ LABELS: dict[str, tuple[str, str]] = {
                "只含人数和比率，不含个人信息。",
                "On file and in care as of {now}; in hand = in care and not out of hand ÷ on file (in care or lost "
                "contact); visits since the period began. Counts and rates only, no personal data."),
+    "census": ("重点人员集中清查", "Key-person census"), "c_area": ("区域", "Area"),
+    "c_sent": ("下发（人次）", "Sent"),
+    "c_checked": ("已清查", "Checked"), "c_unable": ("无法清查", "Unable"), "c_rate": ("清查完成率", "Completion"),
+    "c_note": ("期间内下发的集中清查任务，按截至报告时的办理情况统计；清查完成率＝已清查÷下发。"
+               "只含人次和比率，不含个人信息。",
+               "Census items sent in the period, as they stand now; completion = checked ÷ sent. Counts and rates "
+               "only, no personal data."),
 }
 _LEVELS = {"1": ("市级", "city "), "2": ("区县级", "district "), "3": ("街道级", "street "),
            "4": ("社区级", "community ")}
@@ -85,6 +96,7 @@ def sections(session: Session, principal: Principal, tz: ZoneInfo, area_path: st
         out.append(_petitions(session, tz, area_path, start, end, lang))
     if principal.can(KEYPERSON_VIEW, area_path):
         out.append(_key_persons(session, area_path, start, now.astimezone(tz), lang))
+        out.append(_census(session, tz, area_path, start, end, lang))
     return out
 
 
@@ -130,6 +142,22 @@ def _key_persons(session: Session, area_path: str, start: date, now: datetime, l
                                     "k_on_time")]
     return Section(_l(lang, "keypersons"), header, table,
                    note=_l(lang, "k_note").format(now=f"{now:%Y-%m-%d %H:%M}"))
+
+
+def _census(session: Session, tz: ZoneInfo, area_path: str, start: date, end: date, lang: str) -> Section:
+    """清查完成率 by child area for the census campaigns sent in the period, as they stand now."""
+    area = session.scalar(select(Area).where(Area.area_path == area_path))
+    if area is None:  # the report's own area: the reader who may see its key persons sees the area
+        raise NotFound(detail={"object": "area"})
+    since = datetime.combine(start, datetime.min.time(), tz)
+    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz)
+    figures = kp_dashboard.census_by_child_area(session, area, since, until)
+    table: list[list[Any]] = [[r["area_name"], r["sent"], r["checked"], r["unable"], _percent(r["rate"])]
+                              for r in figures["areas"]]
+    table.append([_l(lang, "k_total"), figures["sent"], figures["checked"], figures["unable"],
+                  _percent(figures["rate"])])
+    header = [_l(lang, k) for k in ("c_area", "c_sent", "c_checked", "c_unable", "c_rate")]
+    return Section(_l(lang, "census"), header, table, note=_l(lang, "c_note"))
 
 
 def _percent(value: Any) -> str:

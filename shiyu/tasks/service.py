@@ -59,12 +59,14 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 @dataclass(frozen=True)
 class TargetRef:
     """What one item is about: a record of a domain (``kind``, ``id``) in a grid (``area_id``), with a label
-    to show (never personal data in clear)."""
+    to show (never personal data in clear), and optionally the worker it is for (``assignee_id``: a domain that
+    knows whose record it is — a key person's grid worker — names them; none is every worker of the grid)."""
 
     kind: str
     id: int | None
     area_id: int
     label: str = ""
+    assignee_id: int | None = None
 
 
 # -- the admitted list ------------------------------------------------------------------------------------
@@ -299,7 +301,9 @@ def assign(db: Session, principal: Principal, *, type_code: str, title: str, due
            grid_ids: Sequence[int] = (), targets: Sequence[TargetRef] = (), instructions: str = "",
            priority: str = "normal", now: datetime | None = None) -> Assignment:
     """Send an admitted type down: one item per target grid (areas above a grid stand for all their grids)
-    and one per target record. The issuer is the caller's own centre over all targets."""
+    and one per target record, for the target's ``assignee_id`` when the domain names one (the API does not
+    take it: only a domain knows whose record a target is). The issuer is the caller's own centre over all
+    targets."""
     now = now or utcnow()
     if not principal.has_permission(ASSIGN):
         raise Forbidden(detail={"permission": ASSIGN})
@@ -338,7 +342,8 @@ def assign(db: Session, principal: Principal, *, type_code: str, title: str, due
              for g in grids]
     items += [WorkItem(assignment_id=assignment.id, type_id=task_type.id, title=title, target_kind=t.kind,
                        target_id=t.id, target_label=_text(t.label, "label", 200), grid_id=t.area_id,
-                       area_path=areas[t.area_id].area_path, due_at=due_at) for t in targets]
+                       area_path=areas[t.area_id].area_path, assignee_id=t.assignee_id, due_at=due_at)
+               for t in targets]
     db.add_all(items)
     db.flush()
     return assignment
@@ -502,6 +507,25 @@ def _emit(db: Session, item: WorkItem, task_type: TaskType, action: str, princip
 
 
 # -- lists, progress, warnings ----------------------------------------------------------------------------
+
+def sent_items(db: Session, type_code: str, since: datetime | None = None,
+               until: datetime | None = None) -> list[Any] | None:
+    """The conditions selecting the items of one type sent by assignments created in ``[since, until)`` — what
+    a domain's completion rate counts (排查率, 清查完成率). None when the type was never declared: nothing of
+    it was ever sent."""
+    type_id = db.scalar(select(TaskType.id).where(TaskType.code == type_code))
+    if type_id is None:
+        return None
+    where: list[Any] = [WorkItem.type_id == type_id]
+    if since is not None or until is not None:
+        sent = select(Assignment.id)
+        if since is not None:
+            sent = sent.where(Assignment.created_at >= since)
+        if until is not None:
+            sent = sent.where(Assignment.created_at < until)
+        where.append(WorkItem.assignment_id.in_(sent))
+    return where
+
 
 def items_for_worker(db: Session, principal: Principal, *, states: Sequence[str] = OPEN_STATES,
                      limit: int = 500) -> list[WorkItem]:

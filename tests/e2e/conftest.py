@@ -177,9 +177,11 @@ def page(browser: Browser, live: dict) -> Iterator[Page]:
     context.close()
 
 
-def sized_page(browser: Browser, url: str, width: int, height: int) -> Page:
-    """A page in a fresh context of its own (its own cookies) at a viewport size: a phone, a desktop."""
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=url, locale="zh-CN")
+def sized_page(browser: Browser, url: str, width: int, height: int, **options: Any) -> Page:
+    """A page in a fresh context of its own (its own cookies) at a viewport size: a phone, a desktop; ``options``
+    go to the context (a phone's touch, scale, geolocation)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=url, locale="zh-CN",
+                                  **options)
     context.set_default_timeout(WAIT_MS)
     return context.new_page()
 

@@ -58,6 +58,7 @@ def _body(path: str, ids: dict[str, Any]) -> dict[str, Any]:
                      "attributes": {"offence": "盗窃罪", "released_on": "2026-01-01"}},
         "/cancel": {"note": "撤回"},
         "/plans/{plan_id}": {"interval_days": 1},
+        "/census": {"area_id": w.community_a.id, "due_at": "2030-01-01T00:00:00+08:00"},
     }
     return next((b for suffix, b in bodies.items() if path.endswith(suffix)), {})
 

@@ -4,11 +4,14 @@ report's area, in the DOCX and the XLSX, and only for a reader holding each doma
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from docx import Document
 from openpyxl import load_workbook
 
 from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
+from shiyu.keypersons import census
 from shiyu.org.identity.service import principal_for
 from shiyu.registry.models import Person
 from shiyu.reports import data, excel, periods, word
@@ -17,9 +20,10 @@ from tests.disputes.dispute_fixtures import make_dispute
 from tests.factories import add_user
 from tests.keypersons.kp_fixtures import opened, today, world
 from tests.petitions.petition_fixtures import TZ, officers, register
+from tests.registry.registry_fixtures import principal
 from tests.web.test_pages import log_in
 
-TITLES = ["矛盾纠纷化解", "信访工作", "重点人员管控"]
+TITLES = ["矛盾纠纷化解", "信访工作", "重点人员管控", "重点人员集中清查"]
 
 
 def _report(s, principal: Principal, code: str) -> data.Report:
@@ -36,6 +40,10 @@ def test_the_sections_count_the_area_and_follow_the_readers_permissions(system_s
     register(s, w, "officer_b", w.community_b.id)  # another community: not in A's report
     opened(s, w, w.extra["a"]["persons"][0])  # a released prisoner in hand in grid a1
     analyst = add_user(s, "analyst_city", w.city, [("analyst", w.city)])
+    leader = principal(s, w, "leader_a")
+    s.info["principal"] = leader
+    census.start_census(s, leader, w.community_a.id, utcnow() + timedelta(days=3))  # not answered yet
+    s.info["principal"] = Principal.system("test")
     s.commit()
 
     report = _report(s, Principal.system("test"), w.community_a.code)
@@ -48,9 +56,11 @@ def test_the_sections_count_the_area_and_follow_the_readers_permissions(system_s
     assert kp.rows[-1][:3] == ["合计", 1, 1]
     name = s.get(Person, w.extra["a"]["persons"][0]).name
     assert name not in str(kp.rows)  # counts and rates only
+    assert by_title["重点人员集中清查"].rows == [["甲社区第一网格", 1, 0, 0, "0.0%"], ["合计", 1, 0, 0, "0.0%"]]
 
     text = "\n".join(p.text for p in Document(io.BytesIO(word.write(report))).paragraphs)
     assert "七、矛盾纠纷化解" in text and "八、信访工作" in text and "九、重点人员管控" in text
+    assert "十、重点人员集中清查" in text
     book = load_workbook(io.BytesIO(excel.write(report)))
     assert set(TITLES) <= set(book.sheetnames)
     assert list(next(r for r in book["重点人员管控"].iter_rows(values_only=True)

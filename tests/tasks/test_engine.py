@@ -68,6 +68,26 @@ def test_targets_fan_out_one_item_per_record(system_session, world):
     items = _items(s, assignment.id)
     assert [(i.target_kind, i.target_id, i.target_label) for i in items] == [
         ("house", 11, "幸福小区3栋501"), ("house", 12, "幸福小区5栋101")]
+    assert [i.assignee_id for i in items] == [None, None]
+
+
+def test_a_target_may_name_its_worker(system_session, world):
+    """A domain that knows whose record a target is (a key person's grid worker) names them: only they work it."""
+    s, w = system_session, world
+    rental_type(s)
+    worker = w.users["worker_a1b"] = add_user(s, "worker_a1b", w.grids["a1"], [("grid_worker", w.grids["a1"])])
+    operator = _as(s, w, "operator_a")
+    targets = [TargetRef("house", 11, w.grids["a1"].id, "3栋501", assignee_id=worker.id),
+               TargetRef("house", 12, w.grids["a1"].id, "5栋101")]
+    assignment = service.assign(s, operator, type_code="rental.check", title="出租屋", targets=targets,
+                                due_at=utcnow() + timedelta(days=3))
+    s.commit()
+    named, anyone = sorted(_items(s, assignment.id), key=lambda i: i.target_id or 0)
+    assert (named.assignee_id, anyone.assignee_id) == (worker.id, None)
+    with pytest.raises(Forbidden) as e:
+        service.act(s, _as(s, w, "worker_a1"), named.id, "start")
+    assert e.value.code == "task_not_assignee"
+    assert service.act(s, _as(s, w, "worker_a1b"), named.id, "start").state == "in_progress"
 
 
 def test_assigning_is_refused_outside_the_centre_for_unadmitted_types_and_in_the_past(system_session, world):

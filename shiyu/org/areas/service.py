@@ -78,6 +78,17 @@ def roots(session: Session, principal: Principal) -> list[Area]:
     return list(session.scalars(select(Area).where(Area.code.in_(codes)).order_by(Area.code))) if codes else []
 
 
+def own_and_below(session: Session, principal: Principal, permissions: Iterable[str],
+                  max_level: int = int(AreaLevel.GRID)) -> list[Area]:
+    """The caller's own areas and those one level below, down to ``max_level``, where the caller holds every
+    permission named: what a page offers to send a campaign to (a 排查 round, a census)."""
+    wanted = tuple(permissions)
+    if not all(principal.has_permission(p) for p in wanted):
+        return []
+    found = [a for root in roots(session, principal) for a in (root, *children(session, root.id))]
+    return [a for a in found if a.level <= max_level and all(principal.can(p, a.area_path) for p in wanted)]
+
+
 def children_with_flags(session: Session, area_id: int) -> list[tuple[Area, bool]]:
     """The children of an area, each with whether it has children of its own in scope, so that a tree can
     show which nodes open without loading the next level."""

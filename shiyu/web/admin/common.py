@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
+from shiyu.core.errors import ValidationFailed
 from shiyu.core.paging import PageParams
 
 PAGE_SIZE = 50
@@ -36,3 +38,14 @@ def int_or_none(value: Any) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def end_of_day(text: str, request: Request, field: str = "due_date") -> datetime:
+    """A form's date as the end of that day in the city's time zone (a campaign is due by the evening of its
+    date); a missing or malformed date is a 422 naming ``field``."""
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError as exc:
+        raise ValidationFailed("task_due_invalid", "请选择截止日期", "Choose the due date",
+                               detail={"field": field}) from exc
+    return day.replace(tzinfo=request.app.state.settings.tz) + timedelta(days=1) - timedelta(minutes=1)

@@ -36,7 +36,7 @@ from shiyu.disputes.models import (
 )
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import Area, AreaLevel
-from shiyu.web.admin.common import paging, redirect
+from shiyu.web.admin.common import end_of_day, paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/disputes", route_class=PageRoute, include_in_schema=False)
@@ -69,23 +69,15 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, state: str | No
 
 
 def _screening_areas(db: PageDb, principal: PagePrincipal) -> list[Any]:
-    """The caller's own areas and those one level below, where a 排查 round may be sent."""
-    if not principal.has_permission(screening.ASSIGN):
-        return []
-    roots = areas.roots(db, principal)
-    return [a for root in roots for a in (root, *areas.children(db, root.id)) if a.level < int(AreaLevel.GRID)]
+    """The caller's own areas and those one level below (above the grids), where a 排查 round may be sent."""
+    return areas.own_and_below(db, principal, (screening.ASSIGN,), max_level=int(AreaLevel.GRID) - 1)
 
 
 @router.post("/screening")
 def start_screening(request: Request, db: PageDb, principal: PagePrincipal, area_id: int = Form(0, ge=0),
                     due_on: str = Form("", max_length=10)) -> Response:
     """发起排查 from the desk: a round to every grid under the area, due at the end of the day chosen."""
-    try:
-        due = datetime.combine(date.fromisoformat(due_on), datetime.max.time().replace(microsecond=0),
-                               tzinfo=request.app.state.settings.tz)
-    except ValueError:
-        raise ValidationFailed("invalid_date", "请填写截止日期", "Give the due date",
-                               detail={"field": "due_on"}) from None
+    due = end_of_day(due_on, request, "due_on")
     screening.start_round(db, principal, area_id=area_id, due_at=due)
     return redirect(request, "/disputes?screening=sent")
 

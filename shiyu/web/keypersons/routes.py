@@ -12,10 +12,10 @@ from fastapi.responses import Response
 
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
-from shiyu.keypersons import dashboard, groups, handover, plan_admin, service
+from shiyu.keypersons import census, dashboard, groups, handover, plan_admin, service
 from shiyu.keypersons.errors import invalid
 from shiyu.keypersons.models import GRADES, MANAGE, VIEW, VISIT, State, Warning
-from shiyu.web.admin.common import paging, redirect
+from shiyu.web.admin.common import end_of_day, paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/keypersons", route_class=PageRoute, include_in_schema=False)
@@ -156,8 +156,36 @@ def my_visits(request: Request, db: PageDb, principal: PagePrincipal, done: int 
 @router.get("/dashboard")
 def dashboard_page(request: Request, db: PageDb, principal: PagePrincipal,
                    area: int | None = Query(None, ge=1, le=2**62)) -> Response:
-    """The centre's dashboard: 在管, 脱管, 失联, visits due and overdue, and the indicators by area and group."""
+    """The centre's dashboard: 在管, 脱管, 失联, visits due and overdue, the indicators by area and group, the
+    census campaigns' completion, and for those who may send one the census form."""
     require_any(principal, VIEW)
+    return _dashboard(request, db, principal, area)
+
+
+def _dashboard(request: Request, db: PageDb, principal: PagePrincipal, area: int | None, status: int = 200,
+               **extra: Any) -> Response:
     board = dashboard.dashboard(db, principal, area, _today(request))
-    return render(request, "keypersons/dashboard.html", board=board, days=dashboard.INDICATOR_DAYS,
-                  pending=service.grade_requests(db, principal))
+    census_areas = census.assignable_areas(db, principal)
+    return render(request, "keypersons/dashboard.html", status, board=board, days=dashboard.INDICATOR_DAYS,
+                  pending=service.grade_requests(db, principal), census_areas=census_areas,
+                  groups=plan_admin.groups(db) if census_areas else [], **extra)
+
+
+@router.post("/census")
+def start_census(request: Request, db: PageDb, principal: PagePrincipal, area_id: int = Form(0, ge=0, le=2**62),
+                 due_on: str = Form("", max_length=10), group: list[str] = Form([], max_length=20)) -> Response:
+    """发起清查 from the dashboard, then the campaign's progress page (by area, the task engine's). A census
+    refused for its input (no one to check, too many, no date) shows the dashboard again with the reason; one
+    refused for the caller's rights is the error page."""
+    require_any(principal, VIEW)
+    try:
+        assignment = census.start_census(db, principal, area_id, end_of_day(due_on, request, "due_on"),
+                                         group_codes=group)
+    except ShiyuError as exc:
+        db.rollback()
+        if exc.status in (403, 404):
+            raise
+        message, _errors = field_errors(exc, language(request))
+        return _dashboard(request, db, principal, None, exc.status, message=message,
+                          chosen={"area_id": area_id, "due_on": due_on, "groups": set(group)})
+    return redirect(request, f"/tasks/assignments/{assignment.id}")

@@ -3,7 +3,7 @@ a centre sees its subtree's campaigns and items, a department its own proposals,
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -23,7 +23,7 @@ from shiyu.org.units.models import Department
 from shiyu.org.units.service import department_names
 from shiyu.tasks import forms, service
 from shiyu.tasks.models import ASSIGN, PROPOSE, VIEW, Assignment, TaskType, WorkItem
-from shiyu.web.admin.common import paging, redirect
+from shiyu.web.admin.common import end_of_day, paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any
 
 router = APIRouter(prefix="/tasks", route_class=PageRoute, include_in_schema=False)
@@ -114,7 +114,7 @@ async def create_assignment(request: Request, db: PageDb, principal: PagePrincip
     values = {k: str(v) for k, v in form.items() if k != "grid_ids"}
     grid_ids = [int(v) for v in form.getlist("grid_ids") if isinstance(v, str) and v.isdigit() and len(v) < 18]
     try:
-        due = _due(values.get("due_date", ""), request)
+        due = end_of_day(values.get("due_date", ""), request)
         assignment = service.assign(db, principal, type_code=values.get("type_code", ""),
                                     title=values.get("title", ""), due_at=due, grid_ids=grid_ids,
                                     instructions=values.get("instructions", ""),
@@ -125,16 +125,6 @@ async def create_assignment(request: Request, db: PageDb, principal: PagePrincip
         return _wizard(request, db, principal, exc.status, values=values, errors=errors, message=message,
                        chosen=set(grid_ids))
     return redirect(request, f"/tasks/assignments/{assignment.id}")
-
-
-def _due(text: str, request: Request) -> datetime:
-    """The end of the chosen day in the city's time zone (a campaign is due by the evening of its date)."""
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d")
-    except ValueError as exc:
-        raise ValidationFailed("task_due_invalid", "请选择截止日期", "Choose the due date",
-                               detail={"field": "due_date"}) from exc
-    return day.replace(tzinfo=request.app.state.settings.tz) + timedelta(days=1) - timedelta(minutes=1)
 
 
 # -- the admitted list ----------------------------------------------------------------------------------------
