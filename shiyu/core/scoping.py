@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import String, event, false, inspect, or_, select
+from sqlalchemy import String, and_, event, false, inspect, or_, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
 from shiyu.core.errors import Forbidden
@@ -114,12 +114,18 @@ def register_scoped(cls: type[ScopedMixin]) -> type[ScopedMixin]:
 
 
 def scope_criteria(cls: Any, principal: Principal, permission: str) -> Any:
+    """The rows ``principal`` sees: under a path where they hold ``permission``, or one of the model's own
+    extra cases (``__extra_scope__``: a reporter's own link, a department's own facts) — and, when the model
+    narrows its rows further (``__narrow_scope__``: a key person's work item among a grid's tasks), only
+    those of them that the narrowing lets through."""
     paths = principal.paths_with(permission)
     extra = getattr(cls, "__extra_scope__", None)
     clauses = [cls.area_path.startswith(p, autoescape=True) for p in paths]
     if extra is not None:
         clauses.extend(extra(principal))
-    return or_(*clauses) if clauses else false()
+    criteria = or_(*clauses) if clauses else false()
+    narrow = getattr(cls, "__narrow_scope__", None)
+    return and_(criteria, narrow(principal)) if narrow is not None else criteria
 
 
 class ScopedSession(Session):

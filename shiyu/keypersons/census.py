@@ -39,9 +39,10 @@ from shiyu.keypersons.models import VIEW, KeyPersonEvent, KeyPersonRecord, State
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import Area
 from shiyu.tasks import service as tasks
-from shiyu.tasks.models import Assignment, ItemState, TaskType, WorkItem
+from shiyu.tasks.models import Assignment, ItemState, TaskType, WorkItem, restrict_type
 
 TYPE_CODE = "keyperson.census"
+restrict_type(TYPE_CODE, VIEW)  # like visits: the census's items and answers are about key persons
 NAME = "重点人员集中清查"
 ASSIGN = "task.assign"
 EVENT = "census"

@@ -25,12 +25,16 @@ from sqlalchemy.orm import Session
 
 from shiyu.core.config import Settings
 from shiyu.core.scoping import Principal
-from shiyu.keypersons.models import KeyPersonRecord, State
+from shiyu.keypersons.models import VIEW, KeyPersonRecord, State
 from shiyu.tasks import service as tasks
-from shiyu.tasks.models import OPEN_STATES, TaskType, WorkItem
+from shiyu.tasks.models import OPEN_STATES, TaskType, WorkItem, restrict_type
 
 VISIT = "keyperson.visit"
 SEARCH = "keyperson.search"
+# A visit or a search names a key person: of the grid's task readers only the record's viewers and the item's
+# own grid worker see it (docs/adr/0010).
+for _code in (VISIT, SEARCH):
+    restrict_type(_code, VIEW)
 HORIZON_DAYS = 7
 UNSCOPED = {"unscoped": True}
 GRADE_OPTIONS = {"0级": "0", "1级": "1", "2级": "2", "3级": "3", "4级": "4", "5级": "5", "红": "red", "黄": "yellow",

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, and_, exists, or_, select, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shiyu.core.db import Base, TimestampMixin
@@ -84,6 +84,34 @@ class TaskType(TimestampMixin, Base):
     system: Mapped[bool] = mapped_column(default=False)
 
 
+# Task types whose items not every holder of ``task.view`` over the grid may see: code → the permission that
+# sees all of them in an area. A key person's visit, search or census item is work about a person whom the
+# grid's other staff (an operator, an analyst, another grid worker) may not know of, and its answers describe
+# that person (docs/adr/0010). Such an item is seen by holders of that permission over its grid and by its
+# own assignee; the domain declares its types at import (``restrict_type``).
+_RESTRICTED: dict[str, str] = {}
+
+
+def restrict_type(code: str, view_permission: str) -> None:
+    """Items of task type ``code`` are seen only with ``view_permission`` over their grid, or by their
+    assignee (on top of ``task.view``)."""
+    _RESTRICTED[code] = view_permission
+
+
+def _restricted_types(principal: Principal, type_id: Any, area_path: Any, assignee_id: Any) -> Any:
+    """The narrowing of items (or, through their item, submissions) to what ``principal`` may see of the
+    restricted types: for each permission, items of other types, or under a path where the principal holds
+    it, or assigned to the principal."""
+    by_permission: dict[str, list[str]] = {}
+    for code, permission in _RESTRICTED.items():
+        by_permission.setdefault(permission, []).append(code)
+    return and_(true(), *(
+        or_(type_id.not_in(select(TaskType.id).where(TaskType.code.in_(sorted(codes)))),
+            assignee_id == principal.user_id,
+            *(area_path.startswith(p, autoescape=True) for p in principal.paths_with(permission)))
+        for permission, codes in by_permission.items()))
+
+
 def _may_write_item(principal: Principal, row: Any) -> bool:
     """Items and submissions are written by the grid's workers (``task.work``, the class's write permission)
     and also by the centres above: an assignment creates items in the grids below the issuer
@@ -127,6 +155,8 @@ class WorkItem(ScopedMixin, TimestampMixin, Base):
     __view_permission__ = VIEW
     __write_permission__ = WORK
     __extra_write__ = staticmethod(_may_write_item)
+    __narrow_scope__ = staticmethod(lambda principal: _restricted_types(
+        principal, WorkItem.type_id, WorkItem.area_path, WorkItem.assignee_id))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=1)
@@ -175,3 +205,9 @@ class Submission(ScopedMixin, Base):
     client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A submission is narrowed through its item: seen when its item would be (the item's type, grid and assignee).
+Submission.__narrow_scope__ = staticmethod(lambda principal: exists().where(
+    WorkItem.id == Submission.item_id,
+    _restricted_types(principal, WorkItem.type_id, WorkItem.area_path, WorkItem.assignee_id)))

@@ -131,6 +131,29 @@ def test_a_census_without_both_rights_is_refused_and_writes_nothing(system_sessi
         census.start_census(s, leader_b, w.community_a.id, _due())
 
 
+def test_only_the_records_viewers_and_the_items_own_worker_see_a_census_item_and_its_answer(
+        system_session, factory, client):
+    """A census item names a key person and its answer describes them: the centre's operator (who reads every
+    task of the community) and another grid worker of the same grid see neither the item, nor its
+    submission, nor a count of them; the record's grid worker and the centre leader do (docs/adr/0010)."""
+    from shiyu.tasks.models import Submission
+    from tests.factories import add_user
+
+    s = system_session
+    w, ids, sent = _sent(s)
+    w.users["worker_a1b"] = add_user(s, "worker_a1b", w.grids["a1"], [("grid_worker", w.grids["a1"])])
+    s.commit()
+    _answer(s, w, _items(s, sent.id)[ids["enrolled"]], factory, met=True, living=True)
+    seen = {}
+    for who in ("operator_a", "worker_a1b", "worker_a1", "leader_a"):
+        s.info["principal"] = principal(s, w, who)
+        seen[who] = (len(list(s.scalars(select(WorkItem).where(WorkItem.assignment_id == sent.id)))),
+                     len(list(s.scalars(select(Submission)))))
+    assert seen == {"operator_a": (0, 0), "worker_a1b": (0, 0), "worker_a1": (3, 1), "leader_a": (3, 1)}
+    listed = client.get("/api/v1/tasks/items", headers=login(client, "operator_a")).json()
+    assert all("KP-" not in (i.get("target_label") or "") for i in listed["items"])
+
+
 def test_an_empty_census_and_one_past_the_engines_limit_are_refused(system_session, monkeypatch):
     s = system_session
     w = world(s)
