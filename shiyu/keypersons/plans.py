@@ -21,6 +21,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
+from shiyu.core.db import custom_plans
 from shiyu.keypersons.models import KeyPersonRecord, State, Visit, VisitPlan, Warning
 
 VISITED_STATES = (State.ENROLLED.value, State.LOST_CONTACT.value)
@@ -112,7 +113,8 @@ def summary(session: Session, today: date, area_path: str | None = None) -> dict
     ).where(R.state.in_((*VISITED_STATES, State.REFERRED.value, State.FOUND.value, State.VERIFYING.value)))
     if area_path:
         stmt = stmt.where(R.area_path.startswith(area_path, autoescape=True))
-    row = session.execute(stmt).one()
+    with custom_plans(session):
+        row = session.execute(stmt).one()
     keys = ("enrolled", "lost_contact", "out_of_control", "due_soon", "overdue", "pending")
     return dict(zip(keys, (int(v or 0) for v in row), strict=True))
 
@@ -143,11 +145,13 @@ def indicators(session: Session, today: date, prefix_len: int, area_path: str | 
         stmt = stmt.where(R.area_path.startswith(area_path, autoescape=True))
         vstmt = vstmt.where(Visit.area_path.startswith(area_path, autoescape=True))
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for path, group, active, hand, enrolled in session.execute(stmt):
+    with custom_plans(session):
+        records, visits = session.execute(stmt).all(), session.execute(vstmt).all()
+    for path, group, active, hand, enrolled in records:
         out[(path, group)] = {"area_path": path, "group_code": group, "active": active, "in_hand": hand,
                               "enrolled": enrolled, "control_rate": rate(enrolled, active),
                               "dynamic_rate": rate(hand, active), "visits": 0, "on_time": 0, "on_time_rate": None}
-    for path, group, done, on_time in session.execute(vstmt):
+    for path, group, done, on_time in visits:
         row = out.setdefault((path, group), {"area_path": path, "group_code": group, "active": 0, "in_hand": 0,
                                              "enrolled": 0, "control_rate": None, "dynamic_rate": None})
         row["visits"], row["on_time"] = done, int(on_time or 0)
