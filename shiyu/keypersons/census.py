@@ -1,7 +1,7 @@
 """重点人员集中清查 (census campaigns) as one assignment of the task engine (``shiyu.tasks``), issue 16.
 
 A centre leader sends the system type ``keyperson.census`` for an area: one work item per open record in the
-grids under it (optionally of some groups only), for the record's grid worker, labelled ``重点人员清查 KP-<id>``
+grids under it (optionally of some groups only), for the record's grid worker, labelled ``KP-<id>``
 — never the person's name: the grid's task list is read by more people than the record is. The worker answers
 in the field app's task tab (met the person, still living here, the situation, photo, GPS); progress by area
 is the task engine's own page (``/tasks/assignments/{id}``).
@@ -65,7 +65,7 @@ def ensure_type(db: Session) -> TaskType:
 
 
 def label(record_id: int) -> str:
-    return f"重点人员清查 KP-{record_id}"
+    return f"KP-{record_id}"
 
 
 def assignable_areas(db: Session, principal: Principal) -> list[Area]:

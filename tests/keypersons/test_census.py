@@ -98,7 +98,7 @@ def test_a_census_sends_one_item_per_open_record_of_the_area(system_session):
     assert set(got) == {ids["enrolled"], ids["lost"], ids["verifying"]}  # not released, not another community
     assert sent.title == "重点人员集中清查" and sent.issuer_area_id == w.community_a.id
     for record_id, item in got.items():
-        assert item.target_kind == "keyperson" and item.target_label == f"重点人员清查 KP-{record_id}"
+        assert item.target_kind == "keyperson" and item.target_label == f"KP-{record_id}"
         assert item.assignee_id == w.users["worker_a1"].id and item.grid_id == w.grids["a1"].id
         assert "陈" not in item.title + item.target_label and "林" not in item.target_label
     task_type = _census_type(s)
