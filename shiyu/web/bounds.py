@@ -50,13 +50,17 @@ class _IntParams:
     query: tuple[tuple[str, int], ...]  # (name, largest allowed)
 
 
-_SEEN: dict[int, _IntParams] = {}  # by id(route): routes live as long as the process
+# Kept on the route object itself, not in a dict by ``id(route)``: an app made after another was dropped (every
+# test makes one) may get a route at a freed route's address, and an id-keyed entry then answered the old route's
+# parameters. (A route cannot be a dict key: it compares by value and is unhashable.)
+_ATTRIBUTE = "_shiyu_int_params"
 
 
 def _int_params(route: APIRoute) -> _IntParams:
-    known = _SEEN.get(id(route))
+    known: _IntParams | None = getattr(route, _ATTRIBUTE, None)
     if known is None:
-        known = _SEEN[id(route)] = _find_int_params(route)
+        known = _find_int_params(route)
+        setattr(route, _ATTRIBUTE, known)
     return known
 
 
