@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from shiyu.core import outbox
 from shiyu.keypersons import groups
-from tests.e2e.conftest import WAIT_MS, log_in, running_world
+from tests.e2e.conftest import log_in, running_world, sized_page
 from tests.registry.registry_fixtures import member, registered_family
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -53,13 +53,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield running
 
 
-def _page(browser: Browser, world: dict, width: int, height: int) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=world["url"],
-                                  locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    return context.new_page()
-
-
 def _review(page: Page, party: str) -> None:
     """The mediator's risk review: high, threats of revenge, ``party`` named for enrolment."""
     if not page.locator("#act-review_risk").is_visible():
@@ -73,7 +66,7 @@ def _review(page: Page, party: str) -> None:
 
 def _both(browser: Browser, world: dict, user: str, path: str, shots: Path, name: str) -> None:
     """The same page on a 360 px phone, its screenshot, and no sideways scrolling."""
-    phone = _page(browser, world, 360, 740)
+    phone = sized_page(browser, world["url"], 360, 740)
     log_in(phone, user)
     phone.goto(path)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360, path
@@ -83,7 +76,7 @@ def _both(browser: Browser, world: dict, user: str, path: str, shots: Path, name
 
 def _referred(browser: Browser, world: dict, group: str, masked: str, grade: str, name: str) -> tuple[Page, Locator]:
     """The centre leader's register filtered to ``group``: one referral waiting, masked, graded ``grade``."""
-    desk = _page(browser, world, 1366, 850)
+    desk = sized_page(browser, world["url"], 1366, 850)
     log_in(desk, "leader_a")
     desk.goto("/keypersons")
     desk.get_by_label("类别").select_option(label=group)
@@ -100,7 +93,7 @@ def _referred(browser: Browser, world: dict, group: str, masked: str, grade: str
 def test_a_high_risk_dispute_party_is_referred_verified_and_enrolled(browser: Browser, world: dict,
                                                                      shots: Path) -> None:
     ids = world["ids"]
-    mediator = _page(browser, world, 1366, 850)
+    mediator = sized_page(browser, world["url"], 1366, 850)
     log_in(mediator, "mediator_a")
     mediator.goto(f"/disputes/{ids['dispute']}")
     expect(mediator.locator("#dispute-risk")).to_have_text("低风险")
@@ -149,7 +142,7 @@ def test_a_high_risk_dispute_party_is_referred_verified_and_enrolled(browser: Br
     desk.screenshot(path=shots / "ref-05-record-enrolled-1366.png", full_page=True)
     _both(browser, world, "leader_a", record_path, shots, "ref-05-record-enrolled")
 
-    worker = _page(browser, world, 360, 740)  # the grid worker now has him in 我的走访
+    worker = sized_page(browser, world["url"], 360, 740)  # the grid worker now has him in 我的走访
     log_in(worker, "worker_a1")
     worker.goto("/keypersons/visits")
     expect(worker.locator("article.f-card", has_text="陈*")).to_contain_text("高危矛盾纠纷当事人")
@@ -157,7 +150,7 @@ def test_a_high_risk_dispute_party_is_referred_verified_and_enrolled(browser: Br
 
 def test_a_repeat_petitioner_is_referred_from_the_petition_page(browser: Browser, world: dict, shots: Path) -> None:
     ids = world["ids"]
-    officer = _page(browser, world, 1366, 850)
+    officer = sized_page(browser, world["url"], 1366, 850)
     log_in(officer, "officer_a")
     officer.goto(f"/petitions/{ids['petition']}")
     links = officer.locator("#links")
