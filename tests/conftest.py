@@ -8,10 +8,12 @@ import base64
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from xdist.scheduler import LoadScopeScheduling
 
 from shiyu.core import migrate, pii
 from shiyu.core.config import Settings
@@ -28,6 +30,51 @@ PG_URL = os.environ.get("SHIYU_TEST_POSTGRES_URL")
 if os.environ.get("SHIYU_TEST_REQUIRE_POSTGRES") == "1" and not PG_URL:
     raise RuntimeError("SHIYU_TEST_REQUIRE_POSTGRES=1 but SHIYU_TEST_POSTGRES_URL is not set")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+# How the two xdist workers share the suite. A file's tests stay together on one worker, in file order
+# (journeys carry a module's world from test to test), except the cases of the long parametrised tests
+# below, each a unit of its own. xdist's scheduler sees node ids only, not marks, so they are named here;
+# the `spread` mark says the same where the test is read, and collection fails when the two disagree.
+# (xdist's own ``--dist loadgroup`` cannot do this under pytest 9: it renames the items through
+# ``item._nodeid``, which pytest 9 no longer reads, so every test silently became a unit of its own and
+# the journeys' tests ran on both workers.)
+SPREAD = (
+    "tests/bench/test_bench_smoke.py::test_bench_runs_at_smoke_size[",
+    "tests/security/test_bad_input_corpus.py::",
+    "tests/security/test_schemathesis.py::",
+    "tests/security/test_xss_browser.py::test_every_page_as_every_role_runs_no_stored_script[",
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit a test is scheduled with: its own id for a spread test, else its file."""
+    return nodeid if nodeid.startswith(SPREAD) else nodeid.split("::", 1)[0]
+
+
+class FileOrCaseScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling with ``work_unit`` as the scope (``--dist loadscope --no-loadscope-reorder``:
+    units go out in collection order)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return work_unit(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    return FileOrCaseScheduling(config, log) if config.getvalue("dist") == "loadscope" else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a slow test go first: their long units start while the short ones are left to fill both
+    workers at the end, instead of one worker finishing a four-minute test alone (the suite's last ten
+    minutes were that). And the ``spread`` marks agree with ``SPREAD``."""
+    disagree = [i.nodeid for i in items
+                if (i.get_closest_marker("spread") is not None) != i.nodeid.startswith(SPREAD)]
+    if disagree:
+        raise pytest.UsageError(f"marked spread but not in tests/conftest.py SPREAD, or the other way: {disagree[:5]}")
+    slow_files = {i.nodeid.split("::", 1)[0] for i in items if i.get_closest_marker("slow")}
+    items.sort(key=lambda i: i.nodeid.split("::", 1)[0] not in slow_files)
 
 
 def _worker() -> str:

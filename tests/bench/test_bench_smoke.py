@@ -29,6 +29,7 @@ def test_every_bench_is_listed() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.spread
 @pytest.mark.parametrize("script", BENCHES)
 def test_bench_runs_at_smoke_size(script: str) -> None:
     # TMPDIR stays the system one: Chromium's singleton socket path must fit in 108 bytes, which a pytest

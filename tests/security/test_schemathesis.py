@@ -18,7 +18,7 @@ from schemathesis.generation import GenerationMode
 from shiyu.app import create_app
 from tests.factories import add_user, login, populated
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spread]
 EXAMPLES = 12  # per operation, generation mode and token: about 3 000 requests in all
 SKIPPED = {("POST", "/api/v1/auth/logout")}  # would end the token for the rest of the run
 

@@ -218,6 +218,7 @@ SETTLED = """() => document.readyState === "complete"
   && [...document.querySelectorAll("#command-map")].every(m => m.dataset.ready === "1")"""
 
 
+@pytest.mark.spread
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "anonymous")
 def test_every_page_as_every_role_runs_no_stored_script(watched: Watched, hostile: dict, role: str | None) -> None:
     page = watched.page
