@@ -47,17 +47,22 @@ def test_the_weighting_is_scikit_learns_tfidf_with_single_text_ngrams_dropped():
         assert np.allclose((mine @ mine.T).toarray(), (reference @ reference.T).toarray(), atol=1e-5)
 
 
-def test_texts_hashed_once_give_the_same_matrix_as_hashed_each_time():
-    """Duplicate finding keeps the hashed counts of recent texts (``HashedCounts``): a matrix built from the
-    memo, with texts repeated, seen before, new, and evicted since, equals one hashed from scratch."""
+def test_the_cosines_with_the_first_text_from_remembered_counts_are_the_matrix_products():
+    """Duplicate finding keeps the hashed counts of recent texts (``HashedCounts``) and takes one row of the
+    products (``cosines_with_first``): with texts repeated, seen before, new, evicted since, empty and too
+    short for a 3-gram, that row equals the products of a matrix hashed from scratch."""
     import numpy as np
 
-    from shiyu.triage.duplicates.similarity import HashedCounts, char_ngram_matrix
+    from shiyu.triage.duplicates.similarity import HashedCounts, char_ngram_matrix, cosines_with_first
 
-    texts = [r["主题"] + r["详情"] for r in make_rows(40, seed=9)] + ["", "路灯不亮"]
+    texts = [r["主题"] + r["详情"] for r in make_rows(40, seed=9)] + ["", "路灯", "路灯不亮"]
     memo = HashedCounts(size=25, n_features=2**16)
-    for batch in (texts[:10], texts[5:30] + texts[:3], texts[20:] + texts[20:25], texts):
+    for batch in (texts[:10], texts[5:30] + texts[:3], texts[20:] + texts[20:25], texts, texts[::-1],
+                  ["", *texts[:5]], texts[:1]):
         fresh = char_ngram_matrix(batch, n_features=2**16)
-        remembered = char_ngram_matrix(batch, counts=memo)
-        assert np.allclose(remembered.toarray(), fresh.toarray(), atol=1e-7)
+        expected = np.asarray((fresh[1:] @ fresh[0].T).todense()).ravel().clip(0.0, 1.0)
+        got = cosines_with_first(batch, memo)
+        assert got.shape == expected.shape
+        assert np.allclose(got, expected, atol=1e-6)
         assert len(memo) <= 25
+    assert cosines_with_first([texts[3], texts[3] + "谢谢"], memo)[0] > 0.9

@@ -58,7 +58,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.lookup import INDEXES
 from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
-from shiyu.triage.duplicates.similarity import HashedCounts, char_ngram_matrix
+from shiyu.triage.duplicates.similarity import HashedCounts, cosines_with_first
 from shiyu.triage.text import normalize
 
 RADIUS_M = 300.0
@@ -182,10 +182,7 @@ def _inside(box: tuple[float, float, float, float], row: Row[Any]) -> bool:
 
 
 def _similarities(text: str, others: list[str]) -> np.ndarray:
-    if not others:
-        return np.zeros(0)
-    matrix = char_ngram_matrix([text, *others], counts=COUNTS)
-    return np.asarray((matrix[1:] @ matrix[0].T).todense()).ravel().clip(0.0, 1.0)
+    return cosines_with_first([text, *others], COUNTS)
 
 
 def _same_reporter(case: Case, row: Row[Any]) -> bool:

@@ -48,8 +48,9 @@ class HashedCounts:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The count rows of ``texts`` (normalised first), in order."""
+    def rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The count rows of ``texts`` (normalised first), in order: each (hashed columns, counts), columns
+        unique within a row."""
         with self._lock:
             rows = {t: self._rows[t] for t in texts if t in self._rows}
             for text in rows:
@@ -65,15 +66,22 @@ class HashedCounts:
                 self._rows.update((t, rows[t]) for t in missing)
                 while len(self._rows) > self.size:
                     self._rows.popitem(last=False)
-        ordered = [rows[t] for t in texts]
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(r[0]) for r in ordered], out=indptr[1:])
-        return sp.csr_matrix((np.concatenate([r[1] for r in ordered]), np.concatenate([r[0] for r in ordered]),
-                              indptr), shape=(len(texts), self.n_features))
+        return [rows[t] for t in texts]
 
 
-def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2**22,
-                      counts: HashedCounts | None = None) -> sp.csr_matrix:
+def _tfidf(indices: np.ndarray, data: np.ndarray, lengths: np.ndarray, n_features: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The TF-IDF weights of count entries (sublinear term frequency, smoothed IDF over the rows given), each
+    entry's row, the rows' L2 norms (1 for an empty row) and the document frequency of every column."""
+    n_docs = len(lengths)
+    df = np.bincount(indices, minlength=n_features)
+    weights = (np.log(data) + 1.0) * (np.log((n_docs + 1) / (df[indices] + 1.0)) + 1.0)
+    row_of = np.repeat(np.arange(n_docs), lengths)
+    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=n_docs))
+    return weights, row_of, np.where(norms == 0.0, 1.0, norms), df
+
+
+def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2**22) -> sp.csr_matrix:
     """L2-normalised TF-IDF rows (sublinear term frequency, smoothed IDF), so that a row product is the cosine
     similarity.
 
@@ -89,24 +97,38 @@ def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2*
     once per reported case."""
     if not texts:
         return sp.csr_matrix((0, 1), dtype=np.float32)
-    if counts is not None:
-        n_features, matrix = counts.n_features, counts.matrix(texts)
-    else:
-        matrix = _vectorizer(ngram, n_features).transform([normalize(t) for t in texts])
-        matrix.sum_duplicates()
+    matrix = _vectorizer(ngram, n_features).transform([normalize(t) for t in texts])
+    matrix.sum_duplicates()
     n_docs = len(texts)
-    df = np.bincount(matrix.indices, minlength=n_features)
-    idf = np.log((n_docs + 1) / (df[matrix.indices] + 1.0)) + 1.0
-    weights = (np.log(matrix.data) + 1.0) * idf
-    row_of = np.repeat(np.arange(n_docs), np.diff(matrix.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=weights * weights, minlength=n_docs))
+    weights, row_of, norms, df = _tfidf(matrix.indices, matrix.data, np.diff(matrix.indptr), n_features)
     shared = df[matrix.indices] > 1
     columns = np.flatnonzero(df > 1)
     kept = sp.csr_matrix(
-        ((weights / np.where(norms == 0.0, 1.0, norms)[row_of])[shared],
+        ((weights / norms[row_of])[shared],
          (row_of[shared], np.searchsorted(columns, matrix.indices[shared]))),
         shape=(n_docs, len(columns)), dtype=np.float64)
     return kept.astype(np.float32)
+
+
+def cosines_with_first(texts: Sequence[str], counts: HashedCounts) -> np.ndarray:
+    """The cosine of ``texts[0]`` with each of ``texts[1:]``, weighted as ``char_ngram_matrix(texts)`` weighs
+    them (equal to its row products to float32 precision; ``tests/triage/test_duplicates.py``).
+
+    Duplicate finding needs one row of the products for each new report, against the few hundred cases around
+    it: the matrices, their product and scipy's checks on each cost three times the arithmetic. Here the
+    first text's weights are spread over the hash space once and every other entry looks its column up in
+    them."""
+    if len(texts) < 2:
+        return np.zeros(0)
+    rows = counts.rows(texts)
+    lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    indices, data = np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
+    weights, row_of, norms, _df = _tfidf(indices, data, lengths, counts.n_features)
+    first = np.zeros(counts.n_features)
+    first[indices[: lengths[0]]] = weights[: lengths[0]]
+    products = np.bincount(row_of, weights=weights * first[indices], minlength=len(texts))
+    cosines: np.ndarray = np.clip(products[1:] / (norms[1:] * norms[0]), 0.0, 1.0)
+    return cosines
 
 
 def similar_pairs(matrix: sp.csr_matrix, threshold: float) -> list[tuple[int, int, float]]:
