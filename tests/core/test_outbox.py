@@ -247,6 +247,24 @@ def test_a_slow_subscriber_does_not_hold_back_the_others(factory, monkeypatch):
     assert {d.state for d in _deliveries(factory, "z.slow").values()} == {"done"}
 
 
+def test_a_batch_claims_for_the_subscribers_with_deliveries_waiting_only(factory, monkeypatch):
+    """A claim costs a walk of the pending deliveries: a batch asks once which subscribers have any and claims
+    for those, and looks for deliveries to unknown names only when it had nothing else to do."""
+    Flaky("a.cases", "c.").install(monkeypatch)
+    Flaky("b.tasks", "t.").install(monkeypatch)
+    Flaky("c.idle", "x.").install(monkeypatch)
+    claims: list[str | None] = []
+    claim = outbox._claim
+    monkeypatch.setattr(outbox, "_claim", lambda s, batch, name: claims.append(name) or claim(s, batch, name))
+    _emit(factory, ("c.a", 1), ("t.a", 2))
+    monkeypatch.setattr(outbox, "_SUBSCRIBERS", {n: outbox._SUBSCRIBERS[n] for n in ("a.cases", "b.tasks", "c.idle")})
+    assert outbox.deliver_batch(factory).delivered == 2
+    assert claims == ["a.cases", "b.tasks"]
+    claims.clear()
+    assert outbox.deliver_batch(factory).work == 0
+    assert claims == [None]
+
+
 def test_a_delivery_of_an_unknown_subscriber_fails_and_parks(factory, monkeypatch, quick_retries):
     Flaky("renamed").install(monkeypatch)
     [event_id] = _emit(factory, ("t.a", 1))
