@@ -155,6 +155,7 @@ def test_a_grid_is_looked_up_once_per_batch(system_session, world, monkeypatch):
     report(s, world, description=TEXT)
     monkeypatch.setattr("tests.triage.case_helpers.outbox.deliver_pending", lambda *a, **k: 0)
     ids = [report(s, world, description=TEXT + tail, point=NEAR_A1).case.id for tail in ("！", "。", "，急")]
+    ids += [report(s, world, "worker_b1", description=TEXT, point=POINT_B1).case.id]
     statements: list[str] = []
 
     def listen(_conn, _cursor, statement, *_rest) -> None:
@@ -166,6 +167,7 @@ def test_a_grid_is_looked_up_once_per_batch(system_session, world, monkeypatch):
         found = case_duplicates.on_reported_batch(s, ids)
     finally:
         event.remove(s.get_bind(), "before_cursor_execute", listen)
-    assert set(found) == set(ids) and all(f.candidates for f in found.values())
+    assert set(found) == set(ids) and all(found[i].candidates for i in ids[:3])
     lookups = [q for q in statements if "ORDER BY" in q and "reported_at DESC" in q]
-    assert len(lookups) == 2  # one open-case read and one earlier-case read for the grid, not two per case
+    # One open-case read and one earlier-case read for the batch's two grids, not two per case or per grid.
+    assert len(lookups) == 2 and all("UNION ALL" in q for q in lookups)

@@ -41,11 +41,24 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Row, Select, and_, bindparam, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
@@ -232,19 +245,33 @@ def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, ca
     """The newest ``cap`` rows that any of ``cases`` (of one grid) may be compared with: ``recent``, open
     cases of their community or within a box around all their points; ``earlier``, cases of their grid,
     addresses or phones. Each case then keeps its own among them (``GridLookups``)."""
+    return _look_up_grids(session, kind, [(cases, since, cap)])[0]
+
+
+def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]]) -> list[list[Row[Any]]]:
+    """``_look_up`` for several grids' cases in one statement (a UNION ALL of one capped read per grid, each
+    row tagged with its read): a batch of fifty reports made a hundred statements, and each cost more to send
+    and take apart than the database took to answer it. The answers, in the order of ``asks``."""
+    params: dict[str, Any] = {}
+    for arm, (cases, since, cap) in enumerate(asks):
+        params.update({f"{name}_{arm}": value for name, value in {
+            **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
+    answers: list[list[Row[Any]]] = [[] for _ in asks]
+    for row in session.connection().execute(_read_statement(kind, len(asks)), params):
+        answers[row.arm].append(row)
+    return answers
+
+
+def _look_up_params(session: Session, kind: str, cases: list[Case]) -> dict[str, Any]:
     if kind == "recent":
         boxes = [_box(c) for c in cases]
         around = (min(b[0] for b in boxes), max(b[1] for b in boxes),
                   min(b[2] for b in boxes), max(b[3] for b in boxes))
-        params: dict[str, Any] = {
-            "community": _prefix(community_path(cases[0].area_path)), "near": _near_grids(session, around),
-            "lat0": around[0], "lat1": around[1], "lon0": around[2], "lon1": around[3]}
-    else:
-        params = {"until": max(c.reported_at for c in cases), "grid": cases[0].grid_id,
-                  "addresses": sorted({c.address for c in cases if normalize(c.address)}),
-                  "phones": sorted({c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous})}
-    statement = _RECENT_READ if kind == "recent" else _EARLIER_READ
-    return list(session.connection().execute(statement, {**params, "since": since, "cap": cap}).all())
+        return {"community": _prefix(community_path(cases[0].area_path)), "near": _near_grids(session, around),
+                "lat0": around[0], "lat1": around[1], "lon0": around[2], "lon1": around[3]}
+    return {"until": max(c.reported_at for c in cases), "grid": cases[0].grid_id,
+            "addresses": sorted({c.address for c in cases if normalize(c.address)}),
+            "phones": sorted({c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous})}
 
 
 def _candidates(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[tuple[Row[Any], float, float, list[str]]]:
@@ -359,8 +386,9 @@ def _merge_input(case: Case, target: int) -> engine.ActionInput:
 
 
 class GridLookups:
-    """The two look-ups of ``examine`` made once per grid for the cases of a batch, then filtered per case in
-    Python with the very conditions of the statements they read with (``_look_up``).
+    """The two look-ups of ``examine`` made once per grid for the cases of a batch (the batch's grids in one
+    statement per look-up), then filtered per case in Python with the very conditions of the statements they
+    read with (``_look_up``).
 
     Why it gives each case the same rows: a grid's query reads the union of its cases' conditions, newest
     first, capped at ``CAP`` plus one row per case (each case's own row may take a place). The rows of one
@@ -377,7 +405,7 @@ class GridLookups:
         self.grids: dict[int, list[Case]] = {}
         for case in cases:
             self.grids.setdefault(case.grid_id, []).append(case)
-        self.read: dict[tuple[str, int], tuple[datetime, list[Row[Any]], bool]] = {}
+        self.read: dict[str, dict[int, tuple[datetime, list[Row[Any]], bool]]] = {}
         self.merges: dict[int, tuple[Case, int]] = {}
         self.merged: set[int] = set()
 
@@ -404,10 +432,9 @@ class GridLookups:
               keep: Callable[[Row[Any]], bool]) -> list[Row[Any]]:
         if case.grid_id not in self.grids:
             return alone(self.session, case, since, self.merged)
-        key = (kind, case.grid_id)
-        if key not in self.read:
-            self.read[key] = self._read(kind, self.grids[case.grid_id])
-        read_since, rows, cut = self.read[key]
+        if kind not in self.read:
+            self.read[kind] = self._read(kind)
+        read_since, rows, cut = self.read[kind][case.grid_id]
         if since < read_since:
             mine = []
         elif len(self.grids[case.grid_id]) == 1:  # the grid's read was this case's own: nothing to filter
@@ -418,11 +445,15 @@ class GridLookups:
             return alone(self.session, case, since, self.merged)
         return mine
 
-    def _read(self, kind: str, cases: list[Case]) -> tuple[datetime, list[Row[Any]], bool]:
-        w, oldest, cap = windows(), min(c.reported_at for c in cases), CAP + len(cases)
-        since = oldest - (timedelta(days=w.duplicate_days) if kind == "recent" else timedelta(weeks=w.repeat_weeks))
-        rows = _look_up(self.session, kind, cases, since, cap)
-        return since, rows, len(rows) == cap
+    def _read(self, kind: str) -> dict[int, tuple[datetime, list[Row[Any]], bool]]:
+        """The reads of every grid of the batch, in one statement (``_look_up_grids``): since when, the rows,
+        and whether the cap cut them."""
+        w = windows()
+        window = timedelta(days=w.duplicate_days) if kind == "recent" else timedelta(weeks=w.repeat_weeks)
+        asks = [(cases, min(c.reported_at for c in cases) - window, CAP + len(cases)) for cases in self.grids.values()]
+        answers = _look_up_grids(self.session, kind, asks)
+        return {grid_id: (since, rows, len(rows) == cap)
+                for grid_id, (_cases, since, cap), rows in zip(self.grids, asks, answers, strict=True)}
 
 
 def _prefix(path: str) -> str:
@@ -430,27 +461,38 @@ def _prefix(path: str) -> str:
     return path.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
-# The batch's two reads per grid, built once: their shape never changes, only their parameters (building
-# them per grid cost as much as running them). Core statements, run on the session's connection: the
-# look-ups read as the system, and nothing the batch holds unflushed is a case.
+# The two reads, built once per number of grids read together: their shape never changes, only their
+# parameters (building them per grid cost as much as running them). Core statements, run on the session's
+# connection: the look-ups read as the system, and nothing the batch holds unflushed is a case.
 _C = Case.__table__.c
 _READ_COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phone_hash, _C.reporter_user_id,
                  _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
-_RECENT_READ: Select[Any] = (
-    select(*_READ_COLUMNS)
-    .where(_C.reported_at >= bindparam("since"), _C.state.in_([s.value for s in OPEN_STATES]),
-           or_(_C.area_path.like(bindparam("community"), escape="/"),
-               and_(_C.grid_id.in_(bindparam("near", expanding=True)),
-                    _C.lat.between(bindparam("lat0"), bindparam("lat1")),
-                    _C.lon.between(bindparam("lon0"), bindparam("lon1")))))
-    .order_by(_C.reported_at.desc()).limit(bindparam("cap")))
-_EARLIER_READ: Select[Any] = (
-    select(*_READ_COLUMNS)
-    .where(_C.reported_at >= bindparam("since"), _C.state != CaseState.MERGED.value,
-           _C.reported_at <= bindparam("until"),
-           or_(_C.grid_id == bindparam("grid"), _C.address.in_(bindparam("addresses", expanding=True)),
-               _C.reporter_phone_hash.in_(bindparam("phones", expanding=True))))
-    .order_by(_C.reported_at.desc()).limit(bindparam("cap")))
+
+
+def _read_arm(kind: str, arm: int) -> Select[Any]:
+    """One grid's read, its parameters suffixed with ``_{arm}``, its rows tagged ``arm``."""
+    def p(name: str, **kw: Any) -> Any:
+        return bindparam(f"{name}_{arm}", **kw)
+
+    where: tuple[ColumnElement[bool], ...]
+    if kind == "recent":
+        where = (_C.reported_at >= p("since"), _C.state.in_([s.value for s in OPEN_STATES]),
+                 or_(_C.area_path.like(p("community"), escape="/"),
+                     and_(_C.grid_id.in_(p("near", expanding=True)),
+                          _C.lat.between(p("lat0"), p("lat1")), _C.lon.between(p("lon0"), p("lon1")))))
+    else:
+        where = (_C.reported_at >= p("since"), _C.state != CaseState.MERGED.value, _C.reported_at <= p("until"),
+                 or_(_C.grid_id == p("grid"), _C.address.in_(p("addresses", expanding=True)),
+                     _C.reporter_phone_hash.in_(p("phones", expanding=True))))
+    return (select(literal(arm).label("arm"), *_READ_COLUMNS).where(*where)
+            .order_by(_C.reported_at.desc()).limit(p("cap")))
+
+
+@lru_cache(maxsize=128)
+def _read_statement(kind: str, arms: int) -> Select[Any] | CompoundSelect[Any]:
+    if arms == 1:
+        return _read_arm(kind, 0)
+    return union_all(*(select(_read_arm(kind, arm).subquery()) for arm in range(arms)))
 
 
 def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None,
