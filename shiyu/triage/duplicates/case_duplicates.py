@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -148,9 +148,11 @@ class Findings:
 def _store(session: Session, found: Collection[Findings]) -> None:
     """Write the findings as two multi-row inserts. Not ORM objects: their flush (a RETURNING insert
     psycopg re-parses for every batch, and an audit entry per row) cost 15 % of the delivery's CPU. They are
-    the system's derived findings, rebuilt from the cases, like the indicator facts: not audited."""
-    candidates = [asdict(c) for f in found for c in f.candidates]
-    repeats = [asdict(f.repeat) for f in found if f.repeat is not None]
+    the system's derived findings, rebuilt from the cases, like the indicator facts: not audited. The rows are
+    the findings' fields as they are (``vars``): ``asdict`` deep-copied every reason list, 3 % of the
+    delivery."""
+    candidates = [dict(vars(c)) for f in found for c in f.candidates]
+    repeats = [dict(vars(f.repeat)) for f in found if f.repeat is not None]
     if candidates:
         session.execute(insert(DuplicateCandidate.__table__), candidates)
     if repeats:
