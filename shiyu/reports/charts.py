@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import matplotlib
 
@@ -44,12 +44,25 @@ class FontMissing(ShiyuError):
 
 
 def cjk_family() -> str:
-    """The first installed font family of ``CJK_FAMILIES``."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
+    """The first installed font family of ``CJK_FAMILIES``. Matplotlib lists the system's fonts once and keeps
+    the list in its cache; a font installed after that (the fonts package put on a running machine) is not in
+    it, so before giving up the system's fonts are looked through again and the new ones added."""
+    for family in _first_cjk(), _first_cjk(rescan=True):
+        if family is not None:
             return family
     raise FontMissing()
+
+
+def _first_cjk(*, rescan: bool = False) -> str | None:
+    manager = font_manager.fontManager
+    if rescan:
+        known = {f.fname for f in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                with suppress(Exception):  # a file matplotlib cannot read is skipped, as its own scan does
+                    manager.addfont(path)
+    installed = {f.name for f in manager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in installed), None)
 
 
 @contextmanager

@@ -151,6 +151,17 @@ def test_docx_charts_are_pictures_with_chinese(system_session, world):
     assert charts.cjk_family().startswith(("Noto", "Source", "WenQuanYi", "Microsoft", "SimHei", "PingFang"))
 
 
+def test_a_cjk_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch):
+    """Matplotlib caches its list of the system's fonts: a font package installed after that list was made (on
+    a fresh machine, the fonts after the first report) must still be found, not answered with FontMissing."""
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    without = [f for f in manager.ttflist if f.name not in charts.CJK_FAMILIES]
+    monkeypatch.setattr(manager, "ttflist", without)
+    assert charts.cjk_family() in charts.CJK_FAMILIES
+
+
 def test_missing_cjk_font_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(charts, "CJK_FAMILIES", ("No Such Font",))
     with pytest.raises(charts.FontMissing) as err:
