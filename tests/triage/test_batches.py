@@ -77,14 +77,17 @@ def _examine_one_by_one(s, ids: list[int]) -> None:
         case_duplicates.examine(s, case, SH, now=case.reported_at)
 
 
-@pytest.mark.parametrize("cap", [case_duplicates.CAP, 2])
-def test_duplicate_finding_per_grid_equals_case_by_case(system_session, world, monkeypatch, cap):
+@pytest.mark.parametrize("cap, arms", [(case_duplicates.CAP, case_duplicates.ARMS), (2, case_duplicates.ARMS),
+                                       (case_duplicates.CAP, 2)])
+def test_duplicate_finding_per_grid_equals_case_by_case(system_session, world, monkeypatch, cap, arms):
     """With the real cap and with a cap of 2 (the grid's read is cut, so cases fall back to their own
     query), the batch finds what case-by-case finding found, merge included (with the real cap: with a cap of 2
-    the earlier case the repeat would merge into is not among the two newest)."""
+    the earlier case the repeat would merge into is not among the two newest); and so it does when the
+    batch's three grids take two look-up statements (two grids a statement)."""
     s = system_session
     ids = _backlog(s, world, monkeypatch)
     monkeypatch.setattr(case_duplicates, "CAP", cap)
+    monkeypatch.setattr(case_duplicates, "ARMS", arms)
     batch, single = both_ways(s, ids, lambda s: case_duplicates.on_reported_batch(s, ids),
                                lambda s: _examine_one_by_one(s, ids))
     assert batch == single

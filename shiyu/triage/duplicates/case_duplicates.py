@@ -76,6 +76,7 @@ from shiyu.triage.text import normalize
 
 RADIUS_M = 300.0
 CAP = 200
+ARMS = 8  # grids read by one look-up statement
 KEEP = 5
 MIN_SIMILARITY = 0.2
 MIN_SCORE = 0.4
@@ -251,16 +252,22 @@ def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, ca
 
 
 def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]]) -> list[list[Row[Any]]]:
-    """``_look_up`` for several grids' cases in one statement (a UNION ALL of one capped read per grid, each
-    row tagged with its read): a batch of fifty reports made a hundred statements, and each cost more to send
-    and take apart than the database took to answer it. The answers, in the order of ``asks``."""
-    params: dict[str, Any] = {}
-    for arm, (cases, since, cap) in enumerate(asks):
-        params.update({f"{name}_{arm}": value for name, value in {
-            **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
-    answers: list[list[Row[Any]]] = [[] for _ in asks]
-    for row in session.connection().execute(_read_statement(kind, len(asks)), params):
-        answers[row.arm].append(row)
+    """``_look_up`` for several grids' cases, up to ``ARMS`` grids a statement (a UNION ALL of one capped read
+    per grid, each row tagged with its read): a batch of fifty reports made a hundred statements, and each
+    cost more to send and take apart than the database took to answer it. Not all in one: each number of
+    arms is a statement SQLAlchemy compiles anew, and its expanding lists are rendered per run at a cost
+    that grows with the statement. The answers, in the order of ``asks``."""
+    answers: list[list[Row[Any]]] = []
+    for start in range(0, len(asks), ARMS):
+        chunk = asks[start:start + ARMS]
+        params: dict[str, Any] = {}
+        for arm, (cases, since, cap) in enumerate(chunk):
+            params.update({f"{name}_{arm}": value for name, value in {
+                **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
+        rows: list[list[Row[Any]]] = [[] for _ in chunk]
+        for row in session.connection().execute(_read_statement(kind, len(chunk)), params):
+            rows[row.arm].append(row)
+        answers += rows
     return answers
 
 
@@ -490,7 +497,7 @@ def _read_arm(kind: str, arm: int) -> Select[Any]:
             .order_by(_C.reported_at.desc()).limit(p("cap")))
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=2 * ARMS)
 def _read_statement(kind: str, arms: int) -> Select[Any] | CompoundSelect[Any]:
     if arms == 1:
         return _read_arm(kind, 0)
