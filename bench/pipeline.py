@@ -201,8 +201,10 @@ def measure(url: str, args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="shiyu-pipeline-"))
     flag = tmp / "fail"
     storage = triage_storage(url)  # the workers' jobs.db goes beside it
+    # Retries at most 10 s apart, so that phase c's redeliveries follow soon after the failure ends, and 100
+    # of them (~16 min), so that none parks during its 10 minutes (with 5 s they ran out after 8).
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
-           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "5", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
+           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "10", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
     if args.auto_threshold != "off":
         env["SHIYU_TRIAGE_AUTO_THRESHOLD"] = args.auto_threshold
     else:

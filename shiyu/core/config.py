@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # attempts a delivery is parked for an administrator, and the longest wait between two attempts.
     outbox_batch: int = Field(default=50, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
-    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_max_attempts: int = Field(default=16, ge=1, le=100)
     outbox_backoff_max_seconds: float = Field(default=300.0, ge=0.01, le=86400)
     # A base-map tile source under the city's own outlines (shiyu.org.areas.drawing); WGS-84/CGCS2000 only.
     tile_url: str | None = None

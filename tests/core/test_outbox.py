@@ -277,6 +277,15 @@ def test_the_claim_probes_each_chain_instead_of_joining_the_pending_deliveries(f
     assert "Anti Join" not in plan and "SubPlan" in plan, plan
 
 
+def test_by_default_a_failing_delivery_is_retried_for_half_an_hour_before_it_parks():
+    """A department's system down for ten minutes must not leave deliveries for an administrator to
+    redeliver by hand: the default retries span more than half an hour."""
+    rules = outbox.Policy()
+    waited = sum((rules.delay(attempt) for attempt in range(1, rules.max_attempts)), timedelta())
+    assert waited >= timedelta(minutes=30)
+    assert rules.delay(rules.max_attempts) <= timedelta(minutes=5)
+
+
 def test_a_delivery_of_an_unknown_subscriber_fails_and_parks(factory, monkeypatch, quick_retries):
     Flaky("renamed").install(monkeypatch)
     [event_id] = _emit(factory, ("t.a", 1))
