@@ -47,10 +47,10 @@ def cjk_family() -> str:
     """The first installed font family of ``CJK_FAMILIES``. Matplotlib lists the system's fonts once and keeps
     the list in its cache; a font installed after that (the fonts package put on a running machine) is not in
     it, so before giving up the system's fonts are looked through again and the new ones added."""
-    for family in _first_cjk(), _first_cjk(rescan=True):
-        if family is not None:
-            return family
-    raise FontMissing()
+    family = _first_cjk() or _first_cjk(rescan=True)
+    if family is None:
+        raise FontMissing()
+    return family
 
 
 def _first_cjk(*, rescan: bool = False) -> str | None:
