@@ -239,6 +239,8 @@ class Dispute(_Scoped, Base):
     signals: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(String(14), default=DisputeState.REGISTERED.value)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"), unique=True)
+    # 信访转入: the petition's id, no foreign key (petitions sit above disputes; docs/adr/0012)
+    petition_id: Mapped[int | None] = mapped_column(index=True, unique=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("dispute_org.id", ondelete="SET NULL"))
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("dispute_mediator.id", ondelete="SET NULL"),
                                                     index=True)

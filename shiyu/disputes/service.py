@@ -209,6 +209,20 @@ def from_case(session: Session, principal: Principal, case_id: int, type_code: s
     return _new(session, principal, data, found.grid_id, found.area_path, case_id=found.id)
 
 
+def open_from_petition(session: Session, principal: Principal, data: DisputeIn, petition_id: int) -> Dispute:
+    """信访转入 (``shiyu.disputes.from_petition``): the dispute at the point chosen inside the petition's area."""
+    grid_id, path = _locate(session, data.lon, data.lat)
+    return _new(session, principal, data, grid_id, path, petition_id=petition_id)
+
+
+def id_for_code(session: Session, code: str) -> int:
+    """The id of the dispute with this code among those the caller sees (404 otherwise)."""
+    found = session.scalar(select(Dispute.id).where(Dispute.code == code))
+    if found is None:
+        raise NotFound(detail={"object": "dispute"})
+    return found
+
+
 def for_case(session: Session, case_id: int) -> Dispute | None:
     """The dispute a case was converted to, when the caller sees it (the case page links to it)."""
     return session.scalar(select(Dispute).where(Dispute.case_id == case_id))

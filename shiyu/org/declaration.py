@@ -15,6 +15,7 @@ from shiyu.org.identity import models as identity_models
 from shiyu.org.identity import tasks as identity_tasks
 from shiyu.org.identity.bulk import api as bulk_api
 from shiyu.org.identity.bulk import models as bulk_models
+from shiyu.org.notices import models as notice_models
 from shiyu.org.units import bulk_api as units_bulk_api
 from shiyu.org.units import cli as units_cli
 from shiyu.org.units import models as unit_models
@@ -23,7 +24,7 @@ DOMAIN = Domain(
     name="org",
     api_routers=(bulk_api.router, identity_api.router, areas_api.router, units_bulk_api.router, units_api.router,
                  audit_api.router, calendar_api.router),
-    models=(area_models, calendar_models, identity_models, bulk_models, api_clients, unit_models),
+    models=(area_models, calendar_models, identity_models, bulk_models, api_clients, unit_models, notice_models),
     worker=(identity_tasks,),
     commands=(areas_cli, identity_cli, units_cli, calendar_cli),
     permissions={

@@ -128,5 +128,5 @@ def reveal(petition_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal
 @router.post("/{petition_id}/links", response_model=PetitionDetail,
              summary="Ask for a dispute, a warning or a key-person enrolment (an outbox event)")
 def add_link(petition_id: int, body: LinkIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
-    service.link(db, principal, petition_id, body.kind, body.reason)
+    service.link(db, principal, petition_id, body.kind, body.reason, body.dispute_type)
     return service.detail(db, petition_id)

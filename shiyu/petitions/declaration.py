@@ -7,14 +7,14 @@ reason and are audited."""
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.petitions import api, demo, models, tasks
+from shiyu.petitions import api, demo, links, models, notices, tasks
 from shiyu.petitions.models import CONFIGURE, HANDLE, REVEAL, VIEW
 
 DOMAIN = Domain(
     name="petitions",
     api_routers=(api.router,),
     models=(models,),
-    worker=(tasks,),
+    worker=(tasks, links, notices),
     nav=(NavEntry("petitions", "/petitions", "work", "users", frozenset({VIEW}), order=9),),
     permissions={
         VIEW: "查看信访事项（信访人信息脱敏）、积案和接访日",

@@ -45,6 +45,11 @@ def not_repeat() -> Conflict:
                     "Only a repeat petitioner can be enrolled as a key person")
 
 
+def dispute_asked() -> Conflict:
+    return Conflict("petition_dispute_asked", "该信访事项已转为矛盾纠纷",
+                    "This petition has already been sent to mediation")
+
+
 def unknown_petitions() -> ValidationFailed:
     return ValidationFailed("unknown_petitions", "所选信访事项不存在", "Some of the petitions do not exist",
                             detail={"field": "petition_ids"})

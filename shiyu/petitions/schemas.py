@@ -110,6 +110,8 @@ class RevealOut(BaseModel):
 class LinkIn(BaseModel):
     kind: str = Field(max_length=24, description="spawn_dispute, raise_warning or enrol_key_person")
     reason: str = Field(min_length=1, max_length=1000)
+    dispute_type: str | None = Field(None, max_length=24, description="spawn_dispute only: the dispute type's "
+                                     "code (GET /api/v1/disputes/types); an unknown one opens the dispute as 其他")
 
 
 class BacklogGroup(BaseModel):

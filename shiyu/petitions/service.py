@@ -377,9 +377,11 @@ def reveal(session: Session, principal: Principal, petition_id: int, petitioner_
     return value
 
 
-def link(session: Session, principal: Principal, petition_id: int, kind: str, reason: str) -> Petition:
+def link(session: Session, principal: Principal, petition_id: int, kind: str, reason: str,
+         dispute_type: str | None = None) -> Petition:
     """A dispute, a warning or a key-person enrolment asked of the domains that own them, as an outbox event
-    with the ids and the reason (docs/adr/0012); the timeline keeps it."""
+    with the ids and the reason (docs/adr/0012); the timeline keeps it. A dispute is asked for once: the
+    disputes domain opens one per petition, so a second request would only look like it did something."""
     if kind not in LINKS:
         raise ValidationFailed("unknown_link", "不支持该操作", "Unknown link", detail={"field": "kind"})
     if not reason.strip():
@@ -388,13 +390,20 @@ def link(session: Session, principal: Principal, petition_id: int, kind: str, re
     principal.require(HANDLE, petition.area_path)
     if kind == "enrol_key_person" and not petition.is_repeat:
         raise errors.not_repeat()
+    if kind == "spawn_dispute" and session.scalar(select(PetitionEvent.id).where(
+            PetitionEvent.petition_id == petition.id, PetitionEvent.action == kind).limit(1)) is not None:
+        raise errors.dispute_asked()
     people = petitioners_of(session, [petition.id])[petition.id]
     if kind == "enrol_key_person" and not any(p.person_id for p in people):
         raise not_in_register("petitioners", petition.id)
-    outbox.emit(session, LINKS[kind], "petition", petition.id, petition.area_path, {
+    payload: dict[str, Any] = {
         "petition_id": petition.id, "number": petition.number, "area_id": petition.area_id,
         "reason": reason.strip(), "petitioner_ids": [p.id for p in people],
-        "person_ids": [p.person_id for p in people if p.person_id is not None]})
+        "person_ids": [p.person_id for p in people if p.person_id is not None]}
+    if kind == "spawn_dispute":
+        payload |= {"demands": petition.demands, "group_size": petition.group_size,
+                    "collective": petition.collective, "type_code": dispute_type or None}
+    outbox.emit(session, LINKS[kind], "petition", petition.id, petition.area_path, payload)
     _event(session, principal, petition, kind, petition.state, petition.state, reason.strip(), now=utcnow())
     session.flush()
     return petition

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
 from shiyu.triage.hot.hot_cases import MANAGE as HOT_ISSUE_MANAGE
-from shiyu.web import pages, todo
+from shiyu.web import notices, pages, todo
 from shiyu.web.command.routes import VIEW as COMMAND_VIEW
 from shiyu.web.desk.routes import DESK_PERMISSIONS
 from shiyu.web.field.routes import FIELD_ROLES
@@ -19,10 +19,11 @@ def _p(*names: str) -> frozenset[str]:
 DOMAIN = Domain(
     name="pages",
     page_routers=(pages.router,),
-    todo=(todo.desk, todo.evaluations),
+    todo=(todo.desk, todo.evaluations, notices.unread),
     translations=Path(__file__).parent / "i18n",
     nav=(
         NavEntry("home", "/", "work", "home", order=0),
+        NavEntry("notices", "/notices", "work", "check", order=1),
         NavEntry("command", "/command", "work", "map", _p(COMMAND_VIEW), order=3),
         NavEntry("field", "/field", "work", "map", roles=FIELD_ROLES, order=3),
         NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5),

@@ -31,6 +31,7 @@ from shiyu.web.disputes import router as disputes_router
 from shiyu.web.field import router as field_router
 from shiyu.web.i18n import translate
 from shiyu.web.keypersons import router as keypersons_router
+from shiyu.web.notices import router as notices_router
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, render
 from shiyu.web.petitions import router as petitions_router
 from shiyu.web.portal import router as portal_router
@@ -136,6 +137,7 @@ router.include_router(portal_router)
 router.include_router(field_router)
 router.include_router(registry_router)
 router.include_router(tasks_router)
+router.include_router(notices_router)
 router.include_router(keypersons_router)
 router.include_router(disputes_router)
 router.include_router(petitions_router)

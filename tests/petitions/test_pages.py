@@ -77,3 +77,34 @@ def test_nobody_else_sees_petitions(client, system_session):
     assert "乙社区的诉求" not in client.get("/petitions?flag=mine").text  # not (yet) leader_b's 包案
     page = client.get(f"/petitions/{b.id}")
     assert page.status_code == 200 and "乙社区的诉求" in page.text and 'data-action="accept"' not in page.text
+
+
+def test_a_petition_sent_to_mediation_shows_the_dispute_it_opened(client, system_session, factory):
+    from shiyu.core import outbox
+
+    w, _ = _world(system_session)
+    a = register(system_session, w, "officer_a", w.community_a.id, name="孙甲", demands="楼上漏水")
+    system_session.commit()
+    csrf = log_in(client, "officer_a")
+    url = f"/petitions/{a.id}"
+    page = client.get(url)
+    assert 'name="dispute_type"' in page.text and "邻里" in page.text
+    sent = client.post(f"{url}/links", data={"csrf_token": csrf, "kind": "spawn_dispute", "reason": "邻里纠纷",
+                                             "dispute_type": "neighbour"}, follow_redirects=False)
+    assert sent.status_code == 303
+    again = client.post(f"{url}/links", data={"csrf_token": csrf, "kind": "spawn_dispute", "reason": "再转"})
+    assert again.status_code == 409 and "已转为矛盾纠纷" in again.text
+    outbox.deliver_pending(factory)
+    outbox.deliver_pending(factory)
+    page = client.get(url)
+    code = re.search(r'data-action="dispute_opened">.*?<p class="note">(MD\d+)', page.text, re.S).group(1)
+    assert "/disputes/code/" not in page.text  # the petition officer does not see disputes
+    log_in(client, "leader_a")
+    page = client.get(url)
+    assert f'href="/disputes/code/{code}"' in page.text
+    opened = client.get(f"/disputes/code/{code}", follow_redirects=False)
+    assert opened.status_code == 303
+    dispute = client.get(opened.headers["location"])
+    assert dispute.status_code == 200 and code in dispute.text and "信访转入" in dispute.text
+    log_in(client, "leader_b")
+    assert client.get(f"/disputes/code/{code}").status_code == 404

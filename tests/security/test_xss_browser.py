@@ -74,6 +74,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.cases.routing.models import RoutingRule
     from shiyu.core.scoping import Principal
     from shiyu.core.timeutil import utcnow
+    from shiyu.disputes.models import Dispute
     from shiyu.org.areas.models import AreaBoundary
     from shiyu.org.calendar.models import DayKind
     from shiyu.org.calendar.schemas import DayRange
@@ -125,6 +126,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                             complained_unit=DEPT_A)
         session.info["principal"] = Principal.system("test")
         return {"campaign": campaign.id, "dispute": dispute, "petition": petition.id,
+                "dispute_code": session.get(Dispute, dispute).code,
                 "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
                 "house": family["house"], "building": house.building_id, "person": family["persons"][0],
@@ -202,7 +204,7 @@ def _urls(world: dict) -> list[str]:
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
               "assignment_id": ids["campaign"], "dispute_id": ids["dispute"],
-              "petition_id": ids["petition"], "record_id": 999_999}
+              "petition_id": ids["petition"], "record_id": 999_999, "code": ids["dispute_code"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",

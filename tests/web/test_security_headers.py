@@ -42,7 +42,7 @@ def test_every_page_api_answer_static_file_and_error_carries_the_headers(client,
            "user_id": w.users["leader_a"].id, "case_id": 999_999, "report_id": 999_999, "import_id": 999_999,
            "building_id": 999_999, "house_id": 999_999, "person_id": 999_999, "assignment_id": 999_999,
            "dispute_id": 999_999, "petition_id": 999_999,
-           "record_id": 999_999}
+           "record_id": 999_999, "code": "MD00000000000000"}
     expected = {"/", "/login", "/desk", "/command", "/portal", "/field", "/admin/users/{user_id}", "/api/docs"}
     assert expected <= set(page_paths(client.app))
     anonymous = [client.get(url, follow_redirects=False) for url in page_urls(client.app, ids)]

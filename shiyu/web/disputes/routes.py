@@ -258,6 +258,13 @@ def _then(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: in
     return redirect(request, f"/disputes/{dispute_id}{anchor}")
 
 
+@router.get("/code/{code}")
+def by_code(request: Request, code: str, db: PageDb, principal: PagePrincipal) -> Response:
+    """A dispute by the code people quote (a petition's timeline links here): its page, when the caller sees it."""
+    require_any(principal, VIEW)
+    return redirect(request, f"/disputes/{service.id_for_code(db, code[:20])}")
+
+
 @router.get("/{dispute_id}")
 def dispute_page(request: Request, dispute_id: int, db: PageDb, principal: PagePrincipal) -> Response:
     require_any(principal, VIEW)

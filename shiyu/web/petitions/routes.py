@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from shiyu.core.errors import ShiyuError
 from shiyu.core.http import language
 from shiyu.core.timeutil import utcnow
+from shiyu.disputes import service as dispute_service
+from shiyu.disputes.models import VIEW as DISPUTE_VIEW
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
 from shiyu.petitions import service
@@ -103,6 +105,8 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, petition_id: i
     p = service.detail(db, petition_id)
     return render(request, "petitions/petition.html", status, p=p, needs=NEEDS, links=LINKS, message=message,
                   leaders=service.leaders(db, p["area_path"]), now=utcnow(),
+                  dispute_types=list(dispute_service.type_names(db, language(request)).items()),
+                  sees_disputes=principal.has_permission(DISPUTE_VIEW),
                   can_handle=principal.can(HANDLE, p["area_path"]), can_reveal=principal.can(REVEAL, p["area_path"]))
 
 
@@ -189,8 +193,10 @@ def act(request: Request, petition_id: int, action: str, db: PageDb, principal: 
 
 @router.post("/{petition_id}/links")
 def add_link(request: Request, petition_id: int, db: PageDb, principal: PagePrincipal,
-             kind: str = Form("", max_length=24), reason: str = Form("", max_length=1000)) -> Response:
-    return _attempt(request, db, principal, petition_id, lambda: service.link(db, principal, petition_id, kind, reason))
+             kind: str = Form("", max_length=24), reason: str = Form("", max_length=1000),
+             dispute_type: str = Form("", max_length=24)) -> Response:
+    return _attempt(request, db, principal, petition_id,
+                    lambda: service.link(db, principal, petition_id, kind, reason, dispute_type))
 
 
 @router.post("/{petition_id}/reveal")
