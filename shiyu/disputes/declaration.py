@@ -7,7 +7,7 @@ questions; the centre leader keeps the pool of organisations and mediators (docs
 from pathlib import Path
 
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.disputes import api, demo, from_petition, models, notices
+from shiyu.disputes import api, demo, from_petition, models, notices, tasks
 
 _VIEW = frozenset({models.VIEW})
 _GRID = _VIEW | {models.REPORT}
@@ -43,5 +43,5 @@ DOMAIN = Domain(
     },
     translations=Path(__file__).parent / "i18n",
     demo=demo.demo,
-    worker=(from_petition, notices),
+    worker=(from_petition, notices, tasks),
 )

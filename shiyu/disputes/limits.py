@@ -18,18 +18,21 @@ from shiyu.disputes.models import Dispute, DisputeState
 MEDIATION_LIMIT = timedelta(days=30)
 WARN_BEFORE = timedelta(days=5)
 RUNNING = (DisputeState.ASSIGNED.value, DisputeState.MEDIATING.value)
+YELLOW, RED = 1, 2  # what the scan (``shiyu.disputes.tasks``) has announced of the running month
 
 
 def on_assign(dispute: Dispute, before: str, now: datetime) -> None:
     """Start the month on the first assignment and again at the next level; a new mediator keeps it."""
     if dispute.mediation_due_at is None or before == DisputeState.ESCALATED.value:
         dispute.mediation_due_at = now + MEDIATION_LIMIT
+        dispute.mediation_alert = 0
 
 
 def extend(dispute: Dispute, now: datetime) -> datetime:
     """Another month from the due date (from now, if already past it)."""
     start = max(dispute.mediation_due_at or now, now)
     dispute.mediation_due_at = start + MEDIATION_LIMIT
+    dispute.mediation_alert = 0
     return dispute.mediation_due_at
 
 

@@ -251,6 +251,7 @@ class Dispute(_Scoped, Base):
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     registered_at: Mapped[datetime]
     mediation_due_at: Mapped[datetime | None]  # 调解期限: set on assignment (see ``MEDIATION_LIMIT``)
+    mediation_alert: Mapped[int] = mapped_column(default=0, server_default="0")  # the scan announced: 1 yellow, 2 red
     reason: Mapped[str] = mapped_column(String(500), default="")  # not accepted / failed: why
     agreement_terms: Mapped[str | None] = personal("text")
     perform_by: Mapped[date | None]  # 履行期限

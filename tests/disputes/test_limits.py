@@ -73,3 +73,39 @@ def test_the_pages_show_the_days_left_and_the_overdue(client, system_session, wo
     assert 'id="dispute-mediation"' in record and "已超期2天" in record and "延长调解期限" in record
     log_in(client, "mediator_a")
     assert "已超期2天" in client.get("/disputes/workbench").text
+
+
+def test_the_scan_announces_the_last_five_days_and_the_month_passed_once(system_session, world, factory):
+    from sqlalchemy import select
+
+    from shiyu.core import outbox
+    from shiyu.core.scoping import Principal
+    from shiyu.disputes import tasks
+    from shiyu.org.notices.models import Notice
+
+    s = system_session
+    dispute = make_dispute(s)
+    act(s, SYSTEM, dispute, "assign", mediator_id=world.extra["mediator"])
+    due = dispute.mediation_due_at
+    s.commit()
+    assert tasks.scan(factory) == {"yellow": 0, "red": 0}
+    assert tasks.scan(factory, due - timedelta(days=4)) == {"yellow": 1, "red": 0}
+    assert tasks.scan(factory, due - timedelta(days=3)) == {"yellow": 0, "red": 0}  # once
+    assert tasks.scan(factory, due + timedelta(hours=1)) == {"yellow": 0, "red": 1}
+    assert tasks.scan(factory, due + timedelta(hours=2)) == {"yellow": 0, "red": 0}
+    outbox.deliver_pending(factory)
+
+    def inbox(user: str) -> list[tuple[str, bool]]:
+        s.info["principal"] = Principal.system("test")
+        return [(n.kind, n.urgent) for n in s.scalars(select(Notice).where(
+            Notice.user_id == world.users[user].id).order_by(Notice.id))]
+
+    assert inbox("mediator_a") == [("dispute.limit_warning", False), ("dispute.overdue", True)]
+    assert inbox("operator_a") == [("dispute.overdue", True)] and inbox("leader_b") == []
+    s.expire_all()
+    dispute = s.get(Dispute, dispute.id)
+    act(s, SYSTEM, dispute, "start")
+    act(s, SYSTEM, dispute, "extend", "双方当事人同意继续调解")  # a new month: announced again when it ends
+    s.commit()
+    assert tasks.scan(factory, due + timedelta(hours=3)) == {"yellow": 0, "red": 0}
+    assert tasks.scan(factory, due + MONTH + timedelta(hours=1)) == {"yellow": 0, "red": 1}
