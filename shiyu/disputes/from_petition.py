@@ -32,13 +32,14 @@ SYSTEM = Principal.system("disputes.from_petition")
 FALLBACK_TYPE = "other"
 
 
-def _place(session: Session, area_id: int) -> tuple[float, float] | None:
-    """A point inside the petition's area, or None when the area has no outline to place it in."""
+def _place(session: Session, area_id: int) -> tuple[float, float, str] | None:
+    """A point inside the petition's area and the area's name (the dispute's place until the centre knows
+    better), or None when the area has no outline to place it in."""
     area = session.get(Area, area_id)
     if area is None or not area.geometry:
         return None
     point = shape(area.geometry).representative_point()
-    return round(point.x, 6), round(point.y, 6)
+    return round(point.x, 6), round(point.y, 6), area.name
 
 
 def _description(p: dict[str, Any], missing: int) -> str:
@@ -75,7 +76,7 @@ def _open(session: Session, p: dict[str, Any]) -> None:
                     for person in (people[i] for i in dict.fromkeys(person_ids) if i in people))
     missing = len(p.get("petitioner_ids", [])) - len(parties)
     data = service.DisputeIn(title=f"信访转入：{str(p.get('demands') or p['number'])[:40]}", type_code=type_code,
-                             lon=place[0], lat=place[1], description=_description(p, missing),
+                             lon=place[0], lat=place[1], address=place[2], description=_description(p, missing),
                              source=Source.PETITION.value, people_count=max(2, int(p.get("group_size") or 1)),
                              is_group=bool(p.get("collective")), parties=parties)
     dispute = service.open_from_petition(session, SYSTEM, data, petition_id)

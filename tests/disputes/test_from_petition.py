@@ -51,6 +51,7 @@ def test_a_petition_turned_into_a_dispute_opens_one_with_the_registered_petition
     assert dispute.people_count == 3 and petition.number in dispute.description
     assert "楼上漏水" in dispute.title and "邻里纠纷，宜调解" in dispute.description
     assert shape(s.get(Area, w.community_a.id).geometry).contains(Point(dispute.lon, dispute.lat))
+    assert dispute.address == w.community_a.name
     [party] = s.scalars(select(Party).where(Party.dispute_id == dispute.id)).all()
     assert (party.role, party.person_id, party.name, party.id_number) == ("applicant", person.id, person.name,
                                                                           person.id_number)

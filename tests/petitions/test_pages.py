@@ -97,6 +97,7 @@ def test_a_petition_sent_to_mediation_shows_the_dispute_it_opened(client, system
     outbox.deliver_pending(factory)
     outbox.deliver_pending(factory)
     page = client.get(url)
+    assert '<option value="spawn_dispute">' not in page.text  # asked once: not offered again
     code = re.search(r'data-action="dispute_opened">.*?<p class="note">(MD\d+)', page.text, re.S).group(1)
     assert "/disputes/code/" not in page.text  # the petition officer does not see disputes
     log_in(client, "leader_a")

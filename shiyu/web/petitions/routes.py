@@ -107,6 +107,7 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, petition_id: i
                   leaders=service.leaders(db, p["area_path"]), now=utcnow(),
                   dispute_types=list(dispute_service.type_names(db, language(request)).items()),
                   sees_disputes=principal.has_permission(DISPUTE_VIEW),
+                  dispute_asked=any(e["action"] == "spawn_dispute" for e in p["timeline"]),
                   can_handle=principal.can(HANDLE, p["area_path"]), can_reveal=principal.can(REVEAL, p["area_path"]))
 
 
