@@ -203,6 +203,9 @@ class Case(ScopedMixin, TimestampMixin, Base):
     lat: Mapped[float]
     address: Mapped[str] = mapped_column(String(200), default="")
     grid_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
+    # The component (部件) the report names, from the registers (``intake.hooks.resolve_component``); no foreign
+    # key, as the registers sit above cases and may be absent
+    component_id: Mapped[int | None] = mapped_column(index=True)
     centre_area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"))
     centre_path: Mapped[str] = mapped_column(
         String(160).with_variant(String(160, collation="C"), "postgresql")

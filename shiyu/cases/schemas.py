@@ -44,6 +44,9 @@ class IntakeIn(BaseModel):
     self_resolved: bool = Field(False, description="grid worker resolved it on the spot (自行处置)")
     self_resolution_note: str | None = Field(None, max_length=2000)
     self_resolution_attachment_ids: list[DbId] = Field(default_factory=list, max_length=20)
+    component_code: str | None = Field(None, min_length=4, max_length=32, pattern=r"^[0-9A-Za-z\-]+$",
+                                       description="the code on the plate of the component (部件, GB/T 30428.2) "
+                                       "the report is about; it must lie in the report's grid")
 
     @field_validator("attributes")
     @classmethod
@@ -170,6 +173,7 @@ class CaseDetail(CaseOut):
     occurred_at: datetime | None
     reporter: ReporterOut
     routing: dict[str, Any] | None = Field(description="the suggested handler, the rule that chose it and why")
+    component_id: int | None = Field(None, description="the component (部件) the report named, in the registers")
     merged_into_id: int | None
     self_resolved: bool
     rework_count: int

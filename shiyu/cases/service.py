@@ -146,6 +146,7 @@ def case_detail(session: Session, principal: Principal, case: Case, tz: ZoneInfo
         reporter={"anonymous": case.anonymous, "user_id": case.reporter_user_id,
                   "name": mask("name", case.reporter_name), "phone": mask("phone", case.reporter_phone)},
         routing=case.routing, merged_into_id=case.merged_into_id, self_resolved=case.self_resolved,
+        component_id=case.component_id,
         rework_count=case.rework_count, return_count=case.return_count, extension_count=case.extension_count,
         deadline={"step": case.step, "started_at": case.step_started_at, "warn_at": case.step_warn_at,
                   "due_at": case.step_due_at, "colour": colour.value if colour else None,

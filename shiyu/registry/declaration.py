@@ -5,8 +5,9 @@ Grid staff see their grids' registers (masked) and submit changes; the centres r
 
 from pathlib import Path
 
+from shiyu.cases.intake.hooks import register_component_resolver
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.registry import api, cli, models, stale
+from shiyu.registry import api, cli, components, models, stale
 from shiyu.registry.demo import demo
 
 _VIEW = frozenset({"registry.view"})
@@ -19,6 +20,7 @@ DOMAIN = Domain(
     api_routers=(api.router,),
     models=(models,),
     worker=(stale,),
+    install=lambda: register_component_resolver(components.resolve),
     commands=(cli,),
     nav=(NavEntry("registry", "/registry", "work", "building", _VIEW, order=7),
          NavEntry("registry_changes", "/registry/changes", "work", "check",

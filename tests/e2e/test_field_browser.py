@@ -72,8 +72,10 @@ def count(field: dict, model, **where) -> int:
         return s.scalar(stmt)
 
 
-def fill_report(page: Page, description: str, photo: bytes | None = None) -> None:
-    page.goto("/field")
+def fill_report(page: Page, description: str, photo: bytes | None = None, keep: bool = False) -> None:
+    """Fill the report form and send it; ``keep`` leaves the page as it is (fields filled before)."""
+    if not keep:
+        page.goto("/field")
     expect(page.locator(".f-loc[data-location]")).to_contain_text("已定位")
     if photo:
         page.set_input_files("#r-photo", files=[{"name": "scene.jpg", "mimeType": "image/jpeg", "buffer": photo}])

@@ -9,7 +9,12 @@ work returns None.
 Case lists can likewise be filtered by what another domain knows about cases (a repeat complaint): a
 ``CaseFlag`` names the flag and gives the SQL condition for "flagged".
 
-Both are registered by the domain's declaration (``shiyu.core.domains``) when the app or worker starts;
+A report may name the component (部件, GB/T 30428.2) it is about by the code on its plate; the registers own
+components, so the one ``ComponentResolver`` they register turns the code into the component's id for the
+case — refusing, with a clear 422, a code it does not know or a component outside the report's grid. Without
+the registers installed a report naming a component is refused (nothing is silently dropped).
+
+All are registered by the domain's declaration (``shiyu.core.domains``) when the app or worker starts;
 registering the same name again replaces the entry, so starting twice (tests) is harmless.
 """
 
@@ -39,8 +44,12 @@ class CaseFlag:
     flagged: Callable[[], ColumnElement[bool]]  # a condition on ``Case`` true for flagged cases
 
 
+# (session, the case being filed, the code) → the component's id, or ValidationFailed
+ComponentResolver = Callable[[Session, Case, str], int]
+
 _HOOKS: dict[str, IntakeHook] = {}
 _FLAGS: dict[str, CaseFlag] = {}
+_COMPONENTS: dict[str, ComponentResolver] = {}
 
 
 def register_hook(hook: IntakeHook) -> None:
@@ -49,6 +58,19 @@ def register_hook(hook: IntakeHook) -> None:
 
 def register_flag(flag: CaseFlag) -> None:
     _FLAGS[flag.name] = flag
+
+
+def register_component_resolver(resolve: ComponentResolver) -> None:
+    _COMPONENTS["resolver"] = resolve
+
+
+def resolve_component(session: Session, case: Case, code: str) -> int:
+    resolve = _COMPONENTS.get("resolver")
+    if resolve is None:
+        raise ValidationFailed("components_unavailable", "本系统未启用部件登记，不能按部件上报",
+                               "Components are not kept here: a report cannot name one",
+                               detail={"field": "component_code"})
+    return resolve(session, case, code)
 
 
 def hooks() -> list[IntakeHook]:

@@ -100,6 +100,8 @@ def request_hash(data: IntakeIn, photo_digests: list[str]) -> str:
     """The report's fingerprint: its content, with its attachments by the SHA-256 of their files (in the
     order named) instead of by upload id."""
     body = data.model_dump(mode="json", exclude={"idempotency_key", "attachment_ids"})
+    if body.get("component_code") is None:  # as before components could be named: a retry still matches
+        body.pop("component_code", None)
     body["attachments"] = photo_digests
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -261,6 +263,8 @@ def prepare(session: Session, principal: Principal, data: IntakeIn, tz: ZoneInfo
     attachments, digest = _attachments(session, principal, data)
     case = _new_case(session, principal, data, submitter_key(principal, digest), digest, record, category,
                      _centre_for(session, record.area_path), tz, now)
+    if data.component_code:
+        case.component_id = hooks.resolve_component(session, case, data.component_code)
     table = Case.__table__
     values = pii.with_blind_index(Case, with_defaults(table, {k: v for k, v in inspect(case).dict.items()
                                                              if k in table.c}))

@@ -36,6 +36,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.disputes import service as disputes
 from shiyu.disputes.models import REGISTER as DISPUTE_REGISTER
 from shiyu.org.units import service as units
+from shiyu.registry import components as registry_components
 from shiyu.triage.classification import suggest as triage_suggest
 from shiyu.triage.duplicates import case_duplicates
 from shiyu.web.desk import find, register_dispatch, table
@@ -181,6 +182,7 @@ def _detail(request: Request, db: PageDb, principal: PagePrincipal, case_id: int
                   triage=triage_suggest.choices(db, case),
                   dups=case_duplicates.candidates_for(db, case.id), repeat=case_duplicates.repeat_of(db, case.id),
                   dispute=disputes.for_case(db, case.id), can_convert=principal.can(DISPUTE_REGISTER, case.area_path),
+                  component=registry_components.of_case(db, case),
                   dispute_types=disputes.type_names(db, lang)
                   if principal.can(DISPUTE_REGISTER, case.area_path) else {},
                   **{"errors": {}, "general": None, "open_action": None, "v": {}, "conflict": None,

@@ -421,8 +421,10 @@
       if (!where) { flash(t("need_location"), true); return; }
       if (description.length < 2) { flash(t("need_note"), true); form.querySelector("#r-desc").focus(); return; }
       var files = picked(photo, "photo").concat(picked(voice, "voice"));
-      enqueue("case", "/api/v1/cases", { channel: "grid", category_id: category, description: description,
-                                         location: where }, files, "ids").then(function () {
+      var body = { channel: "grid", category_id: category, description: description, location: where };
+      var component = form.querySelector("#r-component").value.trim();
+      if (component) { body.component_code = component; }
+      enqueue("case", "/api/v1/cases", body, files, "ids").then(function () {
         form.reset();
         preview.hidden = true;
         form.querySelector("#r-voice-status").textContent = "";
