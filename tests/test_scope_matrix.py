@@ -361,7 +361,7 @@ ROUTES: list[Case] = [
     Case("POST", "/api/v1/disputes/{dispute_id}/questions", "deny",
          lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/questions", lambda w: {"question": "越权提问"}),
     Case("POST", "/api/v1/disputes/{dispute_id}/documents/{kind}", "deny",
-         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/documents/acceptance",
+         lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/documents/acceptance?format=pdf",
          lambda w: {"field": "document", "reason": "越权生成文书"}),
     Case("POST", "/api/v1/disputes/{dispute_id}/proofs", "deny",
          lambda w: f"/api/v1/disputes/{w.extra['dispute_b']}/proofs"),
