@@ -23,6 +23,7 @@ is set larger, not in a bold face that would cost a second load.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +33,7 @@ from docx import Document as new_document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from fpdf import FPDF
-from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.enums import Align, XPos, YPos
 
 from shiyu.core import fonts
 from shiyu.core.errors import ShiyuError, ValidationFailed
@@ -43,9 +44,15 @@ MARGIN_MM = 25
 TITLE_PT, BODY_PT, FOOT_PT = 18, 12, 9
 LINE_MM = 7.0  # 12 pt text (4.2 mm) with the 1.6 spacing of a printed form
 TITLE_LINE_MM = 10.0
-# Marks a Chinese line never starts with (避头): a line that would is given the mark at its predecessor's end,
-# hanging into the margin (标点悬挂), as a typesetter does, rather than a comma opening a line.
+# A Chinese line never starts with a closing mark nor ends with an opening one (避头尾): a closing mark that
+# would open a line hangs at the end of the one before (标点悬挂), an opening mark goes down with what it opens.
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’…%,.;:?!)]")
+NO_LINE_END = frozenset("（《「『【〔“‘([")
+# Control characters (but the tab) and non-characters, typed or pasted into a record: XML — so a Word file —
+# cannot hold them, and a PDF would draw nothing for them
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
+# What is never broken inside: a run of Latin letters and digits (an ID number, a phone, a case number, a word)
+UNBROKEN = re.compile(r"[A-Za-z0-9@._%+\-/:]+|\s|.")
 
 
 class Format(StrEnum):
@@ -112,15 +119,19 @@ def render(paper: Paper, fmt: Format, stem: str) -> File:
     return File(f"{stem}.{fmt.value}", MEDIA_TYPES[fmt], content)
 
 
+def _printable(text: str) -> str:
+    return UNPRINTABLE.sub("", text)
+
+
 def docx(paper: Paper) -> bytes:
     doc = new_document()
     normal = doc.styles["Normal"]
     normal.font.name = WORD_FONT
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), WORD_FONT)
-    heading = doc.add_heading(paper.title, level=0)
+    heading = doc.add_heading(_printable(paper.title), level=0)
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for text in paper.paragraphs:
-        doc.add_paragraph(text)
+        doc.add_paragraph(_printable(text))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
@@ -145,27 +156,42 @@ def pdf(paper: Paper) -> bytes:
     sheet.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     sheet.set_auto_page_break(True, margin=MARGIN_MM)
     sheet.add_font(sheet.family, fname=face.path, collection_font_number=face.index)
-    sheet.set_title(paper.title)
+    title = _printable(paper.title)
+    sheet.set_title(title)
     sheet.set_lang("zh-CN")
     sheet.set_creator("Shiyu 市域")
     sheet.add_page()
     sheet.set_font(sheet.family, size=TITLE_PT)
-    sheet.multi_cell(0, TITLE_LINE_MM, paper.title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    sheet.multi_cell(0, TITLE_LINE_MM, title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     sheet.ln(LINE_MM / 2)
     sheet.set_font(sheet.family, size=BODY_PT)
     for text in paper.paragraphs:
-        for line in _wrapped(sheet, text.replace("\r", "").replace("\t", "    ")):
+        for line in _wrapped(sheet, _printable(text).replace("\t", "    ")):
             # Left-aligned: justifying would stretch the spaces of a line that mixes Chinese with numbers
             sheet.cell(0, LINE_MM, line, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(sheet.output())
 
 
 def _wrapped(sheet: FPDF, text: str) -> list[str]:
-    """The paragraph's lines as fpdf2 wraps it to the width (between any two Chinese characters, between words
-    otherwise), with no line starting with a closing mark (``NO_LINE_START``)."""
-    lines = sheet.multi_cell(0, LINE_MM, text, dry_run=True, output=MethodReturnValue.LINES)
-    assert isinstance(lines, list)  # what LINES alone returns
-    for i in range(1, len(lines)):
-        while lines[i] and lines[i][0] in NO_LINE_START:
-            lines[i - 1], lines[i] = lines[i - 1] + lines[i][0], lines[i][1:]
-    return [line for line in lines if line] or [""]
+    """The paragraph's lines at the page's width. Chinese wraps between any two characters, so fpdf2's own
+    wrapping (which prefers a space, and takes the ideographic space of a paragraph's indent for one) is not
+    used: a line breaks before the character that would not fit, never inside a run of Latin letters and
+    digits (``UNBROKEN``) unless the run is wider than the line, and never against ``NO_LINE_START`` /
+    ``NO_LINE_END``. A space at a break is dropped; the paragraph's leading indent is kept."""
+    width = sheet.epw
+    tokens: list[str] = []
+    for token in UNBROKEN.findall(text):
+        tokens.extend(list(token) if sheet.get_string_width(token) > width else [token])
+    lines: list[str] = []
+    line = ""
+    for token in tokens:
+        if line.strip() and sheet.get_string_width(line + token) > width and token not in NO_LINE_START:
+            carried = ""
+            while len(line) > 1 and line[-1] in NO_LINE_END:
+                line, carried = line[:-1], line[-1] + carried
+            lines.append(line.rstrip())
+            line = carried + ("" if token.isspace() else token)
+        else:
+            line += token
+    lines.append(line.rstrip())
+    return lines

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from shiyu.core import fonts, papers
 from shiyu.core.errors import ValidationFailed
-from tests.paper_text import pdf_pages, pdf_text
+from tests.paper_text import docx_text, pdf_pages, pdf_text
 
 NAME, ID_NUMBER = "陈建平", "350203198001010011"
 PAPER = papers.Paper("人民调解协议书", (
@@ -74,6 +74,24 @@ def test_a_long_record_runs_onto_a_second_page_and_no_line_opens_with_a_comma():
     lines = [line.strip() for page in pages for line in page.splitlines() if line.strip()]
     assert len(lines) > 40
     assert not [line for line in lines if line[0] in papers.NO_LINE_START]
+
+
+def test_lines_keep_the_indent_numbers_stay_whole_and_brackets_go_down_with_what_they_open():
+    notice = "　　" + "你（们）于2026年12月5日来访反映的信访事项收悉，" * 3 + f"身份证号{ID_NUMBER}。"
+    bracket = "经" * 36 + "（注）" + "后续" * 5  # the 37th character, the last a line holds, is the bracket
+    first, second, *rest = pdf_text(papers.pdf(papers.Paper("告知书", (notice, bracket)))).splitlines()[1:]
+    assert first.startswith("　　你（们）") and second.startswith("来访反映")  # the indent, once
+    assert any(ID_NUMBER in line for line in rest)
+    assert "经" * 36 in rest and "（注）后续" in " ".join(rest)
+    assert not [line for line in (first, second, *rest) if line and line[-1] in papers.NO_LINE_END]
+
+
+def test_a_control_character_pasted_into_a_record_is_left_out_not_an_error():
+    paper = papers.Paper("人民调解记录\x02", ("调解情况：双方\x01同意\x0b赔偿\r", "调解员：王建国\x7f"))
+    for fmt in papers.Format:  # XML refuses them: the Word file failed with a server error
+        file = papers.render(paper, fmt, "TJ1-record")
+        text = docx_text(file.content) if fmt is papers.Format.DOCX else pdf_text(file.content)
+        assert "人民调解记录\n调解情况：双方同意赔偿\n调解员：王建国" in text
 
 
 def test_an_unknown_format_is_refused_with_its_code():
