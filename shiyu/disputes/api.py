@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from shiyu.core import papers
 from shiyu.core.errors import ValidationFailed
 from shiyu.core.http import CurrentPrincipal, Db, Paging, attachment, language
 from shiyu.core.paging import Page
+from shiyu.core.papers import MEDIA_TYPES
 from shiyu.core.pii import mask_text
 from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.schemas import (
@@ -221,7 +221,7 @@ def ask(dispute_id: int, body: QuestionIn, db: Db, principal: CurrentPrincipal) 
              description="`kind`: acceptance (受理登记表), record (调解记录), agreement (调解协议书, once agreed). "
                          "`format`: docx (Word, the default) or pdf; any other is 422 `unknown_format`. Each "
                          "download is one audited reveal recording the kind and the format.",
-             responses={200: {"content": {media: {} for media in papers.MEDIA_TYPES.values()}}})
+             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
 def document(dispute_id: int, kind: str, body: RevealIn, request: Request, db: Db, principal: CurrentPrincipal,
              fmt: str = Query("docx", alias="format", max_length=8, description="docx (Word) or pdf")) -> Response:
     paper = documents.generate(db, principal, dispute_id, kind[:20], body.reason, _tz(request), fmt)
