@@ -11,9 +11,9 @@ the Word file) and fpdf2 embeds the subset of its glyphs the paper uses (a paper
 tens of kilobytes). With no CJK font installed the answer is ``paper_font_missing``, saying what to
 install — never a PDF of empty boxes. The choice of fpdf2: docs/adr/0014-papers-pdf.md.
 
-Loading the font is most of the cost of a PDF: fpdf2 reads the face's tables (about 0.7 s for Noto Serif
-CJK SC, measured on the 2-core development machine) and subsets them when the file is written (another
-0.3–1 s by the number of distinct characters). The loaded font is not reused from one paper to the next:
+Loading the font is most of the cost of a PDF: fpdf2 reads the face's tables (0.7–1 s for Noto Serif CJK
+SC, measured on the 2-core development machine) and subsets them when the file is written (another 0.5–1.3 s
+by the number of distinct characters; a one-page paper takes 1–1.5 s in all, a three-page record about 2 s). The loaded font is not reused from one paper to the next:
 fpdf2 subsets the loaded tables in place when it writes the file, so a font object shared by two papers
 would lose the second paper's glyphs, and a deep copy of it costs a third of a load while depending on
 fpdf2's private per-document state. Only one face (the regular weight) is loaded per paper: the title
