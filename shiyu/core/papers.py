@@ -12,12 +12,13 @@ tens of kilobytes). With no CJK font installed the answer is ``paper_font_missin
 install — never a PDF of empty boxes. The choice of fpdf2: docs/adr/0014-papers-pdf.md.
 
 Loading the font is most of the cost of a PDF: fpdf2 reads the face's tables (0.7–1 s for Noto Serif CJK
-SC, measured on the 2-core development machine) and subsets them when the file is written (another 0.5–1.3 s
-by the number of distinct characters; a one-page paper takes 1–1.5 s in all, a three-page record about 2 s). The loaded font is not reused from one paper to the next:
-fpdf2 subsets the loaded tables in place when it writes the file, so a font object shared by two papers
-would lose the second paper's glyphs, and a deep copy of it costs a third of a load while depending on
-fpdf2's private per-document state. Only one face (the regular weight) is loaded per paper: the title
-is set larger, not in a bold face that would cost a second load.
+SC, measured on the 2-core development machine) and subsets them when the file is written (another
+0.5–1.3 s by the number of distinct characters; a one-page paper takes 1–1.5 s in all, a three-page record
+about 2 s). The loaded font is not reused from one paper to the next: fpdf2 subsets the loaded tables in
+place when it writes the file, so a font object shared by two papers would lose the second paper's glyphs,
+and a deep copy of it costs a third of a load while depending on fpdf2's private per-document state. Only
+one face (the regular weight) is loaded per paper: the title is set larger, not in a bold face that would
+cost a second load.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from shiyu.core import fonts
 from shiyu.core.errors import ShiyuError, ValidationFailed
 
 WORD_FONT = "宋体"
+FONT_KEY = "cjk"  # the PDF's name for the embedded face
 PDF_FAMILIES = fonts.SERIF + fonts.SANS
 MARGIN_MM = 25
 TITLE_PT, BODY_PT, FOOT_PT = 18, 12, 9
@@ -124,6 +126,7 @@ def _printable(text: str) -> str:
 
 
 def docx(paper: Paper) -> bytes:
+    """The Word file: needs no font on the server (the reader's Word draws 宋体), so it works on any machine."""
     doc = new_document()
     normal = doc.styles["Normal"]
     normal.font.name = WORD_FONT
@@ -140,31 +143,30 @@ def docx(paper: Paper) -> bytes:
 class _Sheet(FPDF):
     """An A4 page with the paper's page number at its foot (第 1 页 共 2 页)."""
 
-    family = "cjk"
-
     def footer(self) -> None:
         self.set_y(-MARGIN_MM / 2 - FOOT_PT * 0.35)
-        self.set_font(self.family, size=FOOT_PT)
+        self.set_font(FONT_KEY, size=FOOT_PT)
         self.cell(0, FOOT_PT * 0.5, f"第 {self.page_no()} 页　共 {{nb}} 页", align=Align.C)
 
 
 def pdf(paper: Paper) -> bytes:
+    """The PDF: the same on every reader, with the installed CJK face embedded (its used glyphs only)."""
     face = fonts.find(PDF_FAMILIES)
     if face is None:
         raise FontMissing()
     sheet = _Sheet(format="A4", unit="mm")
     sheet.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     sheet.set_auto_page_break(True, margin=MARGIN_MM)
-    sheet.add_font(sheet.family, fname=face.path, collection_font_number=face.index)
+    sheet.add_font(FONT_KEY, fname=face.path, collection_font_number=face.index)
     title = _printable(paper.title)
     sheet.set_title(title)
     sheet.set_lang("zh-CN")
     sheet.set_creator("Shiyu 市域")
     sheet.add_page()
-    sheet.set_font(sheet.family, size=TITLE_PT)
+    sheet.set_font(FONT_KEY, size=TITLE_PT)
     sheet.multi_cell(0, TITLE_LINE_MM, title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     sheet.ln(LINE_MM / 2)
-    sheet.set_font(sheet.family, size=BODY_PT)
+    sheet.set_font(FONT_KEY, size=BODY_PT)
     for text in paper.paragraphs:
         for line in _wrapped(sheet, _printable(text).replace("\t", "    ")):
             # Left-aligned: justifying would stretch the spaces of a line that mixes Chinese with numbers
