@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Protocol, cast
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from shiyu.core.config import Settings
@@ -102,3 +102,10 @@ def page_params(
 Db = Annotated[Session, Depends(db_session, scope="function")]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def attachment(name: str, media_type: str, content: bytes) -> Response:
+    """A file built for this caller (a paper with people's names in it): downloaded under ``name`` (ASCII), kept
+    by no cache — a shared proxy or the browser's back button must not hand it to the next person."""
+    return Response(content, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

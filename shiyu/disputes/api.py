@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from shiyu.core.errors import ValidationFailed
-from shiyu.core.http import CurrentPrincipal, Db, Paging, language
+from shiyu.core.http import CurrentPrincipal, Db, Paging, attachment, language
 from shiyu.core.paging import Page
+from shiyu.core.papers import MEDIA_TYPES
 from shiyu.core.pii import mask_text
 from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.schemas import (
@@ -48,7 +49,6 @@ from shiyu.disputes.schemas import (
 from shiyu.registry.schemas import RevealIn, RevealOut  # the registers' reveal: the same shapes
 
 router = APIRouter(prefix="/disputes", tags=["disputes"])
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -216,13 +216,16 @@ def ask(dispute_id: int, body: QuestionIn, db: Db, principal: CurrentPrincipal) 
     return service.question_out(service.ask(db, principal, dispute_id, body.question))
 
 
-@router.post("/{dispute_id}/documents/{kind}", summary="受理登记表 / 调解记录 / 调解协议书 as DOCX, with the "
-             "parties' names (dispute.reveal; reason; audited)",
-             responses={200: {"content": {DOCX: {}}}})
-def document(dispute_id: int, kind: str, body: RevealIn, request: Request, db: Db, principal: CurrentPrincipal
-             ) -> Response:
-    name, data = documents.generate(db, principal, dispute_id, kind[:20], body.reason, _tz(request))
-    return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+@router.post("/{dispute_id}/documents/{kind}", summary="受理登记表 / 调解记录 / 调解协议书 as a Word or PDF file, with "
+             "the parties' names (dispute.reveal; reason; audited)",
+             description="`kind`: acceptance (受理登记表), record (调解记录), agreement (调解协议书, once agreed). "
+                         "`format`: docx (Word, the default) or pdf; any other is 422 `unknown_format`. Each "
+                         "download is one audited reveal recording the kind and the format.",
+             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
+def document(dispute_id: int, kind: str, body: RevealIn, request: Request, db: Db, principal: CurrentPrincipal,
+             fmt: str = Query("docx", alias="format", max_length=8, description="docx (Word) or pdf")) -> Response:
+    paper = documents.generate(db, principal, dispute_id, kind[:20], body.reason, _tz(request), fmt)
+    return attachment(paper.name, paper.media_type, paper.content)
 
 
 @router.post("/{dispute_id}/proofs", status_code=201, response_model=proofs.ProofOut,

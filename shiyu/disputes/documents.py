@@ -1,42 +1,35 @@
-"""The 人民调解 file's papers as Word documents (python-docx): 受理登记表, 调解记录, 调解协议书.
+"""The 人民调解 file's papers as Word or PDF files (``shiyu.core.papers``): 受理登记表, 调解记录, 调解协议书.
 
 Each paper is a template (``TEMPLATES``: a title and lines with ``{placeholders}``) filled from the record
 with the parties' real names, ID numbers and phones — the one place the system prints them in the clear.
 So producing one is a reveal: it needs ``dispute.reveal`` over the dispute and is written to the audit
-log with the paper's kind. Papers are built on each download, never stored: a corrected name is never left
-behind in an old copy. The wording follows the 人民调解 卷宗 samples (《人民调解法》第二十八、二十九、
+log with the paper's kind and format. Papers are built on each download, never stored: a corrected name is
+never left behind in an old copy. The wording follows the 人民调解 卷宗 samples (《人民调解法》第二十八、二十九、
 三十一条: the agreement names the parties, the matters and the responsibilities, how and when it is
 performed, and is signed by the parties and the mediator and sealed by the 调委会).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from docx import Document as new_document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
 from sqlalchemy.orm import Session
 
-from shiyu.core import audit
+from shiyu.core import audit, papers
 from shiyu.core.errors import Conflict, ValidationFailed
 from shiyu.core.pii import reveal_reason
 from shiyu.core.scoping import Principal
 from shiyu.disputes import service, workflow
 from shiyu.disputes.models import REVEAL, DisputeState, DocumentKind, MediationOrg, Mediator, PartyRole, visible
 
-FONT = "宋体"
 ROLE_ZH = {PartyRole.APPLICANT: "申请人", PartyRole.RESPONDENT: "被申请人", PartyRole.THIRD: "第三人"}
 
 
 @dataclass(frozen=True)
-class Template:
-    title: str
-    lines: tuple[str, ...]
-    needs_agreement: bool = False
+class Template(papers.Template):
+    needs_agreement: bool = False  # the 调解协议书: only once the parties agreed
 
 
 TEMPLATES: dict[str, Template] = {
@@ -110,36 +103,27 @@ def _facts(session: Session, dispute_id: int, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def render(kind: str, facts: dict[str, Any]) -> bytes:
-    template = TEMPLATES[kind]
-    doc = new_document()
-    normal = doc.styles["Normal"]
-    normal.font.name = FONT
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
-    heading = doc.add_heading(template.title, level=0)
-    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    for line in template.lines:
-        for text in line.format(**facts).split("\n"):
-            doc.add_paragraph(text)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 AGREED_OR_LATER = (DisputeState.AGREED, DisputeState.PERFORMING, DisputeState.FOLLOWED_UP, DisputeState.CLOSED)
 
 
-def generate(session: Session, principal: Principal, dispute_id: int, kind: str, reason: str, tz: ZoneInfo
-             ) -> tuple[str, bytes]:
-    """The paper as a DOCX and its file name; the reveal is audited with the caller's reason."""
+def available(state: str) -> list[str]:
+    """The papers a dispute in ``state`` has (the page offers these): the agreement only once agreed."""
+    return [kind for kind, t in TEMPLATES.items() if not t.needs_agreement or state in AGREED_OR_LATER]
+
+
+def generate(session: Session, principal: Principal, dispute_id: int, kind: str, reason: str, tz: ZoneInfo,
+             fmt: str = papers.Format.DOCX) -> papers.File:
+    """The paper as a DOCX or PDF file; the reveal is audited with the caller's reason, the kind and format."""
     if kind not in TEMPLATES:
         raise ValidationFailed("unknown_document", "没有该文书", "No such document", detail={"field": "kind"})
+    form = papers.parse_format(fmt)
     reason = reveal_reason(reason)
     facts = _facts(session, dispute_id, tz)
     dispute = facts["dispute"]
     principal.require(REVEAL, dispute.area_path)
     if TEMPLATES[kind].needs_agreement and dispute.state not in AGREED_OR_LATER:
         raise Conflict("no_agreement", "尚未达成调解协议", "There is no agreement yet")
+    paper = papers.render(TEMPLATES[kind].fill(facts), form, f"{dispute.code}-{kind}")
     audit.record(session, "reveal", "dispute", dispute.id, area_path=dispute.area_path, reason=reason,
-                 after={"document": kind})
-    return f"{dispute.code}-{kind}.docx", render(kind, facts)
+                 after={"document": kind, "format": form.value})
+    return paper

@@ -1,18 +1,20 @@
 """``/api/v1/petitions``: register, list and read petitions (masked; reads audited), apply a transition of
 the lifecycle table, reveal one petitioner field with a reason, raise links to other domains, the backlog
-board, reception days, the indicators and the time limits. Thin: parse, call one service function."""
+board, reception days, the indicators, the time limits and the petition papers (an audited reveal as Word or
+PDF). Thin: parse, call one service function."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from shiyu.core.bounds import INT32_MAX
-from shiyu.core.http import CurrentPrincipal, Db, Paging
+from shiyu.core.http import CurrentPrincipal, Db, Paging, attachment
 from shiyu.core.paging import Page
-from shiyu.petitions import limits, service
+from shiyu.core.papers import MEDIA_TYPES
+from shiyu.petitions import limits, papers, service
 from shiyu.petitions.schemas import (
     ActionIn,
     BacklogGroup,
@@ -20,6 +22,7 @@ from shiyu.petitions.schemas import (
     LimitIn,
     LimitOut,
     LinkIn,
+    PaperIn,
     PetitionDetail,
     PetitionIn,
     PetitionOut,
@@ -130,3 +133,18 @@ def reveal(petition_id: int, body: RevealIn, db: Db, principal: CurrentPrincipal
 def add_link(petition_id: int, body: LinkIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     service.link(db, principal, petition_id, body.kind, body.reason, body.dispute_type)
     return service.detail(db, petition_id)
+
+
+@router.post("/{petition_id}/documents/{kind}",
+             summary="信访文书 as a Word or PDF file, addressed to the petitioners by name (petition.reveal; "
+                     "reason; audited)",
+             description="`kind`: acceptance (受理告知书, once accepted), refusal (不予受理告知书, once not accepted), "
+                         "answer (处理意见书, once answered), review (复查意见书), re_review (复核意见书) — before "
+                         "its step, 409 `petition_paper_not_ready`. `format`: docx (Word, the default) or pdf; any "
+                         "other is 422 `unknown_format`. Each download is one audited reveal recording the kind "
+                         "and the format.",
+             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
+def document(petition_id: int, kind: str, body: PaperIn, request: Request, db: Db, principal: CurrentPrincipal,
+             fmt: str = Query("docx", alias="format", max_length=8, description="docx (Word) or pdf")) -> Response:
+    paper = papers.generate(db, principal, petition_id, kind[:20], body.reason, request.app.state.settings.tz, fmt)
+    return attachment(paper.name, paper.media_type, paper.content)

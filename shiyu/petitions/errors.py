@@ -53,3 +53,8 @@ def dispute_asked() -> Conflict:
 def unknown_petitions() -> ValidationFailed:
     return ValidationFailed("unknown_petitions", "所选信访事项不存在", "Some of the petitions do not exist",
                             detail={"field": "petition_ids"})
+
+
+def paper_not_ready(kind: str, title: str, name_en: str, state: str, zh: str, en: str) -> Conflict:
+    return Conflict("petition_paper_not_ready", "{why_zh}，不能出具{title}", "{why_en}: there is no {name} yet",
+                    detail={"document": kind, "state": state}, why_zh=zh, why_en=en, title=title, name=name_en)

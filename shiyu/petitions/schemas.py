@@ -102,6 +102,10 @@ class RevealIn(BaseModel):
     reason: str = Field(max_length=500)
 
 
+class PaperIn(BaseModel):
+    reason: str = Field(max_length=500, description="why the petitioners' names are printed (audited)")
+
+
 class RevealOut(BaseModel):
     field: str
     value: str | None

@@ -10,23 +10,21 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from shiyu.core import fonts  # noqa: E402
 from shiyu.core.errors import ShiyuError  # noqa: E402
 from shiyu.reports.data import Report  # noqa: E402
 
-# Simplified-Chinese faces first; the JP face of the same Noto collection still draws every Chinese character.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
-                "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Noto Sans CJK JP")
+CJK_FAMILIES = fonts.SANS
 DPI = 150
 TOP_CATEGORIES = 10
 TOP_AREAS = 15
@@ -35,7 +33,8 @@ _lock = threading.Lock()  # pyplot's font cache and rc state are process-wide
 
 
 class FontMissing(ShiyuError):
-    status = 500
+    # 503, not 500: nothing broke, the server lacks a font its administrator can install (the message says which)
+    status = 503
     code = "report_font_missing"
     zh = ("找不到中文字体，报告图表无法显示中文。请安装 Noto CJK 字体（Debian/Ubuntu：apt-get install fonts-noto-cjk）"
           "后重试")
@@ -44,25 +43,12 @@ class FontMissing(ShiyuError):
 
 
 def cjk_family() -> str:
-    """The first installed font family of ``CJK_FAMILIES``. Matplotlib lists the system's fonts once and keeps
-    the list in its cache; a font installed after that (the fonts package put on a running machine) is not in
-    it, so before giving up the system's fonts are looked through again and the new ones added."""
-    family = _first_cjk() or _first_cjk(rescan=True)
-    if family is None:
+    """The first installed font family of ``CJK_FAMILIES`` (``shiyu.core.fonts`` looks, and looks again
+    through the system's fonts before giving up)."""
+    face = fonts.find(CJK_FAMILIES)
+    if face is None:
         raise FontMissing()
-    return family
-
-
-def _first_cjk(*, rescan: bool = False) -> str | None:
-    manager = font_manager.fontManager
-    if rescan:
-        known = {f.fname for f in manager.ttflist}
-        for path in font_manager.findSystemFonts():
-            if path not in known:
-                with suppress(Exception):  # a file matplotlib cannot read is skipped, as its own scan does
-                    manager.addfont(path)
-    installed = {f.name for f in manager.ttflist}
-    return next((family for family in CJK_FAMILIES if family in installed), None)
+    return face.family
 
 
 @contextmanager

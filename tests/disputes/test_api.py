@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from shiyu.core.audit import AuditEntry
 from tests.cases.case_fixtures import scope_matrix_extra as case_extra
-from tests.disputes.dispute_fixtures import APPLICANT, RESPONDENT
+from tests.disputes.dispute_fixtures import APPLICANT, RESPONDENT, make_dispute
 from tests.factories import login
+from tests.paper_text import docx_text, pdf_text
 
 BODY = {"title": "楼上漏水", "type_code": "neighbour", "lon": 117.95, "lat": 24.6, "address": "幸福小区3栋",
         "description": "楼上漏水，申请人电话13812345678",
@@ -94,6 +95,41 @@ def test_registered_assigned_mediated_agreed_with_papers(client, world, factory)
     assert r.json() == {"field": "phone", "value": "13812345678"}
     assert client.post(f"/api/v1/disputes/parties/{party['id']}/reveal", headers=worker,
                        json={"field": "phone", "reason": "电话回访当事人"}).status_code == 403
+
+
+def test_papers_as_word_or_pdf_each_an_audited_reveal(client, world, system_session, factory):
+    dispute = make_dispute(system_session, mediator_id=world.extra["mediator"], state="mediating")
+    system_session.commit()
+    mediator = login(client, "mediator_a")
+    url, body = f"/api/v1/disputes/{dispute.id}/documents", {"field": "document", "reason": "归档人民调解卷宗"}
+    pdf = client.post(f"{url}/acceptance?format=pdf", headers=mediator, json=body)
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.headers["cache-control"] == "no-store"
+    assert pdf.headers["content-disposition"] == f'attachment; filename="{dispute.code}-acceptance.pdf"'
+    text = pdf_text(pdf.content)
+    assert "人民调解受理登记表" in text and APPLICANT in text and RESPONDENT in text and "350203198001010011" in text
+    word = client.post(f"{url}/record", headers=mediator, json=body)  # no format: Word, as before
+    assert word.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument")
+    assert word.headers["content-disposition"] == f'attachment; filename="{dispute.code}-record.docx"'
+    assert "人民调解记录" in docx_text(word.content) and APPLICANT in docx_text(word.content)
+
+    odd = client.post(f"{url}/record?format=odt", headers=mediator, json=body)
+    assert odd.status_code == 422 and odd.json()["code"] == "unknown_format"
+    assert odd.json()["detail"] == {"field": "format"}
+    early = client.post(f"{url}/agreement?format=pdf", headers=mediator, json=body)
+    assert early.status_code == 409 and early.json()["code"] == "no_agreement"
+    worker = login(client, "worker_a1")  # sees the dispute (masked), may not print the names
+    denied = client.post(f"{url}/acceptance?format=pdf", headers=worker, json=body)
+    assert denied.status_code == 403
+    with factory() as s:
+        from shiyu.core.scoping import Principal
+        s.info["principal"] = Principal.system("test")
+        reveals = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "reveal",
+                                                          AuditEntry.object_type == "dispute")
+                                 .order_by(AuditEntry.id)))
+    assert [(e.actor_name, e.object_id, e.after, e.reason) for e in reveals] == [
+        ("mediator_a", str(dispute.id), {"document": "acceptance", "format": "pdf"}, "归档人民调解卷宗"),
+        ("mediator_a", str(dispute.id), {"document": "record", "format": "docx"}, "归档人民调解卷宗")]
 
 
 def test_a_case_becomes_a_dispute_once(client, world, system_session):

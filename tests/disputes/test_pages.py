@@ -14,6 +14,7 @@ from shiyu.disputes import service
 from tests.cases.case_fixtures import scope_matrix_extra as case_extra
 from tests.disputes.dispute_fixtures import APPLICANT, RESPONDENT, make_dispute, pool
 from tests.factories import add_user, populated
+from tests.paper_text import pdf_text
 from tests.web.test_pages import hx, log_in
 
 
@@ -98,6 +99,28 @@ def test_a_case_becomes_a_dispute_from_its_page(client, system_session):
     assert "已转为矛盾纠纷" in client.get(f"/desk/cases/{ids['case_b']}").text
     again = client.post(f"/disputes/from-case/{ids['case_b']}", data={"csrf_token": csrf}, follow_redirects=False)
     assert again.headers["location"] == made.headers["location"]
+
+
+def test_each_paper_is_offered_as_word_and_pdf(client, system_session):
+    w = _world(system_session)
+    dispute = make_dispute(system_session, mediator_id=w.extra["mediator"], state="mediating")
+    system_session.commit()
+    csrf = log_in(client, "mediator_a")
+    page = client.get(f"/disputes/{dispute.id}").text
+    papers = re.findall(r'<form method="post" action="/disputes/\d+/documents/(\w+)"', page)
+    assert papers == ["acceptance", "record"]  # the agreement once there is one
+    assert page.count('name="format" value="docx"') == 2 and page.count('name="format" value="pdf"') == 2
+    pdf = client.post(f"/disputes/{dispute.id}/documents/record",
+                      data={"csrf_token": csrf, "reason": "归档调解记录", "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].endswith(f'filename="{dispute.code}-record.pdf"')
+    assert APPLICANT in pdf_text(pdf.content) and RESPONDENT in pdf_text(pdf.content)
+    odd = client.post(f"/disputes/{dispute.id}/documents/record",
+                      data={"csrf_token": csrf, "reason": "归档调解记录", "format": "odt"})
+    assert odd.status_code == 422 and "文书格式须为" in odd.text and 'id="papers"' in odd.text
+    early = client.post(f"/disputes/{dispute.id}/documents/agreement",
+                        data={"csrf_token": csrf, "reason": "打印协议书签字", "format": "pdf"})
+    assert early.status_code == 409 and "尚未达成调解协议" in early.text
 
 
 def test_adviser_queue_and_isolation(client, system_session):

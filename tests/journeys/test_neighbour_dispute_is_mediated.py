@@ -1,9 +1,10 @@
 """A grid worker's neighbour dispute is mediated: on a 360 px phone the worker registers a leak between two
 flats with both parties; the community centre's operator assigns the community committee's mediator; the
 mediator starts, records a session, reaches an agreement and downloads the 调解协议书 — a Word file that
-opens and names both parties in full — records the court's 司法确认, and the agreement is performed; the
-grid worker follows up on the phone and the operator closes it (案结事了). A second dispute fails, is
-referred to the court and stays on the desk's open referrals until the court's feedback is recorded."""
+opens and names both parties in full, and the same paper as a PDF whose text names them too — records the
+court's 司法确认, and the agreement is performed; the grid worker follows up on the phone and the operator
+closes it (案结事了). A second dispute fails, is referred to the court and stays on the desk's open referrals
+until the court's feedback is recorded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from docx import Document
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import WAIT_MS, log_in, running_world
+from tests.paper_text import pdf_text
 
 APPLICANT, RESPONDENT = "陈建平", "刘秀英"
 
@@ -102,9 +104,14 @@ def test_a_neighbour_dispute_is_mediated_confirmed_and_closed(browser: Browser, 
 
     mediator.fill("#paper-reason-agreement", "打印协议书供双方签字")
     with mediator.expect_download() as download:
-        mediator.locator("#paper-agreement").get_by_role("button", name="调解协议书").click()
+        mediator.locator("#paper-agreement").get_by_role("button", name="Word").click()
     paper = Document(io.BytesIO(download.value.path().read_bytes()))
     text = "\n".join(p.text for p in paper.paragraphs)
+    assert "人民调解协议书" in text and APPLICANT in text and RESPONDENT in text and "3200元" in text
+    with mediator.expect_download() as download:  # the reason typed once serves both buttons
+        mediator.locator("#paper-agreement").get_by_role("button", name="PDF").click()
+    assert download.value.suggested_filename.endswith("-agreement.pdf")
+    text = pdf_text(download.value.path().read_bytes())
     assert "人民调解协议书" in text and APPLICANT in text and RESPONDENT in text and "3200元" in text
 
     mediator.fill("#court", "思明区人民法院")

@@ -1,9 +1,10 @@
 """A petition answered on time and reviewed: community A's petition officer, on a 360 px phone, registers a
 visit (the petitioner's details masked once saved), accepts it well within the 15 days, assigns it to the
-responsible unit with the centre's leader as 包案 leader, gives the answer within the 60 days, records that
-the petitioner is not satisfied, records the 复查 request and gives the 复查 opinion. Nothing on the
-timeline is late; the desk's indicators count the acceptance and the answer as on time. Community B's
-petition officer sees none of it, through the pages or the API."""
+responsible unit with the centre's leader as 包案 leader, gives the answer within the 60 days, downloads the
+受理告知书 (Word) and the 处理意见书 (PDF) addressed to the petitioner by name, records that the petitioner is not
+satisfied, records the 复查 request and gives the 复查 opinion. Nothing on the timeline is late; the desk's
+indicators count the acceptance and the answer as on time. Community B's petition officer sees none of it,
+through the pages or the API."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import log_in, running_world, sized_page
+from tests.paper_text import docx_text, pdf_text
 from tests.petitions.petition_fixtures import officers
 from tests.registry.registry_fixtures import id_number
 
@@ -44,7 +46,7 @@ def _do(page: Page, action: str, button: str, **fields: str) -> None:
 
 
 def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: dict, shots: Path) -> None:
-    phone = sized_page(browser, world["url"], 360, 740)
+    phone = sized_page(browser, world["url"], 360, 740, accept_downloads=True)
     log_in(phone, "officer_a")
     phone.goto("/petitions")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
@@ -72,6 +74,28 @@ def test_a_petition_is_answered_on_time_and_reviewed(browser: Browser, world: di
     _do(phone, "start", "开始办理")
     _do(phone, "answer", "出具处理意见", note="已责令物业十日内修复电梯，街道跟踪落实")
     expect(phone.locator("#state")).to_have_text("已答复")
+    papers = phone.locator("#papers")
+    expect(papers.locator("form")).to_have_count(2)  # 受理告知书, 处理意见书
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot(path=str(shots / "papers-petition-phone.png"), full_page=True)
+    phone.fill("#paper-reason-acceptance", "书面告知信访人受理")
+    with phone.expect_download() as download:
+        phone.locator("#paper-acceptance").get_by_role("button", name="Word").click()
+    notice = docx_text(download.value.path().read_bytes())
+    assert notice.startswith("信访事项受理告知书") and "陈建国：" in notice and "决定予以受理" in notice
+    assert "交由区住房和建设局办理" in notice
+    phone.fill("#paper-reason-answer", "送达处理意见书")
+    with phone.expect_download() as download:
+        phone.locator("#paper-answer").get_by_role("button", name="PDF").click()
+    assert download.value.suggested_filename.endswith("-answer.pdf")
+    answer = pdf_text(download.value.path().read_bytes())
+    assert "信访事项处理意见书" in answer and "陈建国" in answer and "已责令物业十日内修复电梯" in answer
+    assert PETITIONER not in notice + answer  # a notice names the petitioner; the ID number stays out
+    desk = sized_page(browser, world["url"], 1366, 850)
+    log_in(desk, "officer_a")
+    desk.goto(phone.url.split("#")[0])
+    expect(desk.locator("#papers form")).to_have_count(2)
+    desk.screenshot(path=str(shots / "papers-petition-desktop.png"), full_page=True)
     _do(phone, "evaluate", "登记评价", satisfied="不满意")
     _do(phone, "request_review", "登记复查请求", note="信访人认为修复期限过长，请求复查")
     expect(phone.locator("#state")).to_have_text("复查中")

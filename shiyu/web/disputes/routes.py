@@ -17,7 +17,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 
 from shiyu.core.errors import ShiyuError, ValidationFailed
-from shiyu.core.http import language
+from shiyu.core.http import attachment, language
 from shiyu.core.storage import LocalStorage
 from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.models import (
@@ -40,7 +40,6 @@ from shiyu.web.admin.common import end_of_day, paging, redirect
 from shiyu.web.page_deps import PageDb, PagePrincipal, PageRoute, field_errors, render, require_any, reveal_answer
 
 router = APIRouter(prefix="/disputes", route_class=PageRoute, include_in_schema=False)
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 QUEUES = ("registered", "escalated", "assigned", "mediating", "failed", "agreed", "performing", "followed_up")
 
 
@@ -237,7 +236,7 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: in
                   can_ask=principal.can(REPORT, d["area_path"]) or principal.can(REGISTER, d["area_path"]),
                   can_feedback=principal.has_permission(REGISTER), open_states=[s.value for s in OPEN_STATES],
                   channels=list(ReferralChannel), signals=list(Signal), risks=list(RiskLevel),
-                  papers=list(documents.TEMPLATES), **_labels(db, lang))
+                  papers=documents.available(d["state"]), **_labels(db, lang))
 
 
 def _refused(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: int, exc: ShiyuError) -> Response:
@@ -358,12 +357,14 @@ def ask(request: Request, dispute_id: int, db: PageDb, principal: PagePrincipal,
 
 @router.post("/{dispute_id}/documents/{kind}")
 def document(request: Request, dispute_id: int, kind: str, db: PageDb, principal: PagePrincipal,
-             reason: str = Form("", max_length=500)) -> Response:
+             reason: str = Form("", max_length=500), fmt: str = Form("docx", alias="format", max_length=8)) -> Response:
+    """The paper in the format of the button pressed (Word or PDF)."""
     try:
-        name, data = documents.generate(db, principal, dispute_id, kind[:20], reason, request.app.state.settings.tz)
+        paper = documents.generate(db, principal, dispute_id, kind[:20], reason, request.app.state.settings.tz,
+                                   fmt)
     except ShiyuError as exc:
         return _refused(request, db, principal, dispute_id, exc)
-    return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(paper.name, paper.media_type, paper.content)
 
 
 @router.post("/{dispute_id}/proofs")

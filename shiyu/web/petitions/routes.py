@@ -1,6 +1,7 @@
 """Petition pages. They call the same service functions as ``/api/v1/petitions`` with the caller's scoped
 session: only petition roles and the centres' leaders see anything, another area's petition is a 404 page,
-petitioners are masked, every read of them is audited. A refused action shows the petition again with why."""
+petitioners are masked, every read of them is audited, and the papers (Word or PDF) print their names only as an
+audited reveal. A refused action shows the petition again with why."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from shiyu.core.errors import ShiyuError
-from shiyu.core.http import language
+from shiyu.core.http import attachment, language
 from shiyu.core.timeutil import utcnow
 from shiyu.disputes import service as dispute_service
 from shiyu.disputes.models import VIEW as DISPUTE_VIEW
 from shiyu.org.areas import service as areas
 from shiyu.org.areas.models import AreaLevel
-from shiyu.petitions import service
+from shiyu.petitions import papers, service
 from shiyu.petitions.models import HANDLE, OPEN_STATES, REVEAL, VIEW, Channel, State
 from shiyu.petitions.workflow import TABLE
 from shiyu.web.admin.common import paging, redirect
@@ -108,6 +109,7 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, petition_id: i
                   dispute_types=list(dispute_service.type_names(db, language(request)).items()),
                   sees_disputes=principal.has_permission(DISPUTE_VIEW),
                   dispute_asked=any(e["action"] == "spawn_dispute" for e in p["timeline"]),
+                  papers=papers.available(service.get(db, petition_id)),
                   can_handle=principal.can(HANDLE, p["area_path"]), can_reveal=principal.can(REVEAL, p["area_path"]))
 
 
@@ -172,11 +174,16 @@ def _attempt(request: Request, db: PageDb, principal: PagePrincipal, petition_id
     try:
         change()
     except ShiyuError as exc:
-        if exc.status == 404:
-            raise
-        db.rollback()
-        return _page(request, db, principal, petition_id, exc.status, exc.message(language(request)))
+        return _refused(request, db, principal, petition_id, exc)
     return redirect(request, f"/petitions/{petition_id}#timeline")
+
+
+def _refused(request: Request, db: PageDb, principal: PagePrincipal, petition_id: int, exc: ShiyuError) -> Response:
+    """The petition's page again with why the form was refused (nothing of it kept); a 404 stays one."""
+    if exc.status == 404:
+        raise exc
+    db.rollback()
+    return _page(request, db, principal, petition_id, exc.status, exc.message(language(request)))
 
 
 @router.post("/{petition_id}/actions/{action}")
@@ -207,3 +214,14 @@ def reveal(request: Request, petition_id: int, db: PageDb, principal: PagePrinci
     who, _, name = field.partition("-")
     return reveal_answer(request, db, field, lambda: service.reveal(
         db, principal, petition_id, int(who) if who.isdigit() and len(who) < 10 else 0, name, reason))
+
+
+@router.post("/{petition_id}/documents/{kind}")
+def document(request: Request, petition_id: int, kind: str, db: PageDb, principal: PagePrincipal,
+             reason: str = Form("", max_length=500), fmt: str = Form("docx", alias="format", max_length=8)) -> Response:
+    """The paper in the format of the button pressed (Word or PDF)."""
+    try:
+        paper = papers.generate(db, principal, petition_id, kind[:20], reason, request.app.state.settings.tz, fmt)
+    except ShiyuError as exc:
+        return _refused(request, db, principal, petition_id, exc)
+    return attachment(paper.name, paper.media_type, paper.content)
