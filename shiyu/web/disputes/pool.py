@@ -129,11 +129,11 @@ async def create_org(request: Request, db: PageDb, principal: PagePrincipal) -> 
     values = _org_values(await page_form(request))
     try:
         body = OrgIn.model_validate({k: values[k] for k in (*ORG_FIELDS, "area_id")})
-        org = service.create_org(db, principal, **body.model_dump())
+        service.create_org(db, principal, **body.model_dump())
     except (ValidationError, ShiyuError) as exc:
         status, message, errors = _refused(db, request, exc)
         return _org_form(request, db, principal, None, values, status, errors=errors, message=message)
-    return redirect(request, f"/disputes/pool?done=org_added#org-{org.id}")
+    return redirect(request, "/disputes/pool?done=org_added")
 
 
 @router.get("/mediators/new")
@@ -149,12 +149,11 @@ async def create_mediator(request: Request, db: PageDb, principal: PagePrincipal
     values = _mediator_values(await page_form(request))
     try:
         body = MediatorIn.model_validate(_mediator_body(values))
-        mediator = service.create_mediator(db, principal, **{**body.model_dump(),
-                                                             "specialties": tuple(body.specialties)})
+        service.create_mediator(db, principal, **{**body.model_dump(), "specialties": tuple(body.specialties)})
     except (ValidationError, ShiyuError) as exc:
         status, message, errors = _refused(db, request, exc)
         return _mediator_form(request, db, principal, None, values, status, errors=errors, message=message)
-    return redirect(request, f"/disputes/pool?done=mediator_added#mediator-{mediator.id}")
+    return redirect(request, "/disputes/pool?done=mediator_added")
 
 
 # -- changing --------------------------------------------------------------------------------------------
@@ -170,7 +169,7 @@ class _Pages:
     values_of: Callable[[Any], dict[str, Any]]  # a row as its form shows it
     read: Callable[[FormData], dict[str, Any]]  # the form as typed
     patch: Callable[[dict[str, Any]], dict[str, Any]]  # what was typed as the fields to change (may refuse)
-    anchor: str
+    kind: str  # "org" or "mediator": the list's confirmation is <kind>_saved and so on
 
 
 ORG = _Pages(service.get_org, service.update_org, _org_form, _org_values_of, _org_values,
@@ -210,14 +209,14 @@ def _change(request: Request, db: PageDb, principal: PagePrincipal, pages: _Page
         if typed is None:
             return pages.form(request, db, principal, row, pages.values_of(row), status, state_message=message)
         return pages.form(request, db, principal, row, typed, status, errors=errors, message=message)
-    return redirect(request, f"/disputes/pool?done={done}#{pages.anchor}-{ident}")
+    return redirect(request, f"/disputes/pool?done={done}")
 
 
 async def _save(request: Request, db: PageDb, principal: PagePrincipal, pages: _Pages, ident: int) -> Response:
     """The edit form: every field it shows, at the version it showed."""
     typed = pages.read(await page_form(request))
     return _change(request, db, principal, pages, ident, lambda: pages.patch(typed), int_or_none(typed["version"]),
-                   f"{pages.anchor}_saved", typed)
+                   f"{pages.kind}_saved", typed)
 
 
 async def _set_active(request: Request, db: PageDb, principal: PagePrincipal, pages: _Pages, ident: int
@@ -226,7 +225,7 @@ async def _set_active(request: Request, db: PageDb, principal: PagePrincipal, pa
     form = await page_form(request)
     active = str(form.get("active")) == "1"
     return _change(request, db, principal, pages, ident, lambda: {"active": active},
-                   int_or_none(form.get("version")), f"{pages.anchor}_{'reactivated' if active else 'deactivated'}")
+                   int_or_none(form.get("version")), f"{pages.kind}_{'reactivated' if active else 'deactivated'}")
 
 
 @router.get("/orgs/{org_id}")
