@@ -507,19 +507,28 @@ def _specialties(session: Session, codes: tuple[str, ...] | list[str]) -> list[s
     return sorted(set(codes))
 
 
-def mediator_accounts(session: Session) -> list[User]:
+def _mediating_roles() -> list[str]:
+    return [r.value for r in Role if MEDIATE in permissions_of(r)]
+
+
+def mediator_accounts(session: Session, limit: int = 500) -> list[User]:
     """Active accounts the caller sees that can work a mediator's disputes (a role carrying
-    ``dispute.mediate``): the accounts a mediator may be linked to."""
-    roles = [r.value for r in Role if MEDIATE in permissions_of(r)]
-    holders = set(session.scalars(select(Grant.user_id).where(Grant.role.in_(roles)), execution_options=UNSCOPED))
-    return list(session.scalars(select(User).where(User.id.in_(holders), User.is_active.is_(True))
-                                .order_by(User.username).limit(500)))
+    ``dispute.mediate``): the accounts a mediator may be linked to, by login name, for the form's list."""
+    holders = select(Grant.user_id).where(Grant.role.in_(_mediating_roles()))
+    ids = set(session.scalars(holders, execution_options=UNSCOPED))
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))
+                                .order_by(User.username).limit(limit)))
 
 
 def _account(session: Session, user_id: int | None) -> int | None:
     """A linked account must be one the caller sees and one that can mediate: any other would either reveal
     that an account exists or give a mediator an account that cannot open the disputes assigned to it."""
-    if user_id is not None and user_id not in {u.id for u in mediator_accounts(session)}:
+    if user_id is None:
+        return None
+    mediates = session.scalar(select(Grant.id).where(Grant.user_id == user_id, Grant.role.in_(_mediating_roles()))
+                              .limit(1), execution_options=UNSCOPED)
+    seen = session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
+    if mediates is None or seen is None:
         raise ValidationFailed("unknown_account", "没有该调解员账号（须为有调解权限的在用账号）",
                                "No such mediator account (an active account with the mediator role)",
                                detail={"field": "user_id"})
