@@ -335,7 +335,12 @@ ROUTES: list[Case] = [
     Case("GET", "/api/v1/disputes/orgs", "list", lambda w: "/api/v1/disputes/orgs"),
     Case("POST", "/api/v1/disputes/orgs", "deny", lambda w: "/api/v1/disputes/orgs",
          lambda w: {"area_id": _b(w)["area"], "kind": "village", "name": "越权调委会"}),
+    Case("PATCH", "/api/v1/disputes/orgs/{org_id}", "deny", lambda w: f"/api/v1/disputes/orgs/{w.extra['org_b']}",
+         lambda w: {"name": "越权改名", "active": False}),
     Case("GET", "/api/v1/disputes/mediators", "list", lambda w: "/api/v1/disputes/mediators"),
+    # Moving one's own mediator into B's organisation is refused too (tests/disputes/test_pool.py).
+    Case("PATCH", "/api/v1/disputes/mediators/{mediator_id}", "deny",
+         lambda w: f"/api/v1/disputes/mediators/{w.extra['mediator_b']}", lambda w: {"active": False}),
     Case("POST", "/api/v1/disputes/mediators", "deny", lambda w: "/api/v1/disputes/mediators",
          lambda w: {"org_id": w.extra["org_b"], "name": "越权"}),
     Case("POST", "/api/v1/disputes/from-case/{case_id}", "deny",

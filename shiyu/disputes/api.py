@@ -33,8 +33,10 @@ from shiyu.disputes.schemas import (
     MapPoint,
     MediatorIn,
     MediatorOut,
+    MediatorPatch,
     OrgIn,
     OrgOut,
+    OrgPatch,
     PartyIn,
     PartyOut,
     QuestionIn,
@@ -141,6 +143,15 @@ def create_org(body: OrgIn, db: Db, principal: CurrentPrincipal) -> Any:
     return OrgOut.model_validate(service.create_org(db, principal, **body.model_dump()), from_attributes=True)
 
 
+@router.patch("/orgs/{org_id}", response_model=OrgOut,
+              summary="Change a mediation organisation (only the fields sent); active=false stops it "
+                      "(409 org_has_active_mediators while a mediator of it is active)")
+def update_org(org_id: int, body: OrgPatch, db: Db, principal: CurrentPrincipal) -> Any:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    return OrgOut.model_validate(service.update_org(db, principal, org_id, changes, body.version),
+                                 from_attributes=True)
+
+
 @router.get("/mediators", response_model=list[MediatorOut], summary="Mediators with workload and success rate")
 def list_mediators(db: Db, org_id: int | None = Query(None, ge=1, le=2**31 - 1)) -> list[dict[str, Any]]:
     rows = service.mediators(db, org_id)
@@ -152,7 +163,15 @@ def list_mediators(db: Db, org_id: int | None = Query(None, ge=1, le=2**31 - 1))
 @router.post("/mediators", response_model=MediatorOut, status_code=201, summary="Add a mediator")
 def create_mediator(body: MediatorIn, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     m = service.create_mediator(db, principal, **{**body.model_dump(), "specialties": tuple(body.specialties)})
-    return service.mediator_out(m, service.mediator_stats(db, [m.id])[m.id])
+    return service.mediator_full(db, m)
+
+
+@router.patch("/mediators/{mediator_id}", response_model=MediatorOut,
+              summary="Change a mediator (only the fields sent): move to another organisation you manage, "
+                      "relink the account, active=false stops new assignments (assigned disputes keep them)")
+def update_mediator(mediator_id: int, body: MediatorPatch, db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    return service.mediator_full(db, service.update_mediator(db, principal, mediator_id, changes, body.version))
 
 
 @router.post("/from-case/{case_id}", response_model=DisputeOut, status_code=201,

@@ -20,7 +20,8 @@ DOMAIN = Domain(
     nav=(NavEntry("disputes", "/disputes", "work", "users", frozenset({models.REGISTER, models.REPORT}), order=9),
          NavEntry("disputes_workbench", "/disputes/workbench", "work", "calendar", frozenset({models.MEDIATE}),
                   order=10),
-         NavEntry("disputes_advice", "/disputes/advice", "work", "check", frozenset({models.ADVISE}), order=11)),
+         NavEntry("disputes_advice", "/disputes/advice", "work", "check", frozenset({models.ADVISE}), order=11),
+         NavEntry("disputes_pool", "/disputes/pool", "admin", "users", frozenset({models.MANAGE}), order=25)),
     permissions={
         models.VIEW: "查看矛盾纠纷（当事人信息脱敏）",
         models.REPORT: "登记排查发现的矛盾纠纷、回访、向法律顾问提问",

@@ -175,7 +175,10 @@ def _may_write_child(principal: Principal, row: Any) -> bool:
 @register_scoped
 class MediationOrg(ScopedMixin, TimestampMixin, Base):
     """调解组织: a 调委会, a 个人品牌调解室 or a 诉非联动中心, at the area it serves. ``department_id`` links the
-    community's 人民调解委员会 where it is already a department the case desk dispatches to."""
+    community's 人民调解委员会 where it is already a department the case desk dispatches to.
+
+    停用 (``active`` false) takes it out of new assignments and the portal's pool; the disputes it already has
+    keep it. ``version`` lets two administrators editing it at once find out (409 ``conflict``)."""
 
     __tablename__ = "dispute_org"
     __view_permission__ = VIEW
@@ -189,12 +192,16 @@ class MediationOrg(ScopedMixin, TimestampMixin, Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 @register_scoped
 class Mediator(ScopedMixin, TimestampMixin, Base):
     """调解员 of an organisation. The name is a public role's (the portal lists it for citizens to choose), so
-    it is not personal data; ``user_id`` links the account that works the mediator's disputes."""
+    it is not personal data; ``user_id`` links the account that works the mediator's disputes. An inactive
+    mediator (left, retired) is offered for nothing new but stays on the disputes assigned before."""
 
     __tablename__ = "dispute_mediator"
     __view_permission__ = VIEW
@@ -208,6 +215,9 @@ class Mediator(ScopedMixin, TimestampMixin, Base):
     expert: Mapped[bool] = mapped_column(default=False)  # 专家
     intro: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 @register_scoped

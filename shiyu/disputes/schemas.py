@@ -218,6 +218,23 @@ class OrgIn(BaseModel):
     address: str = Field("", max_length=200)
 
 
+VERSION = Field(None, ge=1, le=2**31 - 1, description="the version you saw: when someone changed it since, 409 "
+                                                      "conflict and nothing is written; leave it out to overwrite")
+
+
+class OrgPatch(BaseModel):
+    """Only the fields sent change. The area is fixed: the organisation's mediators and records are scoped by
+    it, so another area is another organisation. ``active: false`` (停用) is refused with 409
+    ``org_has_active_mediators`` while any of its mediators is active."""
+
+    kind: str | None = Field(None, max_length=12, description="village | township | sector | brand | litigation")
+    name: str | None = Field(None, min_length=2, max_length=100)
+    phone: str | None = Field(None, max_length=30)
+    address: str | None = Field(None, max_length=200)
+    active: bool | None = None
+    version: int | None = VERSION
+
+
 class OrgOut(BaseModel):
     id: int
     area_id: int
@@ -226,6 +243,7 @@ class OrgOut(BaseModel):
     phone: str
     address: str
     active: bool
+    version: int
 
 
 class MediatorIn(BaseModel):
@@ -235,6 +253,20 @@ class MediatorIn(BaseModel):
     specialties: list[str] = Field(default_factory=list, max_length=20)
     expert: bool = False
     intro: str = Field("", max_length=300)
+
+
+class MediatorPatch(BaseModel):
+    """Only the fields sent change; ``user_id: null`` unlinks the account. ``org_id`` moves the mediator to
+    another organisation the caller manages (an active one)."""
+
+    org_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    name: str | None = Field(None, min_length=1, max_length=40)
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="a mediator's account; null unlinks it")
+    specialties: list[str] | None = Field(None, max_length=20, description="dispute type codes")
+    expert: bool | None = None
+    intro: str | None = Field(None, max_length=300)
+    active: bool | None = None
+    version: int | None = VERSION
 
 
 class MediatorOut(BaseModel):
@@ -247,6 +279,7 @@ class MediatorOut(BaseModel):
     expert: bool
     intro: str
     active: bool
+    version: int
     workload: int
     agreed: int
     ended: int

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from shiyu.cases import service as cases
 from shiyu.core import audit, outbox
@@ -56,6 +57,8 @@ from shiyu.disputes.models import (
 )
 from shiyu.org.areas.lookup import INDEXES
 from shiyu.org.areas.models import Area
+from shiyu.org.identity.models import Grant, User
+from shiyu.org.identity.roles import Role, permissions_of
 from shiyu.org.units.responsible import centre_for
 from shiyu.registry.models import Person
 
@@ -467,41 +470,227 @@ def question_out(row: LegalQuestion) -> dict[str, Any]:
 
 
 # -- organisations and mediators -------------------------------------------------------------------------
+#
+# The pool a centre assigns from and citizens choose from. 停用 (``active`` false) is how an organisation or a
+# mediator leaves it: nothing is deleted, because disputes name them and their records must still say who
+# mediated. An inactive one is not offered for new assignments nor on the portal; the disputes assigned before
+# keep it (its account still works them; the centre may reassign one not yet in mediation). An organisation is
+# stopped only once none of its mediators is active — each is moved to another organisation or stopped on its
+# own first (409 ``org_has_active_mediators``), so a later reactivation never has to guess who had left.
+
+
+def _checked_version(current: int, expected: int | None) -> None:
+    """Someone changed the row since the caller read it (the form's hidden version): refuse rather than
+    overwrite their change. ``None``: the caller chose last-write-wins (an API client sending no version)."""
+    if expected is not None and expected != current:
+        raise Conflict(detail={"version": current})
+
+
+def _flush_versioned(session: Session, row: MediationOrg | Mediator) -> None:
+    """Write the change; the UPDATE carries the version read, so a change committed meanwhile is a 409."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(detail={"id": row.id}) from None
+
+
+def _no_nulls(changes: dict[str, Any], nullable: frozenset[str] = frozenset()) -> None:
+    for name, value in changes.items():
+        if value is None and name not in nullable:
+            raise ValidationFailed("field_required", "请填写 {name}", "{name} is required", detail={"field": name},
+                                   name=name)
+
+
+def _name(value: str, field_name: str = "name") -> str:
+    name = value.strip()
+    if not name:
+        raise ValidationFailed("name_required", "请填写名称", "Give a name", detail={"field": field_name})
+    return name
+
+
+def _kind(value: str) -> str:
+    if value not in set(OrgKind):
+        raise ValidationFailed("invalid_kind", "调解组织类型有误", "Not an organisation kind", detail={"field": "kind"})
+    return value
+
+
+def _specialties(session: Session, codes: tuple[str, ...] | list[str]) -> list[str]:
+    if set(codes) - {t.code for t in types(session)}:
+        raise ValidationFailed("unknown_type", "擅长领域须为纠纷类型", "Specialties must be dispute types",
+                               detail={"field": "specialties"})
+    return sorted(set(codes))
+
+
+def _mediating_roles() -> list[str]:
+    return [r.value for r in Role if MEDIATE in permissions_of(r)]
+
+
+def mediator_accounts(session: Session, limit: int = 500) -> list[User]:
+    """Active accounts the caller sees that can work a mediator's disputes (a role carrying
+    ``dispute.mediate``): the accounts a mediator may be linked to, by login name, for the form's list."""
+    holders = select(Grant.user_id).where(Grant.role.in_(_mediating_roles()))
+    ids = set(session.scalars(holders, execution_options=UNSCOPED))
+    return list(session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))
+                                .order_by(User.username).limit(limit)))
+
+
+def _account(session: Session, user_id: int | None) -> int | None:
+    """A linked account must be one the caller sees and one that can mediate: any other would either reveal
+    that an account exists or give a mediator an account that cannot open the disputes assigned to it."""
+    if user_id is None:
+        return None
+    mediates = session.scalar(select(Grant.id).where(Grant.user_id == user_id, Grant.role.in_(_mediating_roles()))
+                              .limit(1), execution_options=UNSCOPED)
+    seen = session.scalar(select(User.id).where(User.id == user_id, User.is_active.is_(True)))
+    if mediates is None or seen is None:
+        raise ValidationFailed("unknown_account", "没有该调解员账号（须为有调解权限的在用账号）",
+                               "No such mediator account (an active account with the mediator role)",
+                               detail={"field": "user_id"})
+    return user_id
+
+
+def _managed_org(session: Session, principal: Principal, org_id: int) -> MediationOrg:
+    """An active organisation the caller manages, for a mediator to join; one the caller does not see is a
+    404 like any object outside scope (named by ``org_id``, so a form shows it by that field)."""
+    org = visible(session, MediationOrg, org_id)
+    if org is None:
+        raise NotFound(detail={"object": "mediation_org", "id": org_id, "field": "org_id"})
+    principal.require(MANAGE, org.area_path)
+    if not org.active:
+        raise Conflict("org_inactive", "该调解组织已停用，不能添加或调入调解员",
+                       "The organisation is inactive: it takes no mediators", detail={"field": "org_id"})
+    return org
 
 
 def create_org(session: Session, principal: Principal, *, area_id: int, kind: str, name: str, phone: str = "",
                address: str = "", department_id: int | None = None) -> MediationOrg:
-    if kind not in set(OrgKind):
-        raise ValidationFailed("invalid_kind", "调解组织类型有误", "Not an organisation kind", detail={"field": "kind"})
     area = visible(session, Area, area_id)
     if area is None:
-        raise NotFound(detail={"object": "area", "id": area_id})
+        raise NotFound(detail={"object": "area", "id": area_id, "field": "area_id"})
     principal.require(MANAGE, area.area_path)
-    org = MediationOrg(area_id=area.id, kind=kind, name=name, phone=phone, address=address,
-                       department_id=department_id, area_path=area.area_path)
+    org = MediationOrg(area_id=area.id, kind=_kind(kind), name=_name(name), phone=phone.strip(),
+                       address=address.strip(), department_id=department_id, area_path=area.area_path)
     session.add(org)
     session.flush()
     return org
 
 
+def update_org(session: Session, principal: Principal, org_id: int, changes: dict[str, Any],
+               expected_version: int | None = None) -> MediationOrg:
+    """Change the fields given (kind, name, phone, address, active) of an organisation the caller manages.
+    Everything is checked before anything is set: a query after a change would flush it early, outside the
+    version check."""
+    org = get_org(session, org_id)
+    principal.require(MANAGE, org.area_path)
+    _checked_version(org.version, expected_version)
+    _no_nulls(changes)
+    values: dict[str, Any] = {k: changes[k].strip() for k in ("phone", "address") if k in changes}
+    if "kind" in changes:
+        values["kind"] = _kind(changes["kind"])
+    if "name" in changes:
+        values["name"] = _name(changes["name"])
+    if "active" in changes:
+        if not changes["active"] and org.active:
+            _refuse_with_active_mediators(session, org)
+        values["active"] = changes["active"]
+    for key, value in values.items():
+        setattr(org, key, value)
+    _flush_versioned(session, org)
+    return org
+
+
+def _refuse_with_active_mediators(session: Session, org: MediationOrg) -> None:
+    staying = list(session.scalars(select(Mediator.name).where(Mediator.org_id == org.id, Mediator.active)
+                                   .order_by(Mediator.id), execution_options=UNSCOPED))
+    if staying:
+        raise Conflict("org_has_active_mediators",
+                       "该组织还有{n}名在用调解员（{names}），请先将其调往其他组织或停用",
+                       "{n} of its mediators are still active ({names}): move or deactivate them first",
+                       detail={"field": "active", "mediators": staying}, n=len(staying), names="、".join(staying))
+
+
 def create_mediator(session: Session, principal: Principal, *, org_id: int, name: str, user_id: int | None = None,
                     specialties: tuple[str, ...] = (), expert: bool = False, intro: str = "") -> Mediator:
-    org = visible(session, MediationOrg, org_id)
-    if org is None:
-        raise NotFound(detail={"object": "mediation_org", "id": org_id})
-    known = {t.code for t in types(session)}
-    if set(specialties) - known:
-        raise ValidationFailed("unknown_type", "擅长领域须为纠纷类型", "Specialties must be dispute types",
-                               detail={"field": "specialties"})
-    mediator = Mediator(org_id=org.id, name=name, user_id=user_id, specialties=sorted(set(specialties)),
-                        expert=expert, intro=intro, area_path=org.area_path)
+    org = _managed_org(session, principal, org_id)
+    mediator = Mediator(org_id=org.id, name=_name(name), user_id=_account(session, user_id),
+                        specialties=_specialties(session, specialties), expert=expert, intro=intro.strip(),
+                        area_path=org.area_path)
     session.add(mediator)
     session.flush()
     return mediator
 
 
+def update_mediator(session: Session, principal: Principal, mediator_id: int, changes: dict[str, Any],
+                    expected_version: int | None = None) -> Mediator:
+    """Change the fields given of a mediator the caller manages: name, account (``None`` unlinks it),
+    specialties, 专家, introduction, organisation (one the caller manages), active. A mediator comes back
+    only into an active organisation (409 ``org_inactive``). Checked first, set after (see ``update_org``)."""
+    mediator = get_mediator(session, mediator_id)
+    principal.require(MANAGE, mediator.area_path)
+    _checked_version(mediator.version, expected_version)
+    _no_nulls(changes, nullable=frozenset({"user_id"}))
+    values: dict[str, Any] = {k: changes[k] for k in ("expert", "active") if k in changes}
+    org = None
+    if "org_id" in changes and changes["org_id"] != mediator.org_id:
+        org = _managed_org(session, principal, changes["org_id"])
+        values |= {"org_id": org.id, "area_path": org.area_path}
+    if "name" in changes:
+        values["name"] = _name(changes["name"])
+    if "user_id" in changes:
+        values["user_id"] = _account(session, changes["user_id"])
+    if "specialties" in changes:
+        values["specialties"] = _specialties(session, changes["specialties"])
+    if "intro" in changes:
+        values["intro"] = changes["intro"].strip()
+    if changes.get("active") is True and not mediator.active:
+        org = org or visible(session, MediationOrg, mediator.org_id)
+        if org is None or not org.active:
+            raise Conflict("org_inactive", "所在调解组织已停用，请先启用组织或将其调往其他组织",
+                           "The organisation is inactive: reactivate it or move the mediator first",
+                           detail={"field": "active"})
+    for key, value in values.items():
+        setattr(mediator, key, value)
+    _flush_versioned(session, mediator)
+    return mediator
+
+
+def get_org(session: Session, org_id: int) -> MediationOrg:
+    org = visible(session, MediationOrg, org_id)
+    if org is None:
+        raise NotFound(detail={"object": "mediation_org", "id": org_id})
+    return org
+
+
+def get_mediator(session: Session, mediator_id: int) -> Mediator:
+    mediator = visible(session, Mediator, mediator_id)
+    if mediator is None:
+        raise NotFound(detail={"object": "mediator", "id": mediator_id})
+    return mediator
+
+
 def orgs(session: Session) -> list[MediationOrg]:
     return list(session.scalars(select(MediationOrg).order_by(MediationOrg.area_path, MediationOrg.id)))
+
+
+def managed_orgs(session: Session, principal: Principal) -> list[MediationOrg]:
+    """The active organisations the caller manages: where a mediator may be added or moved to."""
+    return [o for o in orgs(session) if o.active and principal.can(MANAGE, o.area_path)]
+
+
+def pool_listing(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Every organisation the caller sees with its area's name, its mediators (workload, success rate,
+    active or not) and whether the caller may change it — the pool page."""
+    org_rows = orgs(session)
+    members = mediators(session)
+    stats = mediator_stats(session, [m.id for m in members])
+    by_org: dict[int, list[dict[str, Any]]] = {}
+    for m in members:
+        by_org.setdefault(m.org_id, []).append(mediator_out(m, stats[m.id]))
+    names = {r.id: r.name for r in session.execute(select(Area.id, Area.name).where(
+        Area.id.in_({o.area_id for o in org_rows})))}
+    return [{"id": o.id, "name": o.name, "kind": o.kind, "area_name": names.get(o.area_id, ""), "phone": o.phone,
+             "address": o.address, "active": o.active, "may_manage": principal.can(MANAGE, o.area_path),
+             "mediators": by_org.get(o.id, [])} for o in org_rows]
 
 
 def mediators(session: Session, org_id: int | None = None) -> list[Mediator]:
@@ -534,7 +723,35 @@ def mediator_stats(session: Session, ids: list[int], *, unscoped: bool = False) 
 
 def mediator_out(m: Mediator, stats: dict[str, Any], org_name: str = "") -> dict[str, Any]:
     return {"id": m.id, "org_id": m.org_id, "org_name": org_name, "user_id": m.user_id, "name": m.name,
-            "specialties": m.specialties, "expert": m.expert, "intro": m.intro, "active": m.active, **stats}
+            "specialties": m.specialties, "expert": m.expert, "intro": m.intro, "active": m.active,
+            "version": m.version, **stats}
+
+
+def mediator_full(session: Session, m: Mediator) -> dict[str, Any]:
+    """One mediator as the API answers it: with its organisation's name, workload and success rate."""
+    org = visible(session, MediationOrg, m.org_id)
+    return mediator_out(m, mediator_stats(session, [m.id])[m.id], org.name if org else "")
+
+
+def assignable(session: Session) -> list[dict[str, Any]]:
+    """Who the desk may assign: active mediators of active organisations the caller sees, with workload —
+    the same rule the ``assign`` action enforces (``effects._assign``)."""
+    rows = list(session.scalars(select(Mediator).join(MediationOrg, MediationOrg.id == Mediator.org_id)
+                                .where(Mediator.active, MediationOrg.active).order_by(Mediator.org_id, Mediator.id)))
+    stats = mediator_stats(session, [m.id for m in rows])
+    return [mediator_out(m, stats[m.id]) for m in rows]
+
+
+def assigned_mediator(session: Session, mediator_id: int | None) -> dict[str, Any] | None:
+    """The mediator a dispute names, as its record shows them: active or not (one who has left stays on the
+    disputes they had), and read unscoped — a township's expert sent to a community's dispute is named on it
+    though the community's staff do not see the township's pool; the name is a public role's."""
+    if mediator_id is None:
+        return None
+    row = session.execute(select(Mediator.name, Mediator.active, MediationOrg.name.label("org_name"))
+                          .join(MediationOrg, MediationOrg.id == Mediator.org_id).where(Mediator.id == mediator_id),
+                          execution_options=UNSCOPED).first()
+    return None if row is None else dict(row._mapping)
 
 
 def public_pool(session: Session) -> list[dict[str, Any]]:

@@ -101,3 +101,14 @@ def hostile_dispute(s: Session, w: World, name: str, text: str) -> int:
     service.ask(s, SYSTEM, dispute.id, text)
     s.info["principal"] = SYSTEM
     return dispute.id
+
+
+def hostile_pool(s: Session, name: str, text: str) -> dict[str, int]:
+    """Community A's organisation (``hostile_dispute`` adds it) with ``text`` as its phone and address, and its
+    mediator 李淑芬 renamed ``name`` with ``text`` as introduction: every text the pool's pages show."""
+    s.info["principal"] = SYSTEM
+    org = service.orgs(s)[0]
+    other = next(m for m in service.mediators(s, org.id) if m.name == "李淑芬")
+    service.update_org(s, SYSTEM, org.id, {"phone": text[:30], "address": text[:200]})
+    service.update_mediator(s, SYSTEM, other.id, {"name": name[:40], "intro": text[:300]})
+    return {"org": org.id, "mediator": other.id}

@@ -23,11 +23,12 @@ PUBLIC = ("/login", "/portal", "/portal/track")
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from tests.cases.case_fixtures import make_category
+    from tests.disputes.dispute_fixtures import pool
 
     def fill(session, w) -> dict:
         category = make_category(session)
         session.flush()
-        return {"category": category.id}
+        return {"category": category.id, **pool(session, w)}  # the mediation pool's pages have rows
 
     with running_world(tmp_path_factory.mktemp("a11y"), fill) as running:
         import httpx
@@ -87,6 +88,9 @@ def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser
             paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
             if role in ("leader_a", "operator_a"):  # the case page, the desk's search and its 辖区 list
                 paths += [case_page, "/desk?q=%E6%A5%BC%E9%81%93", "/desk/area?view=cards", "/desk/area?from=x"]
+            if role == "leader_a":  # the mediation pool's forms (the walk follows only one record link)
+                paths += [f"/disputes/pool/mediators/{world['ids']['mediator']}", "/disputes/pool/orgs/new",
+                          f"/disputes/pool/mediators/new?org_id={world['ids']['org']}"]
             if "/field" in paths:  # the field app's tabs are its own navigation
                 paths += ["/field/tasks", "/field/patrol", "/field/grid"]
             runs += _audit_all(page, paths, role, size, found)

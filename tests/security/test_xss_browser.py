@@ -83,7 +83,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     from shiyu.registry.models import House
     from shiyu.tasks import service as tasks
     from tests.cases.case_fixtures import LIMITS
-    from tests.disputes.dispute_fixtures import hostile_dispute
+    from tests.disputes.dispute_fixtures import hostile_dispute, hostile_pool
     from tests.petitions.petition_fixtures import officers, register
     from tests.registry.registry_fixtures import member, registered_family
 
@@ -121,11 +121,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                                 title="任务" + img("campaign"), due_at=utcnow() + timedelta(days=3),
                                 grid_ids=[w.grids["a1"].id], instructions=script("instructions"))
         dispute = hostile_dispute(session, w, RESIDENT, img("dispute-title"))
+        pool = hostile_pool(session, img("mediator"), BREAKOUT)
         officers(session, w)
         petition = register(session, w, "officer_a", w.community_a.id, name=RESIDENT, demands=DESCRIPTION,
                             complained_unit=DEPT_A)
         session.info["principal"] = Principal.system("test")
-        return {"campaign": campaign.id, "dispute": dispute, "petition": petition.id,
+        return {"campaign": campaign.id, "dispute": dispute, "petition": petition.id, **pool,
                 "dispute_code": session.get(Dispute, dispute).code,
                 "major": major.id, "minor": minor.id, "street": w.street.id, "community_a": w.community_a.id,
                 "department": w.departments["a"].id, "leader_a": w.users["leader_a"].id,
@@ -203,8 +204,9 @@ def _urls(world: dict) -> list[str]:
     params = {"area_id": ids["community_a"], "department_id": ids["department"], "category_id": ids["minor"],
               "user_id": ids["leader_a"], "case_id": ids["case"], "report_id": 999_999, "import_id": 999_999,
               "building_id": ids["building"], "house_id": ids["house"], "person_id": ids["person"],
-              "assignment_id": ids["campaign"], "dispute_id": ids["dispute"],
-              "petition_id": ids["petition"], "record_id": 999_999, "code": ids["dispute_code"]}
+              "assignment_id": ids["campaign"], "dispute_id": ids["dispute"], "org_id": ids["org"],
+              "mediator_id": ids["mediator"], "petition_id": ids["petition"], "record_id": 999_999,
+              "code": ids["dispute_code"]}
     return page_urls(world["app"], params) + [
         f"/admin/areas?area={ids['street']}", f"/admin/areas?area={ids['community_a']}",
         f"/admin/categories/{ids['major']}", "/admin/units?tab=centres", "/admin/calendar?year=2026",

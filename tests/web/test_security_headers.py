@@ -41,7 +41,7 @@ def test_every_page_api_answer_static_file_and_error_carries_the_headers(client,
     ids = {"area_id": w.community_a.id, "department_id": w.departments["a"].id, "category_id": 999_999,
            "user_id": w.users["leader_a"].id, "case_id": 999_999, "report_id": 999_999, "import_id": 999_999,
            "building_id": 999_999, "house_id": 999_999, "person_id": 999_999, "assignment_id": 999_999,
-           "dispute_id": 999_999, "petition_id": 999_999,
+           "dispute_id": 999_999, "petition_id": 999_999, "org_id": 999_999, "mediator_id": 999_999,
            "record_id": 999_999, "code": "MD00000000000000"}
     expected = {"/", "/login", "/desk", "/command", "/portal", "/field", "/admin/users/{user_id}", "/api/docs"}
     assert expected <= set(page_paths(client.app))

@@ -22,6 +22,7 @@ from shiyu.core.storage import LocalStorage
 from shiyu.disputes import documents, indicators, proofs, screening, service, workflow
 from shiyu.disputes.models import (
     ADVISE,
+    MANAGE,
     MEDIATE,
     OPEN_STATES,
     REGISTER,
@@ -63,6 +64,7 @@ def desk(request: Request, db: PageDb, principal: PagePrincipal, state: str | No
                   counts=service.queue_counts(db), ind=indicators.compute(db),
                   referrals=[service.referral_out(r) for r in service.referrals(db, open_only=True)[0]],
                   can_report=principal.has_permission(REPORT) or principal.has_permission(REGISTER),
+                  can_manage=principal.has_permission(MANAGE),
                   screening_areas=_screening_areas(db, principal),
                   screening_sent=request.query_params.get("screening") == "sent", **_labels(db, lang))
 
@@ -226,10 +228,8 @@ def _page(request: Request, db: PageDb, principal: PagePrincipal, dispute_id: in
           message: str | None = None) -> Response:
     lang = language(request)
     d = service.detail(db, principal, dispute_id, lang)
-    mediators = service.mediators(db)
-    stats = service.mediator_stats(db, [m.id for m in mediators])
     return render(request, "disputes/dispute.html", status, d=d, message=message,
-                  mediators=[service.mediator_out(m, stats[m.id]) for m in mediators if m.active],
+                  mediators=service.assignable(db), assigned=service.assigned_mediator(db, d["mediator_id"]),
                   proofs=[proofs.proof_out(p) for p in proofs.list_for(db, dispute_id)],
                   can_reveal=principal.can(REVEAL, d["area_path"]),
                   can_work=principal.can(REGISTER, d["area_path"]) or principal.can(MEDIATE, d["area_path"]),
