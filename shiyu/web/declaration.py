@@ -23,7 +23,7 @@ DOMAIN = Domain(
     translations=Path(__file__).parent / "i18n",
     nav=(
         NavEntry("home", "/", "work", "home", order=0),
-        NavEntry("notices", "/notices", "work", "check", order=1),
+        NavEntry("messages", "/notices", "work", "check", order=1),
         NavEntry("command", "/command", "work", "map", _p(COMMAND_VIEW), order=3),
         NavEntry("field", "/field", "work", "map", roles=FIELD_ROLES, order=3),
         NavEntry("desk", "/desk", "work", "check", frozenset(DESK_PERMISSIONS), order=5),
