@@ -113,6 +113,10 @@ def test_the_reader_sees_opens_and_clears_only_their_own(system_session, client)
             link="/petitions" if n else "//evil.example/", urgent=n == 2))
     notices.send(s, [w.users["leader_b"].id], notices.Message(key="test:b", kind="petition.raise_warning",
                                                                data={"number": "XFB"}))
+    notices.send(s, [w.users["leader_b"].id], notices.Message(key="test:b2", kind="dispute.warning",
+                                                               data={"code": "MD1", "criminal": True}))
+    notices.send(s, [w.users["leader_b"].id], notices.Message(key="test:b3", kind="petition.overdue",
+                                                               data={"number": "XF9", "state": "handling"}))
     s.commit()
     mine = _inbox(s, w, "leader_a")
     with pytest.raises(NotFound):
@@ -136,3 +140,7 @@ def test_the_reader_sees_opens_and_clears_only_their_own(system_session, client)
     page = client.get("/notices")
     assert "条未读" not in page.text and page.text.count('data-notice="') == 3
     assert "未读消息" not in client.get("/").text
+    log_in(client, "leader_b")  # each kind in the reader's words, the state in words too
+    page = client.get("/notices")
+    assert "信访件 XF9（办理中）已超过办理期限" in page.text and "矛盾纠纷 MD1 有民转刑风险" in page.text
+    assert "Petition XF9 (" in client.get("/notices?lang=en").text
