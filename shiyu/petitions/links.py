@@ -9,15 +9,15 @@ from sqlalchemy.orm import Session
 
 from shiyu.core import outbox
 from shiyu.core.timeutil import utcnow
-from shiyu.petitions.models import Petition, PetitionEvent
+from shiyu.petitions.models import PetitionEvent
+from shiyu.petitions.service import of_event
 
 OPENED = "dispute_opened"
 
 
 @outbox.subscribe("dispute.from_petition", name="petitions.dispute_opened")
 def dispute_opened(session: Session, event: outbox.OutboxEvent) -> None:
-    p = event.payload
-    petition = session.get(Petition, int(p["petition_id"]))
+    p, petition = event.payload, of_event(session, event)
     if petition is None:
         return
     session.add(PetitionEvent(petition_id=petition.id, area_path=petition.area_path, at=utcnow(),

@@ -10,15 +10,14 @@ from sqlalchemy.orm import Session
 
 from shiyu.core import outbox
 from shiyu.org.notices import service as notices
-from shiyu.petitions.models import HANDLE, Petition
-from shiyu.petitions.service import leaders
+from shiyu.petitions.models import HANDLE
+from shiyu.petitions.service import leaders, of_event
 
 
 @outbox.subscribe("petition.overdue", name="petitions.notify_overdue")
 @outbox.subscribe("petition.deadline_warning", name="petitions.notify_deadline")
 def deadline(session: Session, event: outbox.OutboxEvent) -> None:
-    p = event.payload
-    petition = session.get(Petition, int(p["petition_id"]))
+    p, petition = event.payload, of_event(session, event)
     if petition is None:
         return
     red = event.topic == "petition.overdue"
@@ -31,8 +30,7 @@ def deadline(session: Session, event: outbox.OutboxEvent) -> None:
 
 @outbox.subscribe("petition.raise_warning", name="petitions.notify_warning")
 def warning(session: Session, event: outbox.OutboxEvent) -> None:
-    p = event.payload
-    petition = session.get(Petition, int(p["petition_id"]))
+    p, petition = event.payload, of_event(session, event)
     if petition is None:
         return
     notices.send(session, {uid for uid, _ in leaders(session, petition.area_path)}, notices.Message(

@@ -260,6 +260,12 @@ def _apply(session: Session, p: Petition, action: Action, step: Step, note: str,
 # -- reading ------------------------------------------------------------------------------------------------
 
 
+def of_event(session: Session, event: outbox.OutboxEvent) -> Petition | None:
+    """The petition an outbox event names (``petition_id`` in its payload), for the subscribers that answer
+    it; None when it is gone."""
+    return session.get(Petition, int(event.payload["petition_id"]))
+
+
 def get(session: Session, petition_id: int) -> Petition:
     return get_or_not_found(session, Petition, petition_id, "petition")
 
