@@ -104,6 +104,12 @@ def case_world(s: Session) -> World:
     return w
 
 
+def intake_body(w: World, key: str, **extra: Any) -> dict[str, Any]:
+    """A grid worker's report as the intake API takes it: a missing manhole cover in grid a1."""
+    return {"idempotency_key": key, "channel": "grid", "category_id": w.extra["category"].id,
+            "description": "井盖缺失", "location": POINT_A1, **extra}
+
+
 def principal(s: Session, w: World, name: str) -> Principal:
     s.info["principal"] = Principal.system("test")
     user = s.get(User, w.users[name].id)

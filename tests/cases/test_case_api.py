@@ -12,6 +12,7 @@ from tests.cases.case_fixtures import (  # noqa: F401
     POINT_A1,
     POINT_B1,
     case_world,
+    intake_body,
     jpeg_bytes,
     png_bytes,
     scope_matrix_extra,
@@ -24,9 +25,7 @@ def w(system_session):
     return case_world(system_session)
 
 
-def _body(w, key: str, **extra) -> dict:
-    return {"idempotency_key": key, "channel": "grid", "category_id": w.extra["category"].id,
-            "description": "井盖缺失", "location": POINT_A1, **extra}
+_body = intake_body
 
 
 def test_intake_detail_actions_and_tracking(client, w):

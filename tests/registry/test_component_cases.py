@@ -18,7 +18,7 @@ from shiyu.core.scoping import Principal
 from shiyu.registry import changes
 from shiyu.registry.changes import Submission
 from shiyu.registry.models import Component
-from tests.cases.case_fixtures import POINT_A1, POINT_B1, case_world
+from tests.cases.case_fixtures import POINT_A1, POINT_B1, case_world, intake_body
 from tests.factories import login
 from tests.web.test_pages import log_in
 
@@ -39,9 +39,7 @@ def w(system_session):
     return case_world(system_session)
 
 
-def _body(w, key: str, **extra) -> dict:
-    return {"idempotency_key": key, "channel": "grid", "category_id": w.extra["category"].id,
-            "description": "井盖缺失", "location": POINT_A1, **extra}
+_body = intake_body
 
 
 def test_a_report_names_its_component_and_the_case_shows_it(client, system_session, w):
