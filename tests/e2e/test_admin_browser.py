@@ -104,3 +104,36 @@ def test_phone_viewport_has_no_horizontal_scroll(browser, live: dict) -> None:
     page.click(".menu-toggle")
     expect(page.locator("#sidebar a[href='/admin/users']")).to_be_visible()
     context.close()
+
+
+def test_the_area_picker_shows_answers_to_what_the_field_says(page: Page, live: dict) -> None:
+    """The picker asks when the field gets focus and again after typing; when the first answer comes last
+    (slow network), its list must not replace the answer to the typed text — a grid worker's supervisor
+    would otherwise tap an area under a list that changes under the finger. Typing after a choice undoes
+    the choice: the form must not send an area the field no longer names."""
+    log_in(page, "admin")
+
+    def late_when_empty(route) -> None:  # the focus search (q=) answers after the typed one
+        if route.request.url.endswith("q="):
+            page.wait_for_timeout(1200)
+        route.continue_()
+
+    page.route("**/admin/areas/search.json*", late_when_empty)
+    page.goto("/admin/users/new")
+    picker = page.locator(".picker", has=page.locator("#pick-home_area_id"))
+    field, chosen = picker.locator("#pick-home_area_id"), picker.locator("input[name=home_area_id]")
+    empty_field = lambda r: "/admin/areas/search.json" in r.url and r.url.endswith("q=")  # noqa: E731
+    with page.expect_event("requestfinished", empty_field):
+        field.fill("乙社区")
+        expect(picker.locator("li button").first).to_contain_text("乙社区")
+    # The late answer has been read: two frames later the page has done with it whatever it does.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    buttons = picker.locator("li button")
+    expect(buttons.first).to_be_visible()
+    assert all("乙社区" in text for text in buttons.all_inner_texts())  # none of the empty field's answer
+    buttons.first.click()  # the community itself, before its grids
+    expect(field).to_have_value("乙社区")
+    expect(chosen).not_to_have_value("")
+    field.press("End")
+    field.type("x")
+    expect(chosen).to_have_value("")  # the text no longer names the chosen area

@@ -52,13 +52,23 @@
           this.maxLevel = Number(d.maxLevel || 4);
           this.collect = d.collect === "1";
         },
+        // Typing asks anew: the list shown answered an earlier text, and a choice made before no longer
+        // matches what the field says. The list comes back with the answer to the text as it is now.
+        typed: function () {
+          this.open = false;
+          if (!this.collect) { this.id = null; }
+        },
         search: function () {
-          var self = this;
-          fetch("/admin/areas/search.json?max_level=" + this.maxLevel + "&q=" + encodeURIComponent(this.query),
+          var self = this, asked = this.query;
+          fetch("/admin/areas/search.json?max_level=" + this.maxLevel + "&q=" + encodeURIComponent(asked),
                 { credentials: "same-origin" })
             .then(function (r) { return r.ok ? r.json() : []; })
-            .then(function (rows) { self.results = rows; self.open = true; });
-          if (!this.query) { this.id = null; }
+            .then(function (rows) {
+              if (asked !== self.query) { return; }  // an answer to an earlier text: a later search shows its own
+              self.results = rows;
+              self.open = true;
+            });
+          if (!asked) { this.id = null; }
         },
         choose: function (r) {
           this.open = false;
