@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from shiyu.cases.routing import service as svc
 from shiyu.cases.routing.models import Basis
@@ -224,3 +225,51 @@ def test_a_batch_routes_the_same_question_once(system_session, rw):
     finally:
         s.info.pop(svc.MEMO_KEY)
     assert svc.route(s, rw.c.noise, rw.grid("a2"), {}).department_id == rw.housing.id
+
+
+def test_routing_reads_nothing_while_its_facts_stay_the_same(system_session, rw):
+    """The rules, centres, departments and names live in memory (``facts.FACTS``): within the recheck window
+    a decision costs no statement, whatever the grid or category."""
+    s = system_session
+    rule(s, category_id=rw.c.noise.id, area_id=rw.w.community_a.id, department_id=rw.w.departments["a"].id)
+    s.commit()
+    statements: list[str] = []
+    svc.FACTS.recheck_seconds = 60.0
+    try:
+        svc.route(s, rw.c.noise, rw.grid("a1"), {})  # loads the snapshot
+        listen = sa_event.listens_for(s.get_bind(), "before_cursor_execute")(
+            lambda *args: statements.append(args[2]))
+        try:
+            assert svc.route(s, rw.c.noise, rw.grid("a2"), {}).department_id == rw.w.departments["a"].id
+            assert svc.route(s, rw.c.rubbish, rw.grid("b1"), {}).rule_id is None
+        finally:
+            sa_event.remove(s.get_bind(), "before_cursor_execute", listen)
+    finally:
+        svc.FACTS.recheck_seconds = 0.0
+    assert statements == []
+
+
+def test_every_change_routing_depends_on_is_seen(system_session, rw):
+    """A department's kinds and jurisdiction, a rule's target, a category's and an area's name: each change
+    reloads the facts (the generation moves), so the next decision and its explanation follow it."""
+    s = system_session
+    r = rule(s, category_id=rw.c.noise.id, area_id=rw.w.street.id, department_id=rw.chengguan.id)
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).rule_id == r
+    rw.chengguan.category_kinds = ["component"]
+    s.flush()
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).rule_id is None  # kind_not_handled
+    rw.chengguan.category_kinds = ["incident"]
+    s.query(DepartmentJurisdiction).filter_by(department_id=rw.chengguan.id).delete()
+    s.flush()
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).rule_id is None  # no_jurisdiction
+    rw.chengguan.jurisdictions.append(DepartmentJurisdiction(area_id=rw.w.street.id, area_path=rw.w.street.area_path))
+    s.flush()
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).rule_id == r
+    rw.c.noise.name_zh = "噪声扰民"
+    rw.w.street.name = "新街道"
+    s.flush()
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).explanation_zh.startswith("新街道的“噪声扰民”问题由区城管局负责")
+    svc.update_rule(s, SYSTEM, r, RulePatch(department_id=rw.muni.id))
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).department_id == rw.muni.id
+    svc.delete_rule(s, SYSTEM, r)
+    assert svc.route(s, rw.c.noise, rw.grid("a1"), {}).rule_id is None

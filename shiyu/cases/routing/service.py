@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shiyu.cases.categories.models import Category, CategoryKind
 from shiyu.cases.models import Case
+from shiyu.cases.routing.facts import FACTS, CentreRef, RoutingFacts, Rule
 from shiyu.cases.routing.models import OWNER_KEY, Basis, RoutingRule
 from shiyu.cases.routing.schemas import RuleIn, RulePatch
 from shiyu.core.errors import NotFound, ShiyuError, ValidationFailed
@@ -36,7 +37,7 @@ from shiyu.core.paging import PageParams, paginate
 from shiyu.core.scoping import Principal, require_citywide
 from shiyu.org.areas.models import Area
 from shiyu.org.areas.service import locate
-from shiyu.org.units.models import Centre, Department, DepartmentJurisdiction
+from shiyu.org.units.models import Department, DepartmentJurisdiction
 
 EDIT = "routing.edit"
 UNSCOPED = {"unscoped": True}
@@ -231,71 +232,47 @@ def route(session: Session, category: Category, area: Area, attributes: Mapping[
 
 
 def route_many(session: Session, asks: list[Ask]) -> list[RoutingDecision | NoRoute]:
-    """``route`` for many (category, grid, attributes) at once: the rules, centres, departments and names of
-    all of them are read together (one query each, not one each per case). A caller routing many cases in one
-    transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``: the same
-    question is then answered once (auto-dispatch asks it, and registering asks it again)."""
+    """``route`` for many (category, grid, attributes) at once, on the routing facts kept in memory
+    (``facts.FACTS``: no query unless a rule, centre, department or name changed). A caller routing many
+    cases in one transaction (the outbox's auto-dispatch batch) puts a dict under ``session.info[MEMO_KEY]``:
+    the same question is then answered once (auto-dispatch asks it, and registering asks it again)."""
     memo: dict[tuple[int, int, str], RoutingDecision | NoRoute] = session.info.get(MEMO_KEY, {})
     keys = [(c.id, a.id, repr(sorted(attrs.items()))) for c, a, attrs in asks]
     new = {k: ask for k, ask in zip(keys, asks, strict=True) if k not in memo}
     if new:
-        facts = _Facts.load(session, list(new.values()))
+        known = FACTS.get(session)
         for key, (category, area, attributes) in new.items():
             try:
-                memo[key] = _route(facts, category, area, attributes)
+                memo[key] = _route(known, category, area, attributes)
             except NoRoute as exc:
                 memo[key] = exc
     return [memo[k] for k in keys]
 
 
-@dataclass
-class _Facts:
-    """What routing reads, for a set of asks."""
-
-    rules: list[RoutingRule]
-    centres: dict[str, tuple[int, Centre]]  # by the area path of its area: (level, centre)
-    departments: dict[int, tuple[Department, list[str]]]
-    names: dict[int, tuple[str, str]]
-    area_names: dict[int, str]
-
-    @classmethod
-    def load(cls, session: Session, asks: list[Ask]) -> _Facts:
-        prefixes = sorted({p for _c, area, _a in asks for p in _prefixes(area.area_path)})
-        rules = _candidates(session, {c.id for c, _a, _t in asks} | {c.parent_id for c, _a, _t in asks
-                                                                       if c.parent_id is not None},
-                            {CategoryKind(c.kind) for c, _a, _t in asks}, prefixes)
-        return cls(rules, _centres(session, prefixes),
-                   departments_with_jurisdiction(session, {r.department_id for r in rules
-                                                          if r.department_id is not None}),
-                   _category_names(session, {r.category_id for r in rules if r.category_id is not None}),
-                   _area_names(session, {r.area_id for r in rules if r.area_id is not None}))
-
-
-def _route(facts: _Facts, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
+def _route(known: RoutingFacts, category: Category, area: Area, attributes: Mapping[str, Any]) -> RoutingDecision:
     kind = CategoryKind(category.kind)
     prefixes = _prefixes(area.area_path)
     ids = {category.id, category.parent_id}
-    rules = [r for r in facts.rules if r.area_prefix in prefixes and _holds(r.conditions, attributes) and (
+    rules = [r for r in known.rules_of(prefixes) if _holds(r.conditions, attributes) and (
         r.category_id in ids if r.category_id is not None else r.kind is None or r.kind == kind.value)]
     rules.sort(key=lambda r: _rank(r, category, kind))
-    centres = dict(facts.centres[p] for p in prefixes if p in facts.centres)
-    names, area_names = facts.names, facts.area_names
+    centres = dict(known.centres[p] for p in prefixes if p in known.centres)
     skipped: list[tuple[int, str]] = []
     for rule in rules:
         if rule.department_id is not None:
-            dept, juris = facts.departments[rule.department_id]
+            dept, juris = known.departments[rule.department_id]
             if not any(area.area_path.startswith(p) for p in juris):
                 skipped.append((rule.id, "no_jurisdiction"))
                 continue
             if kind.value not in dept.category_kinds:
                 skipped.append((rule.id, "kind_not_handled"))
                 continue
-            return _decision(rule, names, area_names, dept.id, None, dept.name, skipped)
+            return _decision(rule, known, dept.id, None, dept.name, skipped)
         centre = centres.get(rule.territory_level) if rule.territory_level is not None else None
         if centre is None:
             skipped.append((rule.id, "no_centre"))
             continue
-        return _decision(rule, names, area_names, None, centre.id, centre.name, skipped)
+        return _decision(rule, known, None, centre.id, centre.name, skipped)
     return _fallback(centres, skipped)
 
 
@@ -305,26 +282,11 @@ def _prefixes(path: str) -> list[str]:
     return ["/"] + ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
-def _candidates(session: Session, category_ids: set[int], kinds: set[CategoryKind],
-                prefixes: list[str]) -> list[RoutingRule]:
-    """Active rules of any of the subtrees ``prefixes`` covering one of the categories or kinds."""
-    stmt = select(RoutingRule).where(
-        RoutingRule.active.is_(True),
-        RoutingRule.area_prefix.in_(prefixes),
-        or_(
-            RoutingRule.category_id.in_(category_ids),
-            and_(RoutingRule.category_id.is_(None),
-                 or_(RoutingRule.kind.is_(None), RoutingRule.kind.in_([k.value for k in kinds]))),
-        ),
-    )
-    return list(session.scalars(stmt))
-
-
 def _holds(conditions: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
     return all(k in attributes and str(attributes[k]) == str(v) for k, v in conditions.items())
 
 
-def _rank(rule: RoutingRule, category: Category, kind: CategoryKind) -> tuple[int, ...]:
+def _rank(rule: Rule, category: Category, kind: CategoryKind) -> tuple[int, ...]:
     if rule.category_id == category.id:
         category_rank = 0
     elif rule.category_id is not None:
@@ -339,16 +301,6 @@ def _rank(rule: RoutingRule, category: Category, kind: CategoryKind) -> tuple[in
         -rule.priority,
         rule.id,
     )
-
-
-def _centres(session: Session, prefixes: list[str]) -> dict[str, tuple[int, Centre]]:
-    """The centres of the areas ``prefixes``, by their area's path, with the area's level."""
-    rows = session.execute(
-        select(Centre, Area.level, Area.area_path).join(Area, Centre.area_id == Area.id)
-        .where(Area.area_path.in_(prefixes)),
-        execution_options=UNSCOPED,
-    )
-    return {path: (level, centre) for centre, level, path in rows}
 
 
 def departments_with_jurisdiction(session: Session, ids: set[int]) -> dict[int, tuple[Department, list[str]]]:
@@ -368,26 +320,12 @@ def departments_with_jurisdiction(session: Session, ids: set[int]) -> dict[int, 
     return out
 
 
-def _category_names(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    if not ids:
-        return {}
-    rows = session.execute(select(Category.id, Category.name_zh, Category.name_en).where(Category.id.in_(ids)))
-    return {i: (zh, en or zh) for i, zh, en in rows}
-
-
-def _area_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.execute(select(Area.id, Area.name).where(Area.id.in_(ids)), execution_options=UNSCOPED)
-    return {i: name for i, name in rows}
-
-
 def _decision(
-    rule: RoutingRule, names: dict[int, tuple[str, str]], area_names: dict[int, str], department_id: int | None,
-    centre_id: int | None, target: str, skipped: list[tuple[int, str]],
+    rule: Rule, known: RoutingFacts, department_id: int | None, centre_id: int | None, target: str,
+    skipped: list[tuple[int, str]],
 ) -> RoutingDecision:
     if rule.category_id is not None:
-        zh, en = names[rule.category_id]
+        zh, en = known.category_names[rule.category_id]
         scope_zh, scope_en = f"“{zh}”问题", f"“{en}” problems"
     elif rule.kind is not None:
         zh, en = CategoryKind(rule.kind).label
@@ -395,7 +333,8 @@ def _decision(
     else:
         scope_zh, scope_en = "各类问题", "problems of any category"
     if rule.area_id is not None:
-        scope_zh, scope_en = f"{area_names[rule.area_id]}的{scope_zh}", f"{scope_en} in {area_names[rule.area_id]}"
+        place = known.area_names[rule.area_id]
+        scope_zh, scope_en = f"{place}的{scope_zh}", f"{scope_en} in {place}"
     if rule.basis is Basis.OWNER:
         owner = rule.conditions[OWNER_KEY]
         basis_zh, basis_en = f"按权属，设施属于{owner}", f"by ownership: the facility belongs to {owner}"
@@ -410,7 +349,7 @@ def _decision(
     )
 
 
-def _fallback(centres: dict[int, Centre], skipped: list[tuple[int, str]]) -> RoutingDecision:
+def _fallback(centres: dict[int, CentreRef], skipped: list[tuple[int, str]]) -> RoutingDecision:
     if not centres:
         raise NoRoute()
     centre = centres[max(centres)]
