@@ -116,7 +116,7 @@ def start_server(url: str, workers: int, port: int, log: Path) -> subprocess.Pop
     command = [sys.executable, "-c", "import sys; from shiyu.cli import main; main(sys.argv[1:])",
                "serve", "--workers", str(workers), "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a warm-up (model, tokenizer, reference data) on a busy machine
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"the server exited: see {log}")
@@ -126,7 +126,7 @@ def start_server(url: str, workers: int, port: int, log: Path) -> subprocess.Pop
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"the server did not answer within 60 s: see {log}")
+    raise SystemExit(f"the server did not answer within 180 s: see {log}")
 
 
 def stop(server: subprocess.Popen) -> None:

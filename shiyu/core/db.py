@@ -6,14 +6,29 @@ ones that behave the same on both (UTC-aware timestamps, JSON).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import JSON, CursorResult, DateTime, Engine, MetaData, Result, Table, create_engine, event, insert
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -143,6 +158,17 @@ def custom_plans(session: Session) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql("SET LOCAL plan_cache_mode TO DEFAULT")
+
+
+def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch's ids. On PostgreSQL the values go as one array (``= ANY(:values)``):
+    an ``IN`` list is a statement of its own for every length — SQLAlchemy renders it on each execution and
+    psycopg parses it anew once it has more than 50 parameters —, and the outbox's batches of 50 paid that
+    on every statement (docs/adr/0006-outbox-delivery.md). SQLite has no arrays and keeps the list."""
+    listed = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return cast("ColumnElement[bool]", column == any_(bindparam(None, listed, type_=ARRAY(column.type))))
+    return cast("ColumnElement[bool]", column.in_(listed))
 
 
 def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
 from shiyu.core import outbox_wake
-from shiyu.core.db import Base, rowcount
+from shiyu.core.db import Base, among, rowcount
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 
@@ -247,7 +247,7 @@ def _fan_out(session: Session, limit: int) -> int:
             for e in new for s in subscribers_for(e.topic)]
     if rows:
         session.execute(insert(OutboxDelivery.__table__), rows)
-    session.execute(update(event).where(event.c.id.in_([e.id for e in new])).values(fanned_out_at=now))
+    session.execute(update(event).where(among(session, event.c.id, [e.id for e in new])).values(fanned_out_at=now))
     return len(new)
 
 
@@ -296,7 +296,7 @@ def _run(session: Session, claimed: list[OutboxDelivery]) -> Outcome:
     """Hand each subscriber its events, each subscriber in a savepoint; when a batch fails, its events go one
     by one so that only the failing ones retry."""
     events = {e.id: e for e in session.scalars(select(OutboxEvent).where(
-        OutboxEvent.id.in_({d.event_id for d in claimed})))}
+        among(session, OutboxEvent.id, {d.event_id for d in claimed})))}
     outcome = Outcome([], [])
     by_subscriber = sorted(claimed, key=lambda d: (d.subscriber, d.event_id))
     for name, group in groupby(by_subscriber, key=lambda d: d.subscriber):
@@ -333,7 +333,7 @@ def _finish(session: Session, outcome: Outcome) -> None:
     audited change (what subscribers write still is)."""
     table, now, rules = OutboxDelivery.__table__, utcnow(), policy()
     if outcome.done:
-        session.execute(update(table).where(table.c.id.in_(outcome.done))
+        session.execute(update(table).where(among(session, table.c.id, outcome.done))
                         .values(state=DONE, attempts=table.c.attempts + 1, last_attempt_at=now, finished_at=now))
     for d, error in outcome.failed:
         attempts = d.attempts + 1

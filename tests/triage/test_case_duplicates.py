@@ -230,7 +230,7 @@ def test_the_earlier_look_up_reads_indexes_even_with_an_address(system_session, 
         leading = {tuple(ix["column_names"][:1]) for ix in inspect(conn).get_indexes("case")}
         assert ("address",) in leading and ("grid_id",) in leading and ("reporter_phone_hash",) in leading
         return
-    expanded = case_duplicates._read_statement("earlier", 1).compile(conn).construct_expanded_state({
+    expanded = case_duplicates._read_statement("earlier", 1, "sqlite").compile(conn).construct_expanded_state({
         "since_0": case.reported_at - timedelta(weeks=8), "until_0": case.reported_at, "grid_0": case.grid_id,
         "addresses_0": ["幸福路12号"], "phones_0": ["0" * 64], "cap_0": 201})
     plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + expanded.statement,

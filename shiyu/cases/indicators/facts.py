@@ -50,7 +50,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from shiyu.cases.indicators.definitions import COMPONENTS, Period, local_day
 from shiyu.cases.models import Case
 from shiyu.core import outbox
-from shiyu.core.db import Base
+from shiyu.core.db import Base, among
 from shiyu.core.scoping import Principal, ScopedMixin, register_scoped
 
 log = logging.getLogger("shiyu.indicators")
@@ -193,11 +193,12 @@ def refresh(factory: sessionmaker[Session], tz: ZoneInfo, *, batch: int = 2000) 
         if not ids:
             return 0
         grids_by_day: dict[date, set[int]] = defaultdict(set)
-        for reported_at, grid_id in session.execute(select(Case.reported_at, Case.grid_id).where(Case.id.in_(ids))):
+        read = select(Case.reported_at, Case.grid_id).where(among(session, Case.id, ids))
+        for reported_at, grid_id in session.execute(read):
             grids_by_day[local_day(reported_at, tz)].add(grid_id)
         for day in sorted(grids_by_day):
             recompute(session, day, tz, sorted(grids_by_day[day]))
-        session.execute(delete(IndicatorDirtyCase.__table__).where(IndicatorDirtyCase.case_id.in_(ids)))
+        session.execute(delete(IndicatorDirtyCase.__table__).where(among(session, IndicatorDirtyCase.case_id, ids)))
         session.commit()
         return len(ids)
 

@@ -42,6 +42,7 @@ from shiyu.cases.workflow.table import (
 )
 from shiyu.cases.workflow.timeline import record_event
 from shiyu.core import audit, outbox
+from shiyu.core.db import among
 from shiyu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
@@ -131,7 +132,7 @@ def apply_each(
     now, calendar = now or utcnow(), load_calendar(session, tz)
     found = {c.id: c for c in session.scalars(
         select(Case).options(selectinload(Case.assignments), selectinload(Case.requests))
-        .where(Case.id.in_(list(inputs))))}
+        .where(among(session, Case.id, inputs)))}
     receivers = effects.receivers_named(session, list(inputs.values()))
     _held = _named(session, found, inputs)
     steps = []
@@ -151,11 +152,11 @@ def _named(session: Session, found: dict[int, Case], inputs: dict[int, ActionInp
     the cases changed so far — once per case instead of once per batch — and an object nobody holds leaves
     the identity map again at once (it keeps weak references)."""
     held: list[Any] = list(session.scalars(select(Category).where(
-        Category.id.in_({c.category_id for c in found.values()}))))
+        among(session, Category.id, {c.category_id for c in found.values()}))))
     named = (d.fields.get("into_case_id") for d in inputs.values())
     targets = {i for i in named if type(i) is int} - set(found)  # a bad value is refused by the checks later
     if targets:
-        held += session.scalars(select(Case).where(Case.id.in_(targets))).all()
+        held += session.scalars(select(Case).where(among(session, Case.id, targets))).all()
     return held
 
 

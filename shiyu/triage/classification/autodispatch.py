@@ -28,6 +28,7 @@ from shiyu.cases.models import Case, CaseState
 from shiyu.cases.routing.service import NoRoute, departments_with_jurisdiction, route_many
 from shiyu.cases.workflow import engine
 from shiyu.cases.workflow.effects import dispatch_refusal
+from shiyu.core.db import among
 from shiyu.core.errors import ShiyuError
 from shiyu.core.scoping import Principal
 from shiyu.org.areas.models import Area
@@ -51,16 +52,17 @@ def auto_dispatch_batch(session: Session, case_ids: list[int]) -> dict[int, str]
     threshold = RUNTIME.auto_threshold
     if threshold is None or not case_ids:
         return {}
-    found = {s.case_id: s for s in session.scalars(select(CaseSuggestion).where(CaseSuggestion.case_id.in_(case_ids)))}
+    found = {s.case_id: s for s in session.scalars(
+        select(CaseSuggestion).where(among(session, CaseSuggestion.case_id, case_ids)))}
     todo = [found[i] for i in dict.fromkeys(case_ids)
             if i in found and found[i].auto_action is None and found[i].suggestions]
     if not todo:
         return {}
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([s.case_id for s in todo])))}
+    cases = {c.id: c for c in session.scalars(select(Case).where(among(session, Case.id, [s.case_id for s in todo])))}
     categories = {c.id: c for c in session.scalars(select(Category).where(
-        Category.id.in_({s.suggestions[0]["category_id"] for s in todo})))}
-    grids = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_({c.grid_id for c in cases.values()})),
-                                              execution_options=UNSCOPED)}
+        among(session, Category.id, {s.suggestions[0]["category_id"] for s in todo})))}
+    grids = {a.id: a for a in session.scalars(
+        select(Area).where(among(session, Area.id, {c.grid_id for c in cases.values()})), execution_options=UNSCOPED)}
     asked = [cases[s.case_id] for s in todo if _eligible(s, cases, categories, threshold) is None]
     decisions = route_many(session, [(categories[found[c.id].suggestions[0]["category_id"]], grids[c.grid_id],
                                       c.attributes or {}) for c in asked])

@@ -42,16 +42,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     CompoundSelect,
     Row,
     Select,
     and_,
+    any_,
     bindparam,
     insert,
     literal,
@@ -64,7 +66,7 @@ from sqlalchemy.orm import Session
 from shiyu.cases.models import OPEN_STATES, Case, CaseState
 from shiyu.cases.workflow import engine
 from shiyu.core.config import Settings
-from shiyu.core.db import custom_plans
+from shiyu.core.db import among, custom_plans
 from shiyu.core.errors import ShiyuError
 from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
@@ -265,7 +267,8 @@ def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], dat
             params.update({f"{name}_{arm}": value for name, value in {
                 **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
         rows: list[list[Row[Any]]] = [[] for _ in chunk]
-        for row in session.connection().execute(_read_statement(kind, len(chunk)), params):
+        connection = session.connection()
+        for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params):
             rows[row.arm].append(row)
         answers += rows
     return answers
@@ -346,11 +349,12 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
     two look-ups are made once per grid of the batch (``GridLookups``). A redelivered event finds the stored
     findings (or the merge) and does nothing."""
     with _as_system(session):
-        cases = list(session.scalars(select(Case).where(Case.id.in_(case_ids), Case.state != CaseState.MERGED.value)
-                                     .order_by(Case.id)))
+        cases = list(session.scalars(select(Case).where(among(session, Case.id, case_ids),
+                                                        Case.state != CaseState.MERGED.value).order_by(Case.id)))
         ids = [c.id for c in cases]
-        done = set(session.scalars(select(DuplicateCandidate.case_id).where(DuplicateCandidate.case_id.in_(ids)))) \
-            | set(session.scalars(select(RepeatComplaint.case_id).where(RepeatComplaint.case_id.in_(ids))))
+        done = set(session.scalars(select(DuplicateCandidate.case_id)
+                                   .where(among(session, DuplicateCandidate.case_id, ids)))) \
+            | set(session.scalars(select(RepeatComplaint.case_id).where(among(session, RepeatComplaint.case_id, ids))))
     tz = ZoneInfo(windows().timezone)
     todo = [c for c in cases if c.id not in done]
     lookups = GridLookups(session, todo)
@@ -374,7 +378,7 @@ def _merge_repeats(session: Session, merges: dict[int, tuple[Case, int]], tz: Zo
     with _as_system(session) as system:
         # The targets in one read, held here: the merge effect then finds each in the identity map instead of
         # loading it on its own (a flush and a query per merge).
-        _held = list(session.scalars(select(Case).where(Case.id.in_({t for _c, t in merges.values()}))))
+        _held = list(session.scalars(select(Case).where(among(session, Case.id, {t for _c, t in merges.values()}))))
         try:
             with session.begin_nested():
                 engine.apply_each(session, system, "merge", {
@@ -478,30 +482,37 @@ _READ_COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phon
                  _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
 
 
-def _read_arm(kind: str, arm: int) -> Select[Any]:
-    """One grid's read, its parameters suffixed with ``_{arm}``, its rows tagged ``arm``."""
+def _read_arm(kind: str, arm: int, dialect: str) -> Select[Any]:
+    """One grid's read, its parameters suffixed with ``_{arm}``, its rows tagged ``arm``. Its lists (the grids
+    near by, the addresses, the phones) are arrays on PostgreSQL (``among``): one statement whatever their
+    lengths, not one per combination of lengths."""
     def p(name: str, **kw: Any) -> Any:
         return bindparam(f"{name}_{arm}", **kw)
+
+    def one_of(column: Any, name: str) -> ColumnElement[bool]:
+        if dialect == "postgresql":
+            return cast("ColumnElement[bool]", column == any_(p(name, type_=ARRAY(column.type))))
+        return cast("ColumnElement[bool]", column.in_(p(name, expanding=True)))
 
     where: tuple[ColumnElement[bool], ...]
     if kind == "recent":
         where = (_C.reported_at >= p("since"), _C.state.in_([s.value for s in OPEN_STATES]),
                  or_(_C.area_path.like(p("community"), escape="/"),
-                     and_(_C.grid_id.in_(p("near", expanding=True)),
+                     and_(one_of(_C.grid_id, "near"),
                           _C.lat.between(p("lat0"), p("lat1")), _C.lon.between(p("lon0"), p("lon1")))))
     else:
         where = (_C.reported_at >= p("since"), _C.state != CaseState.MERGED.value, _C.reported_at <= p("until"),
-                 or_(_C.grid_id == p("grid"), _C.address.in_(p("addresses", expanding=True)),
-                     _C.reporter_phone_hash.in_(p("phones", expanding=True))))
+                 or_(_C.grid_id == p("grid"), one_of(_C.address, "addresses"),
+                     one_of(_C.reporter_phone_hash, "phones")))
     return (select(literal(arm).label("arm"), *_READ_COLUMNS).where(*where)
             .order_by(_C.reported_at.desc()).limit(p("cap")))
 
 
-@lru_cache(maxsize=2 * ARMS)
-def _read_statement(kind: str, arms: int) -> Select[Any] | CompoundSelect[Any]:
+@lru_cache(maxsize=4 * ARMS)
+def _read_statement(kind: str, arms: int, dialect: str) -> Select[Any] | CompoundSelect[Any]:
     if arms == 1:
-        return _read_arm(kind, 0)
-    return union_all(*(select(_read_arm(kind, arm).subquery()) for arm in range(arms)))
+        return _read_arm(kind, 0, dialect)
+    return union_all(*(select(_read_arm(kind, arm, dialect).subquery()) for arm in range(arms)))
 
 
 def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None = None,
