@@ -14,7 +14,8 @@ How ``route`` decides, in order:
 4. Otherwise the territory takes it: the nearest centre up the area chain (a grid's community centre).
 
 Departments, centres and areas are read unscoped here: routing is the system's decision, not the caller's
-view, and a grid worker's report must reach a district bureau the worker cannot list.
+view, and a grid worker's report must reach a district bureau the worker cannot list. What the decision
+reads is kept in memory (``routing.facts``) and reloaded when any of it changes.
 """
 
 from __future__ import annotations
