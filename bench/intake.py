@@ -126,6 +126,7 @@ def start_server(url: str, workers: int, port: int, log: Path) -> subprocess.Pop
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
+    stop(server)  # not left running (and holding a core) after the bench gave up on it
     raise SystemExit(f"the server did not answer within 180 s: see {log}")
 
 
