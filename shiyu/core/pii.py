@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, overload
 
@@ -38,17 +38,26 @@ class Keyring:
     active_kid: str
     keys: dict[str, bytes]
     hash_key: bytes
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
 
     def encrypt(self, plain: str) -> str:
         nonce = os.urandom(12)
-        ct = AESGCM(self.keys[self.active_kid]).encrypt(nonce, plain.encode(), self.active_kid.encode())
+        ct = self._cipher(self.active_kid).encrypt(nonce, plain.encode(), self.active_kid.encode())
         return f"{self.active_kid}:{_b64(nonce)}:{_b64(ct)}"
 
     def decrypt(self, stored: str) -> str:
         kid, nonce, ct = stored.split(":", 2)
         if kid not in self.keys:
             raise KeyError(f"personal-data key {kid!r} is not configured (SHIYU_PII_KEYS)")
-        return AESGCM(self.keys[kid]).decrypt(_unb64(nonce), _unb64(ct), kid.encode()).decode()
+        return self._cipher(kid).decrypt(_unb64(nonce), _unb64(ct), kid.encode()).decode()
+
+    def _cipher(self, kid: str) -> AESGCM:
+        """The key's cipher, made once: building it (the key schedule) cost as much as encrypting a phone
+        number, and a register import encrypts three values a row."""
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            cipher = self._ciphers[kid] = AESGCM(self.keys[kid])
+        return cipher
 
     def hash(self, kind: str, value: str) -> str:
         msg = f"{kind}:{normalise(kind, value)}".encode()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shiyu.core.db import among
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.pii import blind_hash
 from shiyu.core.tabular import Table
@@ -89,7 +90,7 @@ def _grids(session: Session) -> dict[str, Area]:
 
 def _communities(session: Session, grids: dict[str, Area]) -> dict[int, str]:
     ids = {g.parent_id for g in grids.values()}
-    rows = session.execute(select(Area.id, Area.code).where(Area.id.in_(ids)), execution_options=UNSCOPED)
+    rows = session.execute(select(Area.id, Area.code).where(among(session, Area.id, ids)), execution_options=UNSCOPED)
     return {r.id: r.code for r in rows}
 
 
@@ -131,9 +132,11 @@ def _once(rows: list[Row], key: str, fld: str, zh: str, en: str) -> None:
 
 
 def _taken(session: Session, column: Any, values: list[Any]) -> set[Any]:
+    """Which of ``values`` the table already holds. The lists go as arrays on PostgreSQL (``among``): an
+    ``IN`` list of 5,000 hashes was a statement psycopg parsed anew each time, a fifth of the import."""
     out: set[Any] = set()
     for part in chunks(values):
-        out.update(session.scalars(select(column).where(column.in_(part)), execution_options=UNSCOPED))
+        out.update(session.scalars(select(column).where(among(session, column, part)), execution_options=UNSCOPED))
     return out
 
 
@@ -152,7 +155,7 @@ def _check_persons(session: Session, rows: list[Row]) -> None:
     houses: dict[str, int] = {}
     for part in chunks(codes):
         found = session.execute(select(Address.code, House.id).join(House, House.address_id == Address.id)
-                                .where(Address.code.in_(part)), execution_options=UNSCOPED)
+                                .where(among(session, Address.code, part)), execution_options=UNSCOPED)
         houses.update((r.code, r.id) for r in found)
     for row in rows:
         code = row.values.get("address_code")

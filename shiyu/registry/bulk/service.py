@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shiyu.core import audit
+from shiyu.core.db import among
 from shiyu.core.errors import ShiyuError, ValidationFailed
 from shiyu.core.pii import with_blind_index
 from shiyu.core.scoping import Principal
@@ -249,7 +250,7 @@ def _households(session: Session, rows: list[Row], now: Any) -> dict[int, int]:
             wanted.setdefault(r.values["house_id"], r)
     found: dict[int, int] = {}
     for part in chunks(list(wanted)):
-        stmt = select(Household.house_id, func.min(Household.id)).where(Household.house_id.in_(part)) \
+        stmt = select(Household.house_id, func.min(Household.id)).where(among(session, Household.house_id, part)) \
             .group_by(Household.house_id)
         found.update((h, i) for h, i in session.execute(stmt, execution_options=UNSCOPED))
     missing = [h for h in wanted if h not in found]
