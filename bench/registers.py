@@ -8,10 +8,13 @@ Issue 15 sizes the registers at a city of 10,000,000 persons. On a scratch Postg
    encryption, blind indexes, all-or-nothing per file) in files of ``--batch`` rows;
 2. looks persons up by ID number (the blind index) as a street's centre leader through
    ``shiyu.registry.service.list_persons`` — scope, count, page and the audit entry of the read included;
-3. searches exact full names within a street the same way (the name's blind index and the street's path).
+3. searches exact full names within a street the same way (the name's blind index and the street's path);
+4. times the register pages a street's centre leader opens (the browser from the street down to a grid, a
+   building, a house, a person's profile, data quality, change records) in-process through the ASGI app
+   (``TestClient``: no network, no browser), each once to warm and then ``PAGE_REPEAT`` times.
 
 Prints a table and a last line ``registers: N persons, ID-number lookup p95 X ms, name search p95 Y ms,
-import R rows/s`` with the peak memory of the process. Asserts nothing about times.
+import R rows/s, slowest page Z ms`` with the peak memory of the process. Asserts nothing about times.
 """
 
 from __future__ import annotations
@@ -31,24 +34,32 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fastapi.testclient import TestClient  # noqa: E402
+
 from bench.common import SMOKE_HELP, print_table, scratch_postgres  # noqa: E402
 from shiyu import domains  # noqa: E402
+from shiyu.app import create_app  # noqa: E402
 from shiyu.core import migrate, pii  # noqa: E402
+from shiyu.core.config import Settings  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory, transaction  # noqa: E402
 from shiyu.core.paging import PageParams  # noqa: E402
 from shiyu.core.scoping import GrantScope, Principal  # noqa: E402
 from shiyu.core.validators import id_check_digit  # noqa: E402
 from shiyu.org.areas.models import Area, AreaLevel  # noqa: E402
+from shiyu.org.identity.models import Grant, User  # noqa: E402
+from shiyu.org.identity.passwords import hash_password  # noqa: E402
 from shiyu.org.identity.roles import permissions_of  # noqa: E402
 from shiyu.registry import service  # noqa: E402
 from shiyu.registry.bulk import rows as bulk_rows  # noqa: E402
 from shiyu.registry.bulk import service as bulk  # noqa: E402
-from shiyu.registry.models import Person  # noqa: E402
+from shiyu.registry.models import Building, House, Person  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰玉华建国红梅志文斌波辉鹏宇浩然欣怡子涵梓轩佳琪雨萱俊杰"
 PERSONS_PER_HOUSE = 2.5
 SAMPLES = 200
+PAGE_REPEAT = 5
+PASSWORD = "Bench-Leader-2026"
 
 
 def build_city(factory) -> tuple[list[Area], list[Area]]:
@@ -124,7 +135,43 @@ def timed_lookups(factory, principal: Principal, filters: list[service.PersonFil
     return times, found
 
 
-def run(url: str, persons: int, batch: int) -> tuple[list[tuple[str, ...]], str]:
+def timed_pages(settings: Settings, factory, street: Area, grid: Area, person_id: int) -> list[tuple[str, ...]]:
+    """The register pages as the street's centre leader opens them: (page, url, median, slowest) rows."""
+    with transaction(factory, principal=Principal.system("bench")) as s:
+        leader = User(username="bench_street_leader", password_hash=hash_password(PASSWORD),
+                      area_path=street.area_path)
+        leader.grants.append(Grant(role="centre_leader", area_id=street.id, area_path=street.area_path))
+        s.add(leader)
+        building = s.scalar(select(Building.id).where(Building.grid_id == grid.id).order_by(Building.id).limit(1))
+        house = s.scalar(select(House.id).where(House.grid_id == grid.id).order_by(House.id).limit(1))
+    pages = [("register, the street", f"/registry?area={street.id}"), ("register, a grid", f"/registry?area={grid.id}"),
+             ("a building", f"/registry/buildings/{building}"), ("a house", f"/registry/houses/{house}"),
+             ("a person's profile", f"/registry/persons/{person_id}"), ("data quality", "/registry/quality"),
+             ("change records", "/registry/changes")]
+    app = create_app(settings)
+    rows: list[tuple[str, ...]] = []
+    try:
+        with TestClient(app) as client:
+            client.get("/login")
+            r = client.post("/login", data={"username": "bench_street_leader", "password": PASSWORD,
+                                             "csrf_token": client.cookies.get("shiyu_csrf"), "next": "/"},
+                            follow_redirects=False)
+            assert r.status_code == 303, r.text
+            for label, path in pages:
+                assert client.get(path).status_code == 200, path
+                times = []
+                for _ in range(PAGE_REPEAT):
+                    began = time.perf_counter()
+                    client.get(path)
+                    times.append((time.perf_counter() - began) * 1000)
+                rows.append((f"page: {label}", path, f"median {statistics.median(times):.0f} ms",
+                             f"slowest {max(times):.0f} ms"))
+    finally:
+        app.state.engine.dispose()
+    return rows
+
+
+def run(url: str, persons: int, batch: int, settings: Settings) -> tuple[list[tuple[str, ...]], str]:
     migrate.upgrade(url)
     engine = make_engine(url, pool_size=2)
     factory = make_session_factory(engine)
@@ -170,6 +217,14 @@ def run(url: str, persons: int, batch: int) -> tuple[list[tuple[str, ...]], str]
             name_found += found
         assert id_found == len(sample) and name_found == len(sample), (id_found, name_found)
         rate = (houses + persons) / (house_seconds + person_seconds)
+        street = streets[0]
+        grid = next(g for g in grids if g.area_path.startswith(street.area_path))
+        with factory() as s:
+            s.info["principal"] = Principal.system("bench")
+            person_id = s.scalar(select(Person.id).where(Person.grid_id == grid.id).order_by(Person.id).limit(1))
+        page_rows = timed_pages(settings.model_copy(update={"database_url": url}), factory, street, grid,
+                                person_id or 0)
+        slowest_page = max(float(r[3].split()[1]) for r in page_rows)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows = [
             ("import houses", f"{houses:,}", f"{house_seconds:.1f} s", f"{houses / house_seconds:,.0f} rows/s"),
@@ -178,9 +233,11 @@ def run(url: str, persons: int, batch: int) -> tuple[list[tuple[str, ...]], str]
              f"median {statistics.median(id_times) * 1000:.1f} ms"),
             ("name search in a street", f"{len(name_times)} queries", f"p95 {p95(name_times):.1f} ms",
              f"median {statistics.median(name_times) * 1000:.1f} ms"),
+            *page_rows,
         ]
         last = (f"registers: {persons} persons, ID-number lookup p95 {p95(id_times):.1f} ms, name search p95 "
-                f"{p95(name_times):.1f} ms, import {rate:,.0f} rows/s (peak memory {peak_mb:,.0f} MB)")
+                f"{p95(name_times):.1f} ms, import {rate:,.0f} rows/s, slowest page {slowest_page:.0f} ms "
+                f"(peak memory {peak_mb:,.0f} MB)")
         return rows, last
     finally:
         engine.dispose()
@@ -194,9 +251,12 @@ def main() -> None:
     args = parser.parse_args()
     persons, batch = (2_000, 1_000) if args.smoke else (args.persons, args.batch)
     domains.install()
-    pii.configure("bench:" + base64.b64encode(os.urandom(32)).decode(), None, "bench-secret-" + "x" * 32)
+    # The app the pages are timed through must read what the import encrypted: the same keys for both.
+    settings = Settings(pii_keys="bench:" + base64.b64encode(os.urandom(32)).decode(),
+                        secret_key="bench-secret-" + "x" * 32, cookie_secure=False)
+    pii.configure(settings.pii_keys, None, settings.secret_key)
     with scratch_postgres("registers") as url:
-        rows, last = run(url, persons, batch)
+        rows, last = run(url, persons, batch, settings)
     print_table(rows)
     print(last)
 
