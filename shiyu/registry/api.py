@@ -88,7 +88,8 @@ def duplicates(db: Db, principal: CurrentPrincipal) -> list[list[dict[str, Any]]
 
 
 @router.get("/quality", summary="Data quality per grid and per grid worker: missing fields, records not confirmed "
-                                 "for 12 months, possible duplicates (counts only)")
+                                 "for 12 months, possible duplicates (counts only, as counted at computed_at: "
+                                 "the worker counts again every 15 minutes)")
 def data_quality(db: Db, principal: CurrentPrincipal) -> dict[str, Any]:
     return quality.report(db, principal)
 

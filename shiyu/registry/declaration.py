@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shiyu.cases.intake.hooks import register_component_resolver
 from shiyu.core.domains import Domain, NavEntry
-from shiyu.registry import api, cli, components, models, stale
+from shiyu.registry import api, cli, components, models, quality, stale
 from shiyu.registry.demo import demo
 
 _VIEW = frozenset({"registry.view"})
@@ -19,7 +19,7 @@ DOMAIN = Domain(
     name="registry",
     api_routers=(api.router,),
     models=(models,),
-    worker=(stale,),
+    worker=(stale, quality),
     install=lambda: register_component_resolver(components.resolve),
     commands=(cli,),
     nav=(NavEntry("registry", "/registry", "work", "building", _VIEW, order=7),

@@ -295,3 +295,21 @@ class ChangeRecord(ScopedMixin, TimestampMixin, Base):
     applied_ids: Mapped[list[Any]] = mapped_column(default=list)  # the register rows the acceptance wrote
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@register_scoped
+class QualityGrid(ScopedMixin, Base):
+    """One grid's data-quality counts as last computed (``shiyu.registry.quality.refresh``, every quarter of
+    an hour): the dashboard reads these rows instead of aggregating millions of register rows per view.
+    ``counts`` maps each count of ``quality.COUNTS`` but the duplicates; ``duplicates_by_depth`` counts the
+    grid's persons whose ID number another active person shares, by how many area codes the two paths
+    share (4: the same community; 5: the same grid), so each viewer counts only twins inside their scope."""
+
+    __tablename__ = "registry_quality_grid"
+    __view_permission__ = VIEW
+    __write_permission__ = EDIT
+
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
+    counts: Mapped[dict[str, Any]]
+    duplicates_by_depth: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime]

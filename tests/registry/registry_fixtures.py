@@ -12,7 +12,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.validators import credit_code_check_char, id_check_digit
 from shiyu.org.identity.models import User
 from shiyu.org.identity.service import principal_for
-from shiyu.registry import changes
+from shiyu.registry import changes, quality
 from shiyu.registry.changes import Submission
 from tests.factories import World
 
@@ -92,5 +92,6 @@ def scope_matrix_extra(s: Session, w: World) -> dict[str, Any]:
                                                        target_id=ids["persons"][0]))
     s.flush()
     s.info["principal"] = system
+    quality.refresh(s)  # the dashboard's counts of B's grid, which no one of A may see
     return {"person_b": ids["persons"][0], "person_b2": ids["persons"][1], "house_b": ids["house"],
             "unit_b": int(unit.applied_ids[0].split(":")[1]), "change_b": open_change.id}
