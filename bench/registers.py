@@ -11,7 +11,8 @@ Issue 15 sizes the registers at a city of 10,000,000 persons. On a scratch Postg
 3. searches exact full names within a street the same way (the name's blind index and the street's path);
 4. times the register pages a street's centre leader opens (the browser from the street down to a grid, a
    building, a house, a person's profile, data quality, change records) in-process through the ASGI app
-   (``TestClient``: no network, no browser), each once to warm and then ``PAGE_REPEAT`` times.
+   (``TestClient``: no network, no browser), each once to warm and then ``PAGE_REPEAT`` times — after the
+   data-quality counts were made as the worker's periodic job makes them (timed too: that job's cost).
 
 Prints a table and a last line ``registers: N persons, ID-number lookup p95 X ms, name search p95 Y ms,
 import R rows/s, slowest page Z ms`` with the peak memory of the process. Asserts nothing about times.
@@ -49,7 +50,7 @@ from shiyu.org.areas.models import Area, AreaLevel  # noqa: E402
 from shiyu.org.identity.models import Grant, User  # noqa: E402
 from shiyu.org.identity.passwords import hash_password  # noqa: E402
 from shiyu.org.identity.roles import permissions_of  # noqa: E402
-from shiyu.registry import service  # noqa: E402
+from shiyu.registry import quality, service  # noqa: E402
 from shiyu.registry.bulk import rows as bulk_rows  # noqa: E402
 from shiyu.registry.bulk import service as bulk  # noqa: E402
 from shiyu.registry.models import Building, House, Person  # noqa: E402
@@ -222,6 +223,10 @@ def run(url: str, persons: int, batch: int, settings: Settings) -> tuple[list[tu
         with factory() as s:
             s.info["principal"] = Principal.system("bench")
             person_id = s.scalar(select(Person.id).where(Person.grid_id == grid.id).order_by(Person.id).limit(1))
+        began = time.perf_counter()
+        with transaction(factory, principal=Principal.system("bench")) as s:
+            counted = quality.refresh(s)
+        quality_seconds = time.perf_counter() - began
         page_rows = timed_pages(settings.model_copy(update={"database_url": url}), factory, street, grid,
                                 person_id or 0)
         slowest_page = max(float(r[3].split()[1]) for r in page_rows)
@@ -233,6 +238,8 @@ def run(url: str, persons: int, batch: int, settings: Settings) -> tuple[list[tu
              f"median {statistics.median(id_times) * 1000:.1f} ms"),
             ("name search in a street", f"{len(name_times)} queries", f"p95 {p95(name_times):.1f} ms",
              f"median {statistics.median(name_times) * 1000:.1f} ms"),
+            ("data quality counted (background job)", f"{counted} grids", f"{quality_seconds:.1f} s",
+             f"every {quality.REFRESH_MINUTES} min"),
             *page_rows,
         ]
         last = (f"registers: {persons} persons, ID-number lookup p95 {p95(id_times):.1f} ms, name search p95 "
