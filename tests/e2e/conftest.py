@@ -39,6 +39,43 @@ SKIP_REASON = (None if sync_playwright is not None and Path(CHROMIUM).exists()
                else f"browser tests need the playwright package and Chromium at {CHROMIUM}")
 
 
+class Settling:
+    """Playwright's ``networkidle`` with a shorter quiet period, for the walks that visit hundreds of pages
+    (tests/journeys/test_accessibility.py). ``networkidle`` waits until nothing has been in flight for
+    500 ms after every visit — over three minutes of those walks. These pages start their requests at load
+    or in answer to another request, so 150 ms with none in flight says as surely that a page has settled.
+    Attach before the first ``goto`` (a request started earlier is not seen); event streams, which never end
+    (the desk's and the command view's), are not waited for."""
+
+    QUIET_S = 0.15
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.pending: set[Any] = set()
+        self.changed = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request: Any) -> None:
+        if request.resource_type != "eventsource":
+            self.pending.add(request)
+            self.changed = time.monotonic()
+
+    def _ended(self, request: Any) -> None:
+        self.pending.discard(request)
+        self.changed = time.monotonic()
+
+    def wait(self) -> None:
+        """Until the page has loaded and no request has been in flight for ``QUIET_S`` (at most ``WAIT_MS``)."""
+        self.page.wait_for_load_state("load")
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while self.pending or time.monotonic() - self.changed < self.QUIET_S:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still loading after {WAIT_MS} ms: {sorted(r.url for r in self.pending)}")
+            self.page.wait_for_timeout(25)  # lets Playwright deliver the request events meanwhile
+
+
 def mark_browser_tests(items: list[pytest.Item], folder: str) -> None:
     """Mark the tests of ``folder`` (e.g. ``tests/e2e/``) as browser tests, skipped without a browser."""
     for item in items:

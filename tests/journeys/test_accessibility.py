@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.axe import AUDIT_CONTEXT, audit, blocking
-from tests.e2e.conftest import WAIT_MS, log_in, running_world
+from tests.e2e.conftest import WAIT_MS, Settling, log_in, running_world
 
 SIZES = {"desktop": {"width": 1366, "height": 850}, "phone": {"width": 360, "height": 740}}
 ROLES = ("admin", "leader_a", "operator_a", "worker_a1", "handler_a", "auditor")
@@ -49,19 +49,25 @@ def _page(browser: Browser, world: dict, size: str, **extra: object) -> Page:
     return context.new_page()
 
 
+def _walker(browser: Browser, world: dict, size: str, **extra: object) -> tuple[Page, Settling]:
+    """A page for a walk over many pages, and what tells when each has settled."""
+    page = _page(browser, world, size, **extra)
+    return page, Settling(page)
+
+
 def _nav_links(page: Page) -> list[str]:
     hrefs = page.eval_on_selector_all("#sidebar a[href^='/']", "links => links.map(a => a.getAttribute('href'))")
     return sorted(set(hrefs))
 
 
-def _audit_all(page: Page, paths: list[str], who: str, size: str, found: dict[str, list]) -> int:
+def _audit_all(page: Page, settling: Settling, paths: list[str], who: str, size: str, found: dict[str, list]) -> int:
     """Audit each path and, once, the first record page linked from it (a user, a department, a category…),
     so the detail pages behind each list are covered too."""
     queue, seen = list(paths), set(paths)
     while queue:
         path = queue.pop(0)
         page.goto(path)
-        page.wait_for_load_state("networkidle")
+        settling.wait()
         problems = blocking(audit(page))
         if problems:
             found[f"{who} {size} {path}"] = problems
@@ -83,7 +89,7 @@ def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser
     case_page = f"/desk/cases/{world['ids']['case']}"
     for size in SIZES:
         for role in ROLES:
-            page = _page(browser, world, size, **AUDIT_CONTEXT)
+            page, settling = _walker(browser, world, size, **AUDIT_CONTEXT)
             log_in(page, role)
             paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
             if role in ("leader_a", "operator_a"):  # the case page, the desk's search and its 辖区 list
@@ -93,11 +99,11 @@ def test_every_page_of_every_role_passes_the_wcag_aa_rules_at_both_sizes(browser
                           f"/disputes/pool/mediators/new?org_id={world['ids']['org']}"]
             if "/field" in paths:  # the field app's tabs are its own navigation
                 paths += ["/field/tasks", "/field/patrol", "/field/grid"]
-            runs += _audit_all(page, paths, role, size, found)
+            runs += _audit_all(page, settling, paths, role, size, found)
             page.context.close()
-        page = _page(browser, world, size, **AUDIT_CONTEXT)
-        runs += _audit_all(page, [*PUBLIC, f"/portal/track?code={world['ids']['tracking_code']}"], "anonymous", size,
-                           found)
+        page, settling = _walker(browser, world, size, **AUDIT_CONTEXT)
+        tracking = f"/portal/track?code={world['ids']['tracking_code']}"
+        runs += _audit_all(page, settling, [*PUBLIC, tracking], "anonymous", size, found)
         page.context.close()
     print(f"\naxe-core WCAG 2.1 A/AA: {runs} page × size runs, {len(found)} with critical or serious findings")
     assert runs >= 40
@@ -135,13 +141,14 @@ def test_no_page_scrolls_sideways_at_320_px(browser: Browser, world: dict) -> No
         context = browser.new_context(viewport=narrow, base_url=world["url"], locale="zh-CN")
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
+        settling = Settling(page)
         paths = list(PUBLIC)
         if role:
             log_in(page, role)
             paths = ["/", *[p for p in _nav_links(page) if p != "/"]]
         for path in paths:
             page.goto(path)
-            page.wait_for_load_state("networkidle")
+            settling.wait()
             if page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth"):
                 wide.append(f"{role or 'anonymous'} {path}")
         context.close()

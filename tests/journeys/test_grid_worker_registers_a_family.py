@@ -2,8 +2,9 @@
 and the members (one ID number mistyped, which the page explains next to the form), submit, and see the
 change waiting for review, masked. The community centre's operator reviews it and accepts it on the desktop;
 the family is then in the register — on the house's page and on each person's profile, masked, with the
-name revealed only after giving a reason. A worker of another community sees none of it, through the
-pages or the API."""
+name revealed only after giving a reason. The data-quality page says its counts are not made yet until the
+worker's quarter-hourly job has run, then shows the family in the grid's row with the time of the count. A
+worker of another community sees none of it, through the pages or the API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from shiyu.core.jobs import JobContext
+from shiyu.registry.quality import refresh_quality
 from tests.e2e.conftest import WAIT_MS, log_in, running_world
 from tests.registry.registry_fixtures import id_number
 
@@ -83,6 +86,17 @@ def test_a_new_family_reaches_the_register_after_the_operators_review(browser: B
 
     phone.goto("/registry/changes?status=accepted")
     expect(phone.locator("section.card", has_text="住户")).to_contain_text("陈*")
+
+    desk.get_by_role("link", name="数据质量").first.click()
+    expect(desk.locator("#quality-as-of")).to_contain_text("尚未统计")
+    refresh_quality(JobContext(world["settings"], world["factory"]))  # the worker's periodic job
+    desk.reload()
+    expect(desk.locator("#quality-as-of")).to_contain_text("统计于")
+    grid_row = desk.locator(f"#grid-{world['ids']['grid_a1']}")
+    expect(grid_row).to_contain_text("甲社区第一网格")
+    expect(grid_row.locator("td").nth(3)).to_have_text("2")  # 陈明 and 林红
+    phone.goto("/registry/quality")
+    expect(phone.locator(f"#grid-{world['ids']['grid_a1']}").locator("td").nth(3)).to_have_text("2")
 
 
 def test_a_worker_of_another_community_sees_none_of_it(browser: Browser, world: dict) -> None:
