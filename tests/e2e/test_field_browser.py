@@ -135,6 +135,27 @@ def test_a_report_with_a_photo_arrives(browser: Browser, field: dict) -> None:
     context.close()
 
 
+def test_a_report_made_while_another_is_sending_goes_right_after_it(browser: Browser, field: dict) -> None:
+    """The phone sends one run at a time, each run the items it found when it began: a report made while the
+    one before is still on its way used to wait for the next periodic try, a minute later (a verification
+    sent right after another did so in the verification journey). Now a run follows at once."""
+    from shiyu.cases.models import Case
+
+    context, page = phone(browser, field)
+    held: list = []
+    page.route("**/api/v1/cases", lambda route: held.append(route) if not held else route.continue_())
+    fill_report(page, "网格员上报：东门占道经营")
+    while not held:  # the first report is on its way, its answer held back
+        page.wait_for_timeout(50)
+    fill_report(page, "网格员上报：西门占道经营", keep=True)
+    expect(page.locator("#waiting-count")).to_have_text("2")
+    held[0].continue_()
+    expect(page.locator("#waiting")).to_be_hidden()  # both sent, well before the periodic try
+    assert count(field, Case, description="网格员上报：东门占道经营") == 1
+    assert count(field, Case, description="网格员上报：西门占道经营") == 1
+    context.close()
+
+
 def test_offline_report_waits_and_is_sent_exactly_once(browser: Browser, field: dict) -> None:
     from shiyu.cases.models import Case
 

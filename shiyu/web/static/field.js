@@ -14,7 +14,7 @@
   var RETRY_MS = 60 * 1000, HEARTBEAT_MS = 4 * 60 * 1000, FIX_MAX_AGE_MS = 10 * 60 * 1000;
   var TEXT = {};
   var fix = null;  // the latest position {lon, lat, accuracy, at}
-  var sending = null;
+  var sending = null, again = false;
 
   function t(key, n) {
     var s = TEXT[key] || key;
@@ -197,9 +197,12 @@
   }
 
   /* Send every waiting item in order; stop at the first one that cannot go now (offline, server busy,
-     logged out), so the order of a worker's reports is kept. One run at a time per page. */
+     logged out), so the order of a worker's reports is kept. One run at a time per page; a call during a
+     run (an item queued while another uploads) makes another run follow it — a run sends only the items
+     it found when it began, and the next periodic try is a minute away. */
   function send() {
-    if (sending) { return sending; }
+    if (sending) { again = true; return sending; }
+    again = false;
     sending = allItems().then(function (items) {
       var sent = 0;
       var chain = Promise.resolve(true);
@@ -216,7 +219,11 @@
       });
       return chain.then(function () { if (sent) { flash(t("sent")); } });
     }).catch(function () { /* offline or a dropped connection: the next trigger tries again */ })
-      .then(function () { sending = null; refresh(); });
+      .then(function () {
+        sending = null;
+        refresh();
+        if (again) { return send(); }
+      });
     return sending;
   }
 
