@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select
+from sqlalchemy import and_, case, delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shiyu.core.db import transaction
@@ -134,6 +134,10 @@ def refresh(session: Session, now: datetime | None = None) -> int:
     """Recompute every grid's counts and replace the stored ones (derived data, like the indicator facts:
     not audited); answers how many grids have counts."""
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers' ticks at once: the second waits for the first to commit, then replaces its rows,
+        # instead of failing on their primary keys (SQLite has one writer at a time anyway).
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('shiyu.registry.quality.refresh'))"))
     found = compute(session, now)
     session.execute(delete(QualityGrid), execution_options=UNSCOPED)
     if found:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.identity.models import User
 from shiyu.registry import quality
@@ -79,3 +80,39 @@ def test_a_twin_counts_for_whoever_sees_both_and_the_counts_follow_the_registers
     system_session.commit()
     after = client.get("/api/v1/registry/quality", headers=login(client, "operator_a")).json()
     assert after["total"]["duplicates"] == 0 and after["total"]["persons"] == 1
+
+
+def test_two_counts_at_once_both_succeed(factory, system_session, db_url):
+    """Two workers' quarter-hour ticks at the same moment: the second waits for the first and replaces its rows
+    (before, on PostgreSQL, it failed on the primary key)."""
+    import threading
+
+    from shiyu.registry.models import QualityGrid
+
+    w = populated(system_session)
+    registered_family(system_session, w, "worker_a1", "operator_a", members=[member("陈明")])
+    system_session.commit()
+    first = factory()
+    first.info["principal"] = Principal.system("test")
+    assert quality.refresh(first) == 1  # not committed yet: the second count must wait or write beside it
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        with factory() as s:
+            s.info["principal"] = Principal.system("test")
+            try:
+                quality.refresh(s)
+                s.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(timeout=1 if db_url.startswith("postgresql") else 0.1)
+    first.commit()
+    first.close()
+    other.join(timeout=30)
+    assert not other.is_alive() and not errors
+    with factory() as s:
+        s.info["principal"] = Principal.system("test")
+        assert len(s.scalars(select(QualityGrid)).all()) == 1
