@@ -8,6 +8,7 @@ until someone next wants its figures.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,9 +30,25 @@ PG_SERVER = os.environ.get("SHIYU_BENCH_POSTGRES", "postgresql://postgres@127.0.
 SMOKE_HELP = "run at a size that finishes in seconds (what CI does), on a small demo city unless one is given"
 
 
-def shiyu_command() -> str:
-    """The ``shiyu`` script of the interpreter running the bench (the project's venv)."""
-    return str(Path(sys.executable).with_name("shiyu"))
+# Runs each argv of the JSON list given as the first argument through the CLI, stopping at the first failure.
+_COMMANDS = """
+import json, sys
+from shiyu.cli import main
+for argv in json.loads(sys.argv[1]):
+    try:
+        main(argv)
+    except SystemExit as end:
+        if end.code:
+            raise
+"""
+
+
+def run_shiyu(env: dict[str, str], *commands: Sequence[str]) -> None:
+    """Run ``shiyu`` commands one after the other in one interpreter: starting one costs seconds (the
+    platform's imports), which is most of what a smoke-size bench spends on its set-up. Output goes to
+    stderr, so the bench's table stays alone on stdout; a failing command raises ``CalledProcessError``."""
+    subprocess.run([sys.executable, "-c", _COMMANDS, json.dumps([list(c) for c in commands])], env=env, cwd=ROOT,
+                   check=True, stdout=sys.stderr)
 
 
 def ensure_demo(url: str, *, small: bool = False) -> str:
@@ -46,9 +63,7 @@ def ensure_demo(url: str, *, small: bool = False) -> str:
     if not built:
         print(f"building the {'small ' if small else ''}demo city into {make_url(url).render_as_string()} …",
               file=sys.stderr, flush=True)
-        subprocess.run([shiyu_command(), "db", "upgrade"], env=env, check=True, cwd=ROOT, stdout=sys.stderr)
-        subprocess.run([shiyu_command(), "demo", "--if-absent", "--size", "small" if small else "full"], env=env,
-                       check=True, cwd=ROOT, stdout=sys.stderr)
+        run_shiyu(env, ["db", "upgrade"], ["demo", "--if-absent", "--size", "small" if small else "full"])
     return url
 
 
@@ -74,13 +89,11 @@ def ensure_triage_model(url: str, env: dict[str, str]) -> str:
             active = conn.execute(text("SELECT version, storage_key, labels FROM triage_model_version "
                                        "WHERE status = 'active'")).first()
         if active is None or not (storage / active.storage_key).is_file():
-            for step in (["triage", "import-history"], ["triage", "retrain"]):
-                subprocess.run([shiyu_command(), *step], env=env, cwd=ROOT, check=True, stdout=sys.stderr)
+            run_shiyu(env, ["triage", "import-history"], ["triage", "retrain"])
             if active is not None:  # its file is elsewhere: the version just trained takes its place
                 with engine.connect() as conn:
                     newest = conn.execute(text("SELECT max(version) FROM triage_model_version")).scalar_one()
-                subprocess.run([shiyu_command(), "triage", "activate", str(newest)], env=env, cwd=ROOT, check=True,
-                               stdout=sys.stderr)
+                run_shiyu(env, ["triage", "activate", str(newest)])
             with engine.connect() as conn:
                 active = conn.execute(text("SELECT version, storage_key, labels FROM triage_model_version "
                                            "WHERE status = 'active'")).one()

@@ -460,7 +460,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
     args = parser.parse_args()
     if args.smoke:
-        args.server_workers, args.clients, args.in_flight, args.seconds, args.rate = 1, 1, 4, 2.0, 20.0
+        args.server_workers, args.clients, args.in_flight, args.seconds, args.rate = 1, 1, 4, 1.0, 20.0
         if not args.database_url:
             with scratch_postgres("intake") as url:
                 measure(ensure_demo(url, small=True), args)
@@ -484,7 +484,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
     try:
         plan = Plan(f"http://127.0.0.1:{port}", categories, points)
         with mp.get_context("spawn").Pool(args.clients) as pool:
-            load(pool, plan, "sustained", args.clients, 3.0, args.in_flight, 0)  # warm-up: caches, pools
+            warm_up = 0.5 if args.smoke else 3.0
+            load(pool, plan, "sustained", args.clients, warm_up, args.in_flight, 0)  # warm-up: caches, pools
             before = table_counts(conninfo)
             cpu_before = tree_cpu(server.pid), database_cpu(conninfo)
             sustained = load(pool, plan, "sustained", args.clients, args.seconds, args.in_flight, 0)

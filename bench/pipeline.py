@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (in a scratch PostgreSQL database)")
     args = parser.parse_args()
     if args.smoke:
-        args.rate, args.seconds, args.backlog, args.fail_seconds, args.fail_rate = 20.0, 3.0, 300, 4.0, 20.0
+        args.rate, args.seconds, args.backlog, args.fail_seconds, args.fail_rate = 20.0, 2.0, 300, 2.0, 20.0
         args.profile_events = 50
     if args.database_url:
         measure(args.database_url, args)
@@ -273,7 +273,7 @@ def drain(pool: Any, plan: Plan, conninfo: str, env: dict[str, str], tmp: Path,
         if args.backlog_by == "sql":
             copy_reports(conninfo, min(5000, args.backlog - (last_event(conninfo) - first)))
         else:
-            load(pool, plan, "sustained", 2, 5.0 if args.smoke else 20.0, 8, 0)
+            load(pool, plan, "sustained", 2, 1.0 if args.smoke else 20.0, 8, 0)
     # What is left from phase a counts too.
     events, delivered_before = events_left(conninfo), deliveries_done(conninfo)
     db_before = database_cpu(conninfo)

@@ -8,6 +8,10 @@ swamp small ones) and fills vocabulary the labelled set lacks. The category tree
 ("物业服务", "拖欠工程款"…) are short documents that describe each class in the board's own words.
 LinearSVC scores are not probabilities; a single temperature fitted on held-out scores of the labelled data
 turns them into confidences that an auto-dispatch threshold can rely on.
+
+scikit-learn and SciPy are imported where they are used, not with the module: they take over a second to
+import, and every ``shiyu`` command loads this module (the triage domain declares its jobs) while few of them
+train or score. Loading a model file imports what its pickle needs.
 """
 
 from __future__ import annotations
@@ -20,20 +24,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.pipeline import FeatureUnion
-from sklearn.svm import LinearSVC
 
 from shiyu.triage import TriageError
 from shiyu.triage.classification.evaluation import evaluate
 from shiyu.triage.text import normalize, words
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.svm import LinearSVC
 
 FORMAT_VERSION = 1
 MAGIC = b"SHIYU-TRIAGE-MODEL\n"
@@ -71,6 +73,9 @@ class Taxonomy:
 
 
 def _featurizer() -> FeatureUnion:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer=words, sublinear_tf=True)),
         ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)),
@@ -95,6 +100,8 @@ class TriageModel:
         taxonomy: Taxonomy | None = None,
         progress: Progress | None = None,
     ) -> TriageModel:
+        import scipy.sparse as sp
+
         say = progress or (lambda _msg: None)
         docs = [normalize(t) for t in texts]
         y = np.asarray([normalize(v) for v in labels], dtype=object)
@@ -132,6 +139,8 @@ class TriageModel:
         return _scores(self.svm_, self.features_.transform([normalize(t) for t in texts]))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        from scipy.special import softmax
+
         proba: np.ndarray = softmax(self.decision_function(texts) / self.temperature_, axis=1)
         return proba
 
@@ -140,6 +149,8 @@ class TriageModel:
         millisecond one report's suggestion took: the same tokens, counts, sublinear TF-IDF weights and
         l2 norm per vectoriser as ``features_.transform``, read straight off the fitted vocabularies, then
         the SVM's scores on just the columns the text has."""
+        from scipy.special import softmax
+
         doc = normalize(text)
         columns: list[np.ndarray] = []
         weights: list[np.ndarray] = []
@@ -181,6 +192,8 @@ class TriageModel:
                               "Cannot write {path}: {reason}", path=str(path), reason=exc.strerror) from None
 
     def _svm(self) -> LinearSVC:
+        from sklearn.svm import LinearSVC
+
         return LinearSVC(C=self.c)
 
     def _self_train(
@@ -188,6 +201,8 @@ class TriageModel:
     ) -> tuple[sp.csr_matrix, np.ndarray]:
         """Each round adds, per predicted class, the ``per_class`` pool messages with the widest margin
         between the best and second-best class, then relabels everything added so far with the new model."""
+        import scipy.sparse as sp
+
         empty = (x[:0], np.zeros(0, dtype=object))
         if not pool or self.rounds == 0:
             return empty
@@ -214,6 +229,11 @@ class TriageModel:
                          pseudo_x: sp.csr_matrix, pseudo_y: np.ndarray) -> float:
         """Held-out SVM scores of the labelled messages (each scored by a model that did not see it) fix
         the softmax temperature by maximum likelihood."""
+        import scipy.sparse as sp
+        from scipy.optimize import minimize_scalar
+        from scipy.special import log_softmax
+        from sklearn.model_selection import StratifiedKFold
+
         folds = min(self.calibration_folds, int(min(np.unique(y, return_counts=True)[1])))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
         scores = np.zeros((len(y), len(self.classes_)))
@@ -247,6 +267,8 @@ def train(
     _check_labels(np.asarray(norm_labels, dtype=object))
     metrics = None
     if min(np.unique(norm_labels, return_counts=True)[1]) * holdout >= 1:
+        from sklearn.model_selection import train_test_split
+
         train_i, test_i = train_test_split(np.arange(len(texts)), test_size=holdout, stratify=norm_labels,
                                            random_state=0)
         say(f"留出评估 / held-out evaluation: 训练 train {len(train_i)}, 留出 held out {len(test_i)}")

@@ -9,7 +9,6 @@ from typing import Any
 from unicodedata import east_asian_width
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
 @dataclass
@@ -38,7 +37,10 @@ class Report:
 def evaluate(
     truth: Sequence[str], predicted: Sequence[str], confidence: Sequence[float] | np.ndarray | None = None
 ) -> Report:
-    """Labels are the union of true and predicted ones, so a class the model never predicts still shows."""
+    """Labels are the union of true and predicted ones, so a class the model never predicts still shows.
+    (scikit-learn is imported here, not with the module: see ``classifier``.)"""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     labels = sorted(set(truth) | set(predicted))
     p, r, f, s = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
     per_class = [ClassScore(lab, float(p[i]), float(r[i]), float(f[i]), int(s[i])) for i, lab in enumerate(labels)]

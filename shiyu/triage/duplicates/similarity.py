@@ -11,12 +11,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from shiyu.triage.text import normalize
+
+if TYPE_CHECKING:  # imported where used: see ``shiyu.triage.classification.classifier``
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 BLOCK = 1024
 
@@ -30,6 +33,8 @@ class DuplicatePair:
 
 
 def _vectorizer(ngram: int, n_features: int) -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     return HashingVectorizer(analyzer="char", ngram_range=(ngram, ngram), n_features=n_features,
                              alternate_sign=False, norm=None, dtype=np.float64)
 
@@ -95,6 +100,8 @@ def char_ngram_matrix(texts: Sequence[str], ngram: int = 3, n_features: int = 2*
     entries (``tests/triage/test_duplicates.py`` holds them equal): the transformer's input checks and its
     IDF over the whole hash space cost 4 ms a call, four times the hashing, and duplicate finding calls this
     once per reported case."""
+    import scipy.sparse as sp
+
     if not texts:
         return sp.csr_matrix((0, 1), dtype=np.float32)
     matrix = _vectorizer(ngram, n_features).transform([normalize(t) for t in texts])
@@ -141,6 +148,17 @@ def similar_pairs(matrix: sp.csr_matrix, threshold: float) -> list[tuple[int, in
         keep = (block.data >= threshold) & (block.col > rows)
         pairs.extend(zip(rows[keep].tolist(), block.col[keep].tolist(), block.data[keep].tolist(), strict=True))
     return pairs
+
+
+def components(n: int, links: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The connected component of each of ``n`` items linked in pairs by ``links``: a label per item, equal
+    labels for items joined by a chain of links (how messages and cases about one matter are grouped)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    graph = sp.coo_matrix((np.ones(len(links)), ([i for i, _ in links], [j for _, j in links])), shape=(n, n))
+    labels: np.ndarray = connected_components(graph, directed=False)[1]
+    return labels
 
 
 def find_duplicates(texts: Sequence[str], threshold: float = 0.9) -> list[DuplicatePair]:

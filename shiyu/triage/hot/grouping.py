@@ -21,12 +21,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from shiyu.triage.duplicates.similarity import char_ngram_matrix, similar_pairs
+from shiyu.triage.duplicates.similarity import char_ngram_matrix, components, similar_pairs
+
+if TYPE_CHECKING:  # imported where used: see ``shiyu.triage.classification.classifier``
+    import scipy.sparse as sp
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                    r"(?:[\sT]*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?")
@@ -97,11 +99,7 @@ def hot_issues(messages: Sequence[Message], threshold: float = 0.35, window_days
     window = timedelta(days=window_days)
     links = [(i, j) for i, j, _ in similar_pairs(matrix, threshold)
              if _near(times[i], times[j], window)]
-    n = len(messages)
-    rows = [i for i, _ in links]
-    cols = [j for _, j in links]
-    graph = sp.coo_matrix((np.ones(len(links)), (rows, cols)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
+    component = components(len(messages), links)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(component):
         groups.setdefault(int(label), []).append(index)

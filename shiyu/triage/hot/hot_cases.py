@@ -35,9 +35,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -50,7 +47,7 @@ from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.models import Area
 from shiyu.triage.duplicates.case_duplicates import community_path
-from shiyu.triage.duplicates.similarity import char_ngram_matrix, similar_pairs
+from shiyu.triage.duplicates.similarity import char_ngram_matrix, components, similar_pairs
 from shiyu.triage.hot.grouping import heat_score
 from shiyu.triage.hot.models import HotIssue, HotIssueMember, HotIssueStatus
 
@@ -100,9 +97,7 @@ def _groups(rows: list[Row[Any]]) -> list[list[Row[Any]]]:
     link = timedelta(days=LINK_DAYS)
     pairs = [(i, j) for i, j, _ in similar_pairs(matrix, THRESHOLD)
              if places[i] == places[j] and abs(rows[i].reported_at - rows[j].reported_at) <= link]
-    n = len(rows)
-    graph = sp.coo_matrix((np.ones(len(pairs)), ([i for i, _ in pairs], [j for _, j in pairs])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    labels = components(len(rows), pairs)
     groups: dict[int, list[Row[Any]]] = {}
     for index, label in enumerate(labels.tolist()):
         groups.setdefault(label, []).append(rows[index])
