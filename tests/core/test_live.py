@@ -112,7 +112,8 @@ def test_event_stream_passes_on_in_scope_cases_only(app, world, monkeypatch):
         with client.stream("GET", "/command/events") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.iter_lines()
-            assert next(lines).startswith("retry:")  # subscribed
+            assert next(lines).startswith("retry:")
+            assert [next(lines), next(lines)] == ["event: ready", "data: {}"]  # subscribed
             with app.state.session_factory() as s:
                 case_b = report(s, world, "worker_b1", point=POINT_B1).case.id  # community B: not for A
                 case_a = report(s, world).case.id

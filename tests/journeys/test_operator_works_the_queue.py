@@ -143,7 +143,7 @@ def test_a_new_report_updates_the_counts_and_rings_unless_muted(browser: Browser
     before = int(_count(page, "to_register").inner_text())
     toggle = page.locator("#sound-toggle")
     expect(toggle).to_have_text("新案件提示音：开")
-    page.wait_for_timeout(500)  # the live channel is open
+    expect(page.locator("body")).to_have_attribute("data-live", "on")  # the live stream is subscribed
     _new_report(world)
     expect(_count(page, "to_register")).to_have_text(str(before + 1))
     expect(toggle).to_have_attribute("data-rings", "1")
@@ -152,7 +152,7 @@ def test_a_new_report_updates_the_counts_and_rings_unless_muted(browser: Browser
     expect(toggle).to_have_text("新案件提示音：关")
     page.reload()
     expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "false")
-    page.wait_for_timeout(500)
+    expect(page.locator("body")).to_have_attribute("data-live", "on")  # the live stream is subscribed
     _new_report(world)
     expect(_count(page, "to_register")).to_have_text(str(before + 2))
     expect(page.locator("#sound-toggle")).not_to_have_attribute("data-rings", "1")

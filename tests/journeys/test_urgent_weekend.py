@@ -132,7 +132,7 @@ def test_a_critical_case_on_saturday_night_is_red_by_sunday_morning(browser: Bro
     # A second 特急 case is committed while the desk is open: the live channel raises it without a reload.
     page.goto("/desk?queue=to_register")
     expect(page.locator("#critical-banner [data-case]")).to_have_count(1)
-    page.wait_for_timeout(500)  # the page's live stream is subscribed
+    expect(page.locator("body")).to_have_attribute("data-live", "on")  # the live stream is subscribed
     second = report(world["factory"], "second", ids["collapse"], "自来水管爆裂，路面积水",
                     datetime(2026, 9, 20, 7, 25, tzinfo=SH))
     alarm = page.locator("#critical-alarm")

@@ -378,7 +378,9 @@
         .then(function (k) { if (k) { drawKpis(k, chart, texts); } });
     }
     var source = new EventSource("/command/events");
-    source.onopen = function () { setStatus("on"); };
+    // Live once the server has subscribed (its first event), not when the connection opens: a change
+    // committed in between would be missed while the page already said 实时.
+    source.addEventListener("ready", function () { setStatus("on"); });
     source.onerror = function () { setStatus(source.readyState === EventSource.CLOSED ? "off" : "connecting"); };
     source.addEventListener("case", function (ev) {
       pending[JSON.parse(ev.data).id] = true;

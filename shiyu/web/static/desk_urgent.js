@@ -27,6 +27,10 @@
     var alarm = document.getElementById("critical-alarm");
     if (!alarm || !window.htmx || typeof EventSource === "undefined") { return; }
     var source = new EventSource("/desk/events");
+    // data-live on the body: "on" once the server has subscribed (its first event; from then on nothing
+    // committed is missed), "connecting" while the browser reconnects.
+    source.addEventListener("ready", function () { document.body.dataset.live = "on"; });
+    source.onerror = function () { document.body.dataset.live = "connecting"; };
     source.addEventListener("critical", function () { refresh(alarm); });
     // Any other change in scope: the live queue counts re-read themselves (desk_work.js).
     source.addEventListener("case", function () { document.dispatchEvent(new CustomEvent("desk:case")); });
