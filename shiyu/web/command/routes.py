@@ -128,9 +128,10 @@ async def _stream(broker: LocalBroker, principal: Principal, signed_in: Callable
                   text: Callable[[Change], str | None]) -> AsyncIterator[str]:
     """Subscribed before the first line goes out, so a client that has read it misses nothing committed
     after. That first line is a ``ready`` event: the page says it is live on it, not on the connection's
-    ``open`` (the response's headers leave before this generator runs, so before the subscription). Keep-alive comments between events; when the client goes away the next write fails (or the
-    server cancels the stream) and ``finally`` drops the subscription. Every ``KEEPALIVE_SECONDS`` the session
-    is checked again: a log-out, a password change or a deactivation ends the stream within seconds."""
+    ``open`` (the response's headers leave before this generator runs, so before the subscription).
+    Keep-alive comments between events; when the client goes away the next write fails (or the server
+    cancels the stream) and ``finally`` drops the subscription. Every ``KEEPALIVE_SECONDS`` the session is
+    checked again: a log-out, a password change or a deactivation ends the stream within seconds."""
     ends = time.monotonic() + STREAM_SECONDS
     checked = time.monotonic()
     subscription = broker.subscribe()
