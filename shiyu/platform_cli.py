@@ -64,6 +64,7 @@ def _worker(args: argparse.Namespace) -> None:
     settings = _settings()
     domains.install()
     queue = build_queue(settings, configure=domains.configure)
+    domains.warm_up_worker()
     stop = outbox_worker.start(queue.context().session_factory, settings.database_url, loops=args.delivery_loops,
                                batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds,
                                redis_url=settings.redis_url, job_queue=settings.job_queue)

@@ -67,3 +67,23 @@ def test_a_new_domain_is_one_package_and_one_line():
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("ok   ") == 12, run.stdout
+
+
+# A ``shiyu`` command loads every domain; the text comparison's libraries (a second to import) come only when a
+# worker warms up for its first delivery, or when a model is trained, loaded or texts are compared.
+_COMMAND_THEN_WORKER = """
+import sys
+import shiyu.cli
+from shiyu import domains
+heavy = sorted(m for m in ("sklearn", "scipy") if m in sys.modules)
+assert not heavy, f"a command imports {heavy}"
+domains.warm_up_worker()
+assert "sklearn.feature_extraction.text" in sys.modules and "scipy.sparse" in sys.modules
+print("ok")
+"""
+
+
+def test_a_command_starts_without_the_comparison_libraries_and_a_worker_loads_them_before_delivering():
+    run = subprocess.run([sys.executable, "-c", _COMMAND_THEN_WORKER], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr

@@ -84,7 +84,8 @@ class Domain:
     - ``install`` registers what needs no settings (hooks into another domain's published interfaces);
       ``configure`` takes the process's settings. Both run in the app, the worker and the commands, and
       must be safe to run more than once. ``warm_up`` loads, before a server's first request, what a
-      request would otherwise load on first use (a model file, a tokenizer's dictionary).
+      request would otherwise load on first use (a model file, a tokenizer's dictionary); ``warm_up_worker``
+      the same for a worker before its first delivery (libraries its subscribers import where used).
     - ``permissions``: each permission the domain's code checks, with what it allows (zh); a generated test
       holds the role table to exactly the declared permissions. ``role_permissions`` gives roles more
       permissions (a new domain adds its own without editing the role table).
@@ -105,5 +106,6 @@ class Domain:
     install: Callable[[], None] | None = None
     configure: Callable[[Settings], None] | None = None
     warm_up: Callable[[Session], None] | None = None
+    warm_up_worker: Callable[[], None] | None = None
     demo: DemoStep | None = None
     todo: Sequence[TodoSource] = ()

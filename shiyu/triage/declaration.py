@@ -24,7 +24,7 @@ from shiyu.triage.classification import cli as classification_cli
 from shiyu.triage.classification import models as classification_models
 from shiyu.triage.classification import registry, suggest
 from shiyu.triage.duplicates import api as duplicates_api
-from shiyu.triage.duplicates import case_duplicates
+from shiyu.triage.duplicates import case_duplicates, similarity
 from shiyu.triage.duplicates import models as duplicate_models
 from shiyu.triage.hot import api as hot_api
 from shiyu.triage.hot import hot_cases
@@ -75,5 +75,6 @@ DOMAIN = Domain(
     install=install,
     configure=configure,
     warm_up=warm_up,
+    warm_up_worker=similarity.warm_up,
     demo=demo,
 )

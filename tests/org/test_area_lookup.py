@@ -77,18 +77,23 @@ def test_outside_nan_and_empty():
     assert empty.locate(0, 0) is None and empty.area_ids([0.0], [0.0]).tolist() == [-1]
 
 
-def test_grids_within_a_box_are_those_that_touch_it(city):
-    """The grids a search around a point reads: every grid the box touches (edges count), none other."""
+def test_grids_near_a_box_are_those_whose_bounds_touch_it(city):
+    """The grids a search around a point reads: every grid the box touches (edges count) is among them, and
+    the others are grids whose bounds touch the box (a caller keeps only the points inside it)."""
     rng = np.random.default_rng(5)
     minx, miny, maxx, maxy = shapely.total_bounds(city.geoms)
+    bounds = shapely.box(*shapely.bounds(city.geoms).T)
     for x, y in zip(rng.uniform(minx, maxx, 50), rng.uniform(miny, maxy, 50), strict=True):
         d = rng.uniform(0.0005, 0.02)
-        found = city.grid_ids_within(x - d, y - d, x + d, y + d)
-        expected = [int(i) for i in city.ids[shapely.intersects(city.geoms, box(x - d, y - d, x + d, y + d))]]
-        assert found == expected
+        found = city.grid_ids_near(x - d, y - d, x + d, y + d)
+        touched = {int(i) for i in city.ids[shapely.intersects(city.geoms, box(x - d, y - d, x + d, y + d))]}
+        assert touched <= set(found)
+        assert found == [int(i) for i in city.ids[shapely.intersects(bounds, box(x - d, y - d, x + d, y + d))]]
     squares = GridIndex(records([box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)]))
-    assert squares.grid_ids_within(0.9, 0.2, 1.0, 0.3) == [100, 101]  # the shared edge touches both
-    assert squares.grid_ids_within(3, 3, 4, 4) == [] and GridIndex([]).grid_ids_within(0, 0, 1, 1) == []
+    assert squares.grid_ids_near(0.9, 0.2, 1.0, 0.3) == [100, 101]  # the shared edge touches both
+    assert squares.grid_ids_near(3, 3, 4, 4) == [] and GridIndex([]).grid_ids_near(0, 0, 1, 1) == []
+    triangle = GridIndex(records([shapely.Polygon([(0, 0), (1, 0), (0, 1)])]))
+    assert triangle.grid_ids_near(0.8, 0.8, 0.9, 0.9) == [100]  # inside its bounds, outside the triangle
 
 
 def test_holes_and_multipolygons():

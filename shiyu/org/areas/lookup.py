@@ -68,7 +68,8 @@ class GridIndex:
         self.geoms = np.array([g.geometry for g in self.records], dtype=object)
         shapely.prepare(self.geoms)
         self._geom_list = list(self.geoms)
-        self._tree = shapely.STRtree(self.geoms)
+        # Each grid's bounds as four columns (x0, y0, x1, y1), for ``grid_ids_near``.
+        self._bounds = shapely.bounds(self.geoms).T.copy() if len(self.records) else np.zeros((4, 0))
         self._raster(cells_per_grid)
 
     def __len__(self) -> int:
@@ -124,11 +125,16 @@ class GridIndex:
         pos = self.positions(lons, lats)
         return np.where(pos >= 0, self.ids[np.maximum(pos, 0)], -1) if len(self.ids) else pos
 
-    def grid_ids_within(self, lon0: float, lat0: float, lon1: float, lat1: float) -> list[int]:
-        """Area ids of the grids that touch the box (edges included), in code order: the grids a search
-        around a point has to read, wherever their community or street is."""
-        hits = self._tree.query(shapely.box(lon0, lat0, lon1, lat1), predicate="intersects")
-        return [int(self.ids[p]) for p in sorted(hits.tolist())]
+    def grid_ids_near(self, lon0: float, lat0: float, lon1: float, lat1: float) -> list[int]:
+        """Area ids of the grids whose bounds touch the box (edges included), in code order: every grid that
+        may hold a point of the box — those the box touches and a few more whose bounds only do — for a search
+        around a point that then keeps the points inside the box (duplicate finding's look-up). Compared as
+        four array tests, not with shapely: building a box and testing it against polygons cost 7 % of the
+        outbox delivery's CPU, once per reported case."""
+        x0, y0, x1, y1 = self._bounds
+        hits = np.flatnonzero((x0 <= lon1) & (x1 >= lon0) & (y0 <= lat1) & (y1 >= lat0))
+        ids: list[int] = self.ids[hits].tolist()
+        return ids
 
     # -- building ------------------------------------------------------------------------------------
 

@@ -225,7 +225,7 @@ def score(similarity: float, reasons: list[str]) -> float:
 
 def _near_grids(session: Session, box: tuple[float, float, float, float]) -> list[int]:
     """The grids that touch a look-up box (lat and lon from, to), from the process's grid index."""
-    return INDEXES.get(session).grid_ids_within(box[2], box[0], box[3], box[1])
+    return INDEXES.get(session).grid_ids_near(box[2], box[0], box[3], box[1])
 
 
 def _recent_open(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
