@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,8 @@ def smoke_sqlite() -> Iterator[str]:
 
 @contextmanager
 def scratch_postgres(label: str, server: str = PG_SERVER) -> Iterator[str]:
-    """An empty PostgreSQL database on ``server`` for this run, dropped afterwards."""
+    """An empty PostgreSQL database on ``server`` for this run, dropped afterwards with the files kept beside
+    it (``triage_storage``: the model a bench trained for it)."""
     url = f"{server}/shiyu_bench_{label}_{os.getpid()}_{int(time.time())}"
     name = make_url(url).database
     _pg_admin(server, f'CREATE DATABASE "{name}"')
@@ -119,6 +121,7 @@ def scratch_postgres(label: str, server: str = PG_SERVER) -> Iterator[str]:
         yield url
     finally:
         _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(triage_storage(url).parent, ignore_errors=True)
 
 
 def _pg_admin(server: str, sql: str) -> None:

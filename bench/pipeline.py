@@ -229,8 +229,6 @@ def measure(url: str, args: argparse.Namespace) -> None:
     finally:
         stop(server)
         shutil.rmtree(tmp, ignore_errors=True)  # the server's and workers' logs
-        if not args.database_url:  # a scratch database: its model file goes with it
-            shutil.rmtree(storage.parent, ignore_errors=True)
     print_table(rows)
     print(f"{model}; {os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"autovacuum {q(conninfo, 'SHOW autovacuum')[0][0]} (off: the statistics are the demo build's, "

@@ -268,7 +268,7 @@ def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], dat
                 **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
         rows: list[list[Row[Any]]] = [[] for _ in chunk]
         connection = session.connection()
-        for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params):
+        for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params).all():
             rows[row.arm].append(row)
         answers += rows
     return answers
