@@ -63,8 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL's, on the session zone ``make_engine`` sets
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -107,7 +107,13 @@ def make_engine(url: str, *, lock_timeout: float = 30.0, connect_timeout: int = 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": connect_timeout}, **kwargs)
+    # The session's time zone is UTC whatever the server's default (often Asia/Shanghai in a Chinese city's
+    # installation): times then come back in ``datetime.UTC`` itself, which ``UTCDateTime`` passes on as they
+    # are — converting each from the server's zone was a tenth of the outbox delivery's CPU (duplicate
+    # finding reads hundreds of times per report) — and SQL that casts a time to a date means the same
+    # everywhere. Zone-dependent SQL names its zone (``AT TIME ZONE``).
+    connect_args = {"connect_timeout": connect_timeout, "options": "-c TimeZone=UTC"}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
