@@ -24,7 +24,7 @@ from shiyu.triage.classification import cli as classification_cli
 from shiyu.triage.classification import models as classification_models
 from shiyu.triage.classification import registry, suggest
 from shiyu.triage.duplicates import api as duplicates_api
-from shiyu.triage.duplicates import case_duplicates, similarity
+from shiyu.triage.duplicates import case_duplicates, recent_cases, similarity
 from shiyu.triage.duplicates import models as duplicate_models
 from shiyu.triage.hot import api as hot_api
 from shiyu.triage.hot import hot_cases
@@ -55,6 +55,13 @@ def warm_up(session: Session) -> None:
     suggest.propose(session, "预热")
 
 
+def warm_up_worker() -> None:
+    """Import what comparing texts needs, and keep the recent cases in memory for duplicate finding: a
+    worker delivers report after report of the same communities (``recent_cases``)."""
+    similarity.warm_up()
+    recent_cases.enable()
+
+
 def demo(factory: sessionmaker[Session], tz: ZoneInfo, end: datetime) -> tuple[str, str]:
     """Group the demo city's case history into hot issues."""
     with transaction(factory, principal=Principal.system("demo"), audit_off=True) as s:
@@ -75,6 +82,6 @@ DOMAIN = Domain(
     install=install,
     configure=configure,
     warm_up=warm_up,
-    warm_up_worker=similarity.warm_up,
+    warm_up_worker=warm_up_worker,
     demo=demo,
 )

@@ -22,14 +22,18 @@ _keys = itertools.count(1)
 
 
 def report(s, w, who: str = "worker_a1", *, description: str, channel: str = "grid", point: dict | None = None,
-           now=None, **extra):
+           now=None, commit: bool = True, **extra):
     """File a case with this test's text through the intake service as ``who`` (``public``: nobody), then
-    deliver the outbox as the worker would, so duplicate finding has run."""
+    deliver the outbox as the worker would, so duplicate finding has run (``commit=False``: neither; the
+    transaction stays open)."""
     p = principal(s, w, who) if who != "public" else Principal(user_id=None, username="public")
     s.info["principal"] = p
     body = IntakeIn(idempotency_key=f"dup-{next(_keys):06d}", channel=channel, category_id=w.extra["category"].id,
                     description=description, location=point or POINT_A1, **extra)
     result = intake.intake(s, p, body, SH, now=now)
+    if not commit:
+        s.flush()
+        return result
     s.commit()
     outbox.deliver_pending(make_session_factory(s.get_bind()))  # what the worker does within a minute
     s.expire_all()

@@ -72,6 +72,7 @@ from shiyu.core.pii import mask_text
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.lookup import INDEXES
+from shiyu.triage.duplicates import recent_cases
 from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
 from shiyu.triage.duplicates.similarity import HashedCounts, cosines_with_first
 from shiyu.triage.text import normalize
@@ -357,7 +358,7 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
             | set(session.scalars(select(RepeatComplaint.case_id).where(among(session, RepeatComplaint.case_id, ids))))
     tz = ZoneInfo(windows().timezone)
     todo = [c for c in cases if c.id not in done]
-    lookups = GridLookups(session, todo)
+    lookups = GridLookups(session, todo, recent_cases.refreshed(session, timedelta(days=windows().duplicate_days)))
     # The look-ups read cases only, and the batch changes no case until its merges: the findings wait and
     # go in two inserts for the batch, instead of a write (and its audit pass) before every query.
     with session.no_autoflush, custom_plans(session):
@@ -413,8 +414,9 @@ class GridLookups:
     case asks alone, so every later case sees what it would see had the merge been made at once: a merged
     case is neither open nor an earlier case (nothing else a merge changes is read here)."""
 
-    def __init__(self, session: Session, cases: list[Case]) -> None:
+    def __init__(self, session: Session, cases: list[Case], memory: recent_cases.RecentCases | None = None) -> None:
         self.session = session
+        self.memory = memory
         self.grids: dict[int, list[Case]] = {}
         for case in cases:
             self.grids.setdefault(case.grid_id, []).append(case)
@@ -429,6 +431,8 @@ class GridLookups:
     def recent(self, case: Case, since: datetime) -> list[Row[Any]]:
         community, box = community_path(case.area_path), _box(case)
         near = set(_near_grids(self.session, box))
+        if self.memory is not None and self.memory.covers(since):
+            return self.memory.recent(community, near, box, since, {case.id, *self.merged}, CAP)
         return self._mine("recent", case, since, _recent_open, lambda r: r.reported_at >= since and (
             r.area_path.startswith(community) or (r.grid_id in near and _inside(box, r))))
 

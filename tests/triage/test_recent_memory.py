@@ -1,0 +1,117 @@
+"""A worker's memory of the recent cases (``shiyu.triage.duplicates.recent_cases``) answers what duplicate
+finding would read from the database: the same open cases of the community and of the grids near by, newest
+first, capped; it follows new cases, changes made through the workflow engine, and a case whose
+transaction commits after a later one's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shiyu.cases.models import Case
+from shiyu.core.db import make_session_factory
+from shiyu.core.scoping import Principal
+from shiyu.triage.duplicates import case_duplicates, recent_cases
+from tests.batch_records import both_ways
+from tests.cases.case_fixtures import POINT_B1, act
+from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, report
+from tests.triage.test_batches import _backlog, _examine_one_by_one, good_model, world  # noqa: F401  (fixtures)
+
+WINDOW = timedelta(days=7)
+
+
+@pytest.fixture
+def memory_on():
+    recent_cases.enable()
+    yield
+    recent_cases.enable(False)
+
+
+def _compare_every_case(s, memory) -> int:
+    """Every open case's look-up from memory and from the database: the same rows in the same order."""
+    compared = 0
+    s.info["principal"] = Principal.system("test")
+    for case in s.scalars(select(Case).order_by(Case.id)).all():
+        since = case.reported_at - WINDOW
+        assert memory.covers(since)
+        box = case_duplicates._box(case)
+        near = set(case_duplicates._near_grids(s, box))
+        from_memory = memory.recent(case_duplicates.community_path(case.area_path), near, box, since, {case.id},
+                                    case_duplicates.CAP)
+        from_database = case_duplicates._recent_open(s, case, since)
+        assert [r.id for r in from_memory] == [r.id for r in from_database], case.id
+        assert [tuple(r) for r in from_memory] == [tuple(r)[1:] for r in from_database]  # the database's: "arm" first
+        compared += bool(from_database)
+    return compared
+
+
+@pytest.mark.parametrize("cap", [case_duplicates.CAP, 2])
+def test_the_memory_answers_what_the_database_reads(system_session, world, monkeypatch, memory_on, cap):
+    s = system_session
+    _backlog(s, world, monkeypatch)
+    monkeypatch.setattr(case_duplicates, "CAP", cap)
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None
+    assert _compare_every_case(s, memory) >= 5
+
+
+def test_with_the_memory_a_batch_finds_what_case_by_case_finding_found(system_session, world, monkeypatch,
+                                                                        memory_on):
+    s = system_session
+    ids = _backlog(s, world, monkeypatch)
+    batch, single = both_ways(s, ids, lambda s: case_duplicates.on_reported_batch(s, ids),
+                               lambda s: _examine_one_by_one(s, ids))
+    assert batch == single
+    assert batch["candidates"] and any(c[4] is not None for c in batch["cases"])
+
+
+def test_the_memory_follows_new_cases_and_changes(system_session, world, monkeypatch, memory_on):
+    s = system_session
+    first = report(s, world, description=TEXT).case
+    report(s, world, "worker_b1", description=TEXT, point=POINT_B1)
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None and first.id in memory.rows
+    act(s, world, "operator_a", first, "reject", note="重复")  # no longer open: through the engine, with its event
+    later = report(s, world, "worker_a2", description=TEXT + "。", point=OTHER_A).case
+    newest = report(s, world, description=TEXT + "！", point=NEAR_A1).case
+    assert recent_cases.refreshed(s, WINDOW) is memory
+    assert memory.rows[first.id].state == "rejected" and later.id in memory.rows and newest.id in memory.rows
+    _compare_every_case(s, memory)
+    s.info["principal"] = Principal.system("test")
+    current = s.get(Case, newest.id)
+    box = case_duplicates._box(current)
+    rows = memory.recent(case_duplicates.community_path(current.area_path), set(), box,
+                         current.reported_at - WINDOW, {current.id}, case_duplicates.CAP)
+    assert later.id in [r.id for r in rows] and first.id not in [r.id for r in rows]
+
+
+def test_memory_is_off_unless_a_worker_turns_it_on(system_session, world):
+    assert recent_cases.refreshed(system_session, WINDOW) is None
+
+
+def test_a_case_committed_after_a_later_one_is_read_on_a_later_batch(system_session, world, monkeypatch, memory_on,
+                                                                    db_url):
+    """A sequence hands out ids before commit: the case of a transaction still open when a batch reads is
+    below the highest id read, and is read by a later batch (SQLite has one writer at a time: no such case)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("one writer at a time on SQLite")
+    s = system_session
+    report(s, world, description=TEXT)
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None
+    slow = make_session_factory(s.get_bind())()
+    try:
+        slow.info["principal"] = Principal.system("test")
+        early = report(slow, world, description=TEXT + "（慢）", point=NEAR_A1, commit=False).case
+        late = report(s, world, description=TEXT + "（快）", point=NEAR_A1).case
+        assert early.id < late.id
+        recent_cases.refreshed(s, WINDOW)
+        assert late.id in memory.rows and early.id not in memory.rows
+        slow.commit()
+    finally:
+        slow.close()
+    recent_cases.refreshed(s, WINDOW)
+    assert early.id in memory.rows
+    _compare_every_case(s, memory)
