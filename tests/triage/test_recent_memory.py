@@ -16,10 +16,12 @@ from shiyu.core.scoping import Principal
 from shiyu.triage.duplicates import case_duplicates, recent_cases
 from tests.batch_records import both_ways
 from tests.cases.case_fixtures import POINT_B1, act
+from tests.triage import test_batches
 from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, report
-from tests.triage.test_batches import _backlog, _examine_one_by_one, good_model, world  # noqa: F401  (fixtures)
+from tests.triage.test_batches import _backlog, _examine_one_by_one
 
 WINDOW = timedelta(days=7)
+good_model, world = test_batches.good_model, test_batches.world  # the batch tests' world and model
 
 
 @pytest.fixture

@@ -110,14 +110,15 @@ class _Tail:
 
 class RecentCases:
     """The cases of one database reported within ``window`` (plus ``MARGIN``) of the first read: by id, and
-    their ids in order of report time by every area above them (a community's list answers "its cases") and
-    by grid (the grids near a point)."""
+    the open ones' ids in order of report time by every area above them (a community's list answers "its
+    cases") and by grid (the grids near a point)."""
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
         self.rows: dict[int, Row[Any]] = {}
         self.by_area: dict[str, list[tuple[datetime, int]]] = {}
         self.by_grid: dict[int, list[tuple[datetime, int]]] = {}
+        self.grid_paths: dict[int, str] = {}  # a grid's area path, as its cases carry it
         self.horizon: datetime | None = None
         self.cases: _Tail | None = None
         self.events: _Tail | None = None
@@ -174,20 +175,25 @@ class RecentCases:
         self._prune()
 
     def _put(self, row: Row[Any]) -> None:
+        """Hold ``row`` (a case read anew replaces what was held); only open cases are listed, since only they
+        are looked up."""
         assert self.horizon is not None
         if row.reported_at < self.horizon:
             return
         known = self.rows.get(row.id)
         self.rows[row.id] = row
-        if known is not None and (known.area_path, known.grid_id, known.reported_at) == \
-                (row.area_path, row.grid_id, row.reported_at):
-            return
-        if known is not None:
+        if known is not None and known.state in OPEN:
+            if row.state in OPEN and (known.area_path, known.grid_id, known.reported_at) == \
+                    (row.area_path, row.grid_id, row.reported_at):
+                return
             self._unlist(known)
+        if row.state not in OPEN:
+            return
         key = (row.reported_at, row.id)
         for area in _areas_of(row.area_path):
             bisect.insort(self.by_area.setdefault(area, []), key)
         bisect.insort(self.by_grid.setdefault(row.grid_id, []), key)
+        self.grid_paths[row.grid_id] = row.area_path
 
     def _unlist(self, row: Row[Any]) -> None:
         key = (row.reported_at, row.id)
@@ -205,7 +211,8 @@ class RecentCases:
             return
         self.horizon = horizon
         for row in [r for r in self.rows.values() if r.reported_at < horizon]:
-            self._unlist(row)
+            if row.state in OPEN:
+                self._unlist(row)
             del self.rows[row.id]
 
     def recent(self, community: str, near: Collection[int], box: tuple[float, float, float, float],
@@ -216,7 +223,8 @@ class RecentCases:
         with self._lock:
             found = self._newest(self.by_area.get(community, ()), since, leave_out, cap, None)
             for grid in near:
-                found += self._newest(self.by_grid.get(grid, ()), since, leave_out, cap, box)
+                if not self.grid_paths.get(grid, "").startswith(community):  # else its cases are in the above
+                    found += self._newest(self.by_grid.get(grid, ()), since, leave_out, cap, box)
             found.sort(reverse=True)
             rows, seen = [], set()
             for _at, case_id in found:
@@ -236,8 +244,6 @@ class RecentCases:
             if key[1] in leave_out:
                 continue
             row = self.rows[key[1]]
-            if row.state not in OPEN:
-                continue
             if box is not None and not (box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3]):
                 continue
             out.append(key)
