@@ -63,6 +63,7 @@ FLAKY = "bench.flaky"
 CLEAR_WAIT = 600.0  # how long phase c waits, after the failure, for the redeliveries
 FAIL_FLAG = "SHIYU_BENCH_FAIL_FLAG"  # a file: while it exists, the flaky subscriber raises
 EFFECT = "bench_effect"
+LOOPS = "SHIYU_BENCH_DELIVERY_LOOPS"  # delivery loops per worker process (``shiyu worker --delivery-loops``)
 
 
 def _flaky(session: Any, event: Any) -> None:
@@ -80,7 +81,9 @@ class Workers:
 
     def __init__(self, env: dict[str, str], log_dir: Path, count: int = 2) -> None:
         code = "import sys; import bench.pipeline; from shiyu.cli import main; main(sys.argv[1:])"
-        self.procs = [subprocess.Popen([sys.executable, "-c", code, "worker", "--workers", "1"], cwd=ROOT, env=env,
+        loops = env.get(LOOPS, "1")
+        self.procs = [subprocess.Popen([sys.executable, "-c", code, "worker", "--workers", "1", "--delivery-loops",
+                                        loops], cwd=ROOT, env=env,
                                        stdout=(log_dir / f"worker-{i}.log").open("a"), stderr=subprocess.STDOUT,
                                        start_new_session=True) for i in range(count)]
 
@@ -173,6 +176,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=100_000, help="events of the drain run")
     parser.add_argument("--fail-seconds", type=float, default=600.0, help="how long the flaky subscriber raises")
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
+    parser.add_argument("--delivery-loops", type=int, default=1,
+                        help="delivery loops per worker process (``shiyu worker --delivery-loops``; 1, its default)")
     parser.add_argument("--phases", default="abc", help="which of a, b, c (and p, the profile) to run")
     parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
     parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
@@ -204,7 +209,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
     # Retries at most 10 s apart, so that phase c's redeliveries follow soon after the failure ends, and 100
     # of them (~16 min), so that none parks during its 10 minutes (with 5 s they ran out after 8).
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
-           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "10", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT)}
+           "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "10", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT),
+           LOOPS: str(args.delivery_loops)}
     if args.auto_threshold != "off":
         env["SHIYU_TRIAGE_AUTO_THRESHOLD"] = args.auto_threshold
     else:
