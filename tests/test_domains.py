@@ -70,12 +70,13 @@ def test_a_new_domain_is_one_package_and_one_line():
 
 
 # A ``shiyu`` command loads every domain; the text comparison's libraries (a second to import) come only when a
-# worker warms up for its first delivery, or when a model is trained, loaded or texts are compared.
+# worker warms up for its first delivery, or when a model is trained, loaded or texts are compared; the Excel
+# writer only when a file is exported.
 _COMMAND_THEN_WORKER = """
 import sys
 import shiyu.cli
 from shiyu import domains
-heavy = sorted(m for m in ("sklearn", "scipy") if m in sys.modules)
+heavy = sorted(m for m in ("sklearn", "scipy", "openpyxl") if m in sys.modules)
 assert not heavy, f"a command imports {heavy}"
 domains.warm_up_worker()
 assert "sklearn.feature_extraction.text" in sys.modules and "scipy.sparse" in sys.modules

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import Select
 
 from shiyu.cases.indicators import service as indicators
@@ -166,20 +163,10 @@ def export(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     cases = list(db.scalars(drill.stmt.limit(EXPORT_LIMIT + 1)))
     audit.record(db, "case.export", "case", None, after={"filters": drill.params, "rows": min(len(cases),
                                                                                               EXPORT_LIMIT)})
-    book = Workbook()
-    sheet = book.active
-    sheet.title = translate(lang, "leader.cases.sheet")
-    sheet.append([drill.title])
-    sheet.append([translate(lang, "desk.col." + c) for c in table.COLUMNS])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for row in table.rows(db, cases[:EXPORT_LIMIT], utcnow(), lang):
-        sheet.append([row[c] for c in table.COLUMNS])
-    if len(cases) > EXPORT_LIMIT:
-        sheet.append([translate(lang, "desk.export.more", n=EXPORT_LIMIT)])
-    data = BytesIO()
-    book.save(data)
-    return download(data.getvalue(), translate(lang, "leader.cases.filename",
+    more = translate(lang, "desk.export.more", n=EXPORT_LIMIT) if len(cases) > EXPORT_LIMIT else None
+    data = table.workbook(db, cases[:EXPORT_LIMIT], lang, translate(lang, "leader.cases.sheet"), above=[drill.title],
+                          more=more)
+    return download(data, translate(lang, "leader.cases.filename",
                                                at=utcnow().astimezone(request.app.state.settings.tz)
                                                .strftime("%Y%m%d-%H%M")))
 

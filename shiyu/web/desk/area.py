@@ -9,14 +9,11 @@ page window, up to ``listing.EXPORT_LIMIT`` rows, and is recorded in the audit l
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from shiyu.cases import listing, saved_filters, search
 from shiyu.cases.categories import service as categories
@@ -98,25 +95,12 @@ def export(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     chosen = _listing(request, db)
     cases, more = listing.export_rows(db, chosen)
     audit.record(db, "case.export", "case", None, after={"filters": _query(request), "rows": len(cases)})
-    book = Workbook()
-    sheet = book.active
-    sheet.title = translate(lang, "nav.desk_area")[:31]
-    headers = [translate(lang, "desk.col." + c) for c in table.COLUMNS]
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table.rows(db, cases, utcnow(), lang):
-        sheet.append([row[c] for c in table.COLUMNS])
-    if more:
-        sheet.append([translate(lang, "desk.export.more", n=listing.EXPORT_LIMIT)])
-    for column, width in zip("ABCDEFGH", (18, 18, 24, 12, 10, 20, 16, 8), strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    data = BytesIO()
-    book.save(data)
+    more_note = translate(lang, "desk.export.more", n=listing.EXPORT_LIMIT) if more else None
+    data = table.workbook(db, cases, lang, translate(lang, "nav.desk_area"), more=more_note,
+                          widths=(18, 18, 24, 12, 10, 20, 16, 8))
     name = translate(lang, "desk.export.filename", at=utcnow().astimezone(request.app.state.settings.tz)
                      .strftime("%Y%m%d-%H%M"))
-    return Response(data.getvalue(), media_type=XLSX, headers={
+    return Response(data, media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=cases.xlsx; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "no-store"})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from shiyu.cases.models import Case
 from shiyu.cases.workflow import deadlines
 from shiyu.cases.workflow.table import STATE_LABELS
 from shiyu.core.pii import mask, mask_text
+from shiyu.core.timeutil import utcnow
 from shiyu.org.areas import service as areas
 from shiyu.org.units import service as units
 from shiyu.web.i18n import translate
@@ -78,3 +80,32 @@ def rows(db: Session, cases: Sequence[Case], now: datetime, lang: str, *, phones
             "phone": mask("phone", c.reporter_phone) if phones else None,
         })
     return out
+
+
+def workbook(db: Session, cases: Sequence[Case], lang: str, sheet_title: str, *, above: Sequence[str] = (),
+             more: str | None = None, widths: Sequence[int] = ()) -> bytes:
+    """The rows of a case table as an Excel workbook: ``above`` (a title line, say) first, the bold column
+    headers, a row per case, and ``more`` (the export's limit was reached) last. openpyxl is imported here,
+    when someone exports: with the page modules it cost every process and command 0.2 s to start."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = sheet_title[:31]
+    for line in above:
+        sheet.append([line])
+    sheet.append([translate(lang, "desk.col." + c) for c in COLUMNS])
+    for cell in sheet[len(above) + 1]:
+        cell.font = Font(bold=True)
+    for row in rows(db, cases, utcnow(), lang):
+        sheet.append([row[c] for c in COLUMNS])
+    if more:
+        sheet.append([more])
+    for number, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = width
+    sheet.freeze_panes = f"A{len(above) + 2}"
+    data = BytesIO()
+    book.save(data)
+    return data.getvalue()
