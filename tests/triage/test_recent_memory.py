@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shiyu.cases.models import Case
 from shiyu.core.db import make_session_factory
 from shiyu.core.scoping import Principal
+from shiyu.core.timeutil import utcnow
 from shiyu.triage.duplicates import case_duplicates, recent_cases
 from tests.batch_records import both_ways
 from tests.cases.case_fixtures import POINT_B1, act
@@ -117,3 +118,17 @@ def test_a_case_committed_after_a_later_one_is_read_on_a_later_batch(system_sess
     recent_cases.refreshed(s, WINDOW)
     assert early.id in memory.rows
     _compare_every_case(s, memory)
+
+
+def test_the_memory_forgets_cases_older_than_the_window_needs(system_session, world, monkeypatch, memory_on):
+    s = system_session
+    old = report(s, world, description=TEXT, now=utcnow() - timedelta(days=7, hours=12)).case
+    new = report(s, world, description=TEXT + "。").case
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None and {old.id, new.id} <= set(memory.rows)
+    later = utcnow() + timedelta(days=1, hours=12)
+    monkeypatch.setattr(recent_cases, "utcnow", lambda: later)
+    recent_cases.refreshed(s, WINDOW)
+    assert old.id not in memory.rows and new.id in memory.rows
+    assert old.id not in {i for listed in memory.by_area.values() for _at, i in listed}
+    assert not memory.covers(later - WINDOW - timedelta(days=2)) and memory.covers(later - WINDOW)
