@@ -57,3 +57,12 @@ def test_catalogues_have_the_same_keys() -> None:
     zh, en = catalogue("zh"), catalogue("en")
     assert set(zh) == set(en)
     assert all(v.strip() for v in zh.values()) and all(v.strip() for v in en.values())
+
+
+def test_every_icon_a_template_names_is_drawn():
+    """``ui.icon('x')`` points at the sprite's ``#i-x``; a name it lacks draws an empty gap before the label
+    (the export buttons had one)."""
+    drawn = set(re.findall(r'<symbol id="i-([a-z-]+)"', (WEB / "templates" / "partials" / "icons.html").read_text()))
+    named = {name for page in (WEB / "templates").rglob("*.html")
+             for name in re.findall(r"icon\('([a-z-]+)'\)", page.read_text(encoding="utf-8"))}
+    assert named and not named - drawn, sorted(named - drawn)
