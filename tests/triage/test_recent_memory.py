@@ -132,3 +132,16 @@ def test_the_memory_forgets_cases_older_than_the_window_needs(system_session, wo
     assert old.id not in memory.rows and new.id in memory.rows
     assert old.id not in {i for listed in memory.by_area.values() for _at, i in listed}
     assert not memory.covers(later - WINDOW - timedelta(days=2)) and memory.covers(later - WINDOW)
+
+
+def test_a_tail_asks_again_for_the_newest_missing_ids_only_and_not_for_ever():
+    tail = recent_cases._Tail(10)
+    tail.took([11, 13, 20], now=0.0)
+    assert tail.top == 20 and set(tail.gaps) == {12, 14, 15, 16, 17, 18, 19}
+    tail.took([12, 21], now=1.0)
+    assert 12 not in tail.gaps and tail.top == 21
+    tail.took([], now=recent_cases.GAP_SECONDS + 1)
+    assert not tail.gaps  # never came: rolled back
+    top = 21 + 3 * recent_cases.MAX_GAPS
+    tail.took([top], now=0.0)  # after a rolled-back import's worth of ids
+    assert len(tail.gaps) == recent_cases.MAX_GAPS and min(tail.gaps) == top - recent_cases.MAX_GAPS

@@ -46,6 +46,7 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.core.timeutil import utcnow
 
 GAP_SECONDS = 120.0
+MAX_GAPS = 5000  # a rolled-back import leaves thousands of ids that never come: ask for the newest ones only
 MARGIN = timedelta(days=1)  # held beyond the window, so a report delivered a little late is still covered
 OPEN = frozenset(s.value for s in OPEN_STATES)
 _C = Case.__table__.c
@@ -102,10 +103,11 @@ class _Tail:
             self.gaps.pop(i, None)
         new_top = max(got, default=self.top)
         if new_top > self.top:
-            self.gaps.update((i, now) for i in range(self.top + 1, new_top) if i not in got)
+            self.gaps.update((i, now) for i in range(max(self.top + 1, new_top - MAX_GAPS), new_top) if i not in got)
             self.top = new_top
-        for i in [i for i, seen in self.gaps.items() if now - seen > GAP_SECONDS]:
-            del self.gaps[i]
+        expired = [i for i, seen in self.gaps.items() if now - seen > GAP_SECONDS]
+        for i in expired + sorted(self.gaps)[:max(0, len(self.gaps) - len(expired) - MAX_GAPS)]:
+            self.gaps.pop(i, None)
 
 
 class RecentCases:
