@@ -358,7 +358,8 @@ def on_reported_batch(session: Session, case_ids: list[int]) -> dict[int, Findin
             | set(session.scalars(select(RepeatComplaint.case_id).where(among(session, RepeatComplaint.case_id, ids))))
     tz = ZoneInfo(windows().timezone)
     todo = [c for c in cases if c.id not in done]
-    lookups = GridLookups(session, todo, recent_cases.refreshed(session, timedelta(days=windows().duplicate_days)))
+    memory = recent_cases.refreshed(session, timedelta(days=windows().duplicate_days)) if todo else None
+    lookups = GridLookups(session, todo, memory)
     # The look-ups read cases only, and the batch changes no case until its merges: the findings wait and
     # go in two inserts for the batch, instead of a write (and its audit pass) before every query.
     with session.no_autoflush, custom_plans(session):

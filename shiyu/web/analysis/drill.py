@@ -167,8 +167,7 @@ def export(request: Request, db: PageDb, principal: PagePrincipal) -> Response:
     data = table.workbook(db, cases[:EXPORT_LIMIT], lang, translate(lang, "leader.cases.sheet"), above=[drill.title],
                           more=more)
     return download(data, translate(lang, "leader.cases.filename",
-                                               at=utcnow().astimezone(request.app.state.settings.tz)
-                                               .strftime("%Y%m%d-%H%M")))
+                                    at=utcnow().astimezone(request.app.state.settings.tz).strftime("%Y%m%d-%H%M")))
 
 
 def download(content: bytes, name: str) -> Response:
