@@ -57,7 +57,8 @@ def test_the_whole_loop(system_session, w):
     assert actions == ["report", "register", "dispatch", "accept", "report_result", "verify_pass", "close", "evaluate"]
     versions = list(s.scalars(select(CaseEvent.version).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
     assert versions == sorted(set(versions)), "every transition bumps the version"
-    topics = list(s.scalars(select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == case.id)))
+    topics = list(s.scalars(select(OutboxEvent.topic).where(OutboxEvent.aggregate_id == case.id)
+                            .order_by(OutboxEvent.id)))
     assert topics[0] == "case.reported" and topics[-1] == "case.evaluate" and len(topics) == 8
 
 

@@ -23,7 +23,8 @@ def w(system_session):
 
 def _events(s, case_id: int, action: str) -> list[CaseEvent]:
     s.info["principal"] = Principal.system("test")
-    return list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == action)))
+    return list(s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == action)
+                          .order_by(CaseEvent.id)))
 
 
 def test_a_community_case_goes_to_the_district_bureau_in_one_action(system_session, w):

@@ -84,7 +84,7 @@ def test_facts_equal_raw_after_random_changes(system_session, factory):
         facts.rebuild(factory, SH, START - timedelta(days=1), END + timedelta(days=1))
         _assert_facts_equal_raw(s, w)
 
-        ids = list(s.scalars(select(Case.id)))
+        ids = list(s.scalars(select(Case.id).order_by(Case.id)))
         changed = rng.sample(ids, 25)
         for case_id in changed:
             c = s.get(Case, case_id)

@@ -37,7 +37,7 @@ def parked(factory, system_session, monkeypatch):
 def _audit(factory, action: str) -> list[AuditEntry]:
     with factory() as s:
         s.info["principal"] = Principal.system("test")
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
 def test_the_city_admin_lists_redelivers_and_discards(client, factory, parked):

@@ -78,7 +78,8 @@ def test_registered_assigned_mediated_agreed_with_papers(client, world, factory)
         from shiyu.core.scoping import Principal
         s.info["principal"] = Principal.system("test")
         reveals = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "reveal",
-                                                          AuditEntry.object_type == "dispute")))
+                                                          AuditEntry.object_type == "dispute")
+                                 .order_by(AuditEntry.id)))
     assert [(e.actor_name, e.after["document"], e.reason) for e in reveals][0] == (
         "mediator_a", "agreement", "打印协议书供双方签字")
 

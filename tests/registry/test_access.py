@@ -29,7 +29,7 @@ def _entries(factory, action: str, object_id: str | None = None) -> list[AuditEn
         stmt = select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_type == "registry_person")
         if object_id is not None:
             stmt = stmt.where(AuditEntry.object_id == object_id)
-        return list(s.scalars(stmt))
+        return list(s.scalars(stmt.order_by(AuditEntry.id)))
 
 
 def test_a_grid_worker_sees_only_their_grid_masked(client, system_session, factory):

@@ -38,7 +38,8 @@ def _exports(factory) -> list[AuditEntry]:
     with factory() as s:
         s.info["principal"] = Principal.system()
         return list(s.scalars(select(AuditEntry).where(AuditEntry.action == "export",
-                                                       AuditEntry.object_type == "registry_person")))
+                                                       AuditEntry.object_type == "registry_person")
+                              .order_by(AuditEntry.id)))
 
 
 def test_masked_unless_a_revealer_gives_a_reason(client, system_session, factory):
