@@ -50,7 +50,6 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     CompoundSelect,
-    Row,
     Select,
     and_,
     any_,
@@ -74,6 +73,7 @@ from shiyu.core.timeutil import utcnow
 from shiyu.org.areas.lookup import INDEXES
 from shiyu.triage.duplicates import recent_cases
 from shiyu.triage.duplicates.models import DuplicateCandidate, RepeatComplaint
+from shiyu.triage.duplicates.recent_cases import CaseRow
 from shiyu.triage.duplicates.similarity import HashedCounts, cosines_with_first
 from shiyu.triage.text import normalize
 
@@ -195,7 +195,7 @@ def _box(case: Case) -> tuple[float, float, float, float]:
     return case.lat - dlat, case.lat + dlat, case.lon - dlon, case.lon + dlon
 
 
-def _inside(box: tuple[float, float, float, float], row: Row[Any]) -> bool:
+def _inside(box: tuple[float, float, float, float], row: CaseRow) -> bool:
     """The look-up's box test on a row already read (the same bounds, both ends included, as ``BETWEEN``)."""
     return bool(box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3])
 
@@ -204,20 +204,48 @@ def _similarities(text: str, others: list[str]) -> np.ndarray:
     return cosines_with_first([text, *others], COUNTS)
 
 
-def _same_reporter(case: Case, row: Row[Any]) -> bool:
-    if case.anonymous:
+@dataclass(frozen=True, slots=True)
+class _Examined:
+    """What the comparisons read of the case being examined, taken from the ORM object once: each is read
+    for every one of the few hundred rows it is compared with, and an instrumented attribute costs as much
+    as a ``Row``'s (``recent_cases.CaseRow``)."""
+
+    grid_id: int
+    lon: float
+    lat: float
+    category_id: int | None
+    channel: str
+    reporter_user_id: int | None
+    phone: str | None  # the phone's blind-index hash; None when anonymous
+    address: str  # normalised
+    anonymous: bool
+
+    @classmethod
+    def of(cls, case: Case) -> _Examined:
+        phone = case.reporter_phone_hash if case.reporter_phone_hash and not case.anonymous else None
+        return cls(case.grid_id, case.lon, case.lat, case.category_id, case.channel, case.reporter_user_id, phone,
+                   _address_key(case.address), bool(case.anonymous))
+
+
+@lru_cache(maxsize=65_536)
+def _address_key(address: str | None) -> str:
+    """A normalised address, made once per address: every row compared reads its own."""
+    return normalize(address)
+
+
+def _same_reporter(me: _Examined, row: CaseRow) -> bool:
+    if me.anonymous:
         return False
-    if case.reporter_phone_hash and case.reporter_phone_hash == row.reporter_phone_hash:
+    if me.phone is not None and me.phone == row.reporter_phone_hash:
         return True
     # A logged-in citizen is one person; a grid worker's user id is not a reporter in this sense: staff file
     # many similar reports (boilerplate text, two broken covers in one street), each a case of its own.
-    return case.channel == row.channel == "citizen" and case.reporter_user_id is not None \
-        and case.reporter_user_id == row.reporter_user_id
+    return me.channel == row.channel == "citizen" and me.reporter_user_id is not None \
+        and me.reporter_user_id == row.reporter_user_id
 
 
-def _same_address(case: Case, row: Row[Any]) -> bool:
-    mine = normalize(case.address)
-    return bool(mine) and mine == normalize(row.address)
+def _same_address(me: _Examined, row: CaseRow) -> bool:
+    return bool(me.address) and me.address == _address_key(row.address)
 
 
 def score(similarity: float, reasons: list[str]) -> float:
@@ -229,7 +257,7 @@ def _near_grids(session: Session, box: tuple[float, float, float, float]) -> lis
     return INDEXES.get(session).grid_ids_near(box[2], box[0], box[3], box[1])
 
 
-def _recent_open(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
+def _recent_open(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[CaseRow]:
     """Open cases of the same community, or in the box around the point. Both branches of the OR are index
     range scans: the community's paths with the window on (area path, reported at), and the box's grids with
     the window on (grid, reported at). Bounding the box by the street instead read every open case of the
@@ -237,40 +265,40 @@ def _recent_open(session: Session, case: Case, since: datetime, merged: Collecti
     return _without(_look_up(session, "recent", [case], since, CAP + 1 + len(merged)), {case.id, *merged})
 
 
-def _earlier(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[Row[Any]]:
+def _earlier(session: Session, case: Case, since: datetime, merged: Collection[int] = ()) -> list[CaseRow]:
     """Earlier cases (merged ones aside) of the same grid, address or reporter's phone."""
     return _without(_look_up(session, "earlier", [case], since, CAP + 1 + len(merged)), {case.id, *merged})
 
 
-def _without(rows: list[Row[Any]], ids: set[int]) -> list[Row[Any]]:
+def _without(rows: list[CaseRow], ids: set[int]) -> list[CaseRow]:
     """The newest ``CAP`` of ``rows`` that are not ``ids`` (read with room for them, so none is missing)."""
     return [r for r in rows if r.id not in ids][:CAP]
 
 
-def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, cap: int) -> list[Row[Any]]:
+def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, cap: int) -> list[CaseRow]:
     """The newest ``cap`` rows that any of ``cases`` (of one grid) may be compared with: ``recent``, open
     cases of their community or within a box around all their points; ``earlier``, cases of their grid,
     addresses or phones. Each case then keeps its own among them (``GridLookups``)."""
     return _look_up_grids(session, kind, [(cases, since, cap)])[0]
 
 
-def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]]) -> list[list[Row[Any]]]:
+def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]]) -> list[list[CaseRow]]:
     """``_look_up`` for several grids' cases, up to ``ARMS`` grids a statement (a UNION ALL of one capped read
     per grid, each row tagged with its read): a batch of fifty reports made a hundred statements, and each
     cost more to send and take apart than the database took to answer it. Not all in one: each number of
     arms is a statement SQLAlchemy compiles anew, and its expanding lists are rendered per run at a cost
     that grows with the statement. The answers, in the order of ``asks``."""
-    answers: list[list[Row[Any]]] = []
+    answers: list[list[CaseRow]] = []
     for start in range(0, len(asks), ARMS):
         chunk = asks[start:start + ARMS]
         params: dict[str, Any] = {}
         for arm, (cases, since, cap) in enumerate(chunk):
             params.update({f"{name}_{arm}": value for name, value in {
                 **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
-        rows: list[list[Row[Any]]] = [[] for _ in chunk]
+        rows: list[list[CaseRow]] = [[] for _ in chunk]
         connection = session.connection()
-        for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params).all():
-            rows[row.arm].append(row)
+        for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params):
+            rows[row[0]].append(CaseRow._make(row[1:]))
         answers += rows
     return answers
 
@@ -287,19 +315,20 @@ def _look_up_params(session: Session, kind: str, cases: list[Case]) -> dict[str,
             "phones": sorted({c.reporter_phone_hash for c in cases if c.reporter_phone_hash and not c.anonymous})}
 
 
-def _candidates(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[tuple[Row[Any], float, float, list[str]]]:
+def _candidates(me: _Examined, rows: list[CaseRow], sims: np.ndarray
+                ) -> list[tuple[CaseRow, float, float, list[str]]]:
     found = []
     for row, sim in zip(rows, sims.tolist(), strict=True):
         if sim < MIN_SIMILARITY:
             continue
         reasons = ["similar_text"]
-        if _same_reporter(case, row):
+        if _same_reporter(me, row):
             reasons.append("same_reporter")
-        if _same_address(case, row):
+        if _same_address(me, row):
             reasons.append("same_address")
-        if row.grid_id == case.grid_id:
+        if row.grid_id == me.grid_id:
             reasons.append("same_grid")
-        elif distance_m(case.lon, case.lat, row.lon, row.lat) <= RADIUS_M:
+        elif distance_m(me.lon, me.lat, row.lon, row.lat) <= RADIUS_M:
             reasons.append("nearby")
         total = score(sim, reasons)
         if total >= MIN_SCORE:
@@ -308,7 +337,7 @@ def _candidates(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[tupl
     return found
 
 
-def _exact_repeat(case: Case, found: list[tuple[Row[Any], float, float, list[str]]], since: datetime) -> int | None:
+def _exact_repeat(case: Case, found: list[tuple[CaseRow, float, float, list[str]]], since: datetime) -> int | None:
     """The open case this one repeats exactly (same reporter, same text, within the merge window), if any."""
     if case.anonymous:
         return None
@@ -320,17 +349,16 @@ def _exact_repeat(case: Case, found: list[tuple[Row[Any], float, float, list[str
     return None
 
 
-def _repeats(case: Case, rows: list[Row[Any]], sims: np.ndarray) -> list[dict[str, Any]]:
+def _repeats(me: _Examined, rows: list[CaseRow], sims: np.ndarray) -> list[dict[str, Any]]:
     earlier = []
     for row, sim in zip(rows, sims.tolist(), strict=True):
         reasons = []
-        if row.grid_id == case.grid_id and sim >= REPEAT_SIMILARITY:
+        if row.grid_id == me.grid_id and sim >= REPEAT_SIMILARITY:
             reasons.append("same_grid")
-        personal_match = sim >= REPEAT_SIMILARITY_PERSONAL or row.category_id == case.category_id
-        if personal_match and _same_address(case, row):
+        personal_match = sim >= REPEAT_SIMILARITY_PERSONAL or row.category_id == me.category_id
+        if personal_match and _same_address(me, row):
             reasons.append("same_address")
-        if personal_match and not case.anonymous and case.reporter_phone_hash \
-                and case.reporter_phone_hash == row.reporter_phone_hash:
+        if personal_match and me.phone is not None and me.phone == row.reporter_phone_hash:
             reasons.append("same_person")
         if reasons:
             earlier.append({"id": int(row.id), "similarity": round(sim, 3), "reasons": reasons,
@@ -421,7 +449,7 @@ class GridLookups:
         self.grids: dict[int, list[Case]] = {}
         for case in cases:
             self.grids.setdefault(case.grid_id, []).append(case)
-        self.read: dict[str, dict[int, tuple[datetime, list[Row[Any]], bool]]] = {}
+        self.read: dict[str, dict[int, tuple[datetime, list[CaseRow], bool]]] = {}
         self.merges: dict[int, tuple[Case, int]] = {}
         self.merged: set[int] = set()
 
@@ -429,7 +457,7 @@ class GridLookups:
         self.merges[case.id] = (case, target)
         self.merged.add(case.id)
 
-    def recent(self, case: Case, since: datetime) -> list[Row[Any]]:
+    def recent(self, case: Case, since: datetime) -> list[CaseRow]:
         community, box = community_path(case.area_path), _box(case)
         near = set(_near_grids(self.session, box))
         if self.memory is not None and self.memory.covers(since):
@@ -437,7 +465,7 @@ class GridLookups:
         return self._mine("recent", case, since, _recent_open, lambda r: r.reported_at >= since and (
             r.area_path.startswith(community) or (r.grid_id in near and _inside(box, r))))
 
-    def earlier(self, case: Case, since: datetime) -> list[Row[Any]]:
+    def earlier(self, case: Case, since: datetime) -> list[CaseRow]:
         address = case.address if normalize(case.address) else None
         phone = case.reporter_phone_hash if case.reporter_phone_hash and not case.anonymous else None
         return self._mine("earlier", case, since, _earlier, lambda r: (
@@ -446,8 +474,8 @@ class GridLookups:
                 or (phone is not None and r.reporter_phone_hash == phone))))
 
     def _mine(self, kind: str, case: Case, since: datetime,
-              alone: Callable[[Session, Case, datetime, Collection[int]], list[Row[Any]]],
-              keep: Callable[[Row[Any]], bool]) -> list[Row[Any]]:
+              alone: Callable[[Session, Case, datetime, Collection[int]], list[CaseRow]],
+              keep: Callable[[CaseRow], bool]) -> list[CaseRow]:
         if case.grid_id not in self.grids:
             return alone(self.session, case, since, self.merged)
         if kind not in self.read:
@@ -463,7 +491,7 @@ class GridLookups:
             return alone(self.session, case, since, self.merged)
         return mine
 
-    def _read(self, kind: str) -> dict[int, tuple[datetime, list[Row[Any]], bool]]:
+    def _read(self, kind: str) -> dict[int, tuple[datetime, list[CaseRow], bool]]:
         """The reads of every grid of the batch, in one statement (``_look_up_grids``): since when, the rows,
         and whether the cap cut them."""
         w = windows()
@@ -483,8 +511,6 @@ def _prefix(path: str) -> str:
 # parameters (building them per grid cost as much as running them). Core statements, run on the session's
 # connection: the look-ups read as the system, and nothing the batch holds unflushed is a case.
 _C = Case.__table__.c
-_READ_COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phone_hash, _C.reporter_user_id,
-                 _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
 
 
 def _read_arm(kind: str, arm: int, dialect: str) -> Select[Any]:
@@ -509,7 +535,7 @@ def _read_arm(kind: str, arm: int, dialect: str) -> Select[Any]:
         where = (_C.reported_at >= p("since"), _C.state != CaseState.MERGED.value, _C.reported_at <= p("until"),
                  or_(_C.grid_id == p("grid"), one_of(_C.address, "addresses"),
                      one_of(_C.reporter_phone_hash, "phones")))
-    return (select(literal(arm).label("arm"), *_READ_COLUMNS).where(*where)
+    return (select(literal(arm).label("arm"), *recent_cases.COLUMNS).where(*where)
             .order_by(_C.reported_at.desc()).limit(p("cap")))
 
 
@@ -541,10 +567,11 @@ def examine(session: Session, case: Case, tz: ZoneInfo, *, now: datetime | None 
         texts = {row.id: row.description for row in (*recent, *earlier)}
         ids = list(texts)
         by_id = dict(zip(ids, _similarities(case.description, [texts[i] for i in ids]).tolist(), strict=True))
-        found = _candidates(case, recent, np.array([by_id[r.id] for r in recent]))
+        me = _Examined.of(case)
+        found = _candidates(me, recent, np.array([by_id[r.id] for r in recent]))
         findings.candidates = [Candidate(case.id, int(row.id), round(total, 4), round(sim, 4), reasons, now,
                                          case.area_path) for row, total, sim, reasons in found[:KEEP]]
-        repeats = _repeats(case, earlier, np.array([by_id[r.id] for r in earlier]))
+        repeats = _repeats(me, earlier, np.array([by_id[r.id] for r in earlier]))
         target = _exact_repeat(case, found, now - timedelta(hours=w.merge_hours)) \
             if case.state == CaseState.REPORTED else None
         if target is not None:

@@ -36,9 +36,9 @@ import threading
 import time
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Integer, Row, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Connection, Integer, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from shiyu.cases.models import OPEN_STATES, Case
@@ -51,9 +51,35 @@ MARGIN = timedelta(days=1)  # held beyond the window, so a report delivered a li
 OPEN = frozenset(s.value for s in OPEN_STATES)
 _C = Case.__table__.c
 _E = OutboxEvent.__table__.c
-# The columns duplicate finding reads of a case (``case_duplicates._READ_COLUMNS``).
+# The columns duplicate finding reads of a case, from the database or from here.
 COLUMNS = (_C.id, _C.description, _C.grid_id, _C.address, _C.reporter_phone_hash, _C.reporter_user_id,
            _C.channel, _C.category_id, _C.state, _C.lon, _C.lat, _C.reported_at, _C.area_path)
+
+
+class CaseRow(NamedTuple):
+    """A case as duplicate finding reads it (``COLUMNS``, in order). A plain named tuple, not SQLAlchemy's
+    ``Row``: a report is compared with a few hundred cases and every comparison reads several of their
+    columns, and a ``Row``'s attribute costs ten times a named tuple's (0.7 against 0.06 µs) — at a full
+    window, a tenth of the worker's CPU."""
+
+    id: int
+    description: str
+    grid_id: int
+    address: str
+    reporter_phone_hash: str | None
+    reporter_user_id: int | None
+    channel: str
+    category_id: int | None
+    state: str
+    lon: float
+    lat: float
+    reported_at: datetime
+    area_path: str
+
+
+def read(connection: Connection, statement: Any, params: dict[str, Any] | None = None) -> list[CaseRow]:
+    """The rows of a statement selecting ``COLUMNS``, as ``CaseRow``."""
+    return [CaseRow._make(r) for r in connection.execute(statement, params or {})]
 
 _MEMORIES: dict[str, RecentCases] = {}
 _ENABLED = {"on": False}
@@ -117,7 +143,7 @@ class RecentCases:
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
-        self.rows: dict[int, Row[Any]] = {}
+        self.rows: dict[int, CaseRow] = {}
         self.by_area: dict[str, list[tuple[datetime, int]]] = {}
         self.by_grid: dict[int, list[tuple[datetime, int]]] = {}
         self.grid_paths: dict[int, str] = {}  # a grid's area path, as its cases carry it
@@ -144,8 +170,8 @@ class RecentCases:
         now = utcnow()
         self.horizon = now - self.window - MARGIN
         events_top = connection.scalar(select(func.coalesce(func.max(_E.id), 0))) or 0
-        rows: list[Any] = list(connection.execute(select(*COLUMNS).where(_C.reported_at >= self.horizon)
-                                 .order_by(_C.reported_at, _C.id)).all())
+        rows = read(connection, select(*COLUMNS).where(_C.reported_at >= self.horizon)
+                    .order_by(_C.reported_at, _C.id))
         for row in rows:
             self._put(row)
         top = max(self.rows, default=0)
@@ -167,16 +193,16 @@ class RecentCases:
         changed = {e.aggregate_id for e in changes if e.aggregate == "case" and e.topic != "case.reported"}
         new = select(*COLUMNS).where(or_(_C.id > cases.top, _one_of(connection, _C.id, "gaps"))) if cases.gaps \
             else select(*COLUMNS).where(_C.id > cases.top)
-        fresh: list[Any] = list(connection.execute(new, {"gaps": list(cases.gaps)} if cases.gaps else {}).all())
+        fresh = read(connection, new, {"gaps": list(cases.gaps)} if cases.gaps else {})
         cases.took((r.id for r in fresh), now)
         if changed:
-            fresh += connection.execute(select(*COLUMNS).where(_one_of(connection, _C.id, "ids")),
-                                        {"ids": sorted(changed)}).all()
+            again = select(*COLUMNS).where(_one_of(connection, _C.id, "ids"))
+            fresh += read(connection, again, {"ids": sorted(changed)})
         for row in fresh:
             self._put(row)
         self._prune()
 
-    def _put(self, row: Row[Any]) -> None:
+    def _put(self, row: CaseRow) -> None:
         """Hold ``row`` (a case read anew replaces what was held); only open cases are listed, since only they
         are looked up."""
         assert self.horizon is not None
@@ -197,7 +223,7 @@ class RecentCases:
         bisect.insort(self.by_grid.setdefault(row.grid_id, []), key)
         self.grid_paths[row.grid_id] = row.area_path
 
-    def _unlist(self, row: Row[Any]) -> None:
+    def _unlist(self, row: CaseRow) -> None:
         key = (row.reported_at, row.id)
         for listed in [*(self.by_area.get(a) for a in _areas_of(row.area_path)), self.by_grid.get(row.grid_id)]:
             if listed is not None:
@@ -218,7 +244,7 @@ class RecentCases:
             del self.rows[row.id]
 
     def recent(self, community: str, near: Collection[int], box: tuple[float, float, float, float],
-               since: datetime, leave_out: Collection[int], cap: int) -> list[Row[Any]]:
+               since: datetime, leave_out: Collection[int], cap: int) -> list[CaseRow]:
         """The newest ``cap`` open cases reported since ``since`` in ``community`` (an area path) or in the
         ``near`` grids inside ``box`` (lat and lon from, to), ``leave_out`` aside: the rows
         ``case_duplicates._recent_open`` reads, newest first."""
