@@ -130,3 +130,19 @@ def test_refresh_is_idempotent_and_clears_the_claims(system_session, factory):
     assert facts.refresh_all(factory, SH) == 0
     grid = s.scalars(select(IndicatorGridFact)).one()
     assert (grid.day, grid.reported, grid.closed) == (date(2026, 3, 5), 3, 3)
+
+
+def test_a_mark_without_a_case_is_cleared_and_many_marks_go_in_one_claim(system_session, factory, monkeypatch):
+    """A mark whose case is not there is claimed and dropped (else it would stay and be claimed for ever),
+    and a claim larger than one statement's list of ids deletes every claim it made."""
+    s = system_session
+    w = indicator_world(s)
+    cases = [make_case(s, w, "a1", local(2026, 3, 5, 8 + n), state="closed", closed_at=local(2026, 3, 6))
+             for n in range(5)]
+    facts.mark_cases(s, [c.id for c in cases] + [10_000_000])
+    s.commit()
+    monkeypatch.setattr(facts, "_PART", 2)
+    assert facts.refresh(factory, SH) == 6
+    assert s.scalar(select(func.count()).select_from(IndicatorDirtyCase)) == 0
+    grid = s.scalars(select(IndicatorGridFact)).one()
+    assert (grid.day, grid.reported, grid.closed) == (date(2026, 3, 5), 5, 5)
