@@ -58,12 +58,14 @@ from bench.common import (  # noqa: E402
 )
 from bench.intake import Plan, database_cpu, free_port, load, prepare, start_server, stop, tree_cpu  # noqa: E402
 from shiyu.core import audit, outbox  # noqa: E402
+from shiyu.platform_cli import WORKER_NICE  # noqa: E402
 
 FLAKY = "bench.flaky"
 CLEAR_WAIT = 600.0  # how long phase c waits, after the failure, for the redeliveries
 FAIL_FLAG = "SHIYU_BENCH_FAIL_FLAG"  # a file: while it exists, the flaky subscriber raises
 EFFECT = "bench_effect"
 LOOPS = "SHIYU_BENCH_DELIVERY_LOOPS"  # delivery loops per worker process (``shiyu worker --delivery-loops``)
+NICE = "SHIYU_BENCH_WORKER_NICE"  # the workers' ``shiyu worker --nice``
 
 
 def _flaky(session: Any, event: Any) -> None:
@@ -81,9 +83,9 @@ class Workers:
 
     def __init__(self, env: dict[str, str], log_dir: Path, count: int = 2) -> None:
         code = "import sys; import bench.pipeline; from shiyu.cli import main; main(sys.argv[1:])"
-        loops = env.get(LOOPS, "1")
+        loops, nice = env.get(LOOPS, "1"), env.get(NICE, str(WORKER_NICE))
         self.procs = [subprocess.Popen([sys.executable, "-c", code, "worker", "--workers", "1", "--delivery-loops",
-                                        loops], cwd=ROOT, env=env,
+                                        loops, "--nice", nice], cwd=ROOT, env=env,
                                        stdout=(log_dir / f"worker-{i}.log").open("a"), stderr=subprocess.STDOUT,
                                        start_new_session=True) for i in range(count)]
 
@@ -178,6 +180,8 @@ def main() -> None:
     parser.add_argument("--fail-rate", type=float, default=50.0, help="offered reports/s while it raises")
     parser.add_argument("--delivery-loops", type=int, default=1,
                         help="delivery loops per worker process (``shiyu worker --delivery-loops``; 1, its default)")
+    parser.add_argument("--worker-nice", type=int, default=WORKER_NICE,
+                        help=f"the workers' ``shiyu worker --nice`` ({WORKER_NICE}, its default)")
     parser.add_argument("--phases", default="abc", help="which of a, b, c (and p, the profile) to run")
     parser.add_argument("--profile-events", type=int, default=400, help="reports delivered under the profiler")
     parser.add_argument("--profile-out", default=None, help="also write the profile here (pstats format)")
@@ -210,7 +214,7 @@ def measure(url: str, args: argparse.Namespace) -> None:
     # of them (~16 min), so that none parks during its 10 minutes (with 5 s they ran out after 8).
     env = {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1", "SHIYU_STORAGE_DIR": str(storage),
            "SHIYU_OUTBOX_BACKOFF_MAX_SECONDS": "10", "SHIYU_OUTBOX_MAX_ATTEMPTS": "100", "PYTHONPATH": str(ROOT),
-           LOOPS: str(args.delivery_loops)}
+           LOOPS: str(args.delivery_loops), NICE: str(args.worker_nice)}
     if args.auto_threshold != "off":
         env["SHIYU_TRIAGE_AUTO_THRESHOLD"] = args.auto_threshold
     else:

@@ -34,6 +34,7 @@ from shiyu.core.outbox import OutboxEvent
 from shiyu.core.scoping import Principal
 from shiyu.core.timeutil import utcnow
 from shiyu.org.identity import passwords
+from shiyu.platform_cli import WORKER_NICE
 from tests.cases.case_fixtures import SH, case_world, report
 from tests.conftest import drop_database, pg_database_url
 
@@ -170,6 +171,8 @@ def test_scan_in_two_workers_marks_each_case_once(overdue_cases, pg_url, test_ke
     procs = _start_workers(env, tmp_path)
     try:
         _wait_until_listening(client, procs, tmp_path)
+        # background work yields the cores to the web server's requests
+        assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in procs] == [WORKER_NICE] * WORKERS
         handles = [queue.enqueue(deadlines.scan_deadlines) for _ in range(QUEUED_SCANS)]
         direct: list[deadlines.ScanResult] = []
         threads = [threading.Thread(target=lambda: direct.append(deadlines.scan(factory, SH)))
