@@ -1,26 +1,33 @@
 """What the benchmarks share: the demo city they run on, scratch PostgreSQL databases, and the `--smoke` size.
 
 Every benchmark takes ``--smoke``: the same code path at a size that finishes in seconds, on a small demo
-city (40 grids) built into a scratch database when none is given. CI runs each one that way
+city (40 grids) copied into a scratch database when none is given. CI runs each one that way
 (``tests/bench/test_bench_smoke.py``), so a benchmark that stops working fails the suite instead of rotting
 until someone next wants its figures.
+
+The small city is built once per version of the code and kept (``smoke_city``, ``smoke_sqlite``): building it
+(migrations, the demo, a triage model) took 9–16 s of each smoke run's 13–62 s, the same work every time.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -103,20 +110,96 @@ def ensure_triage_model(url: str, env: dict[str, str]) -> str:
     return f"triage model v{active.version} active, {len(active.labels)} classes"
 
 
+def code_version() -> str:
+    """A digest of the platform's code, migrations and data files: a city built by other code is built anew
+    (30 ms for the ~600 files; a stale cache would measure code that is gone)."""
+    digest = hashlib.sha1()
+    for path in sorted((ROOT / "shiyu").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @contextmanager
 def smoke_sqlite() -> Iterator[str]:
-    """A small demo city in a SQLite file that is removed afterwards."""
+    """A copy of the small demo city in a SQLite file that is removed afterwards."""
+    cached = Path(tempfile.gettempdir()) / f"shiyu-bench-city-{code_version()}.db"
+    with open(f"{cached}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # benches run side by side in CI: one builds, the others wait
+        if not cached.exists():
+            for stale in cached.parent.glob("shiyu-bench-city-*.db*"):
+                if not stale.name.startswith(cached.name):
+                    stale.unlink(missing_ok=True)
+            building = cached.with_suffix(".building")
+            building.unlink(missing_ok=True)
+            ensure_demo(f"sqlite:///{building}", small=True)
+            with closing(sqlite3.connect(building)) as db:  # the write-ahead log into the file, which is copied alone
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            building.rename(cached)
     with tempfile.TemporaryDirectory(prefix="shiyu-bench-") as tmp:
-        yield ensure_demo(f"sqlite:///{tmp}/smoke.db", small=True)
+        shutil.copyfile(cached, f"{tmp}/smoke.db")
+        yield f"sqlite:///{tmp}/smoke.db"
 
 
 @contextmanager
-def scratch_postgres(label: str, server: str = PG_SERVER) -> Iterator[str]:
-    """An empty PostgreSQL database on ``server`` for this run, dropped afterwards with the files kept beside
-    it (``triage_storage``: the model a bench trained for it)."""
+def smoke_city(label: str, *, model: bool = False, server: str = PG_SERVER) -> Iterator[str]:
+    """A scratch PostgreSQL database holding the small demo city (and, with ``model``, an active triage model
+    with its file), copied from a template database kept for this version of the code; dropped afterwards."""
+    template = _city_template(server, model)
+    with scratch_postgres(label, server, template=template) as url:
+        files = triage_storage(f"{server}/{template}")
+        if model and files.is_dir():  # else (the temporary directory was cleaned) the bench trains one anew
+            shutil.copytree(files, triage_storage(url), dirs_exist_ok=True)
+        yield url
+
+
+def _city_template(server: str, model: bool) -> str:
+    """The template's name, building it first if this code has none (under an advisory lock, so that benches
+    run side by side build it once; built under another name and renamed, so a half-built one is never
+    copied). Templates of other code are dropped, unless one is being copied at that moment."""
+    prefix = "shiyu_bench_city_model_" if model else "shiyu_bench_city_"
+    name = prefix + code_version()
+    admin = create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://', 1)}/postgres",
+                          isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(hashtext(:n))"), {"n": name})
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                _drop_stale(conn, server, prefix, model)
+                building = f"{name}_building"
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}"'))
+                source = f' TEMPLATE "{_city_template(server, False)}"' if model else ""
+                conn.execute(text(f'CREATE DATABASE "{building}"{source}'))
+                url = ensure_demo(f"{server}/{building}", small=True)
+                if model:
+                    storage = triage_storage(f"{server}/{name}")
+                    ensure_triage_model(url, {**os.environ, "SHIYU_DATABASE_URL": url, "SHIYU_DEMO_MODE": "1",
+                                              "SHIYU_STORAGE_DIR": str(storage)})
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:n))"), {"n": name})
+    finally:
+        admin.dispose()
+    return name
+
+
+def _drop_stale(conn: Connection, server: str, prefix: str, model: bool) -> None:
+    """Drop the templates of other code (the plain city's keeps the trained ones: those have their own)."""
+    names = conn.execute(text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)"), {"p": prefix})
+    for (stale,) in names.all():
+        if model or not stale.startswith("shiyu_bench_city_model_"):
+            with suppress(DBAPIError):  # being copied by a bench of other code: dropped next time
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}"'))
+            shutil.rmtree(triage_storage(f"{server}/{stale}").parent, ignore_errors=True)
+
+
+@contextmanager
+def scratch_postgres(label: str, server: str = PG_SERVER, *, template: str | None = None) -> Iterator[str]:
+    """An empty PostgreSQL database on ``server`` for this run (or a copy of ``template``), dropped afterwards
+    with the files kept beside it (``triage_storage``: the model a bench trained for it)."""
     url = f"{server}/shiyu_bench_{label}_{os.getpid()}_{int(time.time())}"
     name = make_url(url).database
-    _pg_admin(server, f'CREATE DATABASE "{name}"')
+    _pg_admin(server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield url
     finally:

@@ -41,7 +41,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import shiyu.domains  # noqa: E402, F401
-from bench.common import SMOKE_HELP, ensure_demo, print_table, scratch_postgres  # noqa: E402
+from bench.common import SMOKE_HELP, ensure_demo, print_table, smoke_city  # noqa: E402
 from shiyu.cases import listing, search  # noqa: E402
 from shiyu.cases.categories.models import Category  # noqa: E402
 from shiyu.cases.intake.service import CODE_ALPHABET  # noqa: E402
@@ -253,7 +253,7 @@ def main() -> None:
     if args.database:
         build_and_measure(args.database, args)
         return
-    with scratch_postgres("desk") as url:
+    with smoke_city("desk") as url:
         build_and_measure(url, args)
 
 

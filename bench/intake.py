@@ -56,7 +56,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SMOKE_HELP, ensure_demo, ensure_triage_model, scratch_postgres, triage_storage  # noqa: E402
+from bench.common import SMOKE_HELP, ensure_triage_model, smoke_city, triage_storage  # noqa: E402
 from shiyu.cases.categories.models import Category  # noqa: E402
 from shiyu.cases.categories.seed import seed_categories  # noqa: E402
 from shiyu.core.db import make_engine, make_session_factory  # noqa: E402
@@ -462,8 +462,8 @@ def main() -> None:
     if args.smoke:
         args.server_workers, args.clients, args.in_flight, args.seconds, args.rate = 1, 1, 4, 1.0, 20.0
         if not args.database_url:
-            with scratch_postgres("intake") as url:
-                measure(ensure_demo(url, small=True), args)
+            with smoke_city("intake", model=True) as url:
+                measure(url, args)
             return
     if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit("give a PostgreSQL --database-url (or SHIYU_DATABASE_URL) holding the demo city")

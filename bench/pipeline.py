@@ -54,6 +54,7 @@ from bench.common import (  # noqa: E402
     ensure_triage_model,
     print_table,
     scratch_postgres,
+    smoke_city,
     triage_storage,
 )
 from bench.intake import Plan, database_cpu, free_port, load, prepare, start_server, stop, tree_cpu  # noqa: E402
@@ -201,8 +202,12 @@ def main() -> None:
     if args.database_url:
         measure(args.database_url, args)
         return
+    if args.smoke:
+        with smoke_city("pipeline", model=True) as url:
+            measure(url, args)
+        return
     with scratch_postgres("pipeline") as url:
-        measure(ensure_demo(url, small=args.smoke), args)
+        measure(ensure_demo(url), args)
 
 
 def measure(url: str, args: argparse.Namespace) -> None:
