@@ -1,6 +1,7 @@
 """A worker's memory of the recent cases (``shiyu.triage.duplicates.recent_cases``) answers what duplicate
 finding would read from the database: the same open cases of the community and of the grids near by, newest
-first, capped; it follows new cases, changes made through the workflow engine, and a case whose
+first, capped, and — with the older ones read from the database — the same earlier cases of the grid, the
+address and the phone; it follows new cases, changes made through the workflow engine, and a case whose
 transaction commits after a later one's."""
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from shiyu.triage.duplicates import case_duplicates, recent_cases
 from tests.batch_records import both_ways
 from tests.cases.case_fixtures import POINT_B1, act
 from tests.triage import test_batches
-from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, report
-from tests.triage.test_batches import _backlog, _examine_one_by_one
+from tests.triage.case_helpers import NEAR_A1, OTHER_A, TEXT, citizen, report
+from tests.triage.test_batches import ROAD, _backlog, _examine_one_by_one
 
 WINDOW = timedelta(days=7)
 good_model, world = test_batches.good_model, test_batches.world  # the batch tests' world and model
@@ -33,7 +34,8 @@ def memory_on():
 
 
 def _compare_every_case(s, memory) -> int:
-    """Every open case's look-up from memory and from the database: the same rows in the same order."""
+    """Every case's two look-ups from memory (the earlier one with its older part from the database) and from
+    the database: the same rows in the same order."""
     compared = 0
     s.info["principal"] = Principal.system("test")
     for case in s.scalars(select(Case).order_by(Case.id)).all():
@@ -47,6 +49,9 @@ def _compare_every_case(s, memory) -> int:
         assert [r.id for r in from_memory] == [r.id for r in from_database], case.id
         assert from_memory == from_database
         compared += bool(from_database)
+        since = case.reported_at - timedelta(weeks=8)
+        earlier = case_duplicates.GridLookups(s, [case], memory).earlier(case, since)
+        assert earlier == case_duplicates._earlier(s, case, since), case.id
     return compared
 
 
@@ -58,6 +63,61 @@ def test_the_memory_answers_what_the_database_reads(system_session, world, monke
     memory = recent_cases.refreshed(s, WINDOW)
     assert memory is not None
     assert _compare_every_case(s, memory) >= 5
+
+
+@pytest.mark.parametrize("cap", [case_duplicates.CAP, 2])
+def test_open_cases_across_the_community_boundary_join_the_communitys_newest_first(system_session, world,
+                                                                                   monkeypatch, memory_on, cap):
+    """Communities A and B meet at lon 118.05: a report just east of the line is compared with B's cases and
+    with A's within 300 m, the two lists merged newest first (and capped) as the database's one read orders
+    them."""
+    s = system_session
+    west = report(s, world, description=TEXT, point={"lon": 118.049, "lat": 24.6}).case
+    report(s, world, "worker_b1", description=TEXT + "。", point={"lon": 118.06, "lat": 24.6})
+    report(s, world, description=TEXT + "！", point={"lon": 118.0495, "lat": 24.6})
+    report(s, world, "worker_b1", description=TEXT + "？", point={"lon": 118.058, "lat": 24.6})
+    east = report(s, world, "worker_b1", description=TEXT, point={"lon": 118.051, "lat": 24.6}).case
+    monkeypatch.setattr(case_duplicates, "CAP", cap)
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None
+    _compare_every_case(s, memory)
+    s.info["principal"] = Principal.system("test")
+    current = s.get(Case, east.id)
+    box = case_duplicates._box(current)
+    rows = memory.recent(case_duplicates.community_path(current.area_path),
+                         set(case_duplicates._near_grids(s, box)), box, current.reported_at - WINDOW, {current.id},
+                         cap)
+    assert len(rows) == min(cap, 4) and (cap == 2 or west.id in [r.id for r in rows])
+    assert [r.reported_at for r in rows] == sorted((r.reported_at for r in rows), reverse=True)
+
+
+@pytest.mark.parametrize("cap", [case_duplicates.CAP, 2])
+def test_earlier_cases_come_from_the_memory_and_the_older_ones_from_the_database(system_session, world, monkeypatch,
+                                                                                 memory_on, cap):
+    """Cases before the memory's horizon (7 + 1 days) of the same grid, address and phone: a look-up of eight
+    weeks joins both parts and answers what the database alone reads, in the same order; with a cap of 2 the
+    memory alone fills it, or the grid's read of older cases is cut and a case asks its own."""
+    s = system_session
+    for days in (40, 20, 10):
+        report(s, world, description=TEXT + f"（{days}天前）", now=utcnow() - timedelta(days=days))
+    report(s, world, "public", channel="citizen", description=ROAD, point=OTHER_A, now=utcnow() - timedelta(days=9),
+           **citizen("13900005555"))
+    report(s, world, "worker_b1", description=TEXT, point=POINT_B1, now=utcnow() - timedelta(days=12))
+    ids = _backlog(s, world, monkeypatch)
+    monkeypatch.setattr(case_duplicates, "CAP", cap)
+    memory = recent_cases.refreshed(s, WINDOW)
+    assert memory is not None and memory.horizon is not None
+    s.info["principal"] = Principal.system("test")
+    cases = s.scalars(select(Case).where(Case.id.in_(ids), Case.state != "merged").order_by(Case.id)).all()
+    lookups = case_duplicates.GridLookups(s, cases, memory)
+    older = 0
+    for case in cases:
+        since = case.reported_at - timedelta(weeks=8)
+        from_database = case_duplicates._earlier(s, case, since)
+        assert [r.id for r in lookups.earlier(case, since)] == [r.id for r in from_database], case.id
+        older += sum(r.reported_at < memory.horizon for r in from_database)
+    assert older >= (1 if cap == 2 else 8)  # the database's part was used, not only the memory's
+    assert "older" in lookups.read or cap == 2
 
 
 def test_with_the_memory_a_batch_finds_what_case_by_case_finding_found(system_session, world, monkeypatch,

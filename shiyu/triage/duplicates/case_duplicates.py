@@ -282,19 +282,22 @@ def _look_up(session: Session, kind: str, cases: list[Case], since: datetime, ca
     return _look_up_grids(session, kind, [(cases, since, cap)])[0]
 
 
-def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]]) -> list[list[CaseRow]]:
+def _look_up_grids(session: Session, kind: str, asks: list[tuple[list[Case], datetime, int]],
+                   until: datetime | None = None) -> list[list[CaseRow]]:
     """``_look_up`` for several grids' cases, up to ``ARMS`` grids a statement (a UNION ALL of one capped read
     per grid, each row tagged with its read): a batch of fifty reports made a hundred statements, and each
     cost more to send and take apart than the database took to answer it. Not all in one: each number of
     arms is a statement SQLAlchemy compiles anew, and its expanding lists are rendered per run at a cost
-    that grows with the statement. The answers, in the order of ``asks``."""
+    that grows with the statement. The answers, in the order of ``asks``; ``until`` bounds an earlier read's
+    report time instead of its cases' latest."""
     answers: list[list[CaseRow]] = []
     for start in range(0, len(asks), ARMS):
         chunk = asks[start:start + ARMS]
         params: dict[str, Any] = {}
         for arm, (cases, since, cap) in enumerate(chunk):
+            bounds = {"since": since, "cap": cap, **({"until": until} if until is not None else {})}
             params.update({f"{name}_{arm}": value for name, value in {
-                **_look_up_params(session, kind, cases), "since": since, "cap": cap}.items()})
+                **_look_up_params(session, kind, cases), **bounds}.items()})
         rows: list[list[CaseRow]] = [[] for _ in chunk]
         connection = session.connection()
         for row in connection.execute(_read_statement(kind, len(chunk), connection.dialect.name), params):
@@ -466,12 +469,39 @@ class GridLookups:
             r.area_path.startswith(community) or (r.grid_id in near and _inside(box, r))))
 
     def earlier(self, case: Case, since: datetime) -> list[CaseRow]:
+        """With a worker's memory, the cases since its horizon come from there and only the older ones from
+        the database (``_older``)."""
         address = case.address if normalize(case.address) else None
         phone = case.reporter_phone_hash if case.reporter_phone_hash and not case.anonymous else None
-        return self._mine("earlier", case, since, _earlier, lambda r: (
-            r.state != CaseState.MERGED.value and since <= r.reported_at <= case.reported_at and (
+
+        def keep(r: CaseRow) -> bool:
+            return r.state != CaseState.MERGED.value and since <= r.reported_at <= case.reported_at and (
                 r.grid_id == case.grid_id or (address is not None and r.address == address)
-                or (phone is not None and r.reporter_phone_hash == phone))))
+                or (phone is not None and r.reporter_phone_hash == phone))
+
+        horizon = self.memory.horizon if self.memory is not None else None
+        if self.memory is None or horizon is None or case.reported_at < horizon:
+            return self._mine("earlier", case, since, _earlier, keep)
+        held = self.memory.earlier(case.grid_id, address, phone, max(since, horizon), case.reported_at,
+                                   {case.id, *self.merged}, CAP)
+        if len(held) == CAP or since >= horizon:
+            return held
+        return held + self._older(case, since, horizon, CAP - len(held), keep)
+
+    def _older(self, case: Case, since: datetime, horizon: datetime, wanted: int,
+               keep: Callable[[CaseRow], bool]) -> list[CaseRow]:
+        """The newest ``wanted`` earlier cases reported before the memory's ``horizon``: read for every grid of
+        the batch in one statement (``_read`` up to the horizon), or alone when the grid's read cannot tell."""
+        before = horizon - timedelta(microseconds=1)
+        if case.grid_id in self.grids:
+            if "older" not in self.read:
+                self.read["older"] = self._read("earlier", until=before)
+            read_since, rows, cut = self.read["older"][case.grid_id]
+            mine = [r for r in rows if r.id not in self.merged and keep(r)][:wanted]
+            if since >= read_since and not (cut and len(mine) < wanted):
+                return mine
+        alone = _look_up_grids(self.session, "earlier", [([case], since, wanted + len(self.merged))], until=before)[0]
+        return _without(alone, self.merged)[:wanted]
 
     def _mine(self, kind: str, case: Case, since: datetime,
               alone: Callable[[Session, Case, datetime, Collection[int]], list[CaseRow]],
@@ -491,13 +521,13 @@ class GridLookups:
             return alone(self.session, case, since, self.merged)
         return mine
 
-    def _read(self, kind: str) -> dict[int, tuple[datetime, list[CaseRow], bool]]:
+    def _read(self, kind: str, until: datetime | None = None) -> dict[int, tuple[datetime, list[CaseRow], bool]]:
         """The reads of every grid of the batch, in one statement (``_look_up_grids``): since when, the rows,
-        and whether the cap cut them."""
+        and whether the cap cut them. ``until``: an earlier read's latest report time, for all grids."""
         w = windows()
         window = timedelta(days=w.duplicate_days) if kind == "recent" else timedelta(weeks=w.repeat_weeks)
         asks = [(cases, min(c.reported_at for c in cases) - window, CAP + len(cases)) for cases in self.grids.values()]
-        answers = _look_up_grids(self.session, kind, asks)
+        answers = _look_up_grids(self.session, kind, asks, until=until)
         return {grid_id: (since, rows, len(rows) == cap)
                 for grid_id, (_cases, since, cap), rows in zip(self.grids, asks, answers, strict=True)}
 

@@ -27,21 +27,28 @@ A worker turns this on (``enable``, from the triage domain's worker warm-up); an
 server, commands, tests that call the finder directly — duplicate finding reads the database as before.
 The look-up answers exactly what ``case_duplicates._recent_open`` reads (test:
 ``tests/triage/test_recent_memory.py`` compares them on both databases).
+
+The repeat-complaint look-up ("earlier": eight weeks of cases of any state but merged, by grid, address or
+phone) takes from here the part since the memory's horizon (``earlier``) and reads only the older part from
+the database: at a full window the database read of every report's grid — ~200 rows on ~200 scattered heap
+pages — was PostgreSQL's largest statement. Holding the eight weeks here instead would keep a city's two
+months of cases in every worker; these are the rows the memory holds anyway, indexed three more ways.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ARRAY, ColumnElement, Connection, Integer, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from shiyu.cases.models import OPEN_STATES, Case
+from shiyu.cases.models import OPEN_STATES, Case, CaseState
 from shiyu.core.outbox import OutboxEvent
 from shiyu.core.timeutil import utcnow
 
@@ -49,6 +56,8 @@ GAP_SECONDS = 120.0
 MAX_GAPS = 5000  # a rolled-back import leaves thousands of ids that never come: ask for the newest ones only
 MARGIN = timedelta(days=1)  # held beyond the window, so a report delivered a little late is still covered
 OPEN = frozenset(s.value for s in OPEN_STATES)
+MERGED = CaseState.MERGED.value
+MAX_ID = 2**63  # above every id: a key (at, MAX_ID) sorts after every case reported at ``at``
 _C = Case.__table__.c
 _E = OutboxEvent.__table__.c
 # The columns duplicate finding reads of a case, from the database or from here.
@@ -137,15 +146,19 @@ class _Tail:
 
 
 class RecentCases:
-    """The cases of one database reported within ``window`` (plus ``MARGIN``) of the first read: by id, and
-    the open ones' ids in order of report time by every area above them (a community's list answers "its
-    cases") and by grid (the grids near a point)."""
+    """The cases of one database reported within ``window`` (plus ``MARGIN``) of the first read: by id; the
+    open ones' ids in order of report time by every area above them (a community's list answers "its
+    cases") and by grid (the grids near a point); and those not merged by grid, address and phone hash (the
+    repeat-complaint look-up)."""
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
         self.rows: dict[int, CaseRow] = {}
         self.by_area: dict[str, list[tuple[datetime, int]]] = {}
         self.by_grid: dict[int, list[tuple[datetime, int]]] = {}
+        self.any_by_grid: dict[int, list[tuple[datetime, int]]] = {}
+        self.any_by_address: dict[str, list[tuple[datetime, int]]] = {}
+        self.any_by_phone: dict[str, list[tuple[datetime, int]]] = {}
         self.grid_paths: dict[int, str] = {}  # a grid's area path, as its cases carry it
         self.horizon: datetime | None = None
         self.cases: _Tail | None = None
@@ -203,33 +216,42 @@ class RecentCases:
         self._prune()
 
     def _put(self, row: CaseRow) -> None:
-        """Hold ``row`` (a case read anew replaces what was held); only open cases are listed, since only they
-        are looked up."""
+        """Hold ``row`` (a case read anew replaces what was held, and is listed anew)."""
         assert self.horizon is not None
         if row.reported_at < self.horizon:
             return
         known = self.rows.get(row.id)
         self.rows[row.id] = row
-        if known is not None and known.state in OPEN:
-            if row.state in OPEN and (known.area_path, known.grid_id, known.reported_at) == \
-                    (row.area_path, row.grid_id, row.reported_at):
-                return
+        if known is not None:
             self._unlist(known)
-        if row.state not in OPEN:
-            return
         key = (row.reported_at, row.id)
-        for area in _areas_of(row.area_path):
-            bisect.insort(self.by_area.setdefault(area, []), key)
-        bisect.insort(self.by_grid.setdefault(row.grid_id, []), key)
-        self.grid_paths[row.grid_id] = row.area_path
+        for listed in self._lists(row, create=True):
+            bisect.insort(listed, key)
+        if row.state in OPEN:
+            self.grid_paths[row.grid_id] = row.area_path
+
+    def _lists(self, row: CaseRow, *, create: bool = False) -> list[list[tuple[datetime, int]]]:
+        """The lists ``row`` belongs in: only open cases are looked up as duplicates, any but merged ones as
+        earlier cases."""
+        wanted: list[tuple[dict[Any, list[tuple[datetime, int]]], Any]] = []
+        if row.state in OPEN:
+            wanted += [(self.by_area, area) for area in _areas_of(row.area_path)] + [(self.by_grid, row.grid_id)]
+        if row.state != MERGED:
+            wanted.append((self.any_by_grid, row.grid_id))
+            if row.address:
+                wanted.append((self.any_by_address, row.address))
+            if row.reporter_phone_hash:
+                wanted.append((self.any_by_phone, row.reporter_phone_hash))
+        if create:
+            return [index.setdefault(key, []) for index, key in wanted]
+        return [listed for index, key in wanted if (listed := index.get(key)) is not None]
 
     def _unlist(self, row: CaseRow) -> None:
         key = (row.reported_at, row.id)
-        for listed in [*(self.by_area.get(a) for a in _areas_of(row.area_path)), self.by_grid.get(row.grid_id)]:
-            if listed is not None:
-                at = bisect.bisect_left(listed, key)
-                if at < len(listed) and listed[at] == key:
-                    del listed[at]
+        for listed in self._lists(row):
+            at = bisect.bisect_left(listed, key)
+            if at < len(listed) and listed[at] == key:
+                del listed[at]
 
     def _prune(self) -> None:
         """Forget cases older than the window needs, a day's worth at a time."""
@@ -239,8 +261,7 @@ class RecentCases:
             return
         self.horizon = horizon
         for row in [r for r in self.rows.values() if r.reported_at < horizon]:
-            if row.state in OPEN:
-                self._unlist(row)
+            self._unlist(row)
             del self.rows[row.id]
 
     def recent(self, community: str, near: Collection[int], box: tuple[float, float, float, float],
@@ -249,13 +270,14 @@ class RecentCases:
         ``near`` grids inside ``box`` (lat and lon from, to), ``leave_out`` aside: the rows
         ``case_duplicates._recent_open`` reads, newest first."""
         with self._lock:
-            found = self._newest(self.by_area.get(community, ()), since, leave_out, cap, None)
+            found = [self._newest_of_area(self.by_area.get(community, []), since, leave_out, cap)]
             for grid in near:
                 if not self.grid_paths.get(grid, "").startswith(community):  # else its cases are in the above
-                    found += self._newest(self.by_grid.get(grid, ()), since, leave_out, cap, box)
-            found.sort(reverse=True)
+                    found.append(self._newest_in_box(self.by_grid.get(grid, []), since, leave_out, cap, box))
+            if not any(found[1:]):  # mostly: the community's list alone, newest first already
+                return [self.rows[case_id] for _at, case_id in found[0]]
             rows, seen = [], set()
-            for _at, case_id in found:
+            for _at, case_id in heapq.merge(*found, reverse=True):
                 if case_id not in seen:
                     seen.add(case_id)
                     rows.append(self.rows[case_id])
@@ -263,8 +285,16 @@ class RecentCases:
                         break
             return rows
 
-    def _newest(self, listed: list[tuple[datetime, int]] | tuple[()], since: datetime, leave_out: Collection[int],
-                cap: int, box: tuple[float, float, float, float] | None) -> list[tuple[datetime, int]]:
+    @staticmethod
+    def _newest_of_area(listed: list[tuple[datetime, int]], since: datetime, leave_out: Collection[int],
+                        cap: int) -> list[tuple[datetime, int]]:
+        """The newest ``cap`` keys since ``since``, ``leave_out`` aside: from the last ``cap`` + its length
+        (a slice, not a walk: a community's list is the one every report of it reads)."""
+        start = max(bisect.bisect_left(listed, (since, -1)), len(listed) - cap - len(leave_out))
+        return [key for key in reversed(listed[start:]) if key[1] not in leave_out][:cap]
+
+    def _newest_in_box(self, listed: list[tuple[datetime, int]], since: datetime, leave_out: Collection[int],
+                       cap: int, box: tuple[float, float, float, float]) -> list[tuple[datetime, int]]:
         out: list[tuple[datetime, int]] = []
         for key in reversed(listed):
             if key[0] < since:
@@ -272,12 +302,40 @@ class RecentCases:
             if key[1] in leave_out:
                 continue
             row = self.rows[key[1]]
-            if box is not None and not (box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3]):
-                continue
-            out.append(key)
-            if len(out) == cap:
-                break
+            if box[0] <= row.lat <= box[1] and box[2] <= row.lon <= box[3]:
+                out.append(key)
+                if len(out) == cap:
+                    break
         return out
+
+    def earlier(self, grid_id: int, address: str | None, phone: str | None, since: datetime, until: datetime,
+                leave_out: Collection[int], cap: int) -> list[CaseRow]:
+        """The newest ``cap`` cases (any state but merged) reported from ``since`` to ``until`` in the grid, at
+        the address or by the phone hash (None: not asked), ``leave_out`` aside: what
+        ``case_duplicates._earlier`` reads, for the time since ``since`` — the caller gives the horizon or later."""
+        with self._lock:
+            lists = [self.any_by_grid.get(grid_id, [])]
+            if address is not None:
+                lists.append(self.any_by_address.get(address, []))
+            if phone is not None:
+                lists.append(self.any_by_phone.get(phone, []))
+            rows: list[CaseRow] = []
+            seen: set[int] = set()
+            for at, case_id in heapq.merge(*(_newest_first(listed, until) for listed in lists), reverse=True):
+                if at < since:
+                    break
+                if case_id in seen or case_id in leave_out:
+                    continue
+                seen.add(case_id)
+                rows.append(self.rows[case_id])
+                if len(rows) == cap:
+                    break
+            return rows
+
+def _newest_first(listed: list[tuple[datetime, int]], until: datetime) -> Iterator[tuple[datetime, int]]:
+    """The keys of ``listed`` (ascending) reported at or before ``until``, newest first."""
+    for at in range(bisect.bisect_right(listed, (until, MAX_ID)) - 1, -1, -1):
+        yield listed[at]
 
 
 def _areas_of(path: str) -> list[str]:
