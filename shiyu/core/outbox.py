@@ -174,25 +174,30 @@ BatchHandler = Callable[[Session, list[OutboxEvent]], None]
 @dataclass(frozen=True)
 class Subscriber:
     """``handle`` gets the events of one batch in order (at most one per aggregate); it must write through
-    the session it is given, so that its writes commit with the marks of its deliveries."""
+    the session it is given, so that its writes commit with the marks of its deliveries. ``people_only``:
+    only events a person caused (with an actor) are delivered to it; the system's own are not even fanned
+    out to it."""
 
     name: str
     topic_prefix: str
     handle: BatchHandler
+    people_only: bool = False
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
 
 
-def _register(name: str, topic_prefix: str, handle: BatchHandler) -> None:
+def _register(name: str, topic_prefix: str, handle: BatchHandler, people_only: bool = False) -> None:
     if name in _SUBSCRIBERS and _SUBSCRIBERS[name].handle.__qualname__ != handle.__qualname__:
         raise ValueError(f"outbox subscriber name {name!r} is taken")
-    _SUBSCRIBERS[name] = Subscriber(name, topic_prefix, handle)
+    _SUBSCRIBERS[name] = Subscriber(name, topic_prefix, handle, people_only)
 
 
-def subscribe(topic_prefix: str, *, name: str) -> Callable[[Callable[[Session, OutboxEvent], None]], Any]:
+def subscribe(topic_prefix: str, *, name: str, people_only: bool = False
+              ) -> Callable[[Callable[[Session, OutboxEvent], None]], Any]:
     """Register ``fn(session, event)`` under ``name`` for every topic starting with ``topic_prefix``
-    (``""`` for all). The name is stored with each delivery: renaming a subscriber orphans its backlog."""
+    (``""`` for all; ``people_only``: see ``Subscriber``). The name is stored with each delivery: renaming a
+    subscriber orphans its backlog."""
 
     def decorate(fn: Callable[[Session, OutboxEvent], None]) -> Callable[[Session, OutboxEvent], None]:
         def each(session: Session, events: list[OutboxEvent]) -> None:
@@ -200,7 +205,7 @@ def subscribe(topic_prefix: str, *, name: str) -> Callable[[Callable[[Session, O
                 fn(session, event)
 
         each.__qualname__ = fn.__qualname__
-        _register(name, topic_prefix, each)
+        _register(name, topic_prefix, each, people_only)
         return fn
 
     return decorate
@@ -216,8 +221,10 @@ def subscribe_batch(topic_prefix: str, *, name: str) -> Callable[[BatchHandler],
     return decorate
 
 
-def subscribers_for(topic: str) -> list[Subscriber]:
-    return [s for s in _SUBSCRIBERS.values() if topic.startswith(s.topic_prefix)]
+def subscribers_for(topic: str, actor_id: int | None = None) -> list[Subscriber]:
+    """The subscribers an event of ``topic`` by ``actor_id`` (None: the system) is delivered to."""
+    return [s for s in _SUBSCRIBERS.values()
+            if topic.startswith(s.topic_prefix) and (actor_id is not None or not s.people_only)]
 
 
 # -- delivering -------------------------------------------------------------------------------------------
@@ -237,14 +244,14 @@ def _fan_out(session: Session, limit: int) -> int:
             select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK))):
         return 0
     event = OutboxEvent.__table__
-    new = session.execute(select(event.c.id, event.c.topic, event.c.aggregate, event.c.aggregate_id)
+    new = session.execute(select(event.c.id, event.c.topic, event.c.aggregate, event.c.aggregate_id, event.c.actor_id)
                           .where(event.c.fanned_out_at.is_(None)).order_by(event.c.id).limit(limit)).all()
     if not new:
         return 0
     now = utcnow()
     rows = [{"event_id": e.id, "subscriber": s.name, "aggregate": e.aggregate, "aggregate_id": e.aggregate_id,
              "state": PENDING, "attempts": 0, "available_at": now, "created_at": now}
-            for e in new for s in subscribers_for(e.topic)]
+            for e in new for s in subscribers_for(e.topic, e.actor_id)]
     if rows:
         session.execute(insert(OutboxDelivery.__table__), rows)
     session.execute(update(event).where(among(session, event.c.id, [e.id for e in new])).values(fanned_out_at=now))

@@ -38,12 +38,10 @@ def on_cases_reported(session: Session, events: list[outbox.OutboxEvent]) -> Non
         session.info.pop(routing.MEMO_KEY, None)
 
 
-@outbox.subscribe("case.register", name="triage.learn_decision")
+@outbox.subscribe("case.register", name="triage.learn_decision", people_only=True)
 def on_case_registered(session: Session, event: outbox.OutboxEvent) -> None:
     """Only people's decisions teach the model: the triage principal's own registrations (and other system
-    work) have no actor and are skipped, or the model would learn from itself."""
-    if event.actor_id is None:
-        return
+    work) have no actor and never reach here (``people_only``), or the model would learn from itself."""
     case = session.get(Case, event.aggregate_id)
     if case is None:
         return

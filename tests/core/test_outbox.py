@@ -93,6 +93,20 @@ def test_each_subscriber_retries_on_its_own(factory, monkeypatch, quick_retries)
     assert other.seen == []
 
 
+def test_a_people_only_subscriber_gets_no_delivery_for_the_systems_events(factory, monkeypatch):
+    """Auto-dispatch registers a case as the system: the subscriber learning from people's registrations
+    would only skip it, so no delivery is made for it at all."""
+    everyone = Flaky("everyone").install(monkeypatch)
+    people = Flaky("people")
+    monkeypatch.setitem(outbox._SUBSCRIBERS, "people", outbox.Subscriber("people", "t.", people, people_only=True))
+    [system_event] = _emit(factory, ("t.a", 1))
+    assert outbox.deliver_pending(factory) == 1
+    assert everyone.seen == [system_event] and people.seen == []
+    assert system_event not in _deliveries(factory, "people")
+    assert {s.name for s in outbox.subscribers_for("t.a", actor_id=7)} >= {"everyone", "people"}
+    assert "people" not in {s.name for s in outbox.subscribers_for("t.a")}
+
+
 def test_backoff_grows_and_parks_after_the_last_attempt(factory, monkeypatch):
     monkeypatch.setitem(outbox._POLICY, "current", outbox.Policy(max_attempts=3, backoff_base_seconds=2.0,
                                                                   backoff_max_seconds=5.0))
