@@ -41,7 +41,10 @@ def on_cases_reported(session: Session, events: list[outbox.OutboxEvent]) -> Non
 @outbox.subscribe("case.register", name="triage.learn_decision", people_only=True)
 def on_case_registered(session: Session, event: outbox.OutboxEvent) -> None:
     """Only people's decisions teach the model: the triage principal's own registrations (and other system
-    work) have no actor and never reach here (``people_only``), or the model would learn from itself."""
+    work) have no actor and are not fanned out to it (``people_only``), or the model would learn from
+    itself. Deliveries fanned out before that, still pending or parked and redelivered, are skipped here."""
+    if event.actor_id is None:
+        return
     case = session.get(Case, event.aggregate_id)
     if case is None:
         return
